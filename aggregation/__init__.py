@@ -1,0 +1,1 @@
+"""Ticks in, Binance-identical closed 1-minute candles out."""

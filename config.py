@@ -1,0 +1,261 @@
+"""Settings: built once in main.py from the environment and `.env`, then passed to constructors.
+
+Nothing imports a global settings object. A wrong value raises `SettingsError` whose message is
+one line naming the setting and why; main.py prints it and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+TESTNET_REST_URL = "https://testnet.binance.vision/api"
+TESTNET_STREAM_URL = "wss://stream.testnet.binance.vision/"
+PLACEHOLDER_SECRETS = frozenset(
+    {"changeme", "change-me", "your_api_key", "your_api_secret", "xxx", "secret", "key", "..."}
+)
+
+
+class SettingsError(Exception):
+    """A setting is wrong. `str(err)` is one line: `SETTING_NAME: why`."""
+
+
+@dataclass(frozen=True, slots=True)
+class VariantSettings:
+    """One risk variant of the strategy: its own stop-loss and, if set, its own periods."""
+
+    name: str
+    stop_loss: Decimal
+    ema_period: int
+    sma_period: int
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def _parse_decimal(text: str, what: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"{what} {text!r} is not a number") from None
+    if not value.is_finite():
+        raise ValueError(f"{what} {text!r} is not a finite number")
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting of the service. Environment names are the field names in upper case."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    # Exchange access. No keys: market data still works and orders are paper fills.
+    binance_api_key: SecretStr | None = None
+    binance_api_secret: SecretStr | None = None
+    binance_rest_url: str = TESTNET_REST_URL
+    binance_stream_url: str = TESTNET_STREAM_URL
+
+    # Market data.
+    symbols: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["BTCUSDT", "ETHUSDT"])
+    candle_history: int = Field(default=1440, ge=10, le=100_000)
+    candle_close_grace_s: float = Field(default=2.0, ge=0.0, le=60.0)
+    tick_history: int = Field(default=1000, ge=1, le=1_000_000)
+    feed_watchdog_s: float = Field(default=30.0, gt=0.0, le=3600.0)
+
+    # Strategy.
+    ema_period: int = Field(default=5, ge=1, le=10_000)
+    sma_period: int = Field(default=10, ge=1, le=10_000)
+    # "A:0.15,B:0.10" or with own periods "A:0.15:5:10". Parsed into `variant_settings`.
+    variants: str = "A:0.15,B:0.10"
+
+    # Orders and risk.
+    # "BTCUSDT=0.001,ETHUSDT=0.01": base quantity per order for each symbol.
+    order_quantities: Annotated[dict[str, Decimal], NoDecode] = Field(
+        default_factory=lambda: {"BTCUSDT": Decimal("0.001"), "ETHUSDT": Decimal("0.01")}
+    )
+    # For a symbol without a quantity above: spend about this much quote currency per order.
+    order_quote_default: Decimal = Field(default=Decimal("20"), gt=0)
+    paper_fee_rate: Decimal = Field(default=Decimal("0.001"), ge=0, lt=1)
+    risk_max_position_quote: Decimal = Field(default=Decimal("10000"), gt=0)
+    risk_daily_loss_limit_quote: Decimal = Field(default=Decimal("500"), gt=0)
+    risk_max_orders_per_day: int = Field(default=100, ge=1)
+    journal_path: Path = Path("data/trades.jsonl")
+
+    # HTTP API.
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=0, le=65535)
+    api_token: SecretStr | None = None
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    ws_client_queue: int = Field(default=1000, ge=10, le=1_000_000)
+
+    log_level: str = "INFO"
+
+    @field_validator("symbols", "cors_origins", mode="before")
+    @classmethod
+    def _csv_list(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("symbols")
+    @classmethod
+    def _check_symbols(cls, value: list[str]) -> list[str]:
+        out: list[str] = []
+        for symbol in value:
+            upper = symbol.upper()
+            if not upper.isalnum() or not 5 <= len(upper) <= 20:
+                raise ValueError(f"{symbol!r} is not a Binance symbol such as BTCUSDT")
+            if upper not in out:
+                out.append(upper)
+        if not out:
+            raise ValueError("at least one symbol is needed")
+        return out
+
+    @field_validator("order_quantities", mode="before")
+    @classmethod
+    def _parse_quantities(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        quantities: dict[str, Decimal] = {}
+        for part in _split_csv(value):
+            symbol, sep, qty = part.partition("=")
+            if not sep:
+                raise ValueError(f"{part!r} should be SYMBOL=QUANTITY, e.g. BTCUSDT=0.001")
+            quantities[symbol.strip().upper()] = _parse_decimal(qty.strip(), "quantity")
+        return quantities
+
+    @field_validator("order_quantities")
+    @classmethod
+    def _check_quantities(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        for symbol, qty in value.items():
+            if qty <= 0:
+                raise ValueError(f"quantity for {symbol} must be positive, got {qty}")
+        return value
+
+    @field_validator("binance_api_key", "binance_api_secret", "api_token")
+    @classmethod
+    def _reject_placeholders(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        raw = value.get_secret_value().strip()
+        if not raw:
+            return None
+        if raw.lower() in PLACEHOLDER_SECRETS:
+            raise ValueError("is a placeholder; set the real value or leave it empty")
+        return SecretStr(raw)
+
+    @field_validator("binance_rest_url")
+    @classmethod
+    def _check_rest_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("binance_stream_url")
+    @classmethod
+    def _check_stream_url(cls, value: str) -> str:
+        if not value.startswith(("ws://", "wss://")):
+            raise ValueError(f"{value!r} must start with ws:// or wss://")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        upper = value.upper()
+        if upper not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError(f"{value!r} is not one of DEBUG, INFO, WARNING, ERROR")
+        return upper
+
+    @field_validator("variants")
+    @classmethod
+    def _check_variants(cls, value: str) -> str:
+        _parse_variants(value, ema_default=1, sma_default=1)  # raises on a bad format
+        return value
+
+    @model_validator(mode="after")
+    def _check_combination(self) -> Settings:
+        if (self.binance_api_key is None) != (self.binance_api_secret is None):
+            raise ValueError(
+                "binance_api_key and binance_api_secret: set both (testnet orders)"
+                " or neither (paper)"
+            )
+        if self.ema_period >= self.sma_period:
+            raise ValueError("ema_period must be shorter than sma_period for a crossover")
+        if not _is_loopback(self.api_host) and self.api_token is None:
+            raise ValueError(
+                f"api_host {self.api_host!r} is not loopback: set API_TOKEN before exposing the API"
+            )
+        return self
+
+    @property
+    def has_keys(self) -> bool:
+        return self.binance_api_key is not None and self.binance_api_secret is not None
+
+    @property
+    def variant_settings(self) -> list[VariantSettings]:
+        return _parse_variants(self.variants, self.ema_period, self.sma_period)
+
+    def order_quantity(self, symbol: str) -> Decimal | None:
+        """The configured base quantity for `symbol`, or None (use `order_quote_default`)."""
+        return self.order_quantities.get(symbol.upper())
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _parse_variants(text: str, ema_default: int, sma_default: int) -> list[VariantSettings]:
+    variants: list[VariantSettings] = []
+    for part in _split_csv(text):
+        fields = part.split(":")
+        if len(fields) not in (2, 4):
+            raise ValueError(f"{part!r} should be NAME:STOP_LOSS or NAME:STOP_LOSS:EMA:SMA")
+        name = fields[0].strip()
+        if not name.isalnum() or len(name) > 8:
+            raise ValueError(f"variant name {name!r} must be 1-8 letters or digits")
+        stop = _parse_decimal(fields[1].strip(), "stop-loss")
+        if not Decimal(0) < stop < Decimal(1):
+            raise ValueError(f"stop-loss of {name} must be between 0 and 1, got {stop}")
+        ema, sma = ema_default, sma_default
+        if len(fields) == 4:
+            try:
+                ema, sma = int(fields[2]), int(fields[3])
+            except ValueError:
+                raise ValueError(f"periods of {name} must be whole numbers") from None
+            if not 1 <= ema < sma:
+                raise ValueError(f"periods of {name}: need 1 <= ema < sma, got {ema} and {sma}")
+        if any(v.name == name for v in variants):
+            raise ValueError(f"variant {name} is given twice")
+        variants.append(VariantSettings(name, stop, ema, sma))
+    if not variants:
+        raise ValueError("at least one variant is needed")
+    return variants
+
+
+def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
+    """Build the settings; on a wrong value raise `SettingsError` with one line naming it."""
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first.get("loc", ())) or _setting_from_message(first["msg"])
+        message = first["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"{loc.upper()}: {message}") from None
+
+
+def _setting_from_message(message: str) -> str:
+    """Model-level errors name their setting as the message's first word."""
+    return message.removeprefix("Value error, ").split(" ", 1)[0].rstrip(":")

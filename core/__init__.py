@@ -1,0 +1,1 @@
+"""Pieces every layer may use: the injected clock, the event hub, task ownership, errors."""

@@ -1,0 +1,26 @@
+"""The project's error tree. Each class says how the service reacts to it."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base of every error the service raises on purpose."""
+
+    retryable: bool = False
+
+    def should_retry(self) -> bool:
+        return self.retryable
+
+
+class RetryableError(ServiceError):
+    """A passing condition (network, 5xx, rate limit): the caller backs off and tries again."""
+
+    retryable = True
+
+
+class FatalError(ServiceError):
+    """Needs a human (bad keys, bad settings, an invariant broken): stop and say why."""
+
+
+class BadInputError(ServiceError):
+    """Malformed input from outside (a frame, a file, a request): reject it, change nothing."""

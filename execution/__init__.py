@@ -1,0 +1,1 @@
+"""Signals in, orders out: risk checks, brokers (paper, testnet), the journal, positions."""

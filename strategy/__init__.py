@@ -1,0 +1,1 @@
+"""Closed candles and ticks in, signals out: indicators, the crossover rule, variants, stops."""
