@@ -17,3 +17,4 @@ class Tick:
     trade_time_ms: int  # exchange trade time `T`, epoch ms UTC (µs inputs normalised)
     is_buyer_maker: bool  # `m`: True means the taker sold
     received_ms: int = 0  # local clock when the frame arrived (0 in replays)
+    count: int = 1  # exchange trades this tick stands for: an aggTrade covers l - f + 1 (id = l)

@@ -1,0 +1,1 @@
+"""Backtests and replays through the live classes, with reports."""

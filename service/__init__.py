@@ -1,0 +1,1 @@
+"""Wiring: builds every component from Settings and runs them with the API in one loop."""
