@@ -1,0 +1,56 @@
+"""The browser dashboard: `/` and its static files, served by the same FastAPI app as the API.
+
+Only a fixed list of files is served (no path from the request ever reaches the filesystem).
+The chart library is not in the repository: `scripts/install.sh` copies it from the npm registry
+into `api/static/vendor/`. When that copy is missing, its route answers 404 and the page falls
+back to a public CDN (see `loadChartLibrary` in app.js).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+VENDOR_DIR = STATIC_DIR / "vendor"
+CHART_LIBRARY = "lightweight-charts.standalone.production.js"
+
+# URL name -> (file, media type). The page's own files plus the vendored chart library.
+_FILES: dict[str, tuple[Path, str]] = {
+    "app.js": (STATIC_DIR / "app.js", "text/javascript"),
+    "logic.js": (STATIC_DIR / "logic.js", "text/javascript"),
+    "style.css": (STATIC_DIR / "style.css", "text/css"),
+    "favicon.svg": (STATIC_DIR / "favicon.svg", "image/svg+xml"),
+    f"vendor/{CHART_LIBRARY}": (VENDOR_DIR / CHART_LIBRARY, "text/javascript"),
+}
+# Revalidate on every load: a restarted service may serve a newer page.
+_NO_CACHE = {"Cache-Control": "no-cache"}
+
+router = APIRouter(tags=["dashboard"], include_in_schema=False)
+
+
+def _file(name: str) -> FileResponse:
+    entry = _FILES.get(name)
+    if entry is None or not entry[0].is_file():
+        raise HTTPException(status_code=404, detail=f"no static file {name!r}")
+    path, media_type = entry
+    return FileResponse(path, media_type=media_type, headers=_NO_CACHE)
+
+
+@router.get("/")
+async def index() -> FileResponse:
+    """The dashboard page."""
+    return FileResponse(STATIC_DIR / "index.html", media_type="text/html", headers=_NO_CACHE)
+
+
+@router.get("/static/{name:path}")
+async def static_file(name: str) -> FileResponse:
+    """One of the page's files, or the vendored chart library (404 if not installed)."""
+    return _file(name)
+
+
+def chart_library_installed() -> bool:
+    """True when install.sh has put the chart library in place (no CDN needed)."""
+    return (VENDOR_DIR / CHART_LIBRARY).is_file()

@@ -1,0 +1,777 @@
+// The dashboard: REST snapshot + /ws events -> KPI cards, chart, variant cards, tables, toasts.
+// Plain ES module, no build step. Pure logic lives in logic.js (tested with node).
+import * as L from "./logic.js";
+
+const LOCAL_CHART = "/static/vendor/lightweight-charts.standalone.production.js";
+const CDN_CHART =
+  "https://unpkg.com/lightweight-charts@5.2.1/dist/lightweight-charts.standalone.production.js";
+const VARIANT_COLOURS = ["#38bdf8", "#f472b6", "#a3e635", "#fbbf24", "#c084fc"];
+const EMA_COLOUR = "#fbbf24";
+const SMA_COLOUR = "#a78bfa";
+const TOKEN_KEY = "apiToken";
+const HEALTH_EVERY_MS = 5000;
+const MAX_ROWS = 200;
+
+const $ = (id) => document.getElementById(id);
+const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+const state = {
+  symbols: [],
+  variants: [], // [{name, stop_loss, ema_period, sma_period}]
+  colours: {},
+  selected: null,
+  view: "1m",
+  candles: {}, // symbol -> closed 1m candles (normalised, oldest first)
+  open: {}, // symbol -> open 1m candle (normalised) or null
+  prices: {}, // symbol -> last price (number)
+  health: null,
+  strategy: null,
+  positions: [],
+  trades: [],
+  signals: [],
+  token: sessionStorage.getItem(TOKEN_KEY) || "",
+  ws: null,
+  wsOpen: false,
+  everConnected: false,
+  attempt: 0,
+  seq: new L.SeqTracker(),
+  reloading: null,
+  dirty: new Set(),
+};
+window.dashboard = state; // for the browser tests and for curious people
+
+// ---------------------------------------------------------------- REST
+
+async function api(path, { method = "GET", body } = {}) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (state.token && method !== "GET") headers.Authorization = `Bearer ${state.token}`;
+  const resp = await fetch(path, {
+    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  let data = null;
+  try { data = await resp.json(); } catch { data = null; }
+  if (resp.status === 401 && method !== "GET") {
+    if (await askToken("This action needs the API token.")) return api(path, { method, body });
+  }
+  if (!resp.ok) {
+    const err = new Error(detailText(data?.detail) || `${resp.status} ${resp.statusText}`);
+    err.status = resp.status;
+    throw err;
+  }
+  return data;
+}
+
+function detailText(detail) {
+  if (detail === null || detail === undefined) return "";
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail)) return detail.map((d) => d.msg ?? JSON.stringify(d)).join("; ");
+  return JSON.stringify(detail);
+}
+
+/** A list from a response that is a list or an object holding one under `key`. */
+function listOf(data, key) {
+  if (Array.isArray(data)) return data;
+  if (data && Array.isArray(data[key])) return data[key];
+  return [];
+}
+
+async function loadSnapshot() {
+  if (state.reloading) return state.reloading;
+  state.reloading = (async () => {
+    const [health, symbols, strategy, positions, trades, signals] = await Promise.all([
+      api("/health"), api("/symbols"), api("/strategy"), api("/positions"),
+      api(`/trades?limit=${MAX_ROWS}`), api(`/signals?limit=${MAX_ROWS}`),
+    ]);
+    state.health = health;
+    state.strategy = strategy;
+    setSymbols(listOf(symbols, "symbols").map((s) => (typeof s === "string" ? s : s.symbol)));
+    for (const s of listOf(symbols, "symbols")) {
+      const p = L.num(s.last_price);
+      if (Number.isFinite(p)) state.prices[s.symbol] = p;
+    }
+    setVariants(strategy.variants ?? []);
+    state.positions = listOf(positions, "positions");
+    state.trades = listOf(trades, "trades");
+    state.signals = listOf(signals, "signals");
+    await Promise.all(state.symbols.map(loadCandles));
+    markDirty("all");
+  })();
+  try { await state.reloading; } finally { state.reloading = null; }
+}
+
+async function loadCandles(symbol) {
+  const data = await api(`/candles/${encodeURIComponent(symbol)}?limit=1440`);
+  state.candles[symbol] = listOf(data, "candles").map(L.normCandle);
+  state.open[symbol] = data.open_candle ? L.normCandle(data.open_candle) : null;
+  updatePrice(symbol);
+  if (symbol === state.selected) chart.reset();
+}
+
+async function refreshHealth() {
+  try {
+    state.health = await api("/health");
+    markDirty("kpi");
+  } catch { /* the banner / feed card already tell */ }
+}
+
+// ---------------------------------------------------------------- state changes
+
+function setSymbols(symbols) {
+  state.symbols = symbols;
+  for (const s of symbols) state.candles[s] ??= [];
+  if (!symbols.includes(state.selected)) state.selected = symbols[0] ?? null;
+  fillSelect($("order-symbol"), symbols);
+  fillSelect($("f-symbol"), symbols, "all symbols");
+  $("symbol-tabs").innerHTML = symbols
+    .map((s) => `<button type="button" data-symbol="${esc(s)}">${esc(s)}</button>`).join("");
+  markTabs();
+}
+
+function setVariants(variants) {
+  state.variants = variants;
+  variants.forEach((v, i) => { state.colours[v.name] = VARIANT_COLOURS[i % VARIANT_COLOURS.length]; });
+  const names = variants.map((v) => v.name);
+  fillSelect($("order-variant"), names);
+  fillSelect($("f-variant"), names, "all variants");
+}
+
+function fillSelect(el, values, anyLabel) {
+  const keep = el.value;
+  const opts = anyLabel ? [`<option value="">${esc(anyLabel)}</option>`] : [];
+  for (const v of values) opts.push(`<option value="${esc(v)}">${esc(v)}</option>`);
+  el.innerHTML = opts.join("");
+  if ([...el.options].some((o) => o.value === keep)) el.value = keep;
+}
+
+function updatePrice(symbol) {
+  const open = state.open[symbol];
+  const closed = state.candles[symbol] ?? [];
+  if (open) state.prices[symbol] = open.close;
+  else if (closed.length) state.prices[symbol] = closed[closed.length - 1].close;
+}
+
+function upsertCandle(symbol, candle) {
+  const list = (state.candles[symbol] ??= []);
+  const last = list[list.length - 1];
+  if (!last || candle.time > last.time) list.push(candle);
+  else {
+    const i = list.findIndex((c) => c.time === candle.time);
+    if (i >= 0) list[i] = candle;
+    else return false; // older than what we hold and unknown: a re-read will bring it
+  }
+  if (list.length > 3000) list.splice(0, list.length - 3000);
+  return true;
+}
+
+function upsertBy(list, item, key) {
+  const k = key(item);
+  const i = list.findIndex((x) => key(x) === k);
+  if (i >= 0) list[i] = item;
+  else list.push(item);
+}
+
+const positionKey = (p) => `${p.variant}/${p.symbol}`;
+const tradeKey = (t) =>
+  t.client_order_id ?? t.order_id ?? `${t.variant}/${t.symbol}/${t.time_ms}/${t.side}`;
+const positionQty = (p) => L.num(p.quantity ?? p.qty);
+
+function markDirty(...parts) {
+  for (const p of parts) state.dirty.add(p);
+  if (state.renderQueued) return;
+  state.renderQueued = true;
+  requestAnimationFrame(render);
+}
+
+// ---------------------------------------------------------------- WebSocket
+
+function connect() {
+  const ws = new WebSocket(L.wsUrl(window.location, state.token));
+  state.ws = ws;
+  state.seq.reset();
+  ws.onopen = () => {
+    const reconnect = state.everConnected;
+    state.wsOpen = true;
+    state.everConnected = true;
+    state.attempt = 0;
+    setConn("open");
+    if (reconnect) {
+      toast("Live connection restored", "info");
+      loadSnapshot().catch((e) => toast(`Reload failed: ${e.message}`, "error"));
+    }
+  };
+  ws.onmessage = (ev) => {
+    let msg;
+    try { msg = JSON.parse(ev.data); } catch { return; }
+    const verdict = state.seq.check(msg.seq);
+    if (verdict === "old") return;
+    if (verdict === "gap") {
+      toast("Missed live updates: re-reading the snapshot", "info");
+      loadSnapshot().catch(() => {});
+    }
+    handle(msg);
+  };
+  ws.onclose = (ev) => {
+    if (state.ws !== ws) return;
+    state.wsOpen = false;
+    setConn("closed");
+    markDirty("kpi");
+    if (ev.code === 1008) {
+      askToken("The live feed needs the API token.").then(scheduleReconnect);
+      return;
+    }
+    if (state.everConnected && state.attempt === 0) toast("Live connection lost, reconnecting", "error");
+    scheduleReconnect();
+  };
+}
+
+function scheduleReconnect() {
+  const delay = L.backoffMs(state.attempt++);
+  $("banner-text").textContent = `reconnecting in ${(delay / 1000).toFixed(1)} s…`;
+  setTimeout(connect, delay);
+}
+
+function setConn(s) {
+  const el = $("conn");
+  el.dataset.state = s;
+  el.textContent = s === "open" ? "live" : s === "closed" ? "offline" : "connecting";
+  $("banner").hidden = s !== "closed";
+}
+
+function handle(msg) {
+  const d = msg.data;
+  switch (msg.type) {
+    case "snapshot":
+      applySnapshot(d);
+      break;
+    case "candle": {
+      const c = L.normCandle(d);
+      const sym = d.symbol;
+      if (state.open[sym] && state.open[sym].time <= c.time) state.open[sym] = null;
+      if (upsertCandle(sym, c)) {
+        updatePrice(sym);
+        if (sym === state.selected) chart.closed();
+        markDirty("kpi", "variants");
+      }
+      break;
+    }
+    case "candle_update": {
+      const c = L.normCandle(d);
+      const last = state.candles[d.symbol]?.at(-1);
+      if (last && c.time <= last.time) break;
+      state.open[d.symbol] = c;
+      updatePrice(d.symbol);
+      if (d.symbol === state.selected) chart.live();
+      markDirty("kpi", "positions", "variants");
+      break;
+    }
+    case "tick": {
+      const p = L.num(d.price);
+      if (Number.isFinite(p)) { state.prices[d.symbol] = p; markDirty("kpi", "positions"); }
+      break;
+    }
+    case "signal":
+      state.signals.push(d);
+      if (state.signals.length > 2000) state.signals.splice(0, 1000);
+      if (d.reason === "stop_loss") {
+        toast(`Stop-loss ${d.variant} ${d.symbol} at ${L.fmt(d.price, L.priceDigits(d.price))}`, "stop");
+      }
+      markDirty("signals", "variants");
+      break;
+    case "order": {
+      const status = String(d.status ?? "").toLowerCase();
+      if (status.includes("reject") || status.includes("fail") || d.error) {
+        toast(`Order rejected: ${d.variant ?? ""} ${d.symbol ?? ""} ${d.side ?? ""} — ${
+          d.reason ?? d.error ?? d.detail ?? status}`, "reject");
+      }
+      break;
+    }
+    case "trade":
+      upsertBy(state.trades, d, tradeKey);
+      toast(`Filled: ${d.variant} ${d.side} ${d.quantity ?? d.qty} ${d.symbol} @ ${
+        L.fmt(d.price, L.priceDigits(d.price))}`, "fill");
+      markDirty("trades", "chart-markers", "kpi");
+      break;
+    case "position":
+      upsertBy(state.positions, d, positionKey);
+      markDirty("positions", "variants", "kpi");
+      break;
+    case "status":
+      if (d && typeof d === "object" && d.symbols) state.health = { ...state.health, ...d };
+      markDirty("kpi");
+      break;
+    case "error":
+      toast(`Error: ${detailText(d?.detail ?? d?.message ?? d)}`, "error");
+      break;
+    default:
+      break;
+  }
+}
+
+function applySnapshot(d) {
+  if (!d || typeof d !== "object") return;
+  if (state.everConnected && state.symbols.length === 0) return; // REST load still running
+  if (Array.isArray(d.positions)) state.positions = d.positions;
+  if (d.health) state.health = d.health;
+  markDirty("all");
+}
+
+// ---------------------------------------------------------------- chart
+
+const chart = {
+  api: null, candles: null, volume: null, lines: [], markers: null, bars: [],
+  init() {
+    const LC = window.LightweightCharts;
+    const el = $("chart");
+    this.api = LC.createChart(el, {
+      autoSize: true,
+      layout: { background: { color: "transparent" }, textColor: "#8c98b3",
+                attributionLogo: false },
+      grid: { vertLines: { color: "#1c2640" }, horzLines: { color: "#1c2640" } },
+      timeScale: { timeVisible: true, secondsVisible: false, borderColor: "#243150",
+                   rightOffset: 3 },
+      rightPriceScale: { borderColor: "#243150" },
+      crosshair: { mode: LC.CrosshairMode.Normal },
+    });
+    this.candles = this.api.addSeries(LC.CandlestickSeries, {
+      upColor: "#22c55e", downColor: "#ef4444", borderVisible: false,
+      wickUpColor: "#22c55e", wickDownColor: "#ef4444",
+    });
+    this.volume = this.api.addSeries(LC.HistogramSeries, {
+      priceFormat: { type: "volume" }, priceScaleId: "vol", lastValueVisible: false,
+      priceLineVisible: false,
+    });
+    this.api.priceScale("vol").applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
+    this.markers = LC.createSeriesMarkers(this.candles, []);
+  },
+  minutes() { return L.VIEW_MINUTES[state.view]; },
+  periods() {
+    const seen = new Map();
+    for (const v of state.variants) {
+      const key = `${v.ema_period}/${v.sma_period}`;
+      if (!seen.has(key)) seen.set(key, v);
+    }
+    return [...seen.values()];
+  },
+  reset() {
+    if (!this.api) return;
+    const sym = state.selected;
+    const bars = L.aggregate(state.candles[sym] ?? [], this.minutes());
+    this.bars = bars;
+    const shown = bars.slice();
+    const open = state.open[sym];
+    if (open) {
+      const live = L.liveBar(bars, open, this.minutes());
+      if (shown.length && shown.at(-1).time === live.time) shown[shown.length - 1] = live;
+      else shown.push(live);
+    }
+    this.candles.setData(shown.map(candleRow));
+    this.volume.setData(shown.map(volumeRow));
+    const digits = L.priceDigits(shown.at(-1)?.close);
+    this.candles.applyOptions({
+      priceFormat: { type: "price", precision: digits, minMove: 10 ** -digits },
+    });
+    this.resetLines(shown);
+    this.setMarkers();
+    $("chart-msg").hidden = shown.length > 0;
+    $("chart-msg").textContent = "Waiting for candles…";
+  },
+  resetLines(shown) {
+    const LC = window.LightweightCharts;
+    for (const line of this.lines) this.api.removeSeries(line.series);
+    this.lines = [];
+    const closes = shown.map((b) => b.close);
+    const legend = [];
+    for (const v of this.periods()) {
+      for (const [kind, period, colour, fn] of [
+        ["EMA", v.ema_period, EMA_COLOUR, L.ema], ["SMA", v.sma_period, SMA_COLOUR, L.sma],
+      ]) {
+        const series = this.api.addSeries(LC.LineSeries, {
+          color: colour, lineWidth: 2, priceLineVisible: false, lastValueVisible: false,
+          crosshairMarkerVisible: false,
+        });
+        const values = fn(closes, period);
+        series.setData(lineRows(shown, values));
+        this.lines.push({ series, fn, period });
+        legend.push(`<span><i style="background:${colour}"></i>${kind}(${period})</span>`);
+      }
+    }
+    legend.push(...state.variants.map((v) =>
+      `<span><i style="background:${state.colours[v.name]}"></i>${esc(v.name)} trades</span>`));
+    $("legend").innerHTML = legend.join("");
+  },
+  closed() {
+    // A closed 1m candle: rebuild the view's bars (cheap) and redraw the last ones.
+    if (!this.api) return;
+    const prevLen = this.bars.length;
+    const bars = L.aggregate(state.candles[state.selected] ?? [], this.minutes());
+    if (bars.length < prevLen || bars.length - prevLen > 2) { this.reset(); return; }
+    this.bars = bars;
+    const last = bars.at(-1);
+    try {
+      this.candles.update(candleRow(last));
+      this.volume.update(volumeRow(last));
+    } catch { this.reset(); return; }
+    $("chart-msg").hidden = true;
+    const closes = bars.map((b) => b.close);
+    for (const line of this.lines) {
+      const v = line.fn(closes, line.period).at(-1);
+      if (v !== null) line.series.update({ time: last.time / 1000, value: v });
+    }
+    this.live();
+  },
+  live() {
+    if (!this.api) return;
+    const open = state.open[state.selected];
+    if (!open) return;
+    const bar = L.liveBar(this.bars, open, this.minutes());
+    try {
+      this.candles.update(candleRow(bar));
+      this.volume.update(volumeRow(bar));
+      $("chart-msg").hidden = true;
+    } catch { /* an update older than the last bar: ignore */ }
+  },
+  setMarkers() {
+    if (!this.markers) return;
+    this.markers.setMarkers(
+      L.tradeMarkers(state.trades, state.selected, this.minutes(), state.colours));
+  },
+};
+
+const candleRow = (b) => ({ time: b.time / 1000, open: b.open, high: b.high, low: b.low, close: b.close });
+const volumeRow = (b) => ({
+  time: b.time / 1000, value: Number.isFinite(b.volume) ? b.volume : 0,
+  color: b.close >= b.open ? "rgba(34,197,94,0.35)" : "rgba(239,68,68,0.35)",
+});
+function lineRows(bars, values) {
+  const rows = [];
+  values.forEach((v, i) => { if (v !== null) rows.push({ time: bars[i].time / 1000, value: v }); });
+  return rows;
+}
+
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const s = document.createElement("script");
+    s.src = src;
+    s.onload = resolve;
+    s.onerror = () => reject(new Error(`could not load ${src}`));
+    document.head.appendChild(s);
+  });
+}
+
+/** The vendored copy (scripts/install.sh); a public CDN only when it is missing. */
+async function loadChartLibrary() {
+  try { await loadScript(LOCAL_CHART); } catch { await loadScript(CDN_CHART); }
+}
+
+// ---------------------------------------------------------------- rendering
+
+function render() {
+  state.renderQueued = false;
+  const all = state.dirty.has("all");
+  const d = (p) => all || state.dirty.has(p);
+  if (all) { chart.reset(); markTabs(); }
+  if (d("kpi") || d("positions")) renderKpis();
+  if (d("variants") || d("positions") || d("signals")) renderVariants();
+  if (d("positions")) renderPositions();
+  if (d("trades")) renderTrades();
+  if (d("signals")) renderSignals();
+  if (!all && d("chart-markers")) chart.setMarkers();
+  state.dirty.clear();
+}
+
+function signCls(n) { return n > 0 ? "up" : n < 0 ? "down" : ""; }
+function signed(n, digits = 2) { return `${n > 0 ? "+" : ""}${L.fmt(n, digits)}`; }
+function quoteOf(symbol) {
+  for (const q of ["USDT", "FDUSD", "USDC", "BUSD", "BTC", "ETH", "BNB"]) {
+    if (symbol?.endsWith(q)) return q;
+  }
+  return "";
+}
+function timeText(ms) {
+  const n = Number(ms);
+  if (!Number.isFinite(n) || n <= 0) return "—";
+  return new Date(n).toISOString().replace("T", " ").slice(5, 19);
+}
+function uptimeText(s) {
+  if (!Number.isFinite(s)) return "—";
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+  return h ? `${h}h ${m}m` : m ? `${m}m ${Math.floor(s % 60)}s` : `${Math.floor(s)}s`;
+}
+
+function renderKpis() {
+  const now = state.health?.now_ms ?? Date.now();
+  $("kpi-prices").innerHTML = state.symbols.map((sym) => {
+    const candles = state.candles[sym] ?? [];
+    const c = L.change24h(candles, state.prices[sym], state.open[sym]?.time ?? now);
+    const digits = L.priceDigits(c.last);
+    return `<article class="card kpi price${sym === state.selected ? " selected" : ""}"
+        data-symbol="${esc(sym)}" data-testid="price-${esc(sym)}">
+      <h2>${esc(sym)}</h2>
+      <div class="kpi-value">${L.fmt(c.last, digits)}</div>
+      <div class="kpi-sub ${signCls(c.change)}">${signed(c.change, digits)}
+        (${Number.isFinite(c.pct) ? signed(c.pct) : "—"} %) · ${c.since === "24h" ? "24 h" : "since start"}</div>
+    </article>`;
+  }).join("");
+
+  const totals = L.pnlTotals(state.positions, state.prices);
+  const quote = quoteOf(state.symbols[0]);
+  $("pnl-total").textContent = `${signed(totals.total)} ${quote}`;
+  $("pnl-total").className = `kpi-value ${signCls(totals.total)}`;
+  $("pnl-pct").textContent = Number.isFinite(totals.pct) ? `${signed(totals.pct)} %` : "— %";
+  $("pnl-realized").textContent = signed(totals.realized);
+  $("pnl-unrealized").textContent = signed(totals.unrealized);
+  const open = state.positions.filter((p) => positionQty(p) > 0);
+  $("open-count").textContent = String(open.length);
+  $("open-detail").textContent = open.length
+    ? open.map((p) => `${p.variant} ${p.symbol}`).join(", ") : "flat";
+
+  const feed = L.feedStatus(state.wsOpen, state.health, now);
+  $("feed-status").textContent = feed;
+  $("feed-status").dataset.status = feed;
+  const mode = state.health?.mode ?? "—";
+  $("feed-mode").textContent = mode;
+  $("mode").textContent = mode;
+  $("uptime").textContent = uptimeText(state.health?.uptime_s);
+}
+
+function lastSignal(variant, symbol) {
+  for (let i = state.signals.length - 1; i >= 0; i--) {
+    const s = state.signals[i];
+    if (s.variant === variant && s.symbol === symbol) return s;
+  }
+  return null;
+}
+
+function renderVariants() {
+  $("variants").innerHTML = state.variants.map((v) => {
+    const pct = L.num(v.stop_loss) * 100;
+    const rows = state.symbols.map((sym) => {
+      const pos = state.positions.find((p) => p.variant === v.name && p.symbol === sym);
+      const qty = pos ? positionQty(pos) : 0;
+      const long = qty > 0;
+      const sig = lastSignal(v.name, sym);
+      const lastClosed = state.candles[sym]?.at(-1)?.time ?? 0;
+      // A crossover signal belongs to the candle that made it; after a newer close it is HOLD.
+      const fresh = sig && (sig.reason !== "signal" || Number(sig.ref) >= lastClosed);
+      const action = fresh ? L.signalAction(sig) : "HOLD";
+      const sigText = sig
+        ? `${esc(sig.side)}${sig.strength ? ` ${esc(sig.strength)}` : ""} · ${timeText(sig.time_ms)}`
+        : "none yet";
+      const entry = long ? L.num(pos.entry_price) : NaN;
+      const stop = long ? L.num(pos.stop_price ?? entry * (1 - L.num(v.stop_loss))) : NaN;
+      const price = state.prices[sym];
+      const pnl = long ? (price - entry) * qty : NaN;
+      const dg = L.priceDigits(price);
+      return `<dl class="vrow" data-symbol="${esc(sym)}">
+        <dt class="sym">${esc(sym)}</dt>
+        <dt>Signal</dt><dd><span class="pill ${action}" data-testid="signal-${esc(v.name)}-${esc(sym)}">${action}</span></dd>
+        <dt>Last</dt><dd>${sigText}</dd>
+        <dt>Position</dt><dd><span class="pill ${long ? "LONG" : "NONE"}">${long ? "LONG" : "NONE"}</span>
+          ${long ? ` ${L.fmt(qty, 6).replace(/\.?0+$/, "")}` : ""}</dd>
+        ${long ? `<dt>Entry</dt><dd>${L.fmt(entry, dg)}</dd>
+        <dt>Stop</dt><dd>${L.fmt(stop, dg)}</dd>
+        <dt>P&amp;L</dt><dd class="${signCls(pnl)}">${signed(pnl)}</dd>` : ""}
+      </dl>`;
+    }).join("");
+    return `<article class="card variant" id="variant-${esc(v.name)}" style="--vc:${state.colours[v.name]}">
+      <h2><span>Variant ${esc(v.name)}</span>
+        <span class="stop" data-testid="stop-${esc(v.name)}">stop-loss ${L.fmt(pct, pct % 1 ? 1 : 0)}%</span></h2>
+      ${rows}
+    </article>`;
+  }).join("");
+}
+
+function vtag(name) {
+  return `<span class="vtag" style="--vc:${state.colours[name] ?? "#fff"}">${esc(name)}</span>`;
+}
+
+function setRows(tableId, emptyId, rows) {
+  const html = rows.join("");
+  const body = $(tableId).tBodies[0];
+  if (body.dataset.html !== html) { body.innerHTML = html; body.dataset.html = html; }
+  $(emptyId).hidden = rows.length > 0;
+}
+
+function renderPositions() {
+  const open = state.positions.filter((p) => positionQty(p) > 0);
+  setRows("positions-table", "positions-empty", open.map((p) => {
+    const qty = positionQty(p);
+    const entry = L.num(p.entry_price);
+    const price = state.prices[p.symbol];
+    const v = state.variants.find((x) => x.name === p.variant);
+    const stop = L.num(p.stop_price ?? (v ? entry * (1 - L.num(v.stop_loss)) : NaN));
+    const pnl = Number.isFinite(price) ? (price - entry) * qty : L.num(p.unrealized_pnl);
+    const dg = L.priceDigits(entry);
+    return `<tr data-key="${esc(positionKey(p))}"><td>${vtag(p.variant)}</td><td>${esc(p.symbol)}</td>
+      <td class="num">${esc(p.quantity ?? p.qty)}</td><td class="num">${L.fmt(entry, dg)}</td>
+      <td class="num">${L.fmt(price, dg)}</td><td class="num">${L.fmt(stop, dg)}</td>
+      <td class="num ${signCls(pnl)}">${signed(pnl)}</td>
+      <td><button type="button" class="close-btn" data-variant="${esc(p.variant)}"
+        data-symbol="${esc(p.symbol)}">Close</button></td></tr>`;
+  }));
+}
+
+function renderTrades() {
+  const rows = state.trades.slice(-MAX_ROWS).reverse().map((t) => {
+    const dg = L.priceDigits(t.price);
+    const realized = L.num(t.realized_pnl);
+    return `<tr><td>${timeText(t.time_ms)}</td><td>${vtag(t.variant)}</td><td>${esc(t.symbol)}</td>
+      <td><span class="pill ${esc(t.side)}">${esc(t.side)}</span></td>
+      <td class="num">${esc(t.quantity ?? t.qty)}</td><td class="num">${L.fmt(t.price, dg)}</td>
+      <td class="num">${L.fmt(t.fee, 4)}</td>
+      <td class="num ${signCls(realized)}">${Number.isFinite(realized) ? signed(realized) : "—"}</td>
+      <td>${esc(t.reason ?? "")}</td></tr>`;
+  });
+  setRows("trades-table", "trades-empty", rows);
+}
+
+function renderSignals() {
+  const f = { symbol: $("f-symbol").value, variant: $("f-variant").value, action: $("f-action").value };
+  const rows = L.filterSignals(state.signals, f).slice(-MAX_ROWS).reverse().map((s) => {
+    const dg = L.priceDigits(s.price);
+    const action = L.signalAction(s);
+    return `<tr><td>${timeText(s.time_ms)}</td><td>${vtag(s.variant)}</td><td>${esc(s.symbol)}</td>
+      <td><span class="pill ${action}">${action}</span></td><td>${esc(s.strength ?? "")}</td>
+      <td>${esc(s.reason)}</td><td class="num">${L.fmt(s.price, dg)}</td>
+      <td class="num">${L.fmt(s.ema, dg)}</td><td class="num">${L.fmt(s.sma, dg)}</td>
+      <td>${esc(s.action ?? "")}</td></tr>`;
+  });
+  setRows("signals-table", "signals-empty", rows);
+}
+
+function markTabs() {
+  for (const b of $("symbol-tabs").querySelectorAll("button")) {
+    b.classList.toggle("active", b.dataset.symbol === state.selected);
+  }
+  for (const b of $("view-tabs").querySelectorAll("button")) {
+    b.classList.toggle("active", b.dataset.view === state.view);
+  }
+}
+
+// ---------------------------------------------------------------- toasts, token
+
+function toast(text, kind = "info") {
+  const el = document.createElement("div");
+  el.className = `toast ${kind}`;
+  el.textContent = text;
+  const box = $("toasts");
+  box.appendChild(el);
+  while (box.children.length > 5) box.firstChild.remove();
+  setTimeout(() => el.remove(), kind === "error" || kind === "reject" ? 8000 : 4500);
+}
+
+let tokenPrompt = null;
+/** Asks for the API token once (kept in sessionStorage); resolves true when one was given. */
+function askToken(why) {
+  if (tokenPrompt) return tokenPrompt;
+  const dialog = $("token-dialog");
+  tokenPrompt = new Promise((resolve) => {
+    dialog.querySelector("p").textContent = `${why} It is kept in this tab only.`;
+    $("token-input").value = "";
+    dialog.onclose = () => {
+      const value = $("token-input").value.trim();
+      tokenPrompt = null;
+      if (dialog.returnValue === "ok" && value) {
+        state.token = value;
+        sessionStorage.setItem(TOKEN_KEY, value);
+        $("token-btn").hidden = false;
+        resolve(true);
+      } else resolve(false);
+    };
+    dialog.showModal();
+  });
+  return tokenPrompt;
+}
+
+// ---------------------------------------------------------------- user actions
+
+function wireControls() {
+  $("symbol-tabs").addEventListener("click", (e) => {
+    const sym = e.target.closest("button")?.dataset.symbol;
+    if (sym) selectSymbol(sym);
+  });
+  $("kpi-prices").addEventListener("click", (e) => {
+    const sym = e.target.closest("[data-symbol]")?.dataset.symbol;
+    if (sym) selectSymbol(sym);
+  });
+  $("view-tabs").addEventListener("click", (e) => {
+    const view = e.target.closest("button")?.dataset.view;
+    if (view && view !== state.view) { state.view = view; markTabs(); chart.reset(); }
+  });
+  for (const id of ["f-symbol", "f-variant", "f-action"]) {
+    $(id).addEventListener("change", () => markDirty("signals"));
+  }
+  $("positions-table").addEventListener("click", async (e) => {
+    const btn = e.target.closest("button.close-btn");
+    if (!btn) return;
+    const { variant, symbol } = btn.dataset;
+    btn.disabled = true;
+    try {
+      const out = await api(`/positions/${encodeURIComponent(variant)}/${encodeURIComponent(symbol)}/close`,
+        { method: "POST" });
+      toast(`Close ${variant} ${symbol}: ${out?.status ?? "sent"}`, "fill");
+      state.positions = listOf(await api("/positions"), "positions");
+      state.trades = listOf(await api(`/trades?limit=${MAX_ROWS}`), "trades");
+      markDirty("positions", "trades", "variants", "kpi", "chart-markers");
+    } catch (err) {
+      toast(`Close ${variant} ${symbol} rejected: ${err.message}`, "reject");
+      btn.disabled = false;
+    }
+  });
+  $("order-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const order = {
+      symbol: $("order-symbol").value, side: $("order-side").value,
+      quantity: $("order-qty").value.trim(), variant: $("order-variant").value,
+    };
+    const problem = L.validateOrder(order, state.symbols, state.variants.map((v) => v.name));
+    $("order-error").textContent = problem ?? "";
+    if (problem) return;
+    $("order-submit").disabled = true;
+    try {
+      const out = await api("/orders", { method: "POST", body: order });
+      toast(`Order ${order.variant} ${order.side} ${order.quantity} ${order.symbol}: ${
+        out?.status ?? "sent"}`, "fill");
+    } catch (err) {
+      $("order-error").textContent = err.message;
+      toast(`Order rejected: ${err.message}`, "reject");
+    } finally {
+      $("order-submit").disabled = false;
+    }
+  });
+  $("token-btn").hidden = !state.token;
+  $("token-btn").addEventListener("click", () => askToken("Change the API token."));
+}
+
+function selectSymbol(sym) {
+  if (sym === state.selected) return;
+  state.selected = sym;
+  $("order-symbol").value = sym;
+  markTabs();
+  chart.reset();
+  markDirty("kpi");
+}
+
+// ---------------------------------------------------------------- start
+
+async function main() {
+  wireControls();
+  const chartReady = loadChartLibrary().then(() => chart.init()).catch((e) => {
+    $("chart-msg").hidden = false;
+    $("chart-msg").textContent = `Chart library unavailable: ${e.message}`;
+  });
+  try {
+    await loadSnapshot();
+  } catch (e) {
+    toast(`Could not read the service: ${e.message}`, "error");
+  }
+  await chartReady;
+  chart.reset();
+  connect();
+  setInterval(refreshHealth, HEALTH_EVERY_MS);
+  setInterval(() => markDirty("kpi"), 1000);
+  document.body.dataset.ready = "1";
+}
+
+main();

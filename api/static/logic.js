@@ -1,0 +1,252 @@
+// Pure functions of the dashboard: no DOM, no network. Imported by app.js and by the tests (node).
+// Money arrives from the API as decimal strings; the page only displays it. Sums made here
+// (total P&L across positions) are for display and use floats, never for any decision.
+
+export const MINUTE_MS = 60_000;
+export const VIEW_MINUTES = { "1m": 1, "5m": 5, "15m": 15 };
+
+/** A number from an API value (decimal string, number or null). NaN when absent. */
+export function num(value) {
+  if (value === null || value === undefined || value === "") return NaN;
+  return typeof value === "number" ? value : Number(value);
+}
+
+/**
+ * A candle from the API (object with open_time/open/high/low/close/volume, or a Binance kline
+ * row) as {time (ms), open, high, low, close, volume} numbers.
+ */
+export function normCandle(raw) {
+  if (Array.isArray(raw)) {
+    return {
+      time: Number(raw[0]), open: num(raw[1]), high: num(raw[2]), low: num(raw[3]),
+      close: num(raw[4]), volume: num(raw[5]),
+    };
+  }
+  const time = raw.open_time ?? raw.openTime ?? raw.t ?? raw.time;
+  return {
+    time: Number(time), open: num(raw.open ?? raw.o), high: num(raw.high ?? raw.h),
+    low: num(raw.low ?? raw.l), close: num(raw.close ?? raw.c), volume: num(raw.volume ?? raw.v),
+  };
+}
+
+/**
+ * Bars of `minutes` minutes built from 1-minute candles (sorted by time; later duplicates of a
+ * minute replace earlier ones). A bar starts on a multiple of its length in epoch time, as
+ * Binance's 5m and 15m klines do; a bar of a partly covered period holds what there is.
+ */
+export function aggregate(candles, minutes) {
+  const span = minutes * MINUTE_MS;
+  const byMinute = new Map();
+  for (const c of candles) byMinute.set(c.time, c);
+  const sorted = [...byMinute.values()].sort((a, b) => a.time - b.time);
+  if (minutes === 1) return sorted.map((c) => ({ ...c }));
+  const out = [];
+  let bar = null;
+  for (const c of sorted) {
+    const start = Math.floor(c.time / span) * span;
+    if (bar === null || bar.time !== start) {
+      bar = { time: start, open: c.open, high: c.high, low: c.low, close: c.close,
+              volume: c.volume };
+      out.push(bar);
+    } else {
+      bar.high = Math.max(bar.high, c.high);
+      bar.low = Math.min(bar.low, c.low);
+      bar.close = c.close;
+      bar.volume += c.volume;
+    }
+  }
+  return out;
+}
+
+/**
+ * The bar the chart shows for the still-open minute: the open 1m candle merged into the bars
+ * of this view. Returns the updated last bar (a new object) without changing `bars`.
+ */
+export function liveBar(bars, openCandle, minutes) {
+  const span = minutes * MINUTE_MS;
+  const start = Math.floor(openCandle.time / span) * span;
+  const last = bars.length ? bars[bars.length - 1] : null;
+  if (last && last.time === start && minutes > 1) {
+    return {
+      time: start, open: last.open, high: Math.max(last.high, openCandle.high),
+      low: Math.min(last.low, openCandle.low), close: openCandle.close,
+      volume: last.volume + openCandle.volume,
+    };
+  }
+  return { ...openCandle, time: start };
+}
+
+/** Simple moving average of `values`; null until `period` values exist. */
+export function sma(values, period) {
+  const out = [];
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) {
+    sum += values[i];
+    if (i >= period) sum -= values[i - period];
+    out.push(i >= period - 1 ? sum / period : null);
+  }
+  return out;
+}
+
+/**
+ * Exponential moving average as the strategy computes it (pandas ewm(span=n, adjust=False)):
+ * seeded by the first value, alpha 2/(n+1); null until n values were seen (its warm-up).
+ */
+export function ema(values, period) {
+  const out = [];
+  const alpha = 2 / (period + 1);
+  let prev = null;
+  for (let i = 0; i < values.length; i++) {
+    prev = prev === null ? values[i] : alpha * values[i] + (1 - alpha) * prev;
+    out.push(i >= period - 1 ? prev : null);
+  }
+  return out;
+}
+
+/**
+ * Last price and its change over the last 24 h: the reference is the open of the first candle
+ * within 24 h of `nowMs`; when the history is shorter, the change is since the first candle.
+ */
+export function change24h(candles, lastPrice, nowMs) {
+  if (!candles.length) return { last: lastPrice ?? NaN, change: NaN, pct: NaN, since: "start" };
+  const from = nowMs - 24 * 60 * MINUTE_MS;
+  const first = candles.find((c) => c.time >= from) ?? candles[candles.length - 1];
+  const last = Number.isFinite(lastPrice) ? lastPrice : candles[candles.length - 1].close;
+  const since = candles[0].time <= from ? "24h" : "start";
+  const change = last - first.open;
+  return { last, change, pct: first.open ? (change / first.open) * 100 : NaN, since };
+}
+
+/**
+ * Total P&L for display: realized (closed trades) + unrealized (open positions at `prices`).
+ * `cost` is the quote spent on entries, the base of the percentage.
+ */
+export function pnlTotals(positions, prices) {
+  let realized = 0;
+  let unrealized = 0;
+  let cost = 0;
+  let open = 0;
+  for (const p of positions) {
+    const r = num(p.realized_pnl);
+    if (Number.isFinite(r)) realized += r;
+    const qty = num(p.quantity ?? p.qty);
+    const entry = num(p.entry_price);
+    if (qty > 0 && Number.isFinite(entry)) {
+      open += 1;
+      const price = prices[p.symbol];
+      const given = num(p.unrealized_pnl);
+      if (Number.isFinite(price)) unrealized += (price - entry) * qty;
+      else if (Number.isFinite(given)) unrealized += given;
+      cost += entry * qty;
+    }
+    const invested = num(p.invested_quote ?? p.cost_quote);
+    if (Number.isFinite(invested) && !(qty > 0)) cost += invested;
+  }
+  const total = realized + unrealized;
+  return { realized, unrealized, total, open, pct: cost > 0 ? (total / cost) * 100 : NaN };
+}
+
+/**
+ * Chart markers for trades (fills) of one symbol in a view of `minutes`: BUY below the bar,
+ * SELL above, in the variant's colour. Sorted by time, as the chart requires.
+ */
+export function tradeMarkers(trades, symbol, minutes, colours) {
+  const span = minutes * MINUTE_MS;
+  return trades
+    .filter((t) => t.symbol === symbol)
+    .map((t) => {
+      const ms = Number(t.time_ms ?? t.time ?? t.ts);
+      const buy = String(t.side).toUpperCase() === "BUY";
+      return {
+        time: Math.floor(ms / span) * span / 1000,
+        position: buy ? "belowBar" : "aboveBar",
+        shape: buy ? "arrowUp" : "arrowDown",
+        color: colours[t.variant] ?? "#888",
+        text: `${t.variant} ${buy ? "BUY" : "SELL"}`,
+      };
+    })
+    .filter((m) => Number.isFinite(m.time))
+    .sort((a, b) => a.time - b.time);
+}
+
+/** Signals filtered by symbol, variant and action ("" means any). */
+export function filterSignals(signals, { symbol = "", variant = "", action = "" } = {}) {
+  return signals.filter(
+    (s) =>
+      (!symbol || s.symbol === symbol) &&
+      (!variant || s.variant === variant) &&
+      (!action || signalAction(s) === action),
+  );
+}
+
+/** BUY / SELL / HOLD of a signal record. */
+export function signalAction(s) {
+  const side = String(s.side ?? s.action ?? "HOLD").toUpperCase();
+  return side === "BUY" || side === "SELL" ? side : "HOLD";
+}
+
+/**
+ * Tracks the WebSocket `seq`: "ok" for the next number, "gap" when some were missed (the page
+ * then re-reads the REST snapshot), "old" for a repeat or an earlier number (ignored).
+ */
+export class SeqTracker {
+  constructor() { this.last = null; }
+  reset(seq = null) { this.last = seq; }
+  check(seq) {
+    if (typeof seq !== "number") return "ok";
+    if (this.last === null || seq === this.last + 1) { this.last = seq; return "ok"; }
+    if (seq <= this.last) return "old";
+    this.last = seq;
+    return "gap";
+  }
+}
+
+/** Feed status shown on the KPI card: live, reconnecting or stale. */
+export function feedStatus(wsOpen, health, nowMs, staleAfterMs = 10_000) {
+  if (!wsOpen) return "reconnecting";
+  if (!health) return "live";
+  const feeds = Object.values(health.feeds ?? health.symbols ?? {});
+  const states = feeds.map((f) => String(f.status ?? f).toLowerCase());
+  if (states.some((s) => s === "reconnecting" || s === "backfilling")) return "reconnecting";
+  if (states.some((s) => s === "stale")) return "stale";
+  if (health.last_event_ms && nowMs - health.last_event_ms > staleAfterMs) return "stale";
+  return "live";
+}
+
+/** Checks the manual order form; returns an error text or null. Quantity stays a string. */
+export function validateOrder({ symbol, side, quantity, variant }, symbols, variants) {
+  if (!symbols.includes(symbol)) return `unknown symbol ${symbol}`;
+  if (side !== "BUY" && side !== "SELL") return "side must be BUY or SELL";
+  if (!variants.includes(variant)) return `unknown variant ${variant}`;
+  if (!/^\d+(\.\d+)?$/.test(String(quantity).trim())) return "quantity must be a decimal number";
+  if (!(Number(quantity) > 0)) return "quantity must be positive";
+  return null;
+}
+
+/** The /ws URL for a page at `loc` (window.location), with the token when one is set. */
+export function wsUrl(loc, token) {
+  const proto = loc.protocol === "https:" ? "wss:" : "ws:";
+  const query = token ? `?token=${encodeURIComponent(token)}` : "";
+  return `${proto}//${loc.host}/ws${query}`;
+}
+
+/** Reconnect delay: grows ×1.6 from 0.5 s to a 10 s cap, with ±20 % jitter. */
+export function backoffMs(attempt, rand = Math.random) {
+  const base = Math.min(10_000, 500 * 1.6 ** attempt);
+  return Math.round(base * (0.8 + 0.4 * rand()));
+}
+
+/** A decimal string or number for display, with at most `digits` decimals, no float noise. */
+export function fmt(value, digits = 2) {
+  const n = num(value);
+  if (!Number.isFinite(n)) return "—";
+  return n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/** Price digits for a symbol's price level (BTC 2, small coins more). */
+export function priceDigits(price) {
+  const p = Math.abs(num(price));
+  if (!Number.isFinite(p) || p >= 1000) return 2;
+  if (p >= 1) return 4;
+  return 6;
+}

@@ -1,0 +1,251 @@
+"""The dashboard's pure logic (api/static/logic.js), run by node against independent references.
+
+The 5m/15m bars and the EMA/SMA lines are checked against pandas on Binance's real 1m klines;
+the other helpers against hand-worked cases. Skipped only when node is not installed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+LOGIC = Path(__file__).resolve().parents[2] / "api" / "static" / "logic.js"
+NODE = shutil.which("node")
+pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
+
+
+def run_js(body: str, data: object = None) -> object:
+    """Runs `body` (JS, may use `L` = logic.js and `data`) in node; returns what it `return`s."""
+    script = (
+        f"import * as L from {json.dumps(LOGIC.as_uri())};\n"
+        f"const data = JSON.parse(process.argv[1]);\n"
+        f"const out = (() => {{ {body} }})();\n"
+        "process.stdout.write(JSON.stringify(out));\n"
+    )
+    assert NODE is not None
+    done = subprocess.run(
+        [NODE, "--input-type=module", "-e", script, json.dumps(data)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def klines(binance_data: Path) -> list[list[object]]:
+    rows = json.loads((binance_data / "testnet-btcusdt-2026-06-15" / "klines_1m.json").read_text())
+    return rows[:-1]  # the last row is the still-open candle
+
+
+def _pandas_bars(rows: list[list[object]], minutes: int) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "time": [int(str(r[0])) for r in rows],
+            "open": [float(str(r[1])) for r in rows],
+            "high": [float(str(r[2])) for r in rows],
+            "low": [float(str(r[3])) for r in rows],
+            "close": [float(str(r[4])) for r in rows],
+            "volume": [float(str(r[5])) for r in rows],
+        }
+    )
+    frame.index = pd.to_datetime(frame["time"], unit="ms", utc=True)
+    bars = frame.resample(f"{minutes}min").agg(
+        {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"}
+    )
+    bars = bars.dropna()
+    bars["time"] = bars.index.as_unit("ms").asi8
+    return bars.reset_index(drop=True)
+
+
+@pytest.mark.parametrize("minutes", [5, 15])
+def test_aggregate_equals_pandas_resample_of_real_klines(klines, minutes):
+    got = run_js(
+        f"return L.aggregate(data.map(L.normCandle), {minutes});",
+        klines,
+    )
+    expected = _pandas_bars(klines, minutes)
+    assert isinstance(got, list)
+    assert len(got) == len(expected) > 30
+    for bar, (_, row) in zip(got, expected.iterrows(), strict=True):
+        assert bar["time"] == row["time"]
+        assert bar["time"] % (minutes * 60_000) == 0
+        for field in ("open", "high", "low", "close"):
+            assert bar[field] == row[field]
+        assert bar["volume"] == pytest.approx(row["volume"], rel=1e-12)
+
+
+def test_aggregate_one_minute_keeps_candles_and_replaces_a_repeated_minute():
+    candles = [
+        {"time": 120_000, "open": 2, "high": 3, "low": 1, "close": 2, "volume": 1},
+        {"time": 60_000, "open": 1, "high": 2, "low": 1, "close": 2, "volume": 1},
+        {"time": 120_000, "open": 2, "high": 4, "low": 1, "close": 3, "volume": 2},
+    ]
+    got = run_js("return L.aggregate(data, 1);", candles)
+    assert got == [candles[1], candles[2]]
+
+
+def test_ema_and_sma_equal_pandas_on_real_closes(klines):
+    closes = [float(str(r[4])) for r in klines]
+    got = run_js("return [L.ema(data, 5), L.sma(data, 10)];", closes)
+    assert isinstance(got, list)
+    ema_js, sma_js = got
+    series = pd.Series(closes)
+    ema_pd = series.ewm(span=5, adjust=False).mean()
+    sma_pd = series.rolling(10).mean()
+    assert ema_js[:4] == [None] * 4  # warm-up, as the strategy's `ready`
+    assert sma_js[:9] == [None] * 9
+    assert ema_js[4:] == pytest.approx(list(ema_pd[4:]), rel=1e-12)
+    assert sma_js[9:] == pytest.approx(list(sma_pd[9:]), rel=1e-9)
+
+
+def test_live_bar_merges_the_open_minute_into_the_current_bar():
+    bars = [{"time": 300_000, "open": 10, "high": 12, "low": 9, "close": 11, "volume": 5}]
+    open_in = {"time": 420_000, "open": 11, "high": 15, "low": 10, "close": 14, "volume": 2}
+    open_next = {"time": 600_000, "open": 14, "high": 14, "low": 13, "close": 13, "volume": 1}
+    got = run_js(
+        "return [L.liveBar(data.bars, data.a, 5), L.liveBar(data.bars, data.b, 5),"
+        " L.liveBar(data.bars, data.a, 1)];",
+        {"bars": bars, "a": open_in, "b": open_next},
+    )
+    assert got == [
+        {"time": 300_000, "open": 10, "high": 15, "low": 9, "close": 14, "volume": 7},
+        {**open_next, "time": 600_000},
+        open_in,
+    ]
+
+
+def test_seq_tracker_notices_gaps_and_ignores_repeats():
+    got = run_js("const t = new L.SeqTracker(); return [5, 6, 6, 9, 10, 3].map((s) => t.check(s));")
+    assert got == ["ok", "ok", "old", "gap", "ok", "old"]
+
+
+def test_change_24h_uses_the_first_candle_within_24_hours():
+    day = 24 * 60 * 60_000
+    now = 10 * day
+    candles = [
+        {"time": now - day - 60_000, "open": 50, "close": 50},
+        {"time": now - day + 60_000, "open": 100, "close": 101},
+        {"time": now - 60_000, "open": 108, "close": 110},
+    ]
+    got = run_js(
+        "return [L.change24h(data.c, 110, data.now), L.change24h(data.c.slice(1), NaN, data.now)];",
+        {"c": candles, "now": now},
+    )
+    assert got == [
+        {"last": 110, "change": 10, "pct": 10, "since": "24h"},
+        {"last": 110, "change": 10, "pct": 10, "since": "start"},
+    ]
+
+
+def test_pnl_totals_add_realized_and_unrealized_at_current_prices():
+    positions = [
+        {
+            "variant": "A",
+            "symbol": "BTCUSDT",
+            "quantity": "0.5",
+            "entry_price": "100",
+            "realized_pnl": "3",
+        },
+        {
+            "variant": "B",
+            "symbol": "BTCUSDT",
+            "quantity": "0",
+            "entry_price": None,
+            "realized_pnl": "-1",
+        },
+    ]
+    got = run_js("return L.pnlTotals(data, {BTCUSDT: 110});", positions)
+    assert isinstance(got, dict)
+    assert got["pct"] == pytest.approx(14.0)  # 7 on an entry cost of 50
+    assert {k: v for k, v in got.items() if k != "pct"} == {
+        "realized": 2,
+        "unrealized": 5,
+        "total": 7,
+        "open": 1,
+    }
+
+
+def test_trade_markers_are_sorted_coloured_and_on_the_bar_start():
+    trades = [
+        {"variant": "B", "symbol": "BTCUSDT", "side": "SELL", "time_ms": 610_000},
+        {"variant": "A", "symbol": "BTCUSDT", "side": "BUY", "time_ms": 370_000},
+        {"variant": "A", "symbol": "ETHUSDT", "side": "BUY", "time_ms": 1_000},
+    ]
+    got = run_js("return L.tradeMarkers(data, 'BTCUSDT', 5, {A: 'blue', B: 'pink'});", trades)
+    assert got == [
+        {"time": 300, "position": "belowBar", "shape": "arrowUp", "color": "blue", "text": "A BUY"},
+        {
+            "time": 600,
+            "position": "aboveBar",
+            "shape": "arrowDown",
+            "color": "pink",
+            "text": "B SELL",
+        },
+    ]
+
+
+def test_signal_filters_and_order_validation():
+    signals = [
+        {"symbol": "BTCUSDT", "variant": "A", "side": "BUY"},
+        {"symbol": "ETHUSDT", "variant": "A", "side": "SELL"},
+        {"symbol": "BTCUSDT", "variant": "B", "side": "SELL"},
+    ]
+    got = run_js(
+        """
+        const syms = ['BTCUSDT'], vars = ['A', 'B'];
+        const ok = {symbol: 'BTCUSDT', side: 'BUY', quantity: '0.001', variant: 'A'};
+        return [
+          L.filterSignals(data, {symbol: 'BTCUSDT'}).length,
+          L.filterSignals(data, {variant: 'A', action: 'SELL'}).map((s) => s.symbol),
+          L.validateOrder(ok, syms, vars),
+          L.validateOrder({...ok, quantity: '-1'}, syms, vars),
+          L.validateOrder({...ok, quantity: '0'}, syms, vars),
+          L.validateOrder({...ok, quantity: '1e3'}, syms, vars),
+          L.validateOrder({...ok, variant: 'C'}, syms, vars),
+          L.validateOrder({...ok, symbol: 'XRPUSDT'}, syms, vars),
+        ];
+        """,
+        signals,
+    )
+    assert got == [
+        2,
+        ["ETHUSDT"],
+        None,
+        "quantity must be a decimal number",
+        "quantity must be positive",
+        "quantity must be a decimal number",
+        "unknown variant C",
+        "unknown symbol XRPUSDT",
+    ]
+
+
+def test_ws_url_feed_status_and_backoff():
+    got = run_js(
+        """
+        const loc = {protocol: 'https:', host: 'h:1'};
+        const health = (s) => ({symbols: {BTCUSDT: {status: s}}});
+        return [
+          L.wsUrl(loc, 'a b&c'), L.wsUrl({protocol: 'http:', host: 'h'}, ''),
+          L.feedStatus(false, health('live'), 0), L.feedStatus(true, health('live'), 0),
+          L.feedStatus(true, health('backfilling'), 0), L.feedStatus(true, health('stale'), 0),
+          [0, 1, 5, 30].map((a) => L.backoffMs(a, () => 0.5)),
+        ];
+        """
+    )
+    assert got == [
+        "wss://h:1/ws?token=a%20b%26c",
+        "ws://h/ws",
+        "reconnecting",
+        "live",
+        "reconnecting",
+        "stale",
+        [500, 800, 5243, 10000],
+    ]
