@@ -1,0 +1,383 @@
+"""The trade-stream supervisor: one multiplexed python-binance socket, reconnected forever.
+
+python-binance's `ReconnectingWebsocket` gives up after 5 reconnects, stops its read loop on a
+queue overflow or an undecodable frame, and then only leaves an error dict on its queue. This
+supervisor owns reconnecting instead: each socket gets `MAX_RECONNECTS = 0` (any drop ends it
+at once), a large queue, and a tolerant decoder (a malformed frame becomes a marker that is
+counted and skipped rather than killing the read loop; frames are decoded once, by orjson).
+
+- drops, python-binance error dicts and silence for `watchdog_s`: reconnect with jittered
+  exponential backoff (0.5 s ×1.8 up to 30 s; reset after a connection that lived `healthy_s`);
+  the unable-to-connect log line suggests `--simulate`;
+- while reconnecting every symbol is held in the gate (the aggregator closes none of its
+  minutes); after the reconnect each symbol catches up from REST by trade id (Sequencer);
+- `planned_reconnect_s` (23 h, before Binance's 24 h cutoff) and symbol changes open the new
+  socket first and close the old one after the new one's first message: the trade-id dedupe
+  makes the overlap harmless.
+Times here (watchdog, connection age) are loop time: they measure the connection, not the
+market; `last_message_ms` is the injected clock's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from binance import BinanceSocketManager
+from binance.exceptions import ReadLoopClosed
+
+from core.clock import Clock
+from core.tasks import TaskOwner
+from data_ingestion.backfill import TradeFetcher
+from data_ingestion.backoff import Backoff
+from data_ingestion.models import Tick
+from data_ingestion.schemas import FrameError, NotATrade, decode_frame, trade_to_tick
+from data_ingestion.sequencer import MarketGate, Sequencer
+
+log = logging.getLogger(__name__)
+
+SIMULATE_HINT = "is the testnet reachable? `python main.py --simulate` runs offline"
+LIVE, RECONNECTING, BACKFILLING, STALE = "live", "reconnecting", "backfilling", "stale"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """One symbol's feed, for /status and the dashboard."""
+
+    symbol: str
+    status: str  # live | reconnecting | backfilling | stale
+    reconnects: int
+    last_message_ms: int | None  # injected clock, when its last trade frame arrived
+    last_message_age_ms: int | None
+    last_error: str | None
+    duplicates: int
+    gaps: int
+    backfilled_trades: int
+    unfilled_gaps: int
+
+
+def _tolerant_decode(frame: Any) -> Any:
+    """Replaces the socket's `_handle_message`: a bad frame becomes a marker, not a crash."""
+    try:
+        return orjson.loads(frame)
+    except (orjson.JSONDecodeError, TypeError) as exc:
+        return {"e": "malformed", "m": str(exc), "raw": str(frame)[:120]}
+
+
+class _Conn:
+    def __init__(self, sock: Any, symbols: tuple[str, ...], now: float) -> None:
+        self.sock = sock
+        self.symbols = symbols
+        self.opened_at = now
+        self.last_msg_at = now
+        self.messages = 0
+        self.failed = asyncio.Event()
+        self.first_message = asyncio.Event()
+        self.reason = ""
+        self.reader: asyncio.Task[None] | None = None
+
+    def fail(self, reason: str) -> None:
+        if not self.failed.is_set():
+            self.reason = reason
+            self.failed.set()
+
+
+class TradeFeed:
+    """Streams `<sym>@trade` for every symbol into `on_tick`, in trade-id order, no gaps."""
+
+    def __init__(
+        self,
+        client: Any,
+        symbols: Iterable[str],
+        on_tick: Callable[[Tick], None],
+        clock: Clock,
+        gate: MarketGate | None = None,
+        stream_url: str | None = None,
+        watchdog_s: float = 30.0,
+        planned_reconnect_s: float = 23 * 3600,
+        healthy_s: float = 60.0,
+        reorder_window_s: float = 0.2,
+        max_queue_size: int = 10_000,
+        connect_timeout_s: float = 10.0,
+        backoff: Backoff | None = None,
+        fetcher: TradeFetcher | None = None,
+    ) -> None:
+        self._client = client
+        self._on_tick = on_tick
+        self._clock = clock
+        self._gate = gate
+        self._stream_url = stream_url
+        self.watchdog_s = watchdog_s
+        self.planned_reconnect_s = planned_reconnect_s
+        self.healthy_s = healthy_s
+        self._reorder_window_s = reorder_window_s
+        self._max_queue_size = max_queue_size
+        self._connect_timeout_s = connect_timeout_s
+        self._backoff = backoff or Backoff()
+        self._fetcher = fetcher or TradeFetcher(client)
+        self._tasks = TaskOwner("feed")
+        self._seqs: dict[str, Sequencer] = {}
+        self._last_msg: dict[str, tuple[int, float]] = {}  # clock ms, loop time
+        self._changed = asyncio.Event()
+        self._conn: _Conn | None = None
+        self._connected = False
+        self._held_for_reconnect: set[str] = set()
+        self.reconnects = 0
+        self.malformed = 0
+        self.ignored = 0
+        self.callback_errors = 0
+        self.last_error: str | None = None
+        for symbol in symbols:
+            self._add_seq(symbol.upper())
+
+    # -- public ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._tasks.spawn(self._supervise(), "supervisor")
+
+    async def stop(self) -> None:
+        conn, self._conn = self._conn, None
+        for seq in self._seqs.values():
+            seq.cancel()
+        await self._tasks.cancel_all()
+        if conn is not None:
+            await self._close(conn)
+        for symbol in list(self._held_for_reconnect):
+            self._unhold(symbol)
+
+    async def add_symbol(self, symbol: str) -> None:
+        symbol = symbol.upper()
+        if symbol not in self._seqs:
+            self._add_seq(symbol)
+            if not self._connected:
+                self._hold(symbol)
+            self._changed.set()
+
+    async def remove_symbol(self, symbol: str) -> None:
+        seq = self._seqs.pop(symbol.upper(), None)
+        if seq is None:
+            return
+        seq.cancel()
+        if seq.busy and self._gate is not None:
+            self._gate.release(seq.symbol)
+        self._unhold(seq.symbol)
+        self._last_msg.pop(seq.symbol, None)
+        self._changed.set()
+
+    def symbols(self) -> list[str]:
+        return list(self._seqs)
+
+    def states(self) -> dict[str, FeedState]:
+        now_ms = self._clock.now_ms()
+        loop_now = asyncio.get_running_loop().time()
+        out: dict[str, FeedState] = {}
+        for symbol, seq in self._seqs.items():
+            last = self._last_msg.get(symbol)
+            if not self._connected:
+                status = RECONNECTING
+            elif seq.busy:
+                status = BACKFILLING if seq.backfilling else LIVE
+            elif last is None or loop_now - last[1] > self.watchdog_s:
+                status = STALE
+            else:
+                status = LIVE
+            st = seq.stats
+            out[symbol] = FeedState(
+                symbol, status, self.reconnects,
+                None if last is None else last[0],
+                None if last is None else max(0, now_ms - last[0]),
+                self.last_error, st.duplicates, st.gaps, st.backfilled_trades, st.unfilled_gaps,
+            )  # fmt: skip
+        return out
+
+    # -- messages -------------------------------------------------------------------------
+
+    def on_message(self, msg: dict[str, Any]) -> None:
+        """One decoded frame from the socket (python-binance's dict); errors are not here."""
+        kind = msg.get("e")
+        if kind == "malformed":
+            self.malformed += 1
+            log.warning("feed: malformed frame skipped (%s): %s", msg.get("m"), msg.get("raw"))
+            return
+        try:
+            tick = trade_to_tick(decode_frame(msg), self._clock.now_ms())
+        except NotATrade:
+            self.ignored += 1
+            return
+        except FrameError as exc:
+            self.malformed += 1
+            log.warning("feed: malformed frame skipped: %s", exc)
+            return
+        seq = self._seqs.get(tick.symbol)
+        if seq is None:
+            return  # a symbol just removed
+        self._last_msg[tick.symbol] = (tick.received_ms, asyncio.get_running_loop().time())
+        seq.offer(tick)
+
+    def _deliver(self, tick: Tick) -> None:
+        try:
+            self._on_tick(tick)
+        except Exception:
+            self.callback_errors += 1
+            log.exception("feed: on_tick failed for %s #%d", tick.symbol, tick.trade_id)
+
+    def _add_seq(self, symbol: str) -> None:
+        self._seqs[symbol] = Sequencer(
+            symbol, self._deliver, self._fetcher, self._gate, self._spawn,
+            reorder_window_s=self._reorder_window_s,
+        )  # fmt: skip
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        return self._tasks.spawn(coro, name)
+
+    def _hold(self, symbol: str) -> None:
+        if symbol not in self._held_for_reconnect:
+            self._held_for_reconnect.add(symbol)
+            if self._gate is not None:
+                self._gate.hold(symbol)
+
+    def _unhold(self, symbol: str) -> None:
+        if symbol in self._held_for_reconnect:
+            self._held_for_reconnect.discard(symbol)
+            if self._gate is not None:
+                self._gate.release(symbol)
+
+    # -- connections ----------------------------------------------------------------------
+
+    async def _open(self, symbols: tuple[str, ...]) -> _Conn:
+        bsm = BinanceSocketManager(self._client, max_queue_size=self._max_queue_size)
+        if self._stream_url:
+            bsm.STREAM_TESTNET_URL = self._stream_url
+        sock = bsm.multiplex_socket([f"{s.lower()}@trade" for s in symbols])
+        sock.MAX_RECONNECTS = 0  # the supervisor reconnects, with its own backoff
+        sock.TIMEOUT = 0.5  # the read loop notices a close request within this
+        sock._handle_message = _tolerant_decode
+        await asyncio.wait_for(sock.__aenter__(), self._connect_timeout_s)
+        conn = _Conn(sock, symbols, asyncio.get_running_loop().time())
+        conn.reader = self._tasks.spawn(self._read(conn), "reader")
+        return conn
+
+    async def _read(self, conn: _Conn) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                msg = await conn.sock.recv()
+            except ReadLoopClosed as exc:
+                conn.fail(f"read loop closed: {exc}")
+                return
+            conn.last_msg_at = loop.time()
+            conn.messages += 1
+            conn.first_message.set()
+            if not isinstance(msg, dict):
+                self.malformed += 1
+                continue
+            if msg.get("e") == "error":
+                conn.fail(f"{msg.get('type')}: {msg.get('m')}")
+                return
+            self.on_message(msg)
+
+    async def _close(self, conn: _Conn) -> None:
+        if conn.reader is not None:
+            conn.reader.cancel()
+        try:
+            await asyncio.wait_for(conn.sock.__aexit__(None, None, None), 5.0)
+        except Exception as exc:  # closing a broken socket may fail in many ways
+            log.debug("feed: closing socket: %r", exc)
+
+    def _streams(self) -> tuple[str, ...]:
+        return tuple(sorted(self._seqs))
+
+    async def _supervise(self) -> None:
+        for symbol in self._seqs:
+            self._hold(symbol)
+        while True:
+            symbols = self._streams()
+            if not symbols:
+                self._changed.clear()
+                await self._changed.wait()
+                continue
+            try:
+                conn = await self._open(symbols)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                delay = self._backoff.next_delay()
+                self.last_error = f"connect failed: {type(exc).__name__}: {exc}"
+                log.warning(
+                    "feed: unable to connect to the trade stream (%s); retry %d in %.1fs (%s)",
+                    self.last_error, self._backoff.attempts, delay, SIMULATE_HINT,
+                )  # fmt: skip
+                await asyncio.sleep(delay)
+                continue
+            self._conn = conn
+            self._connected = True
+            self._changed.clear()
+            for seq in self._seqs.values():
+                seq.catch_up()  # holds its symbol itself until the REST catch-up is done
+            for symbol in list(self._held_for_reconnect):
+                self._unhold(symbol)
+            log.info("feed: connected, streams %s", ",".join(s.lower() for s in symbols))
+            reason = await self._watch()
+            conn = self._conn
+            self._conn = None
+            self._connected = False
+            for symbol in self._seqs:
+                self._hold(symbol)
+            self.reconnects += 1
+            self.last_error = reason
+            if conn is not None:
+                self._tasks.spawn(self._close(conn), "close")
+                if asyncio.get_running_loop().time() - conn.opened_at >= self.healthy_s:
+                    self._backoff.reset()
+            delay = self._backoff.next_delay()
+            log.warning("feed: stream lost (%s); reconnecting in %.1fs", reason, delay)
+            await asyncio.sleep(delay)
+
+    async def _watch(self) -> str:
+        """Until the current connection fails: watchdog, planned reconnects, symbol changes."""
+        loop = asyncio.get_running_loop()
+        tick_s = min(1.0, self.watchdog_s / 4)
+        while True:
+            conn = self._conn
+            assert conn is not None
+            failed = asyncio.ensure_future(conn.failed.wait())
+            changed = asyncio.ensure_future(self._changed.wait())
+            try:
+                await asyncio.wait({failed, changed}, timeout=tick_s, return_when="FIRST_COMPLETED")
+            finally:
+                failed.cancel()
+                changed.cancel()
+            if conn.failed.is_set():
+                return conn.reason
+            now = loop.time()
+            if now - conn.last_msg_at > self.watchdog_s:
+                return f"no message for {now - conn.last_msg_at:.1f}s (watchdog)"
+            planned = now - conn.opened_at >= self.planned_reconnect_s
+            if self._changed.is_set() or planned:
+                self._changed.clear()
+                why = "planned reconnect" if planned else "symbols changed"
+                await self._handoff(conn, why)
+
+    async def _handoff(self, old: _Conn, why: str) -> None:
+        """Open the new socket first, close the old after the new one's first message."""
+        try:
+            new = await self._open(self._streams())
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("feed: %s: new socket failed (%s); keeping the old one", why, exc)
+            old.opened_at += min(60.0, self.planned_reconnect_s)  # try again later
+            if why == "symbols changed":
+                self._changed.set()
+            await asyncio.sleep(self._backoff.next_delay())
+            return
+        self._conn = new
+        log.info("feed: %s: new socket open, closing the old one after its overlap", why)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(new.first_message.wait(), 2.0)
+        self._tasks.spawn(self._close(old), "close-old")
