@@ -1,13 +1,217 @@
-"""Placeholder until its owner lands it."""
+"""`python main.py [--simulate …]`: the service and its API in one event loop.
+
+uvicorn's `Server.serve()` runs in this loop (not a thread); the FastAPI lifespan starts and
+stops the service. SIGINT/SIGTERM ask uvicorn to exit; the lifespan then stops the stream,
+drains the journal and closes the sockets, and the process exits 0.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import logging
+import secrets
+import signal
+import sys
+from collections.abc import AsyncIterator, Generator
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from config import Settings, SettingsError, load_settings
+from core.clock import Clock, SystemClock
+from service.logs import configure_logging
+
+log = logging.getLogger("service")
+
+SHUTDOWN_GRACE_S = 2
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value <= 100_000:
+        raise argparse.ArgumentTypeError(f"{text!r} must be above 0 and at most 100000")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not between 0 and 65535")
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Register this command's options."""
+    """The service's own options (used when no subcommand is given)."""
+    group = parser.add_argument_group("service")
+    group.add_argument(
+        "--simulate",
+        action="store_true",
+        help="run against the built-in simulator on a free loopback port (no network needed)",
+    )
+    group.add_argument(
+        "--speed",
+        type=_positive_float,
+        default=None,
+        metavar="N",
+        help="with --simulate: market seconds per real second (60: a candle every second)",
+    )
+    group.add_argument(
+        "--seed", type=int, default=None, metavar="S", help="with --simulate: price path seed"
+    )
+    group.add_argument(
+        "--record",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write every raw trade event received to FILE (gzip JSON lines) for a backtest",
+    )
+    group.add_argument("--host", default=None, help="API host (overrides API_HOST)")
+    group.add_argument("--port", type=_port, default=None, help="API port (overrides API_PORT)")
+    group.add_argument(
+        "--journal", type=Path, default=None, metavar="FILE", help="overrides JOURNAL_PATH"
+    )
+    group.add_argument(
+        "--env-file", default=".env", metavar="FILE", help="settings file (default .env)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    """Build the settings, then serve until SIGINT/SIGTERM. 2 on a wrong setting."""
+    overrides: dict[str, Any] = {}
+    if args.host is not None:
+        overrides["api_host"] = args.host
+    if args.port is not None:
+        overrides["api_port"] = args.port
+    if args.journal is not None:
+        overrides["journal_path"] = args.journal
+    try:
+        settings = load_settings(args.env_file, **overrides)
+    except SettingsError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    if not args.simulate and (args.speed is not None or args.seed is not None):
+        sys.stderr.write("error: --speed and --seed only apply with --simulate\n")
+        return 2
+    configure_logging(settings)
+    try:
+        return asyncio.run(serve(settings, args))
+    except KeyboardInterrupt:  # a second Ctrl-C while stopping
+        return 130
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server with our own signal handling: stop on the signal, do not re-raise it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        loop = asyncio.get_running_loop()
+        installed: list[signal.Signals] = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self._on_signal, sig)
+                installed.append(sig)
+        try:
+            yield
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        if self.should_exit:
+            self.force_exit = True
+            return
+        log.info("%s received: stopping", sig.name)
+        self.should_exit = True
+
+
+async def serve(settings: Settings, args: argparse.Namespace) -> int:
+    from api.app import create_app
+    from service.container import Service
+
+    async with _exchange(settings, args) as (mode, clock, client, stream_url):
+        recorder = _recorder(args.record)
+        service = Service(
+            settings,
+            mode=mode,
+            clock=clock,
+            client=client,
+            stream_url=stream_url,
+            recorder=recorder,
+        )
+        app = create_app(service)
+        config = uvicorn.Config(
+            app,
+            host=settings.api_host,
+            port=settings.api_port,
+            ws="websockets-sansio",
+            lifespan="on",
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+        )
+        server = _Server(config)
+        log.info("API on http://%s:%d (docs: /docs)", settings.api_host, settings.api_port)
+        await server.serve()
+        return 0 if server.started else 1
+
+
+def _recorder(path: Path | None) -> Any:
+    if path is None:
+        return None
+    from backtest.recorder import Recorder
+
+    log.info("recording the raw trade stream to %s", path)
+    return Recorder(path)
+
+
+@contextlib.asynccontextmanager
+async def _exchange(
+    settings: Settings, args: argparse.Namespace
+) -> AsyncIterator[tuple[str, Clock, Any, str]]:
+    """(mode, clock, python-binance client, stream URL): the simulator's or the testnet's."""
+    from binance import AsyncClient
+
+    if not args.simulate:
+        key = settings.binance_api_key.get_secret_value() if settings.binance_api_key else None
+        secret = (
+            settings.binance_api_secret.get_secret_value() if settings.binance_api_secret else None
+        )
+        client = AsyncClient(key, secret, testnet=True)
+        client.API_TESTNET_URL = settings.binance_rest_url
+        yield ("testnet" if settings.has_keys else "paper"), SystemClock(), client, (
+            settings.binance_stream_url
+        )
+        return
+    from simulator import Simulator, SimulatorConfig
+
+    key, secret = secrets.token_hex(16), secrets.token_hex(32)
+    config = SimulatorConfig(
+        seed=1 if args.seed is None else args.seed,
+        speed=1.0 if args.speed is None else args.speed,
+        symbols=tuple(settings.symbols),
+        api_key=key,
+        api_secret=secret,
+    )
+    sim = Simulator(config)
+    await sim.start(host="127.0.0.1", port=0)
+    log.info(
+        "simulator on %s (speed %g, seed %d): no network needed",
+        sim.rest_url,
+        config.speed,
+        config.seed,
+    )
+    try:
+        client = AsyncClient(key, secret, testnet=True)
+        client.API_TESTNET_URL = sim.rest_url
+        yield "simulated", sim.clock, client, sim.stream_url
+    finally:
+        await sim.stop()

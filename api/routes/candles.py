@@ -1,0 +1,55 @@
+"""GET /candles and /candles/{symbol}: closed 1-minute candles, oldest first."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, HTTPException, Query, Response
+
+from api.deps import ServiceDep, normalise_symbol
+from api.schemas import CandleOut, CandleSeriesOut, errors
+from service.wire import candle_data
+
+router = APIRouter(prefix="/candles", tags=["candles"])
+
+Limit = Annotated[int, Query(ge=1, le=5000, description="at most this many, the newest")]
+
+
+def _known(service: ServiceDep, symbol: str) -> str:
+    symbol = normalise_symbol(symbol)
+    if symbol not in service.symbols():
+        raise HTTPException(404, detail=f"symbol {symbol} is not subscribed (see GET /symbols)")
+    return symbol
+
+
+@router.get("", response_model=list[CandleOut], responses=errors(404, 422))
+async def candles(
+    service: ServiceDep, symbol: Annotated[str | None, Query()] = None, limit: Limit = 100
+) -> Response:
+    """The newest `limit` closed candles of `symbol`, or of every subscribed symbol."""
+    symbols = [_known(service, symbol)] if symbol else service.symbols()
+    rows = [candle_data(c) for s in symbols for c in service.aggregator.history(s, limit)]
+    return Response(orjson.dumps(rows), media_type="application/json")
+
+
+@router.get("/{symbol}", response_model=CandleSeriesOut, responses=errors(404, 422))
+async def candle_series(
+    service: ServiceDep,
+    symbol: str,
+    limit: Limit = 500,
+    start: Annotated[int | None, Query(ge=0, description="open time from, epoch ms")] = None,
+    end: Annotated[int | None, Query(ge=0, description="open time up to, epoch ms")] = None,
+) -> Response:
+    """Closed candles of one symbol (optionally between `start` and `end`) and the open one."""
+    symbol = _known(service, symbol)
+    if start is not None and end is not None and start > end:
+        raise HTTPException(422, detail="start must not be after end")
+    history = service.aggregator.history(symbol, limit, start, end)
+    current = service.aggregator.open_candle(symbol)
+    body = {
+        "symbol": symbol,
+        "candles": [candle_data(c) for c in history],
+        "open_candle": None if current is None else candle_data(current),
+    }
+    return Response(orjson.dumps(body), media_type="application/json")

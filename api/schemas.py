@@ -1,0 +1,202 @@
+"""Response and request bodies of the REST API: pydantic models, apart from the domain objects.
+
+Money is a decimal string, exactly as Binance sends it. Every time is epoch milliseconds with an
+ISO-8601 UTC twin (`*_iso`).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DecimalStr = str  # a decimal number as a string, e.g. "0.00100000"
+
+
+class ErrorOut(BaseModel):
+    detail: Any = Field(description="why the request failed")
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "bad request"},
+    401: {"model": ErrorOut, "description": "missing or wrong API token"},
+    404: {"model": ErrorOut, "description": "not found"},
+    409: {"model": ErrorOut, "description": "conflicts with the current state"},
+    422: {"model": ErrorOut, "description": "invalid parameters"},
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: ERRORS[code] for code in codes}
+
+
+class FeedOut(BaseModel):
+    status: str = Field(description="live | reconnecting | backfilling | stale | starting")
+    reconnects: int
+    last_tick_ms: int | None
+    last_tick_iso: str | None
+    last_tick_age_s: float | None
+    last_error: str | None
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "degraded"]
+    reasons: list[str] = Field(description="why degraded; empty when ok")
+    mode: Literal["paper", "testnet", "simulated"]
+    uptime_s: float
+    started_ms: int
+    started_iso: str
+    now_ms: int
+    now_iso: str
+    symbols: dict[str, FeedOut]
+
+
+class SymbolOut(BaseModel):
+    symbol: str
+    feed: str
+    candles: int
+    last_price: DecimalStr | None
+
+
+class SymbolsOut(BaseModel):
+    symbols: list[SymbolOut]
+
+
+class SymbolRemovedOut(BaseModel):
+    symbol: str
+    removed: bool
+    closed_positions: list[str] = Field(description="variants whose position was closed first")
+
+
+class CandleOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"description": "Binance's 1m kline fields"})
+
+    symbol: str
+    open_time: int
+    close_time: int
+    open_time_iso: str
+    close_time_iso: str
+    open: DecimalStr
+    high: DecimalStr
+    low: DecimalStr
+    close: DecimalStr
+    volume: DecimalStr
+    quote_volume: DecimalStr
+    trades: int
+    taker_buy_base: DecimalStr
+    taker_buy_quote: DecimalStr
+    complete: bool
+    source: Literal["stream", "backfill", "warmup"]
+
+
+class CandleSeriesOut(BaseModel):
+    symbol: str
+    candles: list[CandleOut] = Field(description="closed candles, oldest first")
+    open_candle: CandleOut | None = Field(description="the minute still being built")
+
+
+class TickOut(BaseModel):
+    symbol: str
+    trade_id: int
+    price: DecimalStr
+    qty: DecimalStr
+    trade_time_ms: int
+    trade_time_iso: str
+    is_buyer_maker: bool
+
+
+class SignalOut(BaseModel):
+    variant: str
+    symbol: str
+    side: Literal["BUY", "SELL"]
+    reason: str
+    price: DecimalStr
+    time_ms: int
+    time_iso: str
+    ref: int
+    strength: str | None
+    ema: float | None
+    sma: float | None
+    action: str
+
+
+class StrategyOut(BaseModel):
+    strategy: str
+    ema_period: int
+    sma_period: int
+    variants: list[dict[str, Any]]
+    symbols: dict[str, Any] = Field(description="indicator values and readiness per symbol")
+
+
+class OrderIn(BaseModel):
+    """A manual market order (the dashboard's form); same risk checks and journal as signals."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    symbol: str = Field(min_length=5, max_length=20, pattern=r"^[A-Za-z0-9]+$")
+    side: Literal["BUY", "SELL"]
+    quantity: Decimal = Field(gt=0, max_digits=30, decimal_places=12)
+    variant: str = Field(min_length=1, max_length=8, pattern=r"^[A-Za-z0-9]+$")
+
+
+class PositionOut(BaseModel):
+    variant: str
+    symbol: str
+    qty: DecimalStr
+    entry_price: DecimalStr | None
+    cost_quote: DecimalStr
+    realized_pnl: DecimalStr
+    dust: DecimalStr
+    trades: int
+    is_open: bool
+    last_price: DecimalStr | None
+    unrealized_pnl: DecimalStr | None = Field(description="qty × (last price − entry), no fees")
+    updated_ms: int
+    updated_iso: str
+
+
+class TradeOut(BaseModel):
+    """A filled order from the journal."""
+
+    model_config = ConfigDict(extra="allow")
+
+    client_order_id: str
+    variant: str
+    symbol: str
+    side: Literal["BUY", "SELL"]
+    quantity: DecimalStr
+    executed_qty: DecimalStr
+    price: DecimalStr | None = Field(description="average fill price")
+    quote_qty: DecimalStr
+    commission: DecimalStr
+    commission_asset: str | None
+    realized_pnl: DecimalStr | None
+    reason: str
+    mode: str
+    exchange_order_id: int | None
+    fill_time_ms: int | None
+    fill_time_iso: str | None
+    signal_time_ms: int
+    signal_time_iso: str
+
+
+class OrderOutcomeOut(BaseModel):
+    """What became of an order: `filled` or `rejected` (with the exchange's code and reason)."""
+
+    status: Literal["intent", "filled", "rejected", "abandoned"]
+    client_order_id: str
+    variant: str
+    symbol: str
+    side: Literal["BUY", "SELL"]
+    quantity: DecimalStr
+    executed_qty: DecimalStr
+    avg_price: DecimalStr | None
+    quote_qty: DecimalStr
+    realized_pnl: DecimalStr | None
+    reason: str
+    mode: str
+    error_code: int | None
+    error: str | None
+    time_ms: int
+    time_iso: str

@@ -1,0 +1,197 @@
+"""WebSocket /ws: the hub's events to each client, through the client's own bounded queue.
+
+Every message is `{"type", "seq", "ts", "data"}`. An event's data is serialised once (shared by
+all clients); each connection splices in its own `seq`, which rises by one per message. A client
+whose queue overflows is closed with 1013 and counted; the hub and the other clients never wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any, Literal
+
+import orjson
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from api.auth import bearer_of, token_ok
+from core.hub import ERROR, EVENT_KINDS, STATUS, Event, Subscriber
+from service.container import Service
+from service.wire import to_data
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["websocket"])
+
+SNAPSHOT = "snapshot"
+SNAPSHOT_CANDLES = 200
+CLOSE_POLICY_VIOLATION = 1008
+CLOSE_TRY_AGAIN_LATER = 1013
+Channel = Literal[
+    "candle", "candle_update", "tick", "signal", "order", "trade", "position", "status", "error"
+]
+
+
+class ClientOp(BaseModel):
+    """What a client may send: change which channels and symbols it receives."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    op: Literal["subscribe", "unsubscribe"]
+    channels: list[Channel] = []
+    symbols: list[str] = []
+
+
+def encode_data(event: Event, now_ms: int) -> bytes:
+    """The event's data as JSON, encoded once and kept on the event for every other client."""
+    if event.encoded is None:
+        if not event.ts_ms:
+            event.ts_ms = now_ms
+        event.encoded = orjson.dumps(to_data(event.data))
+    return event.encoded
+
+
+def frame(kind: str, seq: int, ts_ms: int, data: bytes) -> str:
+    return f'{{"type":"{kind}","seq":{seq},"ts":{ts_ms},"data":{data.decode()}}}'
+
+
+def apply_op(sub: Subscriber, op: ClientOp, known_symbols: list[str]) -> None:
+    """Subscribe adds channels and symbols; unsubscribe removes them. Initially: all symbols."""
+    symbols = {s.strip().upper() for s in op.symbols}
+    if op.op == "subscribe":
+        sub.kinds |= set(op.channels)
+        if symbols:
+            sub.symbols = symbols if sub.symbols is None else sub.symbols | symbols
+    else:
+        sub.kinds -= set(op.channels)
+        if symbols:
+            current = set(known_symbols) if sub.symbols is None else sub.symbols
+            sub.symbols = current - symbols
+
+
+def subscription(sub: Subscriber) -> dict[str, Any]:
+    return {
+        "channels": sorted(sub.kinds),
+        "symbols": None if sub.symbols is None else sorted(sub.symbols),
+    }
+
+
+def snapshot_data(service: Service) -> dict[str, Any]:
+    """What a page needs to draw at once: candles per symbol, open candles, positions, status."""
+    candles: dict[str, Any] = {}
+    open_candles: dict[str, Any] = {}
+    for symbol in service.symbols():
+        candles[symbol] = [to_data(c) for c in service.aggregator.history(symbol, SNAPSHOT_CANDLES)]
+        current = service.aggregator.open_candle(symbol)
+        open_candles[symbol] = None if current is None else to_data(current)
+    return {
+        "symbols": service.symbols(),
+        "candles": candles,
+        "open_candles": open_candles,
+        "positions": [to_data(p) for p in service.positions.all()],
+        "signals": [to_data(s) for s in service.signals.query(limit=50)],
+        "health": to_data(service.health()),
+    }
+
+
+class Connection:
+    """One client: its subscriber queue, its seq counter, and the task sending its frames."""
+
+    def __init__(self, websocket: WebSocket, service: Service, sub: Subscriber) -> None:
+        self.websocket = websocket
+        self.service = service
+        self.sub = sub
+        self.seq = 0
+
+    async def send(self, kind: str, ts_ms: int, data: bytes) -> None:
+        self.seq += 1
+        await self.websocket.send_text(frame(kind, self.seq, ts_ms, data))
+
+    def reply(self, kind: str, data: Any) -> None:
+        """A message for this client only, in order with its events (through its queue)."""
+        event = Event(kind, data, ts_ms=self.service.clock.now_ms())
+        try:
+            self.sub.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.service.hub.unsubscribe(self.sub)
+            self.sub.overflowed.set()
+
+    async def sender(self) -> None:
+        clock = self.service.clock
+        while True:
+            event = await self.sub.queue.get()
+            data = encode_data(event, clock.now_ms())
+            await self.send(event.kind, event.ts_ms, data)
+
+    async def receiver(self) -> None:
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(message.get("code", 1000))
+            text = message.get("text") or (message.get("bytes") or b"").decode(errors="replace")
+            try:
+                op = ClientOp.model_validate_json(text)
+            except ValidationError as exc:
+                problems = "; ".join(
+                    f"{'.'.join(str(p) for p in e['loc']) or 'message'}: {e['msg']}"
+                    for e in exc.errors(include_url=False)
+                )
+                self.reply(ERROR, {"error": "bad message", "detail": problems})
+                continue
+            apply_op(self.sub, op, self.service.symbols())
+            self.reply(STATUS, {"subscription": subscription(self.sub)})
+
+
+@router.websocket("/ws")
+async def websocket_endpoint(websocket: WebSocket) -> None:
+    """Events of the service. See README "REST and WebSocket API" for the protocol."""
+    service: Service = websocket.app.state.service
+    settings = service.settings
+    await websocket.accept()
+    given = websocket.query_params.get("token") or bearer_of(websocket.headers.get("authorization"))
+    if not token_ok(settings.api_token, given):
+        await websocket.close(CLOSE_POLICY_VIOLATION, "missing or wrong API token")
+        return
+    sub = service.hub.subscribe(maxsize=settings.ws_client_queue)
+    conn = Connection(websocket, service, sub)
+    service.metrics.ws_clients.inc()
+    tasks: list[asyncio.Task[Any]] = []
+    try:
+        now = service.clock.now_ms()
+        await conn.send(SNAPSHOT, now, orjson.dumps(snapshot_data(service)))
+        tasks = [
+            asyncio.create_task(conn.sender(), name="ws:sender"),
+            asyncio.create_task(conn.receiver(), name="ws:receiver"),
+        ]
+        overflow = asyncio.create_task(sub.overflowed.wait(), name="ws:overflow")
+        tasks.append(overflow)
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            task.cancel()
+        if overflow in done:
+            service.metrics.ws_dropped.inc()
+            log.warning("WebSocket client fell behind (queue %d full): closing with 1013",
+                        settings.ws_client_queue)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(
+                    websocket.close(CLOSE_TRY_AGAIN_LATER, "client too slow"), timeout=30
+                )
+        else:
+            for task in done:
+                exc = task.exception() if not task.cancelled() else None
+                if exc is not None and not isinstance(exc, WebSocketDisconnect):
+                    log.warning("WebSocket connection ended: %r", exc)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        service.hub.unsubscribe(sub)
+        service.metrics.ws_clients.dec()
+
+
+__all__ = ["EVENT_KINDS", "ClientOp", "router"]

@@ -1,0 +1,308 @@
+"""The service: every component built from one Settings, started and stopped together.
+
+`Service.start()` never waits for the exchange: exchangeInfo, the server time and the warm-up are
+fetched by a background task that retries with backoff (and says so in the log and /health),
+so the API is up even when the testnet is not reachable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from typing import Any
+
+from aggregation.warmup import warm_up_from_rest
+from config import Settings
+from core.clock import Clock, SystemClock
+from core.hub import STATUS, Event, Hub
+from core.tasks import TaskOwner
+from data_ingestion.tick_store import TickStore
+from execution.rules import SymbolRules, parse_exchange_info
+from service.components import Components, apply_rules, build_components
+from service.errors import ConflictError, NotFoundError
+from service.health import FeedReport, HealthReport
+from service.metrics import ServiceMetrics
+from service.pipeline import Pipeline
+from service.signal_log import SignalLog
+from service.wire import to_data
+
+log = logging.getLogger(__name__)
+
+BACKOFF_FIRST_S = 1.0
+BACKOFF_MAX_S = 30.0
+TIME_SYNC_INTERVAL_S = 600.0
+WARMUP_LIMIT = 1000
+MODES = ("paper", "testnet", "simulated")
+
+
+def describe(exc: BaseException) -> str:
+    """An error as one line, for logs and /health (python-binance errors carry no secrets)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
+
+
+class Service:
+    """Holds the components; the API reads them and calls the few methods below."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        mode: str,
+        clock: Clock,
+        client: Any,
+        stream_url: str,
+        recorder: Any | None = None,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        self.settings = settings
+        self.mode = mode
+        self.clock = clock
+        self.client = client
+        self.hub = Hub()
+        self.metrics = ServiceMetrics()
+        self.tick_store = TickStore(settings.tick_history)
+        self.signals = SignalLog()
+        self.rules: dict[str, SymbolRules] = {}
+        self._symbols: list[str] = list(settings.symbols)
+        self.parts: Components = build_components(
+            settings,
+            mode=mode,
+            clock=clock,
+            client=client,
+            stream_url=stream_url,
+            hub=self.hub,
+            tick_store=self.tick_store,
+            rules=self.rules,
+            metrics=self.metrics,
+            signals=self.signals,
+            recorder=recorder,
+        )
+        self.pipeline: Pipeline = self.parts.pipeline
+        self.aggregator = self.pipeline.aggregator
+        self.engine = self.parts.engine
+        self.executor = self.parts.executor
+        self.positions = self.parts.positions
+        self.journal = self.parts.journal
+        self.feed = self.parts.feed
+        self.recorder = recorder
+        self._tasks = TaskOwner("service")
+        self._started_mono = time.monotonic()
+        self._started_ms = clock.now_ms()
+        self._exchange_error: str | None = "connecting to the exchange"
+        self._feed_started = False
+        self._register_metric_sources()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._started_mono = time.monotonic()
+        self._started_ms = self.clock.now_ms()
+        if self.mode == "paper":
+            log.warning(
+                "PAPER MODE: no BINANCE_API_KEY/BINANCE_API_SECRET set; market data comes from %s,"
+                " orders are simulated locally and never sent to the exchange",
+                self.settings.binance_rest_url,
+            )
+        elif self.mode == "testnet":
+            log.info("TESTNET MODE: orders are sent to %s", self.settings.binance_rest_url)
+        else:
+            log.info("SIMULATED MODE: the built-in simulator stands in for the exchange")
+        if self.recorder is not None:
+            await self.recorder.start()
+        await self.journal.start()
+        await self.executor.start()
+        self._tasks.spawn(self._connect(), "connect")
+        self._tasks.spawn(self.pipeline.run_close_timer(), "close-timer")
+        self._tasks.spawn(self.pipeline.run_candle_updates(), "candle-updates")
+        self._tasks.spawn(self.metrics.measure_loop_lag(), "loop-lag")
+
+    async def stop(self) -> None:
+        """Stop the stream, then the workers (draining the journal), then close the client."""
+        await self._tasks.cancel_all(grace_s=2.0)
+        if self._feed_started:
+            await _quietly(self.feed.stop(), "feed")
+        await _quietly(self.executor.stop(), "executor")
+        await _quietly(self.journal.stop(), "journal")
+        if self.recorder is not None:
+            await _quietly(self.recorder.stop(), "recorder")
+        await _quietly(self.client.close_connection(), "exchange client")
+
+    async def _connect(self) -> None:
+        """exchangeInfo, server time and warm-up, retried with capped jittered backoff; then
+        the trade stream (which reconnects by itself from then on)."""
+        delay = BACKOFF_FIRST_S
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await self._load_exchange()
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._exchange_error = f"exchange unreachable: {describe(exc)}"
+                self._publish_status()
+                log.warning(
+                    "attempt %d to reach the exchange at %s failed (%s); retrying in %.1fs."
+                    " No network? Run offline with `python main.py --simulate`.",
+                    attempt,
+                    self.settings.binance_rest_url if self.mode != "simulated" else "simulator",
+                    describe(exc),
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(BACKOFF_MAX_S, delay * 1.6) * random.uniform(0.8, 1.2)
+        self._exchange_error = None
+        await self.feed.start()
+        self._feed_started = True
+        self._publish_status()
+        log.info("trade stream started for %s", ", ".join(self._symbols))
+        if isinstance(self.clock, SystemClock):
+            self._tasks.spawn(self._sync_time_forever(), "time-sync")
+
+    async def _load_exchange(self) -> None:
+        info = await self.client.get_exchange_info()
+        self.rules.update(parse_exchange_info(info))
+        await apply_rules(self.parts.broker, self.rules)
+        if isinstance(self.clock, SystemClock):
+            await self._sync_time()
+        for symbol in list(self._symbols):
+            if symbol not in self.rules:
+                log.error("symbol %s is not listed by the exchange; it gets no orders", symbol)
+            await self._warm_up(symbol)
+
+    async def _warm_up(self, symbol: str) -> None:
+        limit = min(self.settings.candle_history, WARMUP_LIMIT)
+        candles = await warm_up_from_rest(self.client, symbol, limit, self.clock.now_ms())
+        taken = self.pipeline.warm_up(symbol, candles)
+        log.info("warm-up of %s: %d closed candles from REST klines", symbol, taken)
+
+    async def _sync_time(self) -> None:
+        """SystemClock.offset_ms = server time - local time, measured at the request's middle."""
+        assert isinstance(self.clock, SystemClock)
+        before = time.time_ns() // 1_000_000
+        answer = await self.client.get_server_time()
+        after = time.time_ns() // 1_000_000
+        self.clock.offset_ms = int(answer["serverTime"]) - (before + after) // 2
+        log.info("server time offset %+d ms", self.clock.offset_ms)
+
+    async def _sync_time_forever(self) -> None:
+        while True:
+            await asyncio.sleep(TIME_SYNC_INTERVAL_S)
+            try:
+                await self._sync_time()
+            except Exception as exc:
+                log.warning("server time sync failed: %s", describe(exc))
+
+    def _publish_status(self) -> None:
+        self.hub.publish(Event(STATUS, to_data(self.health()), None, self.clock.now_ms()))
+
+    # -- symbols -------------------------------------------------------------------------------
+
+    def symbols(self) -> list[str]:
+        return list(self._symbols)
+
+    async def add_symbol(self, symbol: str) -> None:
+        """Subscribe to `symbol`: it must be listed in exchangeInfo and not subscribed yet."""
+        if symbol in self._symbols:
+            raise ConflictError(f"symbol {symbol} is already subscribed")
+        if not self.rules:
+            raise ConflictError("exchangeInfo is not loaded yet (is the exchange reachable?)")
+        if symbol not in self.rules:
+            raise NotFoundError(f"symbol {symbol} is not listed in the exchange's exchangeInfo")
+        self._symbols.append(symbol)
+        self.engine.add_symbol(symbol)
+        self.aggregator.add_symbol(symbol)
+        try:
+            await self._warm_up(symbol)
+        except Exception as exc:
+            log.warning("warm-up of %s failed: %s", symbol, describe(exc))
+        if self._feed_started:
+            await self.feed.add_symbol(symbol)
+        self._publish_status()
+
+    async def remove_symbol(self, symbol: str, *, force: bool = False) -> list[str]:
+        """Unsubscribe; with open positions only when `force` (they are closed first)."""
+        if symbol not in self._symbols:
+            raise NotFoundError(f"symbol {symbol} is not subscribed")
+        holding = [p.variant for p in self.positions.open() if p.symbol == symbol]
+        if holding and not force:
+            raise ConflictError(
+                f"{symbol} has open positions ({', '.join(holding)}); close them or use force=true"
+            )
+        for variant in holding:
+            await self.executor.close_position(variant, symbol)
+        if self._feed_started:
+            await self.feed.remove_symbol(symbol)
+        self._symbols.remove(symbol)
+        self.engine.remove_symbol(symbol)
+        self.aggregator.remove_symbol(symbol)
+        self.tick_store.drop(symbol)
+        self._publish_status()
+        return holding
+
+    # -- health --------------------------------------------------------------------------------
+
+    def health(self) -> HealthReport:
+        now = self.clock.now_ms()
+        reasons: list[str] = []
+        if self._exchange_error is not None:
+            reasons.append(self._exchange_error)
+        states = self.feed.states() if self._feed_started else {}
+        feeds: dict[str, FeedReport] = {}
+        for symbol in self._symbols:
+            state = states.get(symbol)
+            tick = self.tick_store.last_tick(symbol)
+            last_ms = tick.trade_time_ms if tick is not None else None
+            status = state.status if state is not None else "starting"
+            status = str(getattr(status, "value", status))
+            error = getattr(state, "last_error", None) if state is not None else None
+            feeds[symbol] = FeedReport(
+                status=status,
+                reconnects=int(getattr(state, "reconnects", 0)) if state is not None else 0,
+                last_tick_ms=last_ms,
+                last_tick_age_s=None if last_ms is None else max(0.0, (now - last_ms) / 1000),
+                last_error=error or None,
+            )
+            if status != "live" and self._exchange_error is None:
+                reasons.append(f"{symbol} feed {status}" + (f": {error}" if error else ""))
+        return HealthReport(
+            status="degraded" if reasons else "ok",
+            reasons=reasons,
+            mode=self.mode,
+            uptime_s=round(time.monotonic() - self._started_mono, 3),
+            started_ms=self._started_ms,
+            now_ms=now,
+            symbols=feeds,
+        )
+
+    def _register_metric_sources(self) -> None:
+        m = self.metrics
+        m.add_source("late_trades", "Trades too late for their minute", self._late_trades)
+        m.add_source("reconnects", "Trade stream reconnects", self._reconnects)
+        m.add_source("gaps_backfilled", "Trade-id gaps filled from REST", self._gaps)
+
+    def _late_trades(self) -> float:
+        return float(self.aggregator.late_trades)
+
+    def _reconnects(self) -> float:
+        if not self._feed_started:
+            return 0.0
+        return float(self.feed.reconnects)
+
+    def _gaps(self) -> float:
+        if not self._feed_started:
+            return 0.0
+        states = self.feed.states().values()
+        return float(sum(s.gaps - s.unfilled_gaps for s in states))
+
+
+async def _quietly(awaitable: Any, what: str) -> None:
+    try:
+        await asyncio.wait_for(awaitable, timeout=3.0)
+    except Exception as exc:
+        log.warning("stopping the %s failed: %s", what, describe(exc))

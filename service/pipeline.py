@@ -1,0 +1,129 @@
+"""The live flow: tick -> store, candle, stop checks; closed candle -> strategy -> orders; hub.
+
+Everything here is synchronous and runs on the event loop: a tick is handled completely before the
+next one (so candles, signals and orders stay in order), and nothing waits on a client. Orders
+leave through `submit`, which only queues (the executor's workers do the I/O).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from aggregation.aggregator import CandleAggregator
+from aggregation.models import Candle
+from core.clock import Clock
+from core.hub import CANDLE, CANDLE_UPDATE, SIGNAL, TICK, Event, Hub
+from data_ingestion.models import Tick
+from data_ingestion.tick_store import TickStore
+from service.metrics import ServiceMetrics
+from service.signal_log import SignalLog
+from service.wire import candle_data, tick_data, to_data
+from strategy.engine import ACTION_CLOSE, ACTION_OPEN, StrategyEngine
+from strategy.models import SignalRaised
+
+log = logging.getLogger(__name__)
+
+CANDLE_UPDATE_INTERVAL_S = 1.0  # the open candle goes out at most once a second per symbol
+CLOSE_CHECK_INTERVAL_S = 0.1  # how often (real time) the clock may close a quiet minute
+
+
+class Pipeline:
+    """Owns the aggregator (its `on_close` is `on_candle`); the feed calls `on_tick`."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        hub: Hub,
+        tick_store: TickStore,
+        engine: StrategyEngine,
+        metrics: ServiceMetrics,
+        signals: SignalLog,
+        submit: Callable[[SignalRaised], None],
+        candle_history: int,
+        grace_ms: int,
+    ) -> None:
+        self.clock = clock
+        self.hub = hub
+        self.tick_store = tick_store
+        self.engine = engine
+        self.metrics = metrics
+        self.signals = signals
+        self.submit = submit
+        self.aggregator = CandleAggregator(candle_history, grace_ms, on_close=self.on_candle)
+        self._changed: set[str] = set()  # symbols whose open candle moved since last published
+        self.handler_errors = 0
+
+    # -- inputs ------------------------------------------------------------------------------
+
+    def on_tick(self, tick: Tick) -> None:
+        """One trade from the feed (already deduplicated and in trade-id order)."""
+        try:
+            self.metrics.ticks.labels(tick.symbol).inc()
+            self.tick_store.add(tick)
+            self.aggregator.add_tick(tick)
+            self._changed.add(tick.symbol)
+            for signal in self.engine.on_tick(tick):
+                self._raise(signal)
+            if self.hub.wanted(TICK):
+                self.hub.publish(Event(TICK, tick_data(tick), tick.symbol, self.clock.now_ms()))
+        except Exception:  # one bad tick must not end the feed; it is logged and counted
+            self.handler_errors += 1
+            log.exception("pipeline failed on a tick of %s", tick.symbol)
+
+    def on_candle(self, candle: Candle) -> None:
+        """A closed minute (from a later trade, the clock, or a backfill)."""
+        self.metrics.candles.labels(candle.symbol, candle.source.value).inc()
+        self.hub.publish(Event(CANDLE, candle_data(candle), candle.symbol, self.clock.now_ms()))
+        for signal in self.engine.on_candle(candle):
+            self._raise(signal)
+
+    def _raise(self, signal: SignalRaised) -> None:
+        self.signals.add(signal)
+        self.metrics.signals.labels(signal.variant, signal.reason.value).inc()
+        self.hub.publish(Event(SIGNAL, to_data(signal), signal.symbol, self.clock.now_ms()))
+        if signal.action in (ACTION_OPEN, ACTION_CLOSE):
+            self.submit(signal)
+
+    # -- timers (owned by the service's TaskOwner) -------------------------------------------
+
+    def close_due(self) -> int:
+        """Close every minute whose end + grace has passed on the clock."""
+        return self.aggregator.close_due(self.clock.now_ms())
+
+    def publish_open_candles(self) -> None:
+        """The open candle of each symbol that changed since the last call."""
+        changed, self._changed = self._changed, set()
+        now = self.clock.now_ms()
+        for symbol in changed:
+            candle = self.aggregator.open_candle(symbol)
+            if candle is not None:
+                self.hub.publish(Event(CANDLE_UPDATE, candle_data(candle), symbol, now))
+
+    async def run_close_timer(self) -> None:
+        while True:
+            await asyncio.sleep(CLOSE_CHECK_INTERVAL_S)
+            try:
+                self.close_due()
+            except Exception:
+                log.exception("closing due candles failed")
+
+    async def run_candle_updates(self) -> None:
+        while True:
+            await asyncio.sleep(CANDLE_UPDATE_INTERVAL_S)
+            self.publish_open_candles()
+
+    # -- warm-up -------------------------------------------------------------------------------
+
+    def warm_up(self, symbol: str, candles: list[Candle]) -> int:
+        """Seed the history with REST klines and run them through the indicators (no signals:
+        the engine raises none on warm-up candles, they are the past)."""
+        before = self.aggregator.history(symbol, 1)
+        last = before[-1].open_time if before else None
+        taken = self.aggregator.warm_up(symbol, candles)
+        for candle in self.aggregator.history(symbol, None, None if last is None else last + 1):
+            for signal in self.engine.on_candle(candle):
+                self._raise(signal)
+        return taken
