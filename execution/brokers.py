@@ -1,0 +1,266 @@
+"""Two brokers behind one interface: paper fills in-process, testnet orders over REST.
+
+Both follow Binance's conventions so a paper run matches a testnet run: MARKET orders only,
+quantities on the LOT_SIZE step, the notional minimum, a BUY's commission in the base asset
+and a SELL's in the quote asset. Errors come out as execution.errors types.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, Protocol
+
+from binance import AsyncClient
+
+from core.clock import Clock, SystemClock
+from execution.errors import (
+    DUPLICATE_ORDER,
+    FILTER_FAILURE,
+    DuplicateOrderError,
+    FilterFailureError,
+    InvalidSymbolError,
+    OrderNotFoundError,
+    OrderRejectedError,
+    UnknownOutcomeError,
+    classify,
+)
+from execution.models import BrokerFill, Mode
+from execution.rules import SymbolRules, parse_exchange_info
+from strategy.models import Side
+
+log = logging.getLogger(__name__)
+_ZERO = Decimal(0)
+
+
+class Broker(Protocol):
+    """Places MARKET orders and finds them again by client order id."""
+
+    mode: str
+
+    def rules(self, symbol: str) -> SymbolRules:
+        """The symbol's rules; raises InvalidSymbolError for an unknown symbol."""
+        ...
+
+    async def place_market(
+        self, symbol: str, side: Side, quantity: Decimal, client_order_id: str
+    ) -> BrokerFill:
+        """Send the order; raises ExchangeError subclasses (UnknownOutcomeError: look it up)."""
+        ...
+
+    async def find_order(self, symbol: str, client_order_id: str) -> BrokerFill | None:
+        """The executed order with that id; None when confirmed absent (-2013); raises
+        UnknownOutcomeError / RateLimitedError when the exchange could not say."""
+        ...
+
+    async def resync_time(self) -> None:
+        """Refresh the server-time offset (after -1021)."""
+        ...
+
+
+def qty_text(qty: Decimal) -> str:
+    """A quantity as Binance wants it: plain digits, never an exponent."""
+    return format(qty.normalize(), "f")
+
+
+def _commission_quantum(precision: int) -> Decimal:
+    return Decimal(1).scaleb(-precision)
+
+
+class PaperBroker:
+    """Fills at the last trade price (`price_of`), with the exchange's filters and a fee."""
+
+    def __init__(
+        self,
+        price_of: Callable[[str], Decimal | None],
+        fee_rate: Decimal,
+        rules: dict[str, SymbolRules],
+        clock: Clock | None = None,
+        mode: str = Mode.PAPER.value,
+    ) -> None:
+        self._price_of = price_of
+        self._fee_rate = fee_rate
+        self._rules = dict(rules)
+        self._clock: Clock = clock or SystemClock()
+        self.mode = mode
+        self._orders: dict[str, BrokerFill] = {}
+        self._next_id = 1
+
+    def rules(self, symbol: str) -> SymbolRules:
+        try:
+            return self._rules[symbol]
+        except KeyError:
+            raise InvalidSymbolError(f"no rules for symbol {symbol}", -1121) from None
+
+    def set_rules(self, rules: SymbolRules) -> None:
+        self._rules[rules.symbol] = rules
+
+    async def place_market(
+        self, symbol: str, side: Side, quantity: Decimal, client_order_id: str
+    ) -> BrokerFill:
+        if client_order_id in self._orders:
+            raise DuplicateOrderError("Duplicate order sent.", DUPLICATE_ORDER, 400)
+        rules = self.rules(symbol)
+        price = self._price_of(symbol)
+        if price is None:
+            raise OrderRejectedError(f"no last price for {symbol} yet")
+        if rules.round_qty(quantity) != quantity:
+            raise FilterFailureError("Filter failure: LOT_SIZE", FILTER_FAILURE, 400)
+        why = rules.check_market(quantity, price)
+        if why is not None:
+            raise FilterFailureError(f"Filter failure: {why}", FILTER_FAILURE, 400)
+        quote = quantity * price
+        if side is Side.BUY:
+            fee = (quantity * self._fee_rate).quantize(
+                _commission_quantum(rules.base_commission_precision)
+            )
+            fee_asset = rules.base_asset
+        else:
+            fee = (quote * self._fee_rate).quantize(
+                _commission_quantum(rules.quote_commission_precision)
+            )
+            fee_asset = rules.quote_asset
+        fill = BrokerFill(
+            exchange_order_id=self._next_id,
+            client_order_id=client_order_id,
+            executed_qty=quantity,
+            quote_qty=quote,
+            avg_price=price,
+            commission=fee,
+            commission_asset=fee_asset,
+            fill_time_ms=self._clock.now_ms(),
+        )
+        self._next_id += 1
+        self._orders[client_order_id] = fill
+        return fill
+
+    async def find_order(self, symbol: str, client_order_id: str) -> BrokerFill | None:
+        return self._orders.get(client_order_id)
+
+    async def resync_time(self) -> None:
+        return None
+
+
+def fill_from_response(resp: dict[str, Any]) -> BrokerFill:
+    """A `newOrderRespType=FULL` response -> BrokerFill (average price and commission from
+    `fills`). Raises OrderRejectedError when nothing was executed (e.g. EXPIRED)."""
+    executed = Decimal(str(resp.get("executedQty", "0")))
+    cid = str(resp.get("clientOrderId", ""))
+    if executed <= 0:
+        raise OrderRejectedError(f"order {cid} {resp.get('status')}: nothing executed")
+    fills = resp.get("fills") or []
+    return _fill_from_trades(resp, executed, fills, "qty")
+
+
+def _fill_from_trades(
+    order: dict[str, Any], executed: Decimal, trades: list[dict[str, Any]], qty_key: str
+) -> BrokerFill:
+    quote = Decimal(str(order.get("cummulativeQuoteQty", "0")))
+    commission = _ZERO
+    asset = ""
+    notional = _ZERO
+    traded = _ZERO
+    for tr in trades:
+        qty = Decimal(str(tr[qty_key]))
+        notional += Decimal(str(tr["price"])) * qty
+        traded += qty
+        if not asset:
+            asset = str(tr.get("commissionAsset", ""))
+        if str(tr.get("commissionAsset", "")) == asset:
+            commission += Decimal(str(tr.get("commission", "0")))
+        else:
+            log.warning("order %s pays commission in two assets", order.get("clientOrderId"))
+    if quote <= 0:
+        quote = notional
+    avg = (notional / traded) if traded > 0 else quote / executed
+    times = [int(t.get("time", 0)) for t in trades if "time" in t]
+    fill_time = int(order.get("transactTime") or order.get("updateTime") or max(times, default=0))
+    return BrokerFill(
+        exchange_order_id=int(order["orderId"]),
+        client_order_id=str(order.get("clientOrderId", "")),
+        executed_qty=executed,
+        quote_qty=quote,
+        avg_price=avg,
+        commission=commission,
+        commission_asset=asset,
+        fill_time_ms=fill_time,
+        status=str(order.get("status", "FILLED")),
+    )
+
+
+class TestnetBroker:
+    """python-binance AsyncClient against the Spot Testnet (or the simulator)."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(
+        self, client: AsyncClient, rules: dict[str, SymbolRules], mode: str = Mode.TESTNET.value
+    ) -> None:
+        self._client = client
+        self._rules = dict(rules)
+        self.mode = mode
+
+    def rules(self, symbol: str) -> SymbolRules:
+        try:
+            return self._rules[symbol]
+        except KeyError:
+            raise InvalidSymbolError(f"no rules for symbol {symbol}", -1121) from None
+
+    async def load_rules(self, symbols: list[str] | None = None) -> dict[str, SymbolRules]:
+        """Fetch exchangeInfo and keep the rules of `symbols` (all when None)."""
+        try:
+            info = await self._client.get_exchange_info()
+        except Exception as exc:
+            raise classify(exc) from None
+        rules = parse_exchange_info(info)
+        for symbol, rule in rules.items():
+            if symbols is None or symbol in symbols:
+                self._rules[symbol] = rule
+        return {s: self._rules[s] for s in self._rules if symbols is None or s in symbols}
+
+    async def place_market(
+        self, symbol: str, side: Side, quantity: Decimal, client_order_id: str
+    ) -> BrokerFill:
+        try:
+            resp = await self._client.create_order(
+                symbol=symbol,
+                side=side.value,
+                type="MARKET",
+                quantity=qty_text(quantity),
+                newClientOrderId=client_order_id,
+                newOrderRespType="FULL",
+            )
+        except Exception as exc:
+            raise classify(exc) from None
+        return fill_from_response(resp)
+
+    async def find_order(self, symbol: str, client_order_id: str) -> BrokerFill | None:
+        try:
+            order = await self._client.get_order(symbol=symbol, origClientOrderId=client_order_id)
+        except Exception as exc:
+            err = classify(exc)
+            if isinstance(err, OrderNotFoundError):
+                return None
+            raise err from None
+        status = str(order.get("status"))
+        executed = Decimal(str(order.get("executedQty", "0")))
+        if status in ("NEW", "PENDING_NEW", "PARTIALLY_FILLED"):
+            raise UnknownOutcomeError(f"order {client_order_id} is still {status}")
+        if executed <= 0:
+            raise OrderRejectedError(f"order {client_order_id} {status}: nothing executed")
+        try:
+            trades = await self._client.get_my_trades(symbol=symbol, orderId=order["orderId"])
+        except Exception as exc:
+            raise classify(exc) from None
+        return _fill_from_trades(order, executed, list(trades), "qty")
+
+    async def resync_time(self) -> None:
+        """client.timestamp_offset = server time − local time (python-binance signs with it)."""
+        try:
+            res = await self._client.get_server_time()
+        except Exception as exc:
+            raise classify(exc) from None
+        # The client signs with its own wall clock plus this offset (not market time).
+        self._client.timestamp_offset = int(res["serverTime"]) - time.time_ns() // 1_000_000

@@ -1,0 +1,41 @@
+"""Deterministic client order ids: the same decision always gets the same id (once only)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from strategy.models import Side, SignalReason
+
+CLIENT_ID_RE = re.compile(r"^[a-zA-Z0-9-_]{1,36}$")  # Binance's newClientOrderId rule
+_TAG = {
+    SignalReason.SIGNAL: "s",
+    SignalReason.STOP_LOSS: "x",
+    SignalReason.MANUAL: "m",
+    SignalReason.END_OF_DATA: "e",
+}
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def base36(n: int) -> str:
+    if n < 0:
+        return "n" + base36(-n)
+    out = ""
+    while True:
+        n, r = divmod(n, 36)
+        out = _DIGITS[r] + out
+        if n == 0:
+            return out
+
+
+def client_order_id(variant: str, symbol: str, reason: SignalReason, ref: int, side: Side) -> str:
+    """`A-BTCUSDT-sB-<ref base 36>`: variant, symbol, what made it (s signal with the candle
+    open time, x stop-loss with the trade id, m manual, e end of data), side, ref. A name too
+    long for 36 characters is replaced by a hash of it (still deterministic)."""
+    readable = f"{variant}-{symbol}-{_TAG[reason]}{side.value[0]}-{base36(ref)}"
+    if len(readable) <= 36 and CLIENT_ID_RE.match(readable):
+        return readable
+    digest = hashlib.sha256(readable.encode()).hexdigest()[:24]
+    short = f"{_TAG[reason]}{side.value[0]}-{digest}"
+    prefix = "".join(ch for ch in variant if ch.isalnum())[:8]
+    return f"{prefix}-{short}" if prefix else short

@@ -1,0 +1,230 @@
+"""The trade journal: append-only JSON lines, flushed and fsynced by a writer thread.
+
+Each order writes its intent before the request and then one outcome (`filled`, `rejected`,
+`abandoned`), keyed by `client_order_id`. `await append(rec)` returns once the line is on disk
+(the executor awaits it before sending an order); `append_nowait(rec)` queues without waiting.
+The writer thread groups whatever is queued into one write + fsync, so the event loop never
+blocks on the disk. Lines are never rewritten. A torn last line (a crash mid-write) is
+reported, skipped, and sealed at the next start by a newline and a `repair` line naming it;
+any other unreadable line is an error (`JournalCorruptError`): silently dropping a fill from
+the middle would rebuild wrong positions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import queue
+import threading
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from core.errors import FatalError
+
+log = logging.getLogger(__name__)
+
+INTENT = "intent"
+OUTCOMES = frozenset({"filled", "rejected", "abandoned"})
+REPAIR = "repair"
+
+
+class JournalCorruptError(FatalError):
+    """A line in the middle of the journal cannot be read: needs a human."""
+
+
+class _Stop:
+    pass
+
+
+_STOP = _Stop()
+_Item = tuple[bytes, "asyncio.Future[None] | None"]
+
+
+def read_journal(path: Path) -> tuple[list[dict[str, Any]], list[int], bytes]:
+    """Records, line numbers skipped as torn, and what to write first to seal a torn tail
+    (a newline if the last line lacks one, a `repair` line if the last line is unreadable)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return [], [], b""
+    lines = data.split(b"\n")
+    ends_clean = data == b"" or data.endswith(b"\n")
+    if ends_clean:
+        lines.pop()  # the empty piece after the last newline
+    parsed: list[tuple[int, dict[str, Any] | None]] = []
+    for number, raw in enumerate(lines, start=1):
+        try:
+            rec = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            rec = None
+        parsed.append((number, rec if isinstance(rec, dict) else None))
+    repaired = {
+        rec.get("skipped_line")
+        for _, rec in parsed
+        if rec is not None and rec.get("type") == REPAIR
+    }
+    records: list[dict[str, Any]] = []
+    torn: list[int] = []
+    for index, (number, rec) in enumerate(parsed):
+        if rec is None:
+            if number in repaired or index == len(parsed) - 1:
+                torn.append(number)
+                continue
+            raise JournalCorruptError(f"{path}: line {number} is not a JSON object")
+        if rec.get("type") != REPAIR:
+            records.append(rec)
+    seal = b"" if ends_clean else b"\n"
+    if parsed and parsed[-1][1] is None and parsed[-1][0] not in repaired:
+        seal += orjson.dumps({"type": REPAIR, "skipped_line": parsed[-1][0]}) + b"\n"
+    return records, torn, seal
+
+
+class Journal:
+    """Append-only JSON-lines journal at `path` (created with its folder if missing)."""
+
+    def __init__(self, path: Path, fsync: bool = True) -> None:
+        self.path = Path(path)
+        self._fsync = fsync
+        self._records: list[dict[str, Any]] = []
+        self.torn_lines: list[int] = []
+        self._queue: queue.SimpleQueue[_Item | _Stop] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._failed: BaseException | None = None
+
+    # -- life --------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Read what is there (off the loop), seal a torn tail, start the writer thread."""
+        if self._thread is not None:
+            return
+        self._loop = asyncio.get_running_loop()
+        records, torn, seal = await asyncio.to_thread(read_journal, self.path)
+        self._records = records
+        self.torn_lines = torn
+        for number in torn:
+            log.warning("journal %s: line %d is torn (crash mid-write): skipped", self.path, number)
+        await asyncio.to_thread(self.path.parent.mkdir, parents=True, exist_ok=True)
+        self._thread = threading.Thread(target=self._run, name="journal-writer", daemon=True)
+        self._thread.start()
+        if seal:
+            await self._put(seal)
+
+    async def stop(self) -> None:
+        """Write what is queued, then end the writer thread."""
+        thread = self._thread
+        if thread is None:
+            return
+        self._queue.put(_STOP)
+        await asyncio.to_thread(thread.join)
+        self._thread = None
+
+    # -- writing -----------------------------------------------------------------------------
+
+    async def append(self, record: dict[str, Any]) -> None:
+        """Append one record and return once it is flushed and fsynced."""
+        self._records.append(record)
+        await self._put(orjson.dumps(record) + b"\n")
+
+    def append_nowait(self, record: dict[str, Any]) -> None:
+        """Append one record without waiting for the disk (it is written in order)."""
+        if self._thread is None:
+            raise RuntimeError("journal is not started")
+        self._records.append(record)
+        self._queue.put((orjson.dumps(record) + b"\n", None))
+
+    def _put(self, line: bytes) -> asyncio.Future[None]:
+        if self._thread is None or self._loop is None:
+            raise RuntimeError("journal is not started")
+        if self._failed is not None:
+            raise RuntimeError(f"journal writer failed: {self._failed!r}")
+        fut: asyncio.Future[None] = self._loop.create_future()
+        self._queue.put((line, fut))
+        return fut
+
+    def _run(self) -> None:
+        with open(self.path, "ab") as fh:
+            stop = False
+            while not stop:
+                batch: list[_Item] = []
+                item = self._queue.get()
+                while True:
+                    if isinstance(item, _Stop):
+                        stop = True
+                    else:
+                        batch.append(item)
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                if not batch:
+                    continue
+                error: BaseException | None = None
+                try:
+                    fh.write(b"".join(line for line, _ in batch))
+                    fh.flush()
+                    if self._fsync:
+                        os.fsync(fh.fileno())
+                except OSError as exc:
+                    error = self._failed = exc
+                    log.error("journal %s: write failed: %r", self.path, exc)
+                self._resolve([fut for _, fut in batch if fut is not None], error)
+
+    def _resolve(self, futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
+        if not futures or self._loop is None:
+            return
+
+        def done() -> None:
+            for fut in futures:
+                if fut.done():
+                    continue
+                if error is None:
+                    fut.set_result(None)
+                else:
+                    fut.set_exception(RuntimeError(f"journal write failed: {error!r}"))
+
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting
+            self._loop.call_soon_threadsafe(done)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every record, in journal order (intents and outcomes)."""
+        return list(self._records)
+
+    def open_intents(self) -> list[dict[str, Any]]:
+        """Intents that have no outcome yet (in flight, or interrupted by a crash)."""
+        done = {r.get("client_order_id") for r in self._records if r.get("type") in OUTCOMES}
+        return [
+            r
+            for r in self._records
+            if r.get("type") == INTENT and r.get("client_order_id") not in done
+        ]
+
+    def known_client_ids(self) -> set[str]:
+        return {str(r["client_order_id"]) for r in self._records if "client_order_id" in r}
+
+    def trades(
+        self,
+        symbol: str | None = None,
+        variant: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Filled orders, oldest first; `since` is a fill time in epoch ms (inclusive);
+        `limit` keeps the most recent ones."""
+        out = [
+            r
+            for r in self._records
+            if r.get("type") == "filled"
+            and (symbol is None or r.get("symbol") == symbol)
+            and (variant is None or r.get("variant") == variant)
+            and (since is None or int(r.get("fill_time") or 0) >= since)
+        ]
+        if limit is not None:
+            out = out[-limit:] if limit > 0 else []
+        return out

@@ -1,0 +1,93 @@
+"""Risk checks before an order leaves, and the pause while the exchange rate-limits us.
+
+- max position per symbol: the quote notional held plus the order's must stay within
+  `max_position_quote` (entries only);
+- per variant and UTC day (from the injected clock): realized loss at or beyond
+  `daily_loss_limit_quote`, or `max_orders_per_day` orders sent, halt new entries;
+  exits (closing sells, stops) stay allowed;
+- a 429/418 pauses all trading for Retry-After seconds. Retry-After counts real seconds (the
+  exchange's rate window is wall time), so the pause uses the event loop's monotonic time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from decimal import Decimal
+
+from core.clock import Clock
+
+DAY_MS = 86_400_000
+
+
+class RiskManager:
+    def __init__(
+        self,
+        clock: Clock,
+        max_position_quote: Decimal,
+        daily_loss_limit_quote: Decimal,
+        max_orders_per_day: int,
+    ) -> None:
+        self._clock = clock
+        self.max_position_quote = max_position_quote
+        self.daily_loss_limit_quote = daily_loss_limit_quote
+        self.max_orders_per_day = max_orders_per_day
+        self._orders: defaultdict[tuple[str, int], int] = defaultdict(int)
+        self._pnl: defaultdict[tuple[str, int], Decimal] = defaultdict(Decimal)
+        self._paused_until = 0.0  # loop.time()
+
+    def _day(self, ms: int | None = None) -> int:
+        return (self._clock.now_ms() if ms is None else ms) // DAY_MS
+
+    # -- recording ---------------------------------------------------------------------------
+
+    def record_order(self, variant: str, at_ms: int | None = None) -> None:
+        """An order was sent (or found on the exchange) for `variant`."""
+        self._orders[(variant, self._day(at_ms))] += 1
+
+    def record_pnl(self, variant: str, pnl: Decimal, at_ms: int | None = None) -> None:
+        self._pnl[(variant, self._day(at_ms))] += pnl
+
+    # -- checks ------------------------------------------------------------------------------
+
+    def orders_today(self, variant: str) -> int:
+        return self._orders[(variant, self._day())]
+
+    def pnl_today(self, variant: str) -> Decimal:
+        return self._pnl[(variant, self._day())]
+
+    def check_entry(
+        self, variant: str, symbol: str, qty: Decimal, price: Decimal | None, held_qty: Decimal
+    ) -> str | None:
+        """Why a new entry (a BUY) must not be sent, or None."""
+        if self.pnl_today(variant) <= -self.daily_loss_limit_quote:
+            return (
+                f"daily loss limit: {variant} lost {-self.pnl_today(variant)} today"
+                f" (limit {self.daily_loss_limit_quote})"
+            )
+        if self.orders_today(variant) >= self.max_orders_per_day:
+            return f"max orders per day: {variant} sent {self.orders_today(variant)} today"
+        if price is None:
+            return "no price known for the symbol yet"
+        notional = (held_qty + qty) * price
+        if notional > self.max_position_quote:
+            return (
+                f"max position: {symbol} would be {notional.normalize()} quote"
+                f" (limit {self.max_position_quote})"
+            )
+        return None
+
+    # -- pause -------------------------------------------------------------------------------
+
+    def pause(self, seconds: float) -> None:
+        """Stop sending anything for `seconds` (Retry-After of a 429/418)."""
+        until = asyncio.get_running_loop().time() + seconds
+        self._paused_until = max(self._paused_until, until)
+
+    def paused_for(self) -> float:
+        """Seconds left in the pause (0 when trading)."""
+        return max(0.0, self._paused_until - asyncio.get_running_loop().time())
+
+    async def wait_until_allowed(self) -> None:
+        while (left := self.paused_for()) > 0:  # noqa: ASYNC110 - a pause can be extended
+            await asyncio.sleep(left)
