@@ -118,8 +118,8 @@ def decode_frame(raw: bytes | str | dict[str, Any]) -> dict[str, Any]:
 def trade_to_tick(ev: dict[str, Any], received_ms: int) -> Tick:
     """The one conversion of a Binance trade event to a `Tick` (Decimal from the strings)."""
     try:
-        if ev["e"] != "trade":
-            raise NotATrade(f"not a trade event: e={ev['e']!r}")
+        if ev.get("e") != "trade":  # bookTicker events carry no `e` at all
+            raise NotATrade(f"not a trade event: e={ev.get('e')!r}")
         symbol, trade_id, t, maker, p, q = ev["s"], ev["t"], ev["T"], ev["m"], ev["p"], ev["q"]
         if type(p) is not str or type(q) is not str:
             raise FrameError(f"trade event whose price or quantity is not a string: {p!r} {q!r}")

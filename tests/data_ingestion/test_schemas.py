@@ -1,0 +1,71 @@
+"""Parsing recorded Binance stream frames into Ticks."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from data_ingestion.schemas import FrameError, NotATrade, parse_trade_frame
+
+
+def test_recorded_trade_event_in_its_envelope(binance_data):
+    raw = (binance_data / "stream" / "trade_event_ethusdt_2021.json").read_bytes()
+    tick = parse_trade_frame(raw, received_ms=5)
+    assert tick.symbol == "ETHUSDT"
+    assert tick.trade_id == 705291099
+    assert tick.price == Decimal("4149.74000000")
+    assert tick.qty == Decimal("0.43870000")
+    assert tick.trade_time_ms == 1639351062243
+    assert tick.is_buyer_maker is True
+    assert tick.received_ms == 5
+
+
+def test_event_without_order_ids_and_as_dict_and_str(binance_data):
+    env = json.loads((binance_data / "stream" / "trade_event_ethusdt_2021.json").read_text())
+    data = dict(env["data"])
+    del data["b"], data["a"]
+    assert parse_trade_frame(data, 0).trade_id == 705291099
+    assert parse_trade_frame(json.dumps(env), 0).price == Decimal("4149.74")
+
+
+def test_microsecond_trade_time_is_normalised():
+    ev = {"e": "trade", "E": 1, "s": "TRXUSDT", "t": 1, "p": "0.2312", "q": "1",
+          "T": 1741046401271497, "m": False, "M": True}  # fmt: skip
+    assert parse_trade_frame(ev, 0).trade_time_ms == 1741046401271
+
+
+def test_combined_stream_session_has_no_trades_and_none_is_malformed(binance_data):
+    lines = (binance_data / "stream" / "combined_stream_binanceus_2021.jsonl").read_bytes()
+    kinds = 0
+    for line in lines.splitlines():
+        with pytest.raises(NotATrade):
+            parse_trade_frame(line, 0)
+        kinds += 1
+    assert kinds > 300
+
+
+def test_python_binance_error_dict_is_not_a_trade():
+    err = {"e": "error", "type": "BinanceWebsocketUnableToConnect", "m": "Max reconnections"}
+    with pytest.raises(NotATrade, match="BinanceWebsocketUnableToConnect"):
+        parse_trade_frame(err, 0)
+
+
+@pytest.mark.parametrize(
+    ("frame", "why"),
+    [
+        (b'{"stream":"btcusdt@trade","data":{"e":"trade","s":"BTCUSDT"', "not JSON"),
+        (b"[1,2]", "not a JSON object"),
+        (b'{"e":"trade","s":"BTCUSDT","t":1,"p":"x","q":"1","T":1,"m":true}', "bad price"),
+        (b'{"e":"trade","s":"BTCUSDT","t":1,"p":"1","q":"1","T":1}', "without field 'm'"),
+        (b'{"e":"trade","s":"BTCUSDT","t":"1","p":"1","q":"1","T":1,"m":true}', "wrong type"),
+        (b'{"e":"trade","s":"BTCUSDT","t":1,"p":1.5,"q":"1","T":1,"m":true}', "not a string"),
+        (b'{"e":"trade","s":"BTCUSDT","t":1,"p":"-1","q":"1","T":1,"m":true}', "non-positive"),
+        (b'{"e":"trade","s":"BTCUSDT","t":1,"p":"NaN","q":"1","T":1,"m":true}', "non-positive"),
+    ],
+)
+def test_malformed_frames_raise_frame_error(frame, why):
+    with pytest.raises(FrameError, match=why) as info:
+        parse_trade_frame(frame, 0)
+    assert not isinstance(info.value, NotATrade)
