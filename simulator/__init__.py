@@ -1,0 +1,9 @@
+"""A local stand-in for the Binance Spot Testnet (REST + market streams on one port).
+
+It imports nothing from the service's packages: it is an independent reference.
+"""
+
+from simulator.config import FaultConfig, SimulatorConfig
+from simulator.server import Simulator
+
+__all__ = ["FaultConfig", "Simulator", "SimulatorConfig"]

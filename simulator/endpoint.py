@@ -1,0 +1,22 @@
+"""One REST route: method, path, request weight, handler, and whether it is signed."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from simulator.params import Params
+
+# A handler gets the parsed parameters and the caller's API key (None when unsigned) and
+# returns the JSON body; it raises errors.ApiError to reject.
+Handler = Callable[[Params, "str | None"], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    weight: int
+    handler: Handler
+    signed: bool = False
+    order: bool = False  # an order request: subject to the "orders" REST faults

@@ -1,0 +1,86 @@
+"""Seeded fault decisions: which request fails, which frame is corrupted, held or repeated."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from simulator.config import FaultConfig
+
+
+@dataclass(frozen=True)
+class FramePlan:
+    """What happens to one outgoing market-data frame."""
+
+    delay_s: float = 0.0
+    corrupt: str | None = None  # "malformed" | "truncated": the frame is replaced (trade lost)
+    duplicate: bool = False  # sent twice
+    hold: bool = False  # sent after the next frame
+
+
+CLEAN = FramePlan()
+
+
+class FaultInjector:
+    """Draws every fault from its own seeded RNG, so a run's fault pattern is reproducible."""
+
+    def __init__(self, config: FaultConfig, seed: int) -> None:
+        self.config = config
+        self._rest = random.Random(f"{seed}:faults:rest")
+        self._frames = random.Random(f"{seed}:faults:frames")
+
+    def applies_to(self, is_order: bool) -> bool:
+        return is_order or self.config.rest_faults_on == "all"
+
+    def rest_fault(self, is_order: bool) -> str | None:
+        """'429' or '500' (decided before anything executes), or None."""
+        cfg = self.config
+        if not self.applies_to(is_order):
+            return None
+        if cfg.rate_limit_probability and self._rest.random() < cfg.rate_limit_probability:
+            return "429"
+        if cfg.server_error_probability and self._rest.random() < cfg.server_error_probability:
+            return "500"
+        return None
+
+    def hang_order(self) -> bool:
+        p = self.config.order_hang_probability
+        return bool(p) and self._rest.random() < p
+
+    @property
+    def frames_clean(self) -> bool:
+        cfg = self.config
+        return not (
+            cfg.frame_delay_ms
+            or cfg.malformed_probability
+            or cfg.truncated_probability
+            or cfg.duplicate_probability
+            or cfg.out_of_order_probability
+        )
+
+    def frame_plan(self, is_trade: bool) -> FramePlan:
+        if self.frames_clean:
+            return CLEAN
+        cfg, rng = self.config, self._frames
+        delay = 0.0
+        if cfg.frame_delay_ms and rng.random() < cfg.frame_delay_probability:
+            delay = cfg.frame_delay_ms / 1000
+        corrupt = None
+        if cfg.malformed_probability and rng.random() < cfg.malformed_probability:
+            corrupt = "malformed"
+        elif cfg.truncated_probability and rng.random() < cfg.truncated_probability:
+            corrupt = "truncated"
+        duplicate = hold = False
+        if is_trade and corrupt is None:
+            duplicate = bool(cfg.duplicate_probability) and rng.random() < cfg.duplicate_probability
+            hold = (
+                bool(cfg.out_of_order_probability) and rng.random() < cfg.out_of_order_probability
+            )
+        return FramePlan(delay, corrupt, duplicate, hold)
+
+
+def corrupt_text(text: str, how: str) -> str:
+    """A malformed frame (not JSON) or a truncated one (the first half of the JSON)."""
+    if how == "truncated":
+        return text[: max(1, len(text) // 2)]
+    return '{"e":"trade",<<malformed>>' + text[len(text) // 2 :]

@@ -1,0 +1,62 @@
+"""Request parameters: parsed once, validated with Binance's error codes."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from urllib.parse import parse_qsl
+
+from simulator import errors
+from simulator.money import parse_decimal
+
+_INT = re.compile(r"^-?[0-9]{1,20}$")
+
+
+class Params:
+    """The query string and the form body of one request, merged (body wins)."""
+
+    def __init__(self, query: str, body: str) -> None:
+        self.query = query
+        self.body = body
+        self._values: dict[str, str] = {}
+        for raw in (query, body):
+            for key, value in parse_qsl(raw, keep_blank_values=True):
+                self._values[key] = value
+
+    def get(self, name: str) -> str | None:
+        value = self._values.get(name)
+        return value if value not in (None, "") else None
+
+    def has(self, name: str) -> bool:
+        return self.get(name) is not None
+
+    def require(self, name: str) -> str:
+        value = self.get(name)
+        if value is None:
+            raise errors.missing(name)
+        return value
+
+    def int_(self, name: str, default: int | None = None) -> int | None:
+        value = self.get(name)
+        if value is None:
+            return default
+        if not _INT.match(value):
+            raise errors.illegal(name)
+        return int(value)
+
+    def limit(self, default: int, maximum: int) -> int:
+        """`limit` (default, clamped to the maximum); 0 or less is rejected."""
+        value = self.int_("limit", default)
+        assert value is not None
+        if value <= 0:
+            raise errors.illegal("limit")
+        return min(value, maximum)
+
+    def decimal(self, name: str) -> Decimal | None:
+        value = self.get(name)
+        if value is None:
+            return None
+        parsed = parse_decimal(value)
+        if parsed is None or parsed < 0:
+            raise errors.illegal(name)
+        return parsed

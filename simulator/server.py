@@ -1,0 +1,208 @@
+"""The simulator: one aiohttp server for REST (/api/v3/...) and streams (/ws, /stream)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from types import TracebackType
+
+from aiohttp import web
+
+from simulator import errors
+from simulator.accounts import Accounts
+from simulator.auth import verify
+from simulator.clock import MarketClock
+from simulator.config import SimulatorConfig
+from simulator.endpoint import Endpoint
+from simulator.faults import FaultInjector
+from simulator.market import Trade
+from simulator.params import Params
+from simulator.ratelimit import WeightMeter
+from simulator.rest_public import PublicApi
+from simulator.rest_signed import SignedApi
+from simulator.state import MarketState
+from simulator.streams import StreamServer
+
+log = logging.getLogger(__name__)
+
+
+def _dumps(obj: object) -> str:
+    return json.dumps(obj, separators=(",", ":"))
+
+
+class Simulator:
+    """A local stand-in for the Binance Spot Testnet (see README "Simulator")."""
+
+    def __init__(self, config: SimulatorConfig | None = None) -> None:
+        self.config = config or SimulatorConfig()
+        self.state = MarketState.build(self.config)
+        self.faults = FaultInjector(self.config.faults, self.config.seed)
+        self.accounts = Accounts(self.config, self.state)
+        self._meter = WeightMeter(self.config.weight_limit_1m)
+        self._streams = StreamServer(self.state, self.faults)
+        self._runner: web.AppRunner | None = None
+        self._broadcaster: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._host = ""
+        self._port = 0
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def clock(self) -> MarketClock:
+        return self.state.clock
+
+    @property
+    def port(self) -> int:
+        if not self._port:
+            raise RuntimeError("the simulator is not started")
+        return self._port
+
+    @property
+    def rest_url(self) -> str:
+        """For python-binance's `client.API_TESTNET_URL`."""
+        return f"http://{self._host}:{self.port}/api"
+
+    @property
+    def stream_url(self) -> str:
+        """For python-binance's `BinanceSocketManager.STREAM_TESTNET_URL`."""
+        return f"ws://{self._host}:{self.port}/"
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Serve on host:port (0: a free port) and start the market clock."""
+        if self._runner is not None:
+            raise RuntimeError("the simulator is already started")
+        app = web.Application()
+        for endpoint in self._endpoints():
+            app.router.add_route(endpoint.method, endpoint.path, self._route(endpoint))
+        app.router.add_get("/ws", self._streams.handle)
+        app.router.add_get("/ws/{tail:.*}", self._streams.handle)
+        app.router.add_get("/stream", self._streams.handle)
+        app.router.add_get("/sim/info", self._info)
+        runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        self._runner = runner
+        address = runner.addresses[0]
+        self._host, self._port = host, int(address[1])
+        self.clock.run()
+        self._broadcaster = asyncio.create_task(self._streams.run(), name="sim-broadcast")
+        log.info("simulator listening: REST %s, streams %s", self.rest_url, self.stream_url)
+
+    async def stop(self) -> None:
+        """Close every connection and the server; idempotent."""
+        self._stopping.set()
+        if self._broadcaster is not None:
+            self._broadcaster.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._broadcaster
+            self._broadcaster = None
+        await self._streams.close_all()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Simulator:
+        if self._runner is None:
+            await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # -- REST dispatch ---------------------------------------------------------------------
+
+    def _endpoints(self) -> list[Endpoint]:
+        public = PublicApi(self.state).endpoints()
+        signed = SignedApi(self.state, self.accounts).endpoints()
+        return public + signed
+
+    def _route(self, endpoint: Endpoint):  # type: ignore[no-untyped-def]
+        async def handle(request: web.Request) -> web.StreamResponse:
+            return await self._dispatch(request, endpoint)
+
+        return handle
+
+    async def _dispatch(self, request: web.Request, endpoint: Endpoint) -> web.StreamResponse:
+        used = self._meter.charge(request.remote or "?", endpoint.weight)
+        headers = {"X-MBX-USED-WEIGHT": str(used), "X-MBX-USED-WEIGHT-1M": str(used)}
+        self.state.stats["rest_requests"] += 1
+        try:
+            if used > self._meter.limit:
+                raise errors.too_much_weight(self._meter.limit, self._meter.retry_after_s())
+            fault = self.faults.rest_fault(endpoint.order)
+            if fault == "429":
+                self.state.stats["injected_429"] += 1
+                raise errors.too_much_weight(self._meter.limit, self.config.faults.retry_after_s)
+            if fault == "500":
+                self.state.stats["injected_500"] += 1
+                raise errors.internal_error()
+            body = await request.text() if request.can_read_body else ""
+            params = Params(request.rel_url.raw_query_string, body)
+            api_key = None
+            if endpoint.signed:
+                api_key = verify(
+                    params,
+                    request.headers.get("X-MBX-APIKEY"),
+                    self.config.credentials(),
+                    self.clock.now_ms(),
+                    self.config.speed if self.config.recv_window_in_real_ms else 1.0,
+                    self.config.check_timestamps,
+                )
+            result = await endpoint.handler(params, api_key)
+        except errors.ApiError as err:
+            self.state.stats[f"error_{err.code}"] += 1
+            return web.Response(
+                text=_dumps(err.body()),
+                status=err.status,
+                content_type="application/json",
+                headers={**headers, **err.headers},
+            )
+        if endpoint.order and request.method == "POST" and self.faults.hang_order():
+            return await self._hang(request)
+        return web.Response(text=_dumps(result), content_type="application/json", headers=headers)
+
+    async def _hang(self, request: web.Request) -> web.StreamResponse:
+        """The order executed; hold the response, then drop the connection without one."""
+        self.state.stats["orders_hung"] += 1
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), self.config.faults.order_hang_s)
+        if request.transport is not None:
+            request.transport.abort()
+        raise asyncio.CancelledError
+
+    async def _info(self, request: web.Request) -> web.StreamResponse:
+        """Not Binance: the simulator's own settings, for tools pointed at a standalone run."""
+        info = {
+            "serverTime": self.clock.now_ms(),
+            "startTime": self.clock.start_ms,
+            "speed": self.config.speed,
+            "seed": self.config.seed,
+            "symbols": list(self.config.symbols),
+            "tradeRate": self.config.trade_rate,
+        }
+        return web.json_response(info)
+
+    # -- test helpers ----------------------------------------------------------------------
+
+    def trades(self, symbol: str) -> list[Trade]:
+        """Every trade released so far (kept in memory up to max_trades_per_symbol)."""
+        self.state.advance()
+        return list(self.state.tape(symbol).trades)
+
+    def klines(self, symbol: str) -> list[list[object]]:
+        """All 1m klines (REST rows) from the first trade's minute; the last one is open."""
+        self.state.advance()
+        return [c.rest_row() for c in self.state.tape(symbol).candles]
+
+    def stats(self) -> dict[str, int]:
+        """Counters: rest_requests, stream_connections, stream_drops, frames_malformed, ..."""
+        return dict(self.state.stats)
