@@ -100,9 +100,7 @@ def _markers(frame: _Frame, trades: list[RoundTrip], color: str, variant: str) -
     return "".join(parts)
 
 
-def _symbol_charts(
-    symbol: str, prices: PriceSeries, by_variant: dict[str, list[RoundTrip]]
-) -> str:
+def _symbol_charts(symbol: str, prices: PriceSeries, by_variant: dict[str, list[RoundTrip]]) -> str:
     if not prices.closes:
         return f"<h2>{html.escape(symbol)}</h2><p>no candles</p>"
     times, closes = prices.close_times, prices.closes
@@ -128,8 +126,7 @@ def _symbol_charts(
     )
     eq_body.extend(_polyline(eq, pts, color) for _, color, pts in curves)
     svg = (
-        '<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-size="11">'
-        "{b}</svg>"
+        '<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-size="11">{b}</svg>'
     )
     return (
         f"<h2>{html.escape(symbol)}</h2><p>{' '.join(legend)} &nbsp; ▲ entry, ▽ exit on a "

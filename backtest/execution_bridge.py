@@ -1,0 +1,182 @@
+"""The live execution stack for a backtest: OrderExecutor + PaperBroker + PositionBook +
+Journal + risk, on the run's ManualClock, with the fill model's price for each order.
+
+Orders run one at a time: a signal is handed to the executor with the paper broker's market
+price set to the fill-model price (the signal's own price: the candle close for a crossover,
+the trade price or stop level for a stop, the last close at the end of the data), and the run
+waits until the executor has finished with it before it reads the next event.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from aggregation.models import Candle
+from backtest.metrics import RoundTrip
+from config import Settings, VariantSettings
+from core.clock import ManualClock
+from core.hub import Hub
+from execution.brokers import PaperBroker
+from execution.executor import OrderExecutor
+from execution.journal import Journal
+from execution.models import Mode
+from execution.positions import PositionBook
+from execution.rules import SymbolRules
+from strategy.engine import ACTION_CLOSE, StrategyEngine
+from strategy.models import Side, SignalRaised, SignalReason
+
+# No exchangeInfo with kline or trade files: every symbol gets a permissive rule set: LOT_SIZE
+# step and minQty 0.00000001 (Binance's finest), so the BUY's base-asset fee leaves no unsellable
+# dust and a round trip's P&L is the price move minus the fees; NOTIONAL min 5 applied to market
+# orders as on the Spot Testnet; 8-digit commissions.
+_QUOTES = ("FDUSD", "USDT", "USDC", "BUSD", "TUSD", "BTC", "ETH", "BNB", "EUR", "TRY")
+
+
+def default_rules(symbol: str) -> SymbolRules:
+    quote = next((q for q in _QUOTES if symbol.endswith(q) and len(symbol) > len(q)), "USDT")
+    return SymbolRules(
+        symbol=symbol,
+        base_asset=symbol[: -len(quote)] if symbol.endswith(quote) else symbol,
+        quote_asset=quote,
+        tick_size=Decimal("0.01"),
+        min_price=Decimal("0.01"),
+        max_price=Decimal("1000000"),
+        step_size=Decimal("0.00000001"),
+        min_qty=Decimal("0.00000001"),
+        max_qty=Decimal("9000000000"),
+        min_notional=Decimal("5"),
+        min_notional_applies_to_market=True,
+    )
+
+
+class ExecutionBridge:
+    """Owns the executor of one backtest run and feeds it one order at a time."""
+
+    def __init__(
+        self, settings: Settings, fee_rate: Decimal, journal_path: Path | None, clock: ManualClock,
+        engine: StrategyEngine,
+    ) -> None:  # fmt: skip
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if journal_path is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="backtest-")
+            journal_path = Path(self._tmp.name) / "journal.jsonl"
+        elif journal_path.exists():
+            journal_path.unlink()  # a backtest's journal starts empty (no positions rebuilt)
+        self.journal_path = journal_path
+        self._clock = clock
+        self._price: dict[str, Decimal] = {}
+        self._rules: dict[str, SymbolRules] = {}
+        self._pending: list[SignalRaised] = []
+        self.journal = Journal(journal_path, fsync=False)
+        self.positions = PositionBook()
+        self.broker = PaperBroker(
+            self._price.get, fee_rate, {}, clock=clock, mode=Mode.SIMULATED.value
+        )
+        self.executor = OrderExecutor.from_settings(
+            settings,
+            self.broker,
+            self.journal,
+            clock,
+            hub=Hub(),
+            positions=self.positions,
+            price_of=self._price.get,
+            on_position=engine.on_position_changed,
+        )
+
+    async def start(self) -> None:
+        await self.executor.start()  # opens the journal
+
+    async def stop(self) -> None:
+        await self.executor.stop()  # drains, then closes the journal
+
+    def cleanup(self) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    # -- orders -------------------------------------------------------------------------
+
+    def submit(self, signal: SignalRaised) -> None:
+        """The pipeline's `submit`: queue here, run after the current event (run_pending)."""
+        self._pending.append(signal)
+
+    @property
+    def has_pending(self) -> bool:
+        return bool(self._pending)
+
+    async def run_pending(self) -> None:
+        while self._pending:
+            signal = self._pending.pop(0)
+            if signal.symbol not in self._rules:
+                self._rules[signal.symbol] = default_rules(signal.symbol)
+                self.broker.set_rules(self._rules[signal.symbol])
+            self._price[signal.symbol] = signal.price
+            self.executor.submit(signal)
+            await self.executor.wait_idle()
+
+    async def close_all(self, last: dict[str, Candle]) -> None:
+        """Sell what is still held at the last close of its symbol (reason end_of_data)."""
+        for position in self.positions.open():
+            candle = last.get(position.symbol)
+            if candle is None:
+                continue
+            self._clock.set(candle.close_time)
+            self.submit(
+                SignalRaised(
+                    variant=position.variant,
+                    symbol=position.symbol,
+                    side=Side.SELL,
+                    reason=SignalReason.END_OF_DATA,
+                    price=candle.close,
+                    time_ms=candle.close_time,
+                    ref=candle.open_time,
+                    action=ACTION_CLOSE,
+                )
+            )
+        await self.run_pending()
+
+    # -- results ------------------------------------------------------------------------
+
+    def journal_records(self) -> list[dict[str, Any]]:
+        return self.journal.records()
+
+    def round_trips(self, variants: list[VariantSettings]) -> dict[str, dict[str, list[RoundTrip]]]:
+        """Filled BUY -> closing SELL pairs per (variant, symbol), from the journal."""
+        out: dict[str, dict[str, list[RoundTrip]]] = {v.name: {} for v in variants}
+        open_buys: dict[tuple[str, str], dict[str, Any]] = {}
+        for rec in self.journal.records():
+            if rec.get("type") != "filled":
+                continue
+            key = (rec["variant"], rec["symbol"])
+            if rec["side"] == Side.BUY.value:
+                open_buys[key] = rec
+                continue
+            entry = open_buys.pop(key, None)
+            if entry is None:
+                continue
+            entry_price = Decimal(entry["avg_price"])
+            out.setdefault(key[0], {}).setdefault(key[1], []).append(
+                RoundTrip(
+                    entry_time=int(entry["fill_time"]),
+                    entry_price=entry_price,
+                    exit_time=int(rec["fill_time"]),
+                    exit_price=Decimal(rec["avg_price"]),
+                    exit_reason=str(rec["reason"]),
+                    quantity=Decimal(rec["executed_qty"]),
+                    fees=self._fee_quote(entry, key[1]) + self._fee_quote(rec, key[1]),
+                    pnl=Decimal(rec["realized_pnl"]),
+                    entry_order_id=str(entry["client_order_id"]),
+                    exit_order_id=str(rec["client_order_id"]),
+                )
+            )
+        return out
+
+    def _fee_quote(self, rec: dict[str, Any], symbol: str) -> Decimal:
+        fee = Decimal(rec.get("commission") or 0)
+        rules = self._rules.get(symbol) or default_rules(symbol)
+        if rec.get("commission_asset") == rules.base_asset:
+            return fee * Decimal(rec["avg_price"])
+        return fee

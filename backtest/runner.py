@@ -1,0 +1,242 @@
+"""Drive the live classes with history: the service's Pipeline (aggregator, strategy engine),
+the OrderExecutor with a PaperBroker, risk and journal, on a ManualClock moved by the data.
+
+Trades (files or recordings) go through `Pipeline.on_tick` exactly as the live feed delivers
+them. Candles (kline files) go to `Pipeline.on_candle`; their stops are checked first with
+synthetic trades through `StrategyEngine.on_tick` (see `backtest.candle_mode`). Orders are
+handed to the executor one at a time, each with the fill-model price set as the paper broker's
+market price, and the run waits until the executor is idle before it reads the next event.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from aggregation.models import Candle
+from backtest.candle_mode import CandleStops
+from backtest.execution_bridge import ExecutionBridge
+from backtest.klines import BadDataFile
+from backtest.metrics import PriceSeries, RoundTrip
+from backtest.progress import Progress
+from backtest.recorder import read_recording
+from backtest.sources import DataFile, DataKind, classify, load_klines
+from config import Settings, VariantSettings
+from core.clock import ManualClock
+from core.hub import Hub
+from data_ingestion.files import read_trades
+from data_ingestion.models import Tick
+from data_ingestion.schemas import FrameError, NotATrade, parse_trade_frame
+from data_ingestion.tick_store import TickStore
+from service.metrics import ServiceMetrics
+from service.pipeline import Pipeline
+from service.signal_log import SignalLog
+from strategy.engine import StrategyEngine
+from strategy.models import SignalRaised
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestConfig:
+    files: list[Path]
+    variants: list[VariantSettings]
+    fee_rate: Decimal
+    symbol: str | None = None
+    start_ms: int | None = None
+    end_ms: int | None = None
+    journal_path: Path | None = None
+    progress: bool = False
+
+
+@dataclass(slots=True)
+class BacktestResult:
+    files: list[Path]
+    fee_rate: Decimal
+    variants: list[VariantSettings]
+    symbols: list[str] = field(default_factory=list)
+    prices: dict[str, PriceSeries] = field(default_factory=dict)
+    trades: dict[str, dict[str, list[RoundTrip]]] = field(default_factory=dict)
+    signals: list[SignalRaised] = field(default_factory=list)
+    candles_seen: list[Candle] = field(default_factory=list)
+    journal: list[dict[str, Any]] = field(default_factory=list)
+    candles: int = 0
+    ticks: int = 0
+    start_ms: int | None = None
+    end_ms: int | None = None
+
+
+# An event of the merged stream: (time ms, source index, sequence, payload).
+_Event = tuple[int, int, int, "Candle | Tick"]
+
+
+def _candle_events(candles: list[Candle], index: int) -> Iterator[_Event]:
+    for seq, candle in enumerate(candles):
+        yield candle.close_time, index, seq, candle
+
+
+def _checked_ticks(data: DataFile, ticks: Iterable[Tick]) -> Iterator[Tick]:
+    """Trade files must hold one symbol, in time order."""
+    last_time = -1
+    symbol: str | None = None
+    for n, tick in enumerate(ticks, start=1):
+        if symbol is None:
+            symbol = tick.symbol
+        elif tick.symbol != symbol:
+            raise BadDataFile(data.path, n, f"mixed symbols: {tick.symbol} after {symbol}")
+        if tick.trade_time_ms < last_time:
+            raise BadDataFile(
+                data.path,
+                n,
+                f"trades are not sorted: time {tick.trade_time_ms} after {last_time}"
+                f" (trade id {tick.trade_id})",
+            )
+        last_time = tick.trade_time_ms
+        yield tick
+
+
+def _recording_ticks(path: Path) -> Iterator[Tick]:
+    """Raw stream events through the live parser, as the feed parses them."""
+    for line, event in read_recording(path):
+        try:
+            yield parse_trade_frame(event, 0)
+        except NotATrade:
+            continue
+        except FrameError as exc:
+            raise BadDataFile(path, line, str(exc)) from None
+
+
+def _tick_events(ticks: Iterator[Tick], index: int) -> Iterator[_Event]:
+    for seq, tick in enumerate(ticks):
+        yield tick.trade_time_ms, index, seq, tick
+
+
+def _open(files: list[DataFile]) -> tuple[list[Iterator[_Event]], int, set[str]]:
+    """One time-ordered event iterator per file, the candle count (known up front), symbols."""
+    streams: list[Iterator[_Event]] = []
+    kline_ranges: dict[str, list[tuple[int, int, Path]]] = {}
+    total = 0
+    symbols: set[str] = set()
+    for index, data in enumerate(files):
+        if data.kind is DataKind.KLINES:
+            candles = load_klines(data)
+            assert data.symbol is not None
+            symbols.add(data.symbol)
+            kline_ranges.setdefault(data.symbol, []).append(
+                (candles[0].open_time, candles[-1].open_time, data.path)
+            )
+            total += len(candles)
+            streams.append(_candle_events(candles, index))
+        elif data.kind is DataKind.TRADES:
+            assert data.symbol is not None
+            symbols.add(data.symbol)
+            ticks = read_trades(data.path, data.symbol)
+            streams.append(_tick_events(_checked_ticks(data, ticks), index))
+        else:
+            streams.append(_tick_events(_recording_ticks(data.path), index))
+    for ranges in kline_ranges.values():
+        ranges.sort()
+        for (_, end, _p), (start, _, path) in itertools.pairwise(ranges):
+            if start <= end:
+                raise BadDataFile(path, 1, "overlaps another kline file of the same symbol")
+    return streams, total, symbols
+
+
+class _RecordingPipeline(Pipeline):
+    """The service's Pipeline, plus a note of every closed candle for the report."""
+
+    def __init__(self, *args: Any, on_closed: Callable[[Candle], None], **kwargs: Any) -> None:
+        self._on_closed = on_closed
+        super().__init__(*args, **kwargs)
+
+    def on_candle(self, candle: Candle) -> None:
+        self._on_closed(candle)
+        super().on_candle(candle)
+
+
+async def run_backtest(settings: Settings, config: BacktestConfig) -> BacktestResult:
+    """Run every file's events, merged in time order, through the live classes."""
+    files = [classify(path, config.symbol) for path in config.files]
+    streams, kline_count, _ = _open(files)
+    result = BacktestResult(list(config.files), config.fee_rate, list(config.variants))
+    clock = ManualClock(0)
+    engine = StrategyEngine(list(config.variants))
+    signal_log = SignalLog(maxlen=10_000_000)
+    bridge = ExecutionBridge(settings, config.fee_rate, config.journal_path, clock, engine)
+    prices: dict[str, PriceSeries] = {}
+    last_candle: dict[str, Candle] = {}
+
+    def on_closed(candle: Candle) -> None:
+        series = prices.get(candle.symbol)
+        if series is None:
+            series = prices[candle.symbol] = PriceSeries.empty()
+        series.add(candle.open_time, float(candle.close))
+        last_candle[candle.symbol] = candle
+        result.candles_seen.append(candle)
+
+    pipeline = _RecordingPipeline(
+        clock=clock,
+        hub=Hub(),
+        tick_store=TickStore(settings.tick_history),
+        engine=engine,
+        metrics=ServiceMetrics(),
+        signals=signal_log,
+        submit=bridge.submit,
+        candle_history=settings.candle_history,
+        grace_ms=int(settings.candle_close_grace_s * 1000),
+        on_closed=on_closed,
+    )
+    stops = CandleStops(engine, signal_log.add, bridge.submit)
+    start, end = config.start_ms, config.end_ms
+    last_id: dict[str, int] = {}
+    await bridge.start()
+    try:
+        with Progress(kline_count, config.progress) as progress:
+            for time_ms, _i, _s, item in heapq.merge(*streams):
+                if isinstance(item, Tick):
+                    if (start is not None and time_ms < start) or (
+                        end is not None and time_ms >= end
+                    ):
+                        continue
+                    if item.trade_id <= last_id.get(item.symbol, -1):
+                        continue  # a duplicate (reconnect overlap): the live sequencer drops it
+                    last_id[item.symbol] = item.trade_id
+                    clock.set(time_ms)
+                    result.ticks += 1
+                    pipeline.on_tick(item)
+                else:
+                    if (start is not None and item.open_time < start) or (
+                        end is not None and item.open_time >= end
+                    ):
+                        continue
+                    progress.advance()
+                    clock.set(item.open_time)
+                    stops.before_close(item)
+                    if bridge.has_pending:
+                        await bridge.run_pending()
+                    clock.set(item.close_time)
+                    pipeline.on_candle(item)
+                if bridge.has_pending:
+                    await bridge.run_pending()
+            if result.ticks:
+                clock.advance(60_000 + pipeline.aggregator.grace_ms)
+                pipeline.close_due()  # the last minute of trade data closes on the clock
+                if bridge.has_pending:
+                    await bridge.run_pending()
+            await bridge.close_all(last_candle)
+    finally:
+        await bridge.stop()
+    result.candles = len(result.candles_seen)
+    result.symbols = sorted(prices)
+    result.prices = {s: prices[s] for s in result.symbols}
+    result.signals = signal_log.query(limit=len(signal_log) or 1)
+    result.trades = bridge.round_trips(config.variants)
+    result.journal = bridge.journal_records()
+    bridge.cleanup()
+    if prices:
+        result.start_ms = min(p.first_open_time for p in prices.values())
+        result.end_ms = max(p.close_times[-1] for p in prices.values() if p.close_times)
+    return result
