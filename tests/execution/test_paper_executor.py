@@ -1,0 +1,236 @@
+"""The executor with the paper broker: fills, commissions, risk, journal, restart."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+
+import orjson
+
+from config import VariantSettings
+from core.clock import ManualClock
+from core.hub import ORDER, POSITION, TRADE, Hub
+from data_ingestion.models import Tick
+from execution.brokers import PaperBroker
+from execution.executor import OrderExecutor
+from execution.journal import Journal
+from execution.rules import SymbolRules
+from strategy.engine import StrategyEngine
+from strategy.models import Side, SignalRaised, SignalReason
+from tests.execution.conftest import T0, make_risk
+
+VARIANTS = [
+    VariantSettings("A", Decimal("0.15"), 5, 10),
+    VariantSettings("B", Decimal("0.10"), 5, 10),
+]
+
+
+class Market:
+    def __init__(self, price: str) -> None:
+        self.price: Decimal | None = Decimal(price)
+
+    def __call__(self, symbol: str) -> Decimal | None:
+        return self.price
+
+
+def signal(side: Side, ref: int, variant: str = "A", action: str = "open") -> SignalRaised:
+    return SignalRaised(
+        variant, "BTCUSDT", side, SignalReason.SIGNAL, Decimal("60000"), T0 + ref, ref,
+        action=action,
+    )  # fmt: skip
+
+
+def lines(path: Path) -> list[dict[str, object]]:
+    return [orjson.loads(x) for x in path.read_bytes().splitlines()]
+
+
+async def make(
+    tmp_path: Path, clock: ManualClock, rules: SymbolRules, market: Market, **risk: object
+) -> tuple[OrderExecutor, StrategyEngine, PaperBroker, Hub]:
+    hub = Hub()
+    engine = StrategyEngine(VARIANTS, symbols=["BTCUSDT"])
+    broker = PaperBroker(market, Decimal("0.001"), {"BTCUSDT": rules}, clock)
+    executor = OrderExecutor(
+        broker, Journal(tmp_path / "trades.jsonl"), clock, make_risk(clock, **risk), hub=hub,
+        order_quantities={"BTCUSDT": Decimal("0.001")}, price_of=market,
+        on_position=engine.on_position_changed,
+    )  # fmt: skip
+    await executor.start()
+    return executor, engine, broker, hub
+
+
+async def test_buy_then_sell_fills_with_binance_commission_conventions(
+    tmp_path: Path, clock: ManualClock, btc_rules: SymbolRules
+) -> None:
+    market = Market("60000")
+    executor, engine, _, hub = await make(tmp_path, clock, btc_rules, market)
+    sub = hub.subscribe()
+    executor.submit(signal(Side.BUY, 1))
+    await executor.wait_idle()
+    pos = executor.positions.get("A", "BTCUSDT")
+    assert pos.qty == Decimal("0.000999")  # 0.001 minus 0.000001 BTC commission
+    assert pos.entry_price == Decimal("60000") and pos.cost_quote == Decimal("60")
+    # The strategy heard it: its stop for A is 15 % under the actual fill price.
+    assert engine.snapshot()["symbols"]["BTCUSDT"]["A"]["stop_price"] == "51000.00"
+
+    market.price = Decimal("66000")
+    executor.submit(signal(Side.SELL, 2, action="close"))
+    await executor.wait_idle()
+    pos = executor.positions.get("A", "BTCUSDT")
+    assert pos.qty == 0 and pos.dust == Decimal("0.000009")  # below the 0.00001 step
+    # Sold 0.00099 at 66000 = 65.34, commission 0.06534 USDT; cost was 60.
+    assert pos.realized_pnl == Decimal("65.34") - Decimal("0.06534") - Decimal("60")
+    await executor.stop()
+
+    recs = lines(tmp_path / "trades.jsonl")
+    assert [r["type"] for r in recs] == ["intent", "filled", "intent", "filled"]
+    buy, sell = recs[1], recs[3]
+    assert (buy["commission"], buy["commission_asset"]) == ("0.00000100", "BTC")
+    assert (sell["commission"], sell["commission_asset"]) == ("0.06534000", "USDT")
+    assert sell["quantity"] == "0.00099" and sell["realized_pnl"] == str(pos.realized_pnl)
+    assert buy["mode"] == "paper" and buy["reason"] == "signal"
+    assert recs[0]["client_order_id"] == buy["client_order_id"] == "A-BTCUSDT-sB-1"
+    kinds = []
+    while not sub.queue.empty():
+        kinds.append(sub.queue.get_nowait().kind)
+    assert kinds.count(TRADE) == 2 and kinds.count(POSITION) == 2 and kinds.count(ORDER) == 4
+
+
+async def test_below_minimum_is_rejected_without_a_request(
+    tmp_path: Path, clock: ManualClock, btc_rules: SymbolRules
+) -> None:
+    market = Market("60000")
+    executor, _, broker, _ = await make(tmp_path, clock, btc_rules, market)
+    executor._quantities = {}  # quote default 20 / 60000 → 0.00033 BTC: fine
+    executor._quote_default = Decimal("4")  # 4 quote → 0.00006 BTC = 3.6 < NOTIONAL 5
+    engine_signals = signal(Side.BUY, 3)
+    executor.submit(engine_signals)
+    await executor.wait_idle()
+    recs = lines(tmp_path / "trades.jsonl")
+    assert [r["type"] for r in recs] == ["rejected"]
+    assert str(recs[0]["error"]).startswith("NOTIONAL") and recs[0]["quantity"] == "0.00006"
+    assert broker._next_id == 1  # nothing was sent
+    await executor.stop()
+
+
+async def test_daily_loss_limit_halts_entries_but_not_exits(
+    tmp_path: Path, clock: ManualClock, btc_rules: SymbolRules
+) -> None:
+    market = Market("60000")
+    executor, _, _, _ = await make(
+        tmp_path, clock, btc_rules, market, daily_loss_limit_quote=Decimal("5")
+    )
+    executor.submit(signal(Side.BUY, 1))
+    executor.submit(signal(Side.BUY, 1, variant="B"))
+    await executor.wait_idle()
+    market.price = Decimal("50000")  # A loses ~10 quote on its exit
+    executor.submit(signal(Side.SELL, 2, action="close"))
+    await executor.wait_idle()
+    assert executor.positions.get("A", "BTCUSDT").realized_pnl < -5
+    executor.submit(signal(Side.BUY, 3))  # A: halted
+    executor.submit(signal(Side.SELL, 3, variant="B", action="close"))  # exit still allowed
+    await executor.wait_idle()
+    recs = lines(tmp_path / "trades.jsonl")
+    rejected = [r for r in recs if r["type"] == "rejected"]
+    assert len(rejected) == 1 and "daily loss limit" in str(rejected[0]["error"])
+    assert executor.positions.get("B", "BTCUSDT").qty == 0
+    # The next UTC day the limit is lifted.
+    clock.advance(86_400_000)
+    executor.submit(signal(Side.BUY, 4))
+    await executor.wait_idle()
+    assert executor.positions.get("A", "BTCUSDT").qty > 0
+    await executor.stop()
+
+
+async def test_max_orders_per_day_and_max_position(
+    tmp_path: Path, clock: ManualClock, btc_rules: SymbolRules
+) -> None:
+    market = Market("60000")
+    executor, _, _, _ = await make(
+        tmp_path, clock, btc_rules, market, max_orders_per_day=2,
+        max_position_quote=Decimal("100"),
+    )  # fmt: skip
+    out = await executor.manual_order("A", "BTCUSDT", Side.BUY, Decimal("0.002"))
+    assert out.status.value == "rejected" and "max position" in str(out.error)
+    assert (await executor.manual_order("A", "BTCUSDT", Side.BUY, Decimal("0.001"))).filled
+    assert (await executor.close_position("A", "BTCUSDT")).filled
+    out = await executor.manual_order("A", "BTCUSDT", Side.BUY, Decimal("0.001"))
+    assert "max orders per day" in str(out.error)
+    out = await executor.close_position("A", "BTCUSDT")  # nothing held: long-only
+    assert out.status.value == "rejected" and "long-only" in str(out.error)
+    await executor.stop()
+
+
+async def test_same_decision_never_becomes_two_orders(
+    tmp_path: Path, clock: ManualClock, btc_rules: SymbolRules
+) -> None:
+    market = Market("60000")
+    executor, _, broker, _ = await make(tmp_path, clock, btc_rules, market)
+    executor.submit(signal(Side.BUY, 1))
+    await executor.wait_idle()
+    executor.submit(signal(Side.BUY, 1))  # the same candle again (e.g. replayed)
+    await executor.wait_idle()
+    await executor.stop()
+    assert broker._next_id == 2
+    # After a restart too: the id is known from the journal.
+    executor2, _, broker2, _ = await make(tmp_path, clock, btc_rules, market)
+    executor2.submit(signal(Side.BUY, 1))
+    await executor2.wait_idle()
+    assert broker2._next_id == 1
+    await executor2.stop()
+
+
+async def test_restart_rebuilds_positions_and_abandons_paper_intents(
+    tmp_path: Path, clock: ManualClock, btc_rules: SymbolRules
+) -> None:
+    market = Market("60000")
+    executor, _, _, _ = await make(tmp_path, clock, btc_rules, market)
+    executor.submit(signal(Side.BUY, 1))
+    executor.submit(signal(Side.BUY, 1, variant="B"))
+    await executor.wait_idle()
+    before = {(p.variant, p.symbol): p for p in executor.positions.all()}
+    await executor.stop()
+    # A crash between an intent and its outcome: the intent's line is there, nothing after.
+    path = tmp_path / "trades.jsonl"
+    with path.open("ab") as fh:
+        fh.write(orjson.dumps({"type": "intent", "client_order_id": "B-BTCUSDT-sS-2",
+            "variant": "B", "symbol": "BTCUSDT", "side": "SELL", "quantity": "0.00099",
+            "reason": "signal", "mode": "paper", "signal_time": T0, "ref": 2,
+            "closing": True, "time": T0}) + b"\n")  # fmt: skip
+    executor2, engine2, _, _ = await make(tmp_path, clock, btc_rules, market)
+    assert {(p.variant, p.symbol): p for p in executor2.positions.all()} == before
+    assert lines(path)[-1]["type"] == "abandoned"
+    assert executor2.journal.open_intents() == []
+    snap = engine2.snapshot()["symbols"]["BTCUSDT"]
+    assert Decimal(snap["B"]["position_qty"]) == Decimal("0.000999")
+    assert Decimal(snap["B"]["entry_price"]) == Decimal("60000")
+    await executor2.stop()
+
+
+async def test_candles_to_fills_and_a_stop_through_the_engine(
+    tmp_path: Path, clock: ManualClock, btc_rules: SymbolRules
+) -> None:
+    from tests.strategy.conftest import candle
+
+    market = Market("100")
+    executor, engine, broker, _ = await make(tmp_path, clock, btc_rules, market)
+    broker.set_rules(btc_rules)
+    executor._quantities = {"BTCUSDT": Decimal("1")}
+    for i, close in enumerate(["100"] * 10 + ["110"]):
+        market.price = Decimal(close)
+        for s in engine.on_candle(candle("BTCUSDT", T0 + i * 60_000, close)):
+            executor.submit(s)
+    await executor.wait_idle()
+    assert executor.positions.get("B", "BTCUSDT").entry_price == Decimal("110")
+    market.price = Decimal("98")  # −10.9 %: B's stop (99), not A's (93.5)
+    tick = Tick("BTCUSDT", 77, Decimal("98"), Decimal(1), T0 + 11 * 60_000, False)
+    for s in engine.on_tick(tick):
+        executor.submit(s)
+    await executor.wait_idle()
+    assert executor.positions.get("B", "BTCUSDT").qty == 0
+    assert executor.positions.get("A", "BTCUSDT").qty == Decimal("0.999")
+    stop = executor.journal.trades(variant="B")[-1]
+    assert stop["reason"] == "stop_loss" and stop["client_order_id"] == "B-BTCUSDT-xS-25"
+    await asyncio.sleep(0)
+    await executor.stop()
