@@ -200,3 +200,6 @@ class OrderOutcomeOut(BaseModel):
     error: str | None
     time_ms: int
     time_iso: str
+
+
+NOT_TRADING = "not trading yet: the exchange is not reachable (see /health)"

@@ -172,8 +172,10 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
             task.cancel()
         if overflow in done:
             service.metrics.ws_dropped.inc()
-            log.warning("WebSocket client fell behind (queue %d full): closing with 1013",
-                        settings.ws_client_queue)
+            log.warning(
+                "WebSocket client fell behind (queue %d full): closing with 1013",
+                settings.ws_client_queue,
+            )
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(
                     websocket.close(CLOSE_TRY_AGAIN_LATER, "client too slow"), timeout=30

@@ -5,22 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from execution.executor import OrderExecutor
-
 from config import Settings
 from core.clock import Clock
 from core.hub import Hub
 from data_ingestion.feed import TradeFeed
 from data_ingestion.tick_store import TickStore
 from execution.brokers import PaperBroker, TestnetBroker
+from execution.executor import OrderExecutor
 from execution.journal import Journal
 from execution.models import Mode
 from execution.positions import PositionBook
 from execution.rules import SymbolRules
 from service.metrics import ServiceMetrics
+from service.order_metrics import OrderMetrics
 from service.pipeline import Pipeline
 from service.signal_log import SignalLog
 from strategy.engine import StrategyEngine
+from strategy.models import SignalRaised
 
 
 class RecordingFeed(TradeFeed):
@@ -46,6 +47,7 @@ class Components:
     executor: OrderExecutor
     pipeline: Pipeline
     feed: TradeFeed
+    order_metrics: OrderMetrics
 
 
 def build_components(
@@ -61,6 +63,7 @@ def build_components(
     metrics: ServiceMetrics,
     signals: SignalLog,
     recorder: Any | None,
+    speed: float = 1.0,
 ) -> Components:
     engine = StrategyEngine(settings.variant_settings, settings.symbols)
     journal = Journal(settings.journal_path)
@@ -70,16 +73,22 @@ def build_components(
         broker = PaperBroker(tick_store.last_price, settings.paper_fee_rate, rules, clock=clock)
     else:
         broker = TestnetBroker(client, rules, mode=mode)
-    executor = OrderExecutor(
-        broker=broker,
-        journal=journal,
-        positions=positions,
-        settings=settings,
-        clock=clock,
+    executor = OrderExecutor.from_settings(
+        settings,
+        broker,
+        journal,
+        clock,
         hub=hub,
-        engine=engine,
+        positions=positions,
         price_of=tick_store.last_price,
+        on_position=engine.on_position_changed,
     )
+    order_metrics = OrderMetrics(hub, metrics)
+
+    def submit(signal: SignalRaised) -> None:
+        order_metrics.submitted(signal.variant, signal.symbol)
+        executor.submit(signal)
+
     pipeline = Pipeline(
         clock=clock,
         hub=hub,
@@ -87,9 +96,10 @@ def build_components(
         engine=engine,
         metrics=metrics,
         signals=signals,
-        submit=executor.submit,
+        submit=submit,
         candle_history=settings.candle_history,
         grace_ms=int(settings.candle_close_grace_s * 1000),
+        speed=speed,
     )
     feed_args: dict[str, Any] = {
         "gate": pipeline.aggregator,
@@ -103,7 +113,7 @@ def build_components(
         )
     else:
         feed = TradeFeed(client, settings.symbols, pipeline.on_tick, clock, **feed_args)
-    return Components(engine, journal, positions, broker, executor, pipeline, feed)
+    return Components(engine, journal, positions, broker, executor, pipeline, feed, order_metrics)
 
 
 async def apply_rules(broker: PaperBroker | TestnetBroker, rules: dict[str, SymbolRules]) -> None:

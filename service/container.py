@@ -16,6 +16,7 @@ from typing import Any
 from aggregation.warmup import warm_up_from_rest
 from config import Settings
 from core.clock import Clock, SystemClock
+from core.errors import FatalError
 from core.hub import STATUS, Event, Hub
 from core.tasks import TaskOwner
 from data_ingestion.tick_store import TickStore
@@ -34,6 +35,8 @@ BACKOFF_FIRST_S = 1.0
 BACKOFF_MAX_S = 30.0
 TIME_SYNC_INTERVAL_S = 600.0
 WARMUP_LIMIT = 1000
+FEED_STOP_S = 1.0  # stopping is bounded: SIGINT -> exit within 5 s
+DRAIN_S = 1.5  # queued orders get this long to finish (each is journaled either way)
 MODES = ("paper", "testnet", "simulated")
 
 
@@ -55,6 +58,7 @@ class Service:
         client: Any,
         stream_url: str,
         recorder: Any | None = None,
+        speed: float = 1.0,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
@@ -80,6 +84,7 @@ class Service:
             metrics=self.metrics,
             signals=self.signals,
             recorder=recorder,
+            speed=speed,
         )
         self.pipeline: Pipeline = self.parts.pipeline
         self.aggregator = self.pipeline.aggregator
@@ -94,6 +99,7 @@ class Service:
         self._started_ms = clock.now_ms()
         self._exchange_error: str | None = "connecting to the exchange"
         self._feed_started = False
+        self.trading_ready = False  # the executor is started (rules loaded, journal recovered)
         self._register_metric_sources()
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -113,20 +119,22 @@ class Service:
             log.info("SIMULATED MODE: the built-in simulator stands in for the exchange")
         if self.recorder is not None:
             await self.recorder.start()
-        await self.journal.start()
-        await self.executor.start()
         self._tasks.spawn(self._connect(), "connect")
         self._tasks.spawn(self.pipeline.run_close_timer(), "close-timer")
         self._tasks.spawn(self.pipeline.run_candle_updates(), "candle-updates")
         self._tasks.spawn(self.metrics.measure_loop_lag(), "loop-lag")
+        self._tasks.spawn(self.parts.order_metrics.run(), "order-metrics")
 
     async def stop(self) -> None:
         """Stop the stream, then the workers (draining the journal), then close the client."""
-        await self._tasks.cancel_all(grace_s=2.0)
+        await self._tasks.cancel_all(grace_s=1.0)
         if self._feed_started:
-            await _quietly(self.feed.stop(), "feed")
-        await _quietly(self.executor.stop(), "executor")
-        await _quietly(self.journal.stop(), "journal")
+            await _quietly(self.feed.stop(), "feed", FEED_STOP_S)
+        if self.trading_ready:
+            await _quietly(
+                self.executor.stop(drain_timeout_s=2.0), "executor (draining the journal)"
+            )
+            self.trading_ready = False
         if self.recorder is not None:
             await _quietly(self.recorder.stop(), "recorder")
         await _quietly(self.client.close_connection(), "exchange client")
@@ -143,6 +151,11 @@ class Service:
                 break
             except asyncio.CancelledError:
                 raise
+            except FatalError as exc:
+                self._exchange_error = f"cannot start trading: {describe(exc)}"
+                self._publish_status()
+                log.error("cannot start trading (%s); the API stays up, no orders", describe(exc))
+                return
             except Exception as exc:
                 self._exchange_error = f"exchange unreachable: {describe(exc)}"
                 self._publish_status()
@@ -170,6 +183,16 @@ class Service:
         await apply_rules(self.parts.broker, self.rules)
         if isinstance(self.clock, SystemClock):
             await self._sync_time()
+        if not self.trading_ready:
+            # Journal recovery: positions rebuilt, open intents reconciled with the exchange.
+            await self.executor.start()
+            self.trading_ready = True
+            held = [f"{p.variant}/{p.symbol} {p.qty}" for p in self.positions.open()]
+            log.info(
+                "journal %s recovered; open positions: %s",
+                self.settings.journal_path,
+                ", ".join(held) or "none",
+            )
         for symbol in list(self._symbols):
             if symbol not in self.rules:
                 log.error("symbol %s is not listed by the exchange; it gets no orders", symbol)
@@ -301,8 +324,8 @@ class Service:
         return float(sum(s.gaps - s.unfilled_gaps for s in states))
 
 
-async def _quietly(awaitable: Any, what: str) -> None:
+async def _quietly(awaitable: Any, what: str, timeout_s: float = 1.0) -> None:
     try:
-        await asyncio.wait_for(awaitable, timeout=3.0)
+        await asyncio.wait_for(awaitable, timeout=timeout_s)
     except Exception as exc:
         log.warning("stopping the %s failed: %s", what, describe(exc))

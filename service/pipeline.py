@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 
 CANDLE_UPDATE_INTERVAL_S = 1.0  # the open candle goes out at most once a second per symbol
 CLOSE_CHECK_INTERVAL_S = 0.1  # how often (real time) the clock may close a quiet minute
+# Real time a trade may spend between the exchange and the aggregator (network, the feed's
+# reorder window). The clock closes a minute only this much later than its grace, measured in
+# market time: at --speed 60 half a real second is half a market minute.
+DELIVERY_LAG_REAL_S = 0.5
 
 
 class Pipeline:
@@ -44,6 +48,7 @@ class Pipeline:
         submit: Callable[[SignalRaised], None],
         candle_history: int,
         grace_ms: int,
+        speed: float = 1.0,
     ) -> None:
         self.clock = clock
         self.hub = hub
@@ -53,6 +58,7 @@ class Pipeline:
         self.signals = signals
         self.submit = submit
         self.aggregator = CandleAggregator(candle_history, grace_ms, on_close=self.on_candle)
+        self.close_lag_ms = int(DELIVERY_LAG_REAL_S * speed * 1000)
         self._changed: set[str] = set()  # symbols whose open candle moved since last published
         self.handler_errors = 0
 
@@ -90,8 +96,8 @@ class Pipeline:
     # -- timers (owned by the service's TaskOwner) -------------------------------------------
 
     def close_due(self) -> int:
-        """Close every minute whose end + grace has passed on the clock."""
-        return self.aggregator.close_due(self.clock.now_ms())
+        """Close every minute whose end + grace (+ the delivery lag) has passed on the clock."""
+        return self.aggregator.close_due(self.clock.now_ms() - self.close_lag_ms)
 
     def publish_open_candles(self) -> None:
         """The open candle of each symbol that changed since the last call."""

@@ -26,7 +26,7 @@ from service.logs import configure_logging
 
 log = logging.getLogger("service")
 
-SHUTDOWN_GRACE_S = 2
+SHUTDOWN_GRACE_S = 1
 
 
 def _positive_float(text: str) -> float:
@@ -146,6 +146,7 @@ async def serve(settings: Settings, args: argparse.Namespace) -> int:
             client=client,
             stream_url=stream_url,
             recorder=recorder,
+            speed=args.speed if args.simulate and args.speed else 1.0,
         )
         app = create_app(service)
         config = uvicorn.Config(
@@ -187,8 +188,11 @@ async def _exchange(
         )
         client = AsyncClient(key, secret, testnet=True)
         client.API_TESTNET_URL = settings.binance_rest_url
-        yield ("testnet" if settings.has_keys else "paper"), SystemClock(), client, (
-            settings.binance_stream_url
+        yield (
+            ("testnet" if settings.has_keys else "paper"),
+            SystemClock(),
+            client,
+            (settings.binance_stream_url),
         )
         return
     from simulator import Simulator, SimulatorConfig

@@ -20,8 +20,10 @@ from data_ingestion.models import Tick
 
 def iso_ms(ms: int) -> str:
     """Epoch milliseconds -> `2024-01-01T00:00:00.000Z`."""
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z"
+    return (
+        datetime.fromtimestamp(ms / 1000, tz=UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
     )
 
 

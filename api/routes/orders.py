@@ -17,7 +17,7 @@ router = APIRouter(prefix="/orders", tags=["orders"])
     "",
     response_model=OrderOutcomeOut,
     dependencies=[TokenRequired],
-    responses=errors(400, 401, 404, 422),
+    responses=errors(400, 401, 404, 409, 422),
 )
 async def place_order(service: ServiceDep, order: OrderIn) -> OrderOutcomeOut:
     """Buy or sell `quantity` of `symbol` at market for `variant`. A refused order is a 400
@@ -28,6 +28,10 @@ async def place_order(service: ServiceDep, order: OrderIn) -> OrderOutcomeOut:
         raise HTTPException(404, detail=f"variant {order.variant!r} is not one of {variants}")
     if symbol not in service.symbols():
         raise HTTPException(404, detail=f"symbol {symbol} is not subscribed")
+    if not service.trading_ready:
+        raise HTTPException(
+            409, detail="not trading yet: the exchange is not reachable (see /health)"
+        )
     outcome = await service.executor.manual_order(
         order.variant, symbol, Side(order.side), order.quantity
     )

@@ -57,6 +57,10 @@ async def close_position(service: ServiceDep, variant: str, symbol: str) -> Orde
         raise HTTPException(404, detail=f"symbol {symbol} is not subscribed")
     if not service.positions.get(variant, symbol).is_open:
         raise HTTPException(409, detail=f"{variant} holds no {symbol} position to close")
+    if not service.trading_ready:
+        raise HTTPException(
+            409, detail="not trading yet: the exchange is not reachable (see /health)"
+        )
     outcome = await service.executor.close_position(variant, symbol)
     if not outcome.filled:
         raise HTTPException(400, detail=f"close rejected: {outcome.error or outcome.status}")

@@ -174,7 +174,7 @@ function upsertBy(list, item, key) {
 const positionKey = (p) => `${p.variant}/${p.symbol}`;
 const tradeKey = (t) =>
   t.client_order_id ?? t.order_id ?? `${t.variant}/${t.symbol}/${t.time_ms}/${t.side}`;
-const positionQty = (p) => L.num(p.quantity ?? p.qty);
+const positionQty = (p) => L.num(p.qty ?? p.quantity);
 
 function markDirty(...parts) {
   for (const p of parts) state.dirty.add(p);
@@ -279,17 +279,18 @@ function handle(msg) {
       markDirty("signals", "variants");
       break;
     case "order": {
-      const status = String(d.status ?? "").toLowerCase();
-      if (status.includes("reject") || status.includes("fail") || d.error) {
-        toast(`Order rejected: ${d.variant ?? ""} ${d.symbol ?? ""} ${d.side ?? ""} — ${
-          d.reason ?? d.error ?? d.detail ?? status}`, "reject");
+      const status = String(d.type ?? d.status ?? "").toLowerCase();
+      if (status === "rejected" || status === "abandoned") {
+        toast(`Order ${status}: ${d.variant ?? ""} ${d.side ?? ""} ${d.quantity ?? ""} ${
+          d.symbol ?? ""} — ${d.error ?? d.code ?? d.reason ?? ""}`, "reject");
       }
       break;
     }
     case "trade":
       upsertBy(state.trades, d, tradeKey);
-      toast(`Filled: ${d.variant} ${d.side} ${d.quantity ?? d.qty} ${d.symbol} @ ${
-        L.fmt(d.price, L.priceDigits(d.price))}`, "fill");
+      toast(`Filled: ${d.variant} ${d.side} ${L.tradeQty(d)} ${d.symbol} @ ${
+        L.fmt(L.tradePrice(d), L.priceDigits(L.tradePrice(d)))}${
+        d.reason === "stop_loss" ? " (stop-loss)" : ""}`, "fill");
       markDirty("trades", "chart-markers", "kpi");
       break;
     case "position":
@@ -312,7 +313,7 @@ function applySnapshot(d) {
   if (!d || typeof d !== "object") return;
   if (state.everConnected && state.symbols.length === 0) return; // REST load still running
   if (Array.isArray(d.positions)) state.positions = d.positions;
-  if (d.health) state.health = d.health;
+  if (d.status && typeof d.status === "object") state.health = d.status;
   markDirty("all");
 }
 
@@ -438,6 +439,8 @@ const chart = {
   },
 };
 
+state.chart = chart; // read by the browser tests (series data)
+
 const candleRow = (b) => ({ time: b.time / 1000, open: b.open, high: b.high, low: b.low, close: b.close });
 const volumeRow = (b) => ({
   time: b.time / 1000, value: Number.isFinite(b.volume) ? b.volume : 0,
@@ -514,7 +517,7 @@ function renderKpis() {
     </article>`;
   }).join("");
 
-  const totals = L.pnlTotals(state.positions, state.prices);
+  const totals = L.pnlTotals(state.positions, state.prices, state.trades);
   const quote = quoteOf(state.symbols[0]);
   $("pnl-total").textContent = `${signed(totals.total)} ${quote}`;
   $("pnl-total").className = `kpi-value ${signCls(totals.total)}`;
@@ -604,7 +607,7 @@ function renderPositions() {
     const pnl = Number.isFinite(price) ? (price - entry) * qty : L.num(p.unrealized_pnl);
     const dg = L.priceDigits(entry);
     return `<tr data-key="${esc(positionKey(p))}"><td>${vtag(p.variant)}</td><td>${esc(p.symbol)}</td>
-      <td class="num">${esc(p.quantity ?? p.qty)}</td><td class="num">${L.fmt(entry, dg)}</td>
+      <td class="num">${esc(p.qty ?? p.quantity)}</td><td class="num">${L.fmt(entry, dg)}</td>
       <td class="num">${L.fmt(price, dg)}</td><td class="num">${L.fmt(stop, dg)}</td>
       <td class="num ${signCls(pnl)}">${signed(pnl)}</td>
       <td><button type="button" class="close-btn" data-variant="${esc(p.variant)}"
@@ -614,12 +617,14 @@ function renderPositions() {
 
 function renderTrades() {
   const rows = state.trades.slice(-MAX_ROWS).reverse().map((t) => {
-    const dg = L.priceDigits(t.price);
+    const price = L.tradePrice(t);
+    const dg = L.priceDigits(price);
     const realized = L.num(t.realized_pnl);
-    return `<tr><td>${timeText(t.time_ms)}</td><td>${vtag(t.variant)}</td><td>${esc(t.symbol)}</td>
+    const fee = L.num(t.commission ?? t.fee);
+    return `<tr><td>${timeText(L.tradeTime(t))}</td><td>${vtag(t.variant)}</td><td>${esc(t.symbol)}</td>
       <td><span class="pill ${esc(t.side)}">${esc(t.side)}</span></td>
-      <td class="num">${esc(t.quantity ?? t.qty)}</td><td class="num">${L.fmt(t.price, dg)}</td>
-      <td class="num">${L.fmt(t.fee, 4)}</td>
+      <td class="num">${esc(t.executed_qty ?? t.quantity ?? t.qty)}</td><td class="num">${L.fmt(price, dg)}</td>
+      <td class="num">${Number.isFinite(fee) ? `${L.fmt(fee, 6)} ${esc(t.commission_asset ?? "")}` : "—"}</td>
       <td class="num ${signCls(realized)}">${Number.isFinite(realized) ? signed(realized) : "—"}</td>
       <td>${esc(t.reason ?? "")}</td></tr>`;
   });

@@ -118,33 +118,41 @@ export function change24h(candles, lastPrice, nowMs) {
 }
 
 /**
- * Total P&L for display: realized (closed trades) + unrealized (open positions at `prices`).
- * `cost` is the quote spent on entries, the base of the percentage.
+ * Total P&L for display: realized (from the position book) + unrealized (open positions at
+ * `prices`, else the entry). The percentage is of the quote spent on the BUY fills in `trades`.
  */
-export function pnlTotals(positions, prices) {
+export function pnlTotals(positions, prices, trades = []) {
   let realized = 0;
   let unrealized = 0;
-  let cost = 0;
   let open = 0;
   for (const p of positions) {
     const r = num(p.realized_pnl);
     if (Number.isFinite(r)) realized += r;
-    const qty = num(p.quantity ?? p.qty);
+    const qty = num(p.qty ?? p.quantity);
     const entry = num(p.entry_price);
     if (qty > 0 && Number.isFinite(entry)) {
       open += 1;
       const price = prices[p.symbol];
-      const given = num(p.unrealized_pnl);
       if (Number.isFinite(price)) unrealized += (price - entry) * qty;
-      else if (Number.isFinite(given)) unrealized += given;
-      cost += entry * qty;
     }
-    const invested = num(p.invested_quote ?? p.cost_quote);
-    if (Number.isFinite(invested) && !(qty > 0)) cost += invested;
+  }
+  let spent = 0;
+  for (const t of trades) {
+    if (String(t.side).toUpperCase() !== "BUY") continue;
+    const quote = num(t.quote_qty);
+    const q = Number.isFinite(quote) ? quote : tradeQty(t) * tradePrice(t);
+    if (Number.isFinite(q)) spent += q;
   }
   const total = realized + unrealized;
-  return { realized, unrealized, total, open, pct: cost > 0 ? (total / cost) * 100 : NaN };
+  return { realized, unrealized, total, open, pct: spent > 0 ? (total / spent) * 100 : NaN };
 }
+
+/** A journal trade's (filled order's) time, price and quantity, whatever the record calls them. */
+export function tradeTime(t) {
+  return Number(t.fill_time_ms ?? t.fill_time ?? t.time_ms ?? t.time ?? t.ts);
+}
+export function tradePrice(t) { return num(t.avg_price ?? t.price); }
+export function tradeQty(t) { return num(t.executed_qty ?? t.quantity ?? t.qty); }
 
 /**
  * Chart markers for trades (fills) of one symbol in a view of `minutes`: BUY below the bar,
@@ -155,7 +163,7 @@ export function tradeMarkers(trades, symbol, minutes, colours) {
   return trades
     .filter((t) => t.symbol === symbol)
     .map((t) => {
-      const ms = Number(t.time_ms ?? t.time ?? t.ts);
+      const ms = tradeTime(t);
       const buy = String(t.side).toUpperCase() === "BUY";
       return {
         time: Math.floor(ms / span) * span / 1000,
