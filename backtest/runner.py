@@ -86,14 +86,15 @@ def _checked_ticks(data: DataFile, ticks: Iterable[Tick]) -> Iterator[Tick]:
         if symbol is None:
             symbol = tick.symbol
         elif tick.symbol != symbol:
-            raise BadDataFile(data.path, n, f"mixed symbols: {tick.symbol} after {symbol}")
+            raise BadDataFile(
+                data.path, None, f"trade #{n} (id {tick.trade_id}): mixed symbols:"
+                f" {tick.symbol} after {symbol}"
+            )  # fmt: skip
         if tick.trade_time_ms < last_time:
             raise BadDataFile(
-                data.path,
-                n,
-                f"trades are not sorted: time {tick.trade_time_ms} after {last_time}"
-                f" (trade id {tick.trade_id})",
-            )
+                data.path, None, f"trade #{n} (id {tick.trade_id}): trades are not sorted:"
+                f" time {tick.trade_time_ms} after {last_time}"
+            )  # fmt: skip
         last_time = tick.trade_time_ms
         yield tick
 
@@ -131,8 +132,6 @@ def _open(files: list[DataFile]) -> tuple[list[Iterator[_Event]], int, set[str]]
             total += len(candles)
             streams.append(_candle_events(candles, index))
         elif data.kind is DataKind.TRADES:
-            assert data.symbol is not None
-            symbols.add(data.symbol)
             ticks = read_trades(data.path, data.symbol)
             streams.append(_tick_events(_checked_ticks(data, ticks), index))
         else:

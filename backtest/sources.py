@@ -86,9 +86,9 @@ def classify(path: Path, symbol: str | None) -> DataFile:
     if kind is DataKind.RECORDING:
         return DataFile(path, kind, symbol)
     chosen = symbol or symbol_from_name(path)
-    if chosen is None:
-        raise BadDataFile(path, None, "cannot tell the symbol from the file name: pass --symbol")
-    return DataFile(path, kind, chosen)
+    if chosen is None and kind is DataKind.KLINES:
+        raise BadDataFile(path, 1, "klines do not name their symbol: pass --symbol")
+    return DataFile(path, kind, chosen)  # trade files may name it in their rows
 
 
 def load_klines(data: DataFile) -> list[Candle]:
