@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any, Protocol
 
 from binance import AsyncClient
@@ -66,6 +66,7 @@ def qty_text(qty: Decimal) -> str:
 
 
 def _commission_quantum(precision: int) -> Decimal:
+    """Commissions are cut (rounded down) to the asset's commission precision."""
     return Decimal(1).scaleb(-precision)
 
 
@@ -114,12 +115,12 @@ class PaperBroker:
         quote = quantity * price
         if side is Side.BUY:
             fee = (quantity * self._fee_rate).quantize(
-                _commission_quantum(rules.base_commission_precision)
+                _commission_quantum(rules.base_commission_precision), rounding=ROUND_DOWN
             )
             fee_asset = rules.base_asset
         else:
             fee = (quote * self._fee_rate).quantize(
-                _commission_quantum(rules.quote_commission_precision)
+                _commission_quantum(rules.quote_commission_precision), rounding=ROUND_DOWN
             )
             fee_asset = rules.quote_asset
         fill = BrokerFill(

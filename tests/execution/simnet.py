@@ -1,0 +1,44 @@
+"""Wiring for tests against the simulator: python-binance over real sockets."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from binance import AsyncClient
+
+from core.clock import Clock
+from execution.brokers import TestnetBroker
+from execution.executor import OrderExecutor
+from execution.journal import Journal
+from execution.models import Mode
+from execution.risk import RiskManager
+
+KEY, SECRET = "test-key", "test-secret"
+
+
+def make_client(rest_url: str, timeout: float = 2.0) -> AsyncClient:
+    client = AsyncClient(KEY, SECRET, testnet=True, requests_params={"timeout": timeout})
+    client.API_TESTNET_URL = rest_url
+    return client
+
+
+async def make_executor(
+    client: AsyncClient, journal_path: Path, clock: Clock, max_position: str = "100000"
+) -> OrderExecutor:
+    broker = TestnetBroker(client, {}, mode=Mode.SIMULATED.value)
+    await broker.load_rules(["BTCUSDT", "ETHUSDT"])
+    prices: dict[str, Decimal] = {}
+
+    async def refresh() -> None:
+        for t in await client.get_symbol_ticker():
+            prices[t["symbol"]] = Decimal(t["price"])
+
+    await refresh()
+    risk = RiskManager(clock, Decimal(max_position), Decimal("100000"), 100_000)
+    executor = OrderExecutor(
+        broker, Journal(journal_path), clock, risk, price_of=prices.get,
+        order_quantities={"BTCUSDT": Decimal("0.001"), "ETHUSDT": Decimal("0.01")},
+        backoff_s=0.02, backoff_max_s=0.2,
+    )  # fmt: skip
+    return executor
