@@ -23,10 +23,17 @@ def make_client(rest_url: str, timeout: float = 2.0) -> AsyncClient:
     return client
 
 
+async def sync_time(client: AsyncClient) -> AsyncClient:
+    """The test's own client, with python-binance's timestamp offset set to the server's."""
+    await TestnetBroker(client, {}).resync_time()
+    return client
+
+
 async def make_executor(
     client: AsyncClient, journal_path: Path, clock: Clock, max_position: str = "100000"
 ) -> OrderExecutor:
     broker = TestnetBroker(client, {}, mode=Mode.SIMULATED.value)
+    await broker.resync_time()  # the simulator's clock is not the wall clock
     await broker.load_rules(["BTCUSDT", "ETHUSDT"])
     prices: dict[str, Decimal] = {}
 

@@ -71,7 +71,7 @@ async def test_timestamp_error_resyncs_and_retries_once(tmp_path: Path) -> None:
         executor = await make_executor(client, tmp_path / "j.jsonl", SystemClock())
         await executor.start()
         try:
-            client.timestamp_offset = 5_000  # 5 s ahead of the server: -1021
+            client.timestamp_offset += 5_000  # 5 s ahead of the server: -1021
             out = await executor.manual_order("A", "BTCUSDT", Side.BUY, Decimal("0.001"))
             assert out.filled
             server = (await client.get_server_time())["serverTime"]
