@@ -7,9 +7,8 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
 
 from api import ws
 from api.routes import (
@@ -67,11 +66,6 @@ def create_app(service: Service) -> FastAPI:
     app.include_router(metrics.router)
     app.include_router(ws.router)
     _include_dashboard(app)
-
-    @app.exception_handler(ValueError)
-    async def bad_value(request: Request, exc: ValueError) -> JSONResponse:
-        # A domain check that rejected the request's values (never a secret in the text).
-        return JSONResponse({"detail": str(exc)}, status_code=400)
 
     return app
 

@@ -97,8 +97,11 @@ def _mapping_data(mapping: dict[Any, Any]) -> dict[str, Any]:
     for key, value in mapping.items():
         name = str(key)
         out[name] = to_data(value)
-        if _is_time_field(name) and isinstance(value, int) and not isinstance(value, bool):
-            out.setdefault(_iso_name(name), iso_ms(value))
+        if _is_time_field(name) and not isinstance(value, bool):
+            if isinstance(value, int):
+                out.setdefault(_iso_name(name), iso_ms(value))
+            elif value is None:
+                out.setdefault(_iso_name(name), None)
     return out
 
 

@@ -572,9 +572,9 @@ function renderVariants() {
         <dt>Last</dt><dd>${sigText}</dd>
         <dt>Position</dt><dd><span class="pill ${long ? "LONG" : "NONE"}">${long ? "LONG" : "NONE"}</span>
           ${long ? ` ${L.fmt(qty, 6).replace(/\.?0+$/, "")}` : ""}</dd>
-        ${long ? `<dt>Entry</dt><dd>${L.fmt(entry, dg)}</dd>
+        <dt>Entry</dt><dd>${L.fmt(entry, dg)}</dd>
         <dt>Stop</dt><dd>${L.fmt(stop, dg)}</dd>
-        <dt>P&amp;L</dt><dd class="${signCls(pnl)}">${signed(pnl)}</dd>` : ""}
+        <dt>P&amp;L</dt><dd class="${signCls(pnl)}">${long ? signed(pnl) : "—"}</dd>
       </dl>`;
     }).join("");
     return `<article class="card variant" id="variant-${esc(v.name)}" style="--vc:${state.colours[v.name]}">
@@ -596,9 +596,27 @@ function setRows(tableId, emptyId, rows) {
   $(emptyId).hidden = rows.length > 0;
 }
 
+/**
+ * Rows keyed by variant/symbol and updated cell by cell: prices move every second, and a row
+ * rebuilt under the pointer would swallow a click on its Close button.
+ */
 function renderPositions() {
   const open = state.positions.filter((p) => positionQty(p) > 0);
-  setRows("positions-table", "positions-empty", open.map((p) => {
+  const body = $("positions-table").tBodies[0];
+  const keep = new Set();
+  for (const p of open) {
+    const key = positionKey(p);
+    keep.add(key);
+    let tr = [...body.rows].find((r) => r.dataset.key === key);
+    if (!tr) {
+      tr = document.createElement("tr");
+      tr.dataset.key = key;
+      tr.innerHTML = `<td>${vtag(p.variant)}</td><td>${esc(p.symbol)}</td><td class="num"></td>
+        <td class="num"></td><td class="num"></td><td class="num"></td><td class="num"></td>
+        <td><button type="button" class="close-btn" data-variant="${esc(p.variant)}"
+          data-symbol="${esc(p.symbol)}">Close</button></td>`;
+      body.appendChild(tr);
+    }
     const qty = positionQty(p);
     const entry = L.num(p.entry_price);
     const price = state.prices[p.symbol];
@@ -606,13 +624,20 @@ function renderPositions() {
     const stop = L.num(p.stop_price ?? (v ? entry * (1 - L.num(v.stop_loss)) : NaN));
     const pnl = Number.isFinite(price) ? (price - entry) * qty : L.num(p.unrealized_pnl);
     const dg = L.priceDigits(entry);
-    return `<tr data-key="${esc(positionKey(p))}"><td>${vtag(p.variant)}</td><td>${esc(p.symbol)}</td>
-      <td class="num">${esc(p.qty ?? p.quantity)}</td><td class="num">${L.fmt(entry, dg)}</td>
-      <td class="num">${L.fmt(price, dg)}</td><td class="num">${L.fmt(stop, dg)}</td>
-      <td class="num ${signCls(pnl)}">${signed(pnl)}</td>
-      <td><button type="button" class="close-btn" data-variant="${esc(p.variant)}"
-        data-symbol="${esc(p.symbol)}">Close</button></td></tr>`;
-  }));
+    const cells = tr.cells;
+    setCell(cells[2], String(p.qty ?? p.quantity));
+    setCell(cells[3], L.fmt(entry, dg));
+    setCell(cells[4], L.fmt(price, dg));
+    setCell(cells[5], L.fmt(stop, dg));
+    setCell(cells[6], signed(pnl), `num ${signCls(pnl)}`);
+  }
+  for (const tr of [...body.rows]) if (!keep.has(tr.dataset.key)) tr.remove();
+  $("positions-empty").hidden = open.length > 0;
+}
+
+function setCell(td, text, cls) {
+  if (td.textContent !== text) td.textContent = text;
+  if (cls !== undefined && td.className !== cls) td.className = cls;
 }
 
 function renderTrades() {
