@@ -170,7 +170,7 @@ export function tradeMarkers(trades, symbol, minutes, colours) {
         position: buy ? "belowBar" : "aboveBar",
         shape: buy ? "arrowUp" : "arrowDown",
         color: colours[t.variant] ?? "#888",
-        text: `${t.variant} ${buy ? "BUY" : "SELL"}`,
+        text: String(t.variant),
       };
     })
     .filter((m) => Number.isFinite(m.time))

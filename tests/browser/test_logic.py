@@ -41,7 +41,8 @@ def run_js(body: str, data: object = None) -> object:
 
 @pytest.fixture(scope="module")
 def klines(binance_data: Path) -> list[list[object]]:
-    rows = json.loads((binance_data / "testnet-btcusdt-2026-06-15" / "klines_1m.json").read_text())
+    path = binance_data / "testnet-btcusdt-2026-06-15" / "klines_1m.json"
+    rows: list[list[object]] = json.loads(path.read_text())
     return rows[:-1]  # the last row is the still-open candle
 
 
@@ -150,21 +151,28 @@ def test_pnl_totals_add_realized_and_unrealized_at_current_prices():
         {
             "variant": "A",
             "symbol": "BTCUSDT",
-            "quantity": "0.5",
+            "qty": "0.5",
             "entry_price": "100",
             "realized_pnl": "3",
         },
         {
             "variant": "B",
             "symbol": "BTCUSDT",
-            "quantity": "0",
+            "qty": "0",
             "entry_price": None,
             "realized_pnl": "-1",
         },
     ]
-    got = run_js("return L.pnlTotals(data, {BTCUSDT: 110});", positions)
+    trades = [
+        {"side": "BUY", "quote_qty": "50"},
+        {"side": "BUY", "executed_qty": "0.2", "avg_price": "100"},
+        {"side": "SELL", "quote_qty": "19"},
+    ]
+    got = run_js(
+        "return L.pnlTotals(data.p, {BTCUSDT: 110}, data.t);", {"p": positions, "t": trades}
+    )
     assert isinstance(got, dict)
-    assert got["pct"] == pytest.approx(14.0)  # 7 on an entry cost of 50
+    assert got["pct"] == pytest.approx(10.0)  # 7 on 70 spent on buys
     assert {k: v for k, v in got.items() if k != "pct"} == {
         "realized": 2,
         "unrealized": 5,
@@ -175,19 +183,19 @@ def test_pnl_totals_add_realized_and_unrealized_at_current_prices():
 
 def test_trade_markers_are_sorted_coloured_and_on_the_bar_start():
     trades = [
-        {"variant": "B", "symbol": "BTCUSDT", "side": "SELL", "time_ms": 610_000},
-        {"variant": "A", "symbol": "BTCUSDT", "side": "BUY", "time_ms": 370_000},
-        {"variant": "A", "symbol": "ETHUSDT", "side": "BUY", "time_ms": 1_000},
+        {"variant": "B", "symbol": "BTCUSDT", "side": "SELL", "fill_time": 610_000},
+        {"variant": "A", "symbol": "BTCUSDT", "side": "BUY", "time": 370_000},
+        {"variant": "A", "symbol": "ETHUSDT", "side": "BUY", "fill_time": 1_000},
     ]
     got = run_js("return L.tradeMarkers(data, 'BTCUSDT', 5, {A: 'blue', B: 'pink'});", trades)
     assert got == [
-        {"time": 300, "position": "belowBar", "shape": "arrowUp", "color": "blue", "text": "A BUY"},
+        {"time": 300, "position": "belowBar", "shape": "arrowUp", "color": "blue", "text": "A"},
         {
             "time": 600,
             "position": "aboveBar",
             "shape": "arrowDown",
             "color": "pink",
-            "text": "B SELL",
+            "text": "B",
         },
     ]
 

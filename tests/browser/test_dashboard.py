@@ -1,0 +1,334 @@
+"""The dashboard in a real headless Chromium against the real service (`main.py --simulate`).
+
+One service subprocess for the module, started with an API_TOKEN so that the token prompt, the
+authenticated WebSocket and the authenticated Close button are exercised too. Screenshots go to
+artifacts/ (git-ignored). Skipped only when Debian's /usr/bin/chromium is absent (CI installs it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "artifacts"
+TOKEN = "dashboard-test-token-4f1c"
+BTC_QTY = "0.001"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"
+    ),
+]
+
+
+@dataclass
+class Service:
+    url: str
+    journal: Path
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def get(self, path: str) -> Any:
+        response = httpx.get(self.url + path, timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+    def journal_lines(self) -> list[dict[str, Any]]:
+        if not self.journal.exists():
+            return []
+        out = []
+        for line in self.journal.read_text().splitlines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line being written right now
+        return out
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    tmp = tmp_path_factory.mktemp("dashboard")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "JOURNAL_PATH": str(tmp / "trades.jsonl"),
+        "API_TOKEN": TOKEN,
+        "LOG_LEVEL": "WARNING",
+    }
+    log = tmp / "service.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "main.py", "--simulate", "--speed", "60", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    svc = Service(f"http://127.0.0.1:{port}", tmp / "trades.jsonl", proc, log)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the service exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
+            try:
+                if httpx.get(svc.url + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the service did not answer /health:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield svc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Problems:
+    """Everything that went wrong in a page: console errors, page errors, failed requests."""
+
+    items: list[str] = field(default_factory=list)
+
+    def watch(self, page: Any) -> None:
+        page.on(
+            "console",
+            lambda m: (
+                self.items.append(f"console: {m.text} @ {m.location.get('url')}")
+                if m.type == "error"
+                else None
+            ),
+        )
+        page.on("pageerror", lambda e: self.items.append(f"page error: {e}"))
+        page.on("requestfailed", lambda r: self.items.append(f"failed: {r.url} {r.failure}"))
+        page.on(
+            "response",
+            lambda r: self.items.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None,
+        )
+
+
+def open_page(browser: Any, service: Service, width: int, height: int, token: bool = True) -> Any:
+    context = browser.new_context(viewport={"width": width, "height": height})
+    if token:  # as if the token had been entered once in this tab
+        context.add_init_script(f"sessionStorage.setItem('apiToken', {json.dumps(TOKEN)})")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    return page
+
+
+def wait_ready(page: Any) -> None:
+    page.wait_for_selector("body[data-ready='1']")
+    page.wait_for_function(
+        "() => window.dashboard.chart.candles && window.dashboard.chart.candles.data().length > 0"
+    )
+    page.wait_for_selector("#conn[data-state='open']")
+
+
+def shot(page: Any, name: str, full_page: bool = False) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+def test_token_prompt_then_live_page_without_errors(browser, service):
+    page = open_page(browser, service, 1440, 900, token=False)
+    problems = Problems()
+    problems.watch(page)
+    page.goto(service.url + "/")
+    # The WebSocket is refused without the token (1008): the page asks for it once.
+    page.wait_for_selector("#token-dialog[open]")
+    page.fill("#token-input", TOKEN)
+    page.click("#token-dialog button[value='ok']")
+    wait_ready(page)
+    assert page.evaluate("sessionStorage.getItem('apiToken')") == TOKEN
+    assert page.locator("#feed-status").get_attribute("data-status") == "live"
+    assert page.locator("#mode").text_content() == "simulated"
+    assert page.locator("[data-testid='price-BTCUSDT'] .kpi-value").inner_text() != "—"
+    assert page.locator("#chart canvas").count() > 0
+    page.wait_for_timeout(1500)  # let a few live updates arrive
+    assert problems.items == []
+    page.context.close()
+
+
+def test_chart_shows_candles_and_a_new_closed_candle_within_3_s(browser, service):
+    page = open_page(browser, service, 1440, 900)
+    problems = Problems()
+    problems.watch(page)
+    page.goto(service.url + "/")
+    wait_ready(page)
+    last = page.evaluate("window.dashboard.candles[window.dashboard.selected].at(-1).time")
+    rest = service.get("/candles/BTCUSDT?limit=5")["candles"]
+    assert rest, "the service has closed candles"
+    started = time.monotonic()
+    page.wait_for_function(
+        """(t0) => {
+            const s = window.dashboard;
+            const c = s.candles[s.selected].at(-1);
+            return c.time > t0 && s.chart.candles.data().some((b) => b.time === c.time / 1000);
+        }""",
+        arg=last,
+        timeout=3000,
+    )
+    assert time.monotonic() - started < 3.0
+    bars = page.evaluate("window.dashboard.chart.candles.data().length")
+    assert bars >= len(rest)
+    # The page's closed candles are the service's (same open time, same close).
+    newest = service.get("/candles/BTCUSDT?limit=3")["candles"]
+    page_candles = page.evaluate("window.dashboard.candles.BTCUSDT.slice(-50)")
+    by_time = {c["time"]: c for c in page_candles}
+    common = [c for c in newest if c["open_time"] in by_time]
+    assert common
+    for c in common:
+        assert by_time[c["open_time"]]["close"] == float(c["close"])
+    # The 5m view is built from the 1m candles by the page.
+    page.click("#view-tabs button[data-view='5m']")
+    page.wait_for_function("() => window.dashboard.view === '5m'")
+    times = page.evaluate("window.dashboard.chart.candles.data().map((b) => b.time)")
+    assert times and all(t % 300 == 0 for t in times)
+    assert page.evaluate("window.dashboard.chart.lines.length") == 2  # EMA and SMA
+    page.click("#view-tabs button[data-view='1m']")
+    assert problems.items == []
+    page.context.close()
+
+
+def test_variant_cards_signals_trades_and_close_button(browser, service):
+    page = open_page(browser, service, 1440, 900)
+    problems = Problems()
+    problems.watch(page)
+    page.goto(service.url + "/")
+    wait_ready(page)
+    assert "15%" in page.locator("[data-testid='stop-A']").inner_text()
+    assert "10%" in page.locator("[data-testid='stop-B']").inner_text()
+    assert page.locator("#variant-A [data-testid='signal-A-BTCUSDT']").inner_text() in {
+        "BUY",
+        "SELL",
+        "HOLD",
+    }
+
+    # The strategy's signals fill their table (crossovers of the simulated prices).
+    page.wait_for_selector("#signals-table tbody tr", timeout=40_000)
+    page.select_option("#f-variant", "B")
+    variants = page.locator("#signals-table tbody tr td:nth-child(2)").all_inner_texts()
+    assert variants and all(v == "B" for v in variants)
+    page.select_option("#f-variant", "")
+
+    # A manual BUY through the form, then Close on its row. The strategy trades A too (a
+    # crossover may sell it first, and the close then gets 409): try again, at most 3 times.
+    closed: dict[str, Any] = {}
+    for _attempt in range(3):
+        order = buy_through_form(page, "A", "BTCUSDT")
+        assert order["status"] == "filled" and order["side"] == "BUY"
+        page.wait_for_selector("#trades-table tbody tr")
+        button = page.locator("#positions-table tbody tr[data-key='A/BTCUSDT'] button.close-btn")
+        with page.expect_response(lambda r: r.url.endswith("/A/BTCUSDT/close")) as close_info:
+            button.click()
+        if close_info.value.status == 409:  # the expected refusal, not a page problem
+            problems.items = [p for p in problems.items if "/A/BTCUSDT/close" not in p]
+            continue
+        closed = close_info.value.json()
+        assert close_info.value.status == 200, closed
+        break
+    assert closed["status"] == "filled" and closed["side"] == "SELL"
+    assert closed["reason"] == "manual"
+    # Checked through REST and the journal: the close is a journaled fill of the whole position.
+    ids = {line.get("client_order_id"): line for line in service.journal_lines()}
+    journaled = ids.get(closed["client_order_id"])
+    assert journaled is not None and journaled["type"] == "filled"
+    assert journaled["side"] == "SELL" and journaled["reason"] == "manual"
+    trades = service.get("/trades?variant=A&symbol=BTCUSDT&limit=50")
+    assert closed["client_order_id"] in {t["client_order_id"] for t in trades}
+    positions = service.get("/positions")
+    a_btc = next(p for p in positions if p["variant"] == "A" and p["symbol"] == "BTCUSDT")
+    if not a_btc["is_open"]:  # unless the strategy bought again since
+        page.wait_for_selector("#positions-table tbody tr[data-key='A/BTCUSDT']", state="detached")
+    page.wait_for_selector(".toast.fill")
+    shot(page, "dashboard-1440.png")
+    assert problems.items == []
+    page.context.close()
+
+
+def buy_through_form(page: Any, variant: str, symbol: str) -> dict[str, Any]:
+    """A manual market BUY through the page's order form; the service's answer."""
+    page.select_option("#order-symbol", symbol)
+    page.select_option("#order-side", "BUY")
+    page.fill("#order-qty", BTC_QTY)
+    page.select_option("#order-variant", variant)
+    with page.expect_response(lambda r: r.url.endswith("/orders")) as order_info:
+        page.click("#order-submit")
+    assert order_info.value.status == 200, order_info.value.text()
+    result: dict[str, Any] = order_info.value.json()
+    page.wait_for_selector(f"#positions-table tbody tr[data-key='{variant}/{symbol}']")
+    return result
+
+
+def test_websocket_drop_shows_banner_and_recovers(browser, service):
+    page = open_page(browser, service, 1440, 900)
+    page.goto(service.url + "/")
+    wait_ready(page)
+    reloads: list[str] = []
+    page.on("request", lambda r: reloads.append(r.url) if r.url.endswith("/positions") else None)
+    before = page.evaluate("window.dashboard.candles.BTCUSDT.at(-1).time")
+    page.evaluate("window.dashboard.ws.close()")
+    page.wait_for_selector("#banner", state="visible", timeout=2000)
+    assert page.locator("#conn").get_attribute("data-state") == "closed"
+    page.wait_for_selector("#banner", state="hidden", timeout=10_000)
+    page.wait_for_selector("#conn[data-state='open']")
+    page.wait_for_selector(".toast:has-text('restored')")
+    assert reloads, "the snapshot was re-read after the reconnect"
+    # Live data flows again on the new socket.
+    page.wait_for_function(
+        "(t0) => window.dashboard.candles.BTCUSDT.at(-1).time > t0", arg=before, timeout=5000
+    )
+    page.context.close()
+
+
+def test_mobile_390_has_no_horizontal_overflow(browser, service):
+    page = open_page(browser, service, 390, 844)
+    page.goto(service.url + "/")
+    wait_ready(page)
+    page.wait_for_timeout(500)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390
+    shot(page, "dashboard-390.png", full_page=True)
