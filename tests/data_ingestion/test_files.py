@@ -69,7 +69,8 @@ def test_vision_csvs_with_and_without_header_and_symbol_from_name(tmp_path):
         ("1,100,0.1,10,1735689600000,True,True\ngarbage\n", 2, "1 columns"),
         ("1,100,0.1,10,1735689600000,True,True\n2,abc,0.1,1,1735689600001,True,True\n", 2, "abc"),
         (
-            '[\n {"id": 1, "price": "1", "qty": "1", "time": 1, "isBuyerMaker": true},\n {"x": 1}\n]',
+            '[\n {"id": 1, "price": "1", "qty": "1", "time": 1, "isBuyerMaker": true},'
+            '\n {"x": 1}\n]',
             3,
             "neither",
         ),

@@ -1,0 +1,92 @@
+"""Ingest benchmark: raw trade frames (bytes) -> parse -> Tick -> CandleAggregator -> no-op.
+
+    .venv/bin/python bench/ingest.py [--n 200000]
+
+Measures our pipeline from the bytes a socket delivers (combined-stream envelopes of
+`<sym>@trade` events, 3 symbols, ~10 trades per second of market time). In the live path
+python-binance json-decodes each frame itself (with orjson) and hands us the dict;
+`TradeFeed.on_message` takes that dict as is (no second decode), so the live per-tick cost is
+this benchmark's minus the decode. Prints ticks_per_s, us_per_tick and ratio_to_json_parse
+(pipeline time per tick / a bare stdlib `json.loads` of the same frames, same run).
+Goal: >= 400,000 ticks/s on one core and a ratio <= 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from aggregation.aggregator import CandleAggregator
+from aggregation.models import Candle
+from data_ingestion.schemas import parse_trade_frame
+
+
+def frames(n: int, seed: int = 7) -> list[bytes]:
+    rng = random.Random(seed)
+    symbols = ("BTCUSDT", "ETHUSDT", "BNBUSDT")
+    ids = dict.fromkeys(symbols, 1_400_000)
+    price = {"BTCUSDT": 65000.0, "ETHUSDT": 3500.0, "BNBUSDT": 600.0}
+    t = 1_781_505_507_617
+    out = []
+    for _ in range(n):
+        s = rng.choice(symbols)
+        ids[s] += 1
+        t += rng.randint(0, 200)
+        price[s] *= 1 + rng.uniform(-0.0005, 0.0005)
+        ev = {
+            "e": "trade", "E": t + 1, "s": s, "t": ids[s], "p": f"{price[s]:.8f}",
+            "q": f"{rng.uniform(0.0001, 2):.8f}", "T": t, "m": rng.random() < 0.5, "M": True,
+        }  # fmt: skip
+        out.append(json.dumps({"stream": f"{s.lower()}@trade", "data": ev}).encode())
+    return out
+
+
+def run(n: int, rounds: int) -> dict[str, float]:
+    data = frames(n)
+    best_pipe = best_json = float("inf")
+    closed = 0
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        for f in data:
+            json.loads(f)
+        best_json = min(best_json, time.perf_counter() - t0)
+
+        sink: list[Candle] = []
+        agg = CandleAggregator(history=1440, grace_ms=2000, on_close=sink.append)
+        add = agg.add_tick
+        t0 = time.perf_counter()
+        for f in data:
+            add(parse_trade_frame(f, 0))
+        best_pipe = min(best_pipe, time.perf_counter() - t0)
+        closed = len(sink)
+    us = best_pipe / n * 1e6
+    return {
+        "ticks": n,
+        "candles_closed": closed,
+        "ticks_per_s": round(n / best_pipe),
+        "us_per_tick": round(us, 3),
+        "json_loads_us_per_frame": round(best_json / n * 1e6, 3),
+        "ratio_to_json_parse": round(best_pipe / best_json, 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=200_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    result = run(args.n, args.rounds)
+    for key, value in result.items():
+        print(f"{key}: {value}")
+    ok = result["ticks_per_s"] >= 400_000 and result["ratio_to_json_parse"] <= 2
+    print(f"goal (>= 400000 ticks/s, ratio <= 2): {'met' if ok else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
