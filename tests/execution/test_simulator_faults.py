@@ -41,7 +41,7 @@ async def test_every_intent_has_exactly_one_exchange_order(tmp_path: Path) -> No
                 trade_rounds(executor, "A", "ETHUSDT", "0.01"),
                 trade_rounds(executor, "B", "ETHUSDT", "0.01"),
             )
-            exchange = {}
+            exchange: dict[str, list[dict[str, object]]] = {}
             for symbol in ("BTCUSDT", "ETHUSDT"):
                 for order in await client.get_all_orders(symbol=symbol, limit=1000):
                     exchange.setdefault(order["clientOrderId"], []).append(order)

@@ -1,0 +1,199 @@
+"""Decision latency: closed candle -> intent journaled (fsync) -> request handed to the broker.
+
+    .venv/bin/python -m bench.decision [--n 300]
+
+Paper: the time until PaperBroker.place_market is called. Simulator: the time until
+python-binance's create_order is called (network excluded), and the full round trip too.
+Also the strategy's throughput: 525,600 candles through both variants.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from aggregation.models import Candle
+from config import VariantSettings
+from core.clock import ManualClock, SystemClock
+from execution.brokers import PaperBroker, TestnetBroker
+from execution.executor import OrderExecutor
+from execution.journal import Journal
+from execution.risk import RiskManager
+from execution.rules import parse_symbol_rules
+from simulator import Simulator, SimulatorConfig
+from strategy.engine import StrategyEngine
+from strategy.models import Side
+from tests.execution.simnet import KEY, SECRET, make_client
+
+VARIANTS = [
+    VariantSettings("A", Decimal("0.15"), 5, 10),
+    VariantSettings("B", Decimal("0.10"), 5, 10),
+]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def candle(i: int, close: Decimal) -> Candle:
+    return Candle("BTCUSDT", i * 60_000, close, close, close, close, Decimal(1), close, 1,
+                  Decimal(0), Decimal(0))  # fmt: skip
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else values[0]
+
+
+def report(name: str, values_us: list[float]) -> None:
+    sys.stdout.write(
+        f"{name:<44} n={len(values_us):4d}  p50={pct(values_us, 50):8.0f} µs"
+        f"  p99={pct(values_us, 99):8.0f} µs\n"
+    )
+
+
+def strategy_throughput() -> None:
+    rng = random.Random(1)
+    price, candles = 60000.0, []
+    for i in range(525_600):
+        price *= 1 + rng.gauss(0, 0.001)
+        candles.append(candle(i, Decimal(f"{price:.2f}")))
+    engine = StrategyEngine(VARIANTS)
+    t0 = time.perf_counter()
+    n = sum(len(engine.on_candle(c)) for c in candles)
+    sys.stdout.write(
+        f"strategy: 525,600 candles x 2 variants in {time.perf_counter() - t0:.2f} s"
+        f" ({n} signals)\n"
+    )
+
+
+class Stamp:
+    """Records when a request is handed over, keyed by client order id."""
+
+    def __init__(self) -> None:
+        self.at: dict[str, float] = {}
+
+
+async def decide_and_wait(
+    executor: OrderExecutor, engine: StrategyEngine, stamp: Stamp, n: int
+) -> tuple[list[float], list[float]]:
+    """Feed crafted crossovers; latency from on_candle to the stamp, and to the outcome."""
+    handed, full = [], []
+    closes = ["100"] * 10
+    i = 0
+    for c in closes:
+        engine.on_candle(candle(i, Decimal(c)))
+        i += 1
+    up = True
+    level = Decimal("100")
+    for _ in range(n):
+        target = Decimal("130") if up else Decimal("70")
+        # A nudge the other way first, so the previous EMA sits clearly on the other side.
+        for s in engine.on_candle(candle(i, level - 1 if up else level + 1)):
+            if s.action in ("open", "close"):
+                executor.submit(s)
+        await executor.wait_idle()
+        i += 1
+        t0 = time.perf_counter()
+        sigs = [s for s in engine.on_candle(candle(i, target)) if s.action in ("open", "close")]
+        for s in sigs:
+            executor.submit(s)
+        await executor.wait_idle()
+        t_done = time.perf_counter()
+        for s in sigs:
+            cid_at = stamp.at.pop(f"{s.variant}:{s.ref}", None)
+            if cid_at is not None:
+                handed.append((cid_at - t0) * 1e6)
+        full.append((t_done - t0) * 1e6)
+        i += 1
+        for _ in range(100):  # settle at the new level (its own crossings are traded too)
+            for s in engine.on_candle(candle(i, target)):
+                if s.action in ("open", "close"):
+                    executor.submit(s)
+            i += 1
+        await executor.wait_idle()
+        stamp.at.clear()
+        up = not up
+        level = target
+    return handed, full
+
+
+def _ref(cid: str) -> str:
+    variant, _, _, ref36 = cid.split("-")
+    return f"{variant}:{int(ref36, 36)}"
+
+
+async def bench_paper(n: int, rules: Any, tmp: Path) -> None:
+    stamp = Stamp()
+
+    class StampedPaper(PaperBroker):
+        async def place_market(self, symbol: str, side: Side, quantity: Decimal, cid: str) -> Any:
+            stamp.at[_ref(cid)] = time.perf_counter()
+            return await super().place_market(symbol, side, quantity, cid)
+
+    clock = ManualClock(0)
+    engine = StrategyEngine(VARIANTS)
+    broker = StampedPaper(lambda s: Decimal("100"), Decimal("0.001"), {"BTCUSDT": rules}, clock)
+    risk = RiskManager(clock, Decimal("1e9"), Decimal("1e9"), 10**9)
+    executor = OrderExecutor(broker, Journal(tmp / "paper.jsonl"), clock, risk,
+                             order_quantities={"BTCUSDT": Decimal("1")},
+                             on_position=engine.on_position_changed)  # fmt: skip
+    await executor.start()
+    handed, full = await decide_and_wait(executor, engine, stamp, n)
+    await executor.stop()
+    report("paper: candle -> request handed to broker", handed)
+    report("paper: candle -> outcome journaled", full)
+
+
+async def bench_simulator(n: int, tmp: Path) -> None:
+    stamp = Stamp()
+    config = SimulatorConfig(seed=5, symbols=("BTCUSDT",), api_key=KEY, api_secret=SECRET,
+                             history_minutes=1,
+                             initial_balances=(("USDT", "1000000"), ("BTC", "100")))  # fmt: skip
+    async with Simulator(config) as sim:
+        client = make_client(sim.rest_url)
+        original = client.create_order
+
+        async def create_order(**params: Any) -> Any:
+            stamp.at[_ref(params["newClientOrderId"])] = time.perf_counter()
+            return await original(**params)
+
+        client.create_order = create_order  # type: ignore[method-assign]
+        broker = TestnetBroker(client, {})
+        await broker.resync_time()
+        await broker.load_rules(["BTCUSDT"])
+        clock = SystemClock()
+        engine = StrategyEngine(VARIANTS)
+        risk = RiskManager(clock, Decimal("1e12"), Decimal("1e12"), 10**9)
+        executor = OrderExecutor(broker, Journal(tmp / "sim.jsonl"), clock, risk,
+                                 order_quantities={"BTCUSDT": Decimal("0.1")},
+                                 on_position=engine.on_position_changed)  # fmt: skip
+        await executor.start()
+        # Crafted closes trade at the simulator's price: only the decision path is measured.
+        handed, full = await decide_and_wait(executor, engine, stamp, n)
+        await executor.stop()
+        await client.close_connection()
+    report("simulator: candle -> create_order called", handed)
+    report("simulator: candle -> outcome journaled (with HTTP)", full)
+
+
+async def main(n: int) -> None:
+    info = ROOT.parent / "shared" / "binance" / "testnet-btcusdt-2026-06-15" / "symbol_info.json"
+    import json
+
+    rules = parse_symbol_rules(json.loads(info.read_text()))
+    with tempfile.TemporaryDirectory() as d:
+        await bench_paper(n, rules, Path(d))
+        await bench_simulator(n, Path(d))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=300)
+    args = parser.parse_args()
+    strategy_throughput()
+    asyncio.run(main(args.n))
