@@ -162,7 +162,7 @@ async def bench_simulator(n: int, tmp: Path) -> None:
             stamp.at[_ref(params["newClientOrderId"])] = time.perf_counter()
             return await original(**params)
 
-        client.create_order = create_order  # type: ignore[method-assign]
+        client.create_order = create_order
         broker = TestnetBroker(client, {})
         await broker.resync_time()
         await broker.load_rules(["BTCUSDT"])

@@ -6,6 +6,7 @@ import asyncio
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from core.clock import SystemClock
 from simulator import FaultConfig, Simulator, SimulatorConfig
@@ -41,7 +42,7 @@ async def test_every_intent_has_exactly_one_exchange_order(tmp_path: Path) -> No
                 trade_rounds(executor, "A", "ETHUSDT", "0.01"),
                 trade_rounds(executor, "B", "ETHUSDT", "0.01"),
             )
-            exchange: dict[str, list[dict[str, object]]] = {}
+            exchange: dict[str, list[dict[str, Any]]] = {}
             for symbol in ("BTCUSDT", "ETHUSDT"):
                 for order in await client.get_all_orders(symbol=symbol, limit=1000):
                     exchange.setdefault(order["clientOrderId"], []).append(order)
