@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 import json
 import logging
+from decimal import Decimal
 from types import TracebackType
 
 from aiohttp import web
 
-from simulator import errors
+from simulator import errors, views
 from simulator.accounts import Accounts
 from simulator.auth import verify
 from simulator.clock import MarketClock
@@ -202,6 +203,14 @@ class Simulator:
         """All 1m klines (REST rows) from the first trade's minute; the last one is open."""
         self.state.advance()
         return [c.rest_row() for c in self.state.tape(symbol).candles]
+
+    def all_orders(self, api_key: str | None = None) -> list[dict[str, object]]:
+        """Every order (of one account, or of all), as GET /api/v3/allOrders shows it."""
+        return [views.query(o) for o in self.accounts.all_orders(api_key)]
+
+    def balances(self, api_key: str | None = None) -> dict[str, Decimal]:
+        """Free balances of an account (default: the main api_key)."""
+        return dict(self.accounts.account(api_key or self.config.api_key).free)
 
     def stats(self) -> dict[str, int]:
         """Counters: rest_requests, stream_connections, stream_drops, frames_malformed, ..."""

@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import json
 import time
+from decimal import Decimal
 
 import aiohttp
 import pytest
@@ -154,4 +155,5 @@ async def test_hung_order_executed_and_visible_in_all_orders() -> None:
             await impatient.close_connection()
             await patient.close_connection()
         assert sim.stats()["orders_hung"] == 1
-        assert sim.accounts.account(KEY).free["BTC"] > 1
+        assert sim.balances(KEY)["BTC"] == 1 + Decimal("0.001") - Decimal("0.000001")
+        assert [o["clientOrderId"] for o in sim.all_orders()] == ["lost-1"]
