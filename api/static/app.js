@@ -368,6 +368,9 @@ const chart = {
     }
     this.candles.setData(shown.map(candleRow));
     this.volume.setData(shown.map(volumeRow));
+    // The last 150 bars (zoom and pan reach the rest); a short history fills the width.
+    const n = shown.length;
+    if (n) this.api.timeScale().setVisibleLogicalRange({ from: Math.max(0, n - 150), to: n + 2 });
     const digits = L.priceDigits(shown.at(-1)?.close);
     this.candles.applyOptions({
       priceFormat: { type: "price", precision: digits, minMove: 10 ** -digits },
@@ -568,13 +571,11 @@ function renderVariants() {
       const dg = L.priceDigits(price);
       return `<dl class="vrow" data-symbol="${esc(sym)}">
         <dt class="sym">${esc(sym)}</dt>
-        <dt>Signal</dt><dd><span class="pill ${action}" data-testid="signal-${esc(v.name)}-${esc(sym)}">${action}</span></dd>
-        <dt>Last</dt><dd>${sigText}</dd>
-        <dt>Position</dt><dd><span class="pill ${long ? "LONG" : "NONE"}">${long ? "LONG" : "NONE"}</span>
-          ${long ? ` ${L.fmt(qty, 6).replace(/\.?0+$/, "")}` : ""}</dd>
-        <dt>Entry</dt><dd>${L.fmt(entry, dg)}</dd>
-        <dt>Stop</dt><dd>${L.fmt(stop, dg)}</dd>
-        <dt>P&amp;L</dt><dd class="${signCls(pnl)}">${long ? signed(pnl) : "—"}</dd>
+        <dd><span class="pill ${action}" title="signal now" data-testid="signal-${esc(v.name)}-${esc(sym)}">${action}</span></dd>
+        <dt>Last signal</dt><dd>${sigText}</dd>
+        <dt>Position</dt><dd><span class="pill ${long ? "LONG" : "NONE"}">${long ? "LONG" : "NONE"}</span>${
+          long ? ` ${L.fmt(qty, 6).replace(/\.?0+$/, "")} · <span class="${signCls(pnl)}">${signed(pnl)}</span>` : ""}</dd>
+        <dt>Entry / stop</dt><dd>${long ? `${L.fmt(entry, dg)} / ${L.fmt(stop, dg)}` : "—"}</dd>
       </dl>`;
     }).join("");
     return `<article class="card variant" id="variant-${esc(v.name)}" style="--vc:${state.colours[v.name]}">
@@ -740,7 +741,7 @@ function wireControls() {
     try {
       const out = await api(`/positions/${encodeURIComponent(variant)}/${encodeURIComponent(symbol)}/close`,
         { method: "POST" });
-      toast(`Close ${variant} ${symbol}: ${out?.status ?? "sent"}`, "fill");
+      if (!state.wsOpen) toast(`Close ${variant} ${symbol}: ${out?.status ?? "sent"}`, "fill");
       state.positions = listOf(await api("/positions"), "positions");
       state.trades = listOf(await api(`/trades?limit=${MAX_ROWS}`), "trades");
       markDirty("positions", "trades", "variants", "kpi", "chart-markers");
@@ -757,12 +758,14 @@ function wireControls() {
     };
     const problem = L.validateOrder(order, state.symbols, state.variants.map((v) => v.name));
     $("order-error").textContent = problem ?? "";
+    $("order-status").textContent = "";
     if (problem) return;
     $("order-submit").disabled = true;
     try {
       const out = await api("/orders", { method: "POST", body: order });
-      toast(`Order ${order.variant} ${order.side} ${order.quantity} ${order.symbol}: ${
-        out?.status ?? "sent"}`, "fill");
+      // The fill itself is announced by the live `trade` event; the form says what was sent.
+      $("order-status").textContent = `${out?.status ?? "sent"}: ${order.variant} ${order.side} ${
+        L.tradeQty(out)} ${order.symbol} @ ${L.fmt(L.tradePrice(out), L.priceDigits(L.tradePrice(out)))}`;
     } catch (err) {
       $("order-error").textContent = err.message;
       toast(`Order rejected: ${err.message}`, "reject");

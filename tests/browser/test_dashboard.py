@@ -176,6 +176,9 @@ def test_token_prompt_then_live_page_without_errors(browser, service):
     page = open_page(browser, service, 1440, 900, token=False)
     problems = Problems()
     problems.watch(page)
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.on("websocket", lambda ws: requested.append(ws.url))
     page.goto(service.url + "/")
     # The WebSocket is refused without the token (1008): the page asks for it once.
     page.wait_for_selector("#token-dialog[open]")
@@ -189,6 +192,10 @@ def test_token_prompt_then_live_page_without_errors(browser, service):
     assert page.locator("#chart canvas").count() > 0
     page.wait_for_timeout(1500)  # let a few live updates arrive
     assert problems.items == []
+    # Offline-ready: the chart library is the local copy; nothing leaves the machine.
+    assert any(u.endswith("/vendor/lightweight-charts.standalone.production.js") for u in requested)
+    ws_url = service.url.replace("http://", "ws://")
+    assert all(u.startswith((service.url, ws_url)) for u in requested), requested
     page.context.close()
 
 
@@ -222,11 +229,28 @@ def test_chart_shows_candles_and_a_new_closed_candle_within_3_s(browser, service
     assert common
     for c in common:
         assert by_time[c["open_time"]]["close"] == float(c["close"])
-    # The 5m view is built from the 1m candles by the page.
+    # The 5m view is built from the 1m candles by the page: a 5m bar whose five minutes are
+    # all in the service's history equals their aggregate.
     page.click("#view-tabs button[data-view='5m']")
     page.wait_for_function("() => window.dashboard.view === '5m'")
-    times = page.evaluate("window.dashboard.chart.candles.data().map((b) => b.time)")
-    assert times and all(t % 300 == 0 for t in times)
+    bars = page.evaluate("window.dashboard.chart.candles.data()")
+    assert bars and all(b["time"] % 300 == 0 for b in bars)
+    one_minute = service.get("/candles/BTCUSDT?limit=60")["candles"]
+    buckets: dict[int, list[dict[str, Any]]] = {}
+    for c in one_minute:
+        buckets.setdefault(c["open_time"] // 300_000 * 300, []).append(c)
+    full = {t: cs for t, cs in buckets.items() if len(cs) == 5}
+    checked = 0
+    for bar in bars:
+        group = full.get(bar["time"])
+        if group is None:
+            continue
+        assert bar["open"] == float(group[0]["open"])
+        assert bar["close"] == float(group[-1]["close"])
+        assert bar["high"] == max(float(c["high"]) for c in group)
+        assert bar["low"] == min(float(c["low"]) for c in group)
+        checked += 1
+    assert checked >= 5
     assert page.evaluate("window.dashboard.chart.lines.length") == 2  # EMA and SMA
     page.click("#view-tabs button[data-view='1m']")
     assert problems.items == []
@@ -283,7 +307,8 @@ def test_variant_cards_signals_trades_and_close_button(browser, service):
     a_btc = next(p for p in positions if p["variant"] == "A" and p["symbol"] == "BTCUSDT")
     if not a_btc["is_open"]:  # unless the strategy bought again since
         page.wait_for_selector("#positions-table tbody tr[data-key='A/BTCUSDT']", state="detached")
-    page.wait_for_selector(".toast.fill")
+    page.wait_for_selector(".toast.fill:has-text('SELL')")  # the close's fill, announced live
+    page.evaluate("window.scrollTo(0, 0)")
     shot(page, "dashboard-1440.png")
     assert problems.items == []
     page.context.close()
@@ -321,6 +346,25 @@ def test_websocket_drop_shows_banner_and_recovers(browser, service):
     page.wait_for_function(
         "(t0) => window.dashboard.candles.BTCUSDT.at(-1).time > t0", arg=before, timeout=5000
     )
+    page.context.close()
+
+
+def test_chart_library_falls_back_to_the_cdn_when_no_local_copy(browser, service):
+    page = open_page(browser, service, 1024, 700)
+    local = ROOT / "api" / "static" / "vendor" / "lightweight-charts.standalone.production.js"
+    cdn_hits: list[str] = []
+
+    def from_cdn(route: Any) -> None:  # no internet here: the CDN answers with the same file
+        cdn_hits.append(route.request.url)
+        route.fulfill(status=200, body=local.read_bytes(), content_type="text/javascript")
+
+    page.route("**/static/vendor/**", lambda route: route.fulfill(status=404, body="missing"))
+    page.route("https://unpkg.com/**", from_cdn)
+    page.goto(service.url + "/")
+    wait_ready(page)
+    assert cdn_hits == [
+        "https://unpkg.com/lightweight-charts@5.2.1/dist/lightweight-charts.standalone.production.js"
+    ]
     page.context.close()
 
 
