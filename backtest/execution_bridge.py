@@ -86,6 +86,10 @@ class ExecutionBridge:
             on_position=engine.on_position_changed,
         )
 
+    def set_rules(self, rules: SymbolRules) -> None:
+        self._rules[rules.symbol] = rules
+        self.broker.set_rules(rules)
+
     async def start(self) -> None:
         await self.executor.start()  # opens the journal
 

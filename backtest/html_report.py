@@ -148,7 +148,7 @@ def _table(summaries: dict[str, dict[str, dict[str, Any]]]) -> str:
             rows.append(
                 f"<tr><td>{html.escape(variant)}</td><td>{html.escape(symbol)}</td>"
                 f"<td>{s['trades']}</td><td>{s['win_rate']:.1%}</td><td>{s['pnl']}</td>"
-                f"<td>{s['total_return']:.2%}</td><td>{s['annualised_return']:.2%}</td>"
+                f"<td>{s['total_return']:.2%}</td><td>{_pct(s['annualised_return'])}</td>"
                 f"<td>{s['max_drawdown']:.2%}</td><td>{s['sharpe']:.2f}</td>"
                 f"<td>{s['exposure']:.1%}</td><td>{s['fees_paid']}</td></tr>"
             )
@@ -177,3 +177,7 @@ def render_html(
         f"<style>{style}</style></head><body><h1>{html.escape(title)}</h1>"
         f"{_table(summaries)}{''.join(sections)}</body></html>"
     )
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2%}"

@@ -100,7 +100,9 @@ def summarize(trades: list[RoundTrip], prices: PriceSeries) -> dict[str, Any]:
     final = capital + float(pnl)
     total_return = final / capital - 1.0
     years = minutes / MINUTES_PER_YEAR
-    if years > 0 and final > 0:
+    if minutes < 1440:
+        annualised: float | None = None  # under a day: an annualised figure means nothing
+    elif final > 0:
         annualised = (final / capital) ** (1.0 / years) - 1.0
     else:
         annualised = -1.0 if final <= 0 else 0.0
@@ -114,7 +116,7 @@ def summarize(trades: list[RoundTrip], prices: PriceSeries) -> dict[str, Any]:
         "fees_paid": str(fees),
         "capital": capital,
         "total_return": total_return,
-        "annualised_return": _finite(annualised),
+        "annualised_return": None if annualised is None else _finite(annualised),
         "max_drawdown": max_drawdown(curve),
         "sharpe": sharpe(curve),
         "exposure": held / span if span > 0 else 0.0,

@@ -65,6 +65,17 @@ class Recorder:
         if self._accepting:
             self._queue.put(event)
 
+    def record_warmup(self, symbol: str, rows: list[list[Any]]) -> None:
+        """The REST klines rows the service warmed `symbol` up with (a line
+        `{"e": "warmup", "s": SYMBOL, "k": rows}`): a replay primes its indicators with them,
+        which a replay needs to reproduce the live run's signals exactly."""
+        self.record({"e": "warmup", "s": symbol, "k": rows})
+
+    def record_symbol_info(self, info: dict[str, Any]) -> None:
+        """One exchangeInfo `symbols` entry (`{"e": "symbolInfo", "info": …}`): a replay sizes and
+        checks orders with the same LOT_SIZE/NOTIONAL rules as the recorded run."""
+        self.record({"e": "symbolInfo", "info": info})
+
     async def stop(self) -> None:
         """Write everything queued, close the file, join the writer thread."""
         if self._thread is None:

@@ -66,7 +66,7 @@ def format_summary(report: dict[str, Any]) -> str:
                     f"{s['win_rate']:.1%}",
                     _money(s["pnl"]),
                     f"{s['total_return']:.2%}",
-                    f"{s['annualised_return']:.2%}",
+                    _pct(s["annualised_return"]),
                     f"{s['max_drawdown']:.2%}",
                     f"{s['sharpe']:.2f}",
                     f"{s['exposure']:.1%}",
@@ -101,3 +101,7 @@ def write_html(result: BacktestResult, report: dict[str, Any], path: Path) -> No
     trades = {v.name: result.trades[v.name] for v in result.variants}
     title = "Backtest: " + ", ".join(p.name for p in result.files)
     path.write_text(render_html(title, result.prices, trades, _summaries(report)), "utf-8")
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2%}"

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Callable, Iterable, Iterator
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from aggregation.models import Candle
+from aggregation.warmup import kline_to_candle
 from backtest.candle_mode import CandleStops
 from backtest.execution_bridge import ExecutionBridge
 from backtest.klines import BadDataFile
@@ -33,6 +35,7 @@ from data_ingestion.files import read_trades
 from data_ingestion.models import Tick
 from data_ingestion.schemas import FrameError, NotATrade, parse_trade_frame
 from data_ingestion.tick_store import TickStore
+from execution.rules import RulesError, SymbolRules, parse_symbol_rules
 from service.metrics import ServiceMetrics
 from service.pipeline import Pipeline
 from service.signal_log import SignalLog
@@ -73,7 +76,7 @@ class BacktestResult:
 _Event = tuple[int, int, int, "Candle | Tick"]
 
 
-def _candle_events(candles: list[Candle], index: int) -> Iterator[_Event]:
+def _candle_events(candles: Sequence[Candle], index: int) -> Iterator[_Event]:
     for seq, candle in enumerate(candles):
         yield candle.close_time, index, seq, candle
 
@@ -99,9 +102,23 @@ def _checked_ticks(data: DataFile, ticks: Iterable[Tick]) -> Iterator[Tick]:
         yield tick
 
 
-def _recording_ticks(path: Path) -> Iterator[Tick]:
-    """Raw stream events through the live parser, as the feed parses them."""
+def _recording_ticks(path: Path, warmups: list[Candle], rules: list[SymbolRules]) -> Iterator[Tick]:
+    """Raw stream events through the live parser, as the feed parses them. Warm-up lines
+    (`Recorder.record_warmup`) are collected into `warmups` before the first trade."""
     for line, event in read_recording(path):
+        if event.get("e") == "symbolInfo":
+            try:
+                rules.append(parse_symbol_rules(event["info"]))
+            except (KeyError, TypeError, RulesError) as exc:
+                raise BadDataFile(path, line, f"bad symbol info line: {exc}") from None
+            continue
+        if event.get("e") == "warmup":
+            try:
+                symbol = str(event["s"])
+                warmups.extend(kline_to_candle(symbol, row) for row in event["k"])
+            except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+                raise BadDataFile(path, line, f"bad warm-up line: {exc}") from None
+            continue
         try:
             yield parse_trade_frame(event, 0)
         except NotATrade:
@@ -115,7 +132,9 @@ def _tick_events(ticks: Iterator[Tick], index: int) -> Iterator[_Event]:
         yield tick.trade_time_ms, index, seq, tick
 
 
-def _open(files: list[DataFile]) -> tuple[list[Iterator[_Event]], int, set[str]]:
+def _open(
+    files: list[DataFile], warmups: list[Candle], rules: list[SymbolRules]
+) -> tuple[list[Iterator[_Event]], int, set[str]]:
     """One time-ordered event iterator per file, the candle count (known up front), symbols."""
     streams: list[Iterator[_Event]] = []
     kline_ranges: dict[str, list[tuple[int, int, Path]]] = {}
@@ -135,7 +154,12 @@ def _open(files: list[DataFile]) -> tuple[list[Iterator[_Event]], int, set[str]]
             ticks = read_trades(data.path, data.symbol)
             streams.append(_tick_events(_checked_ticks(data, ticks), index))
         else:
-            streams.append(_tick_events(_recording_ticks(data.path), index))
+            warm: list[Candle] = []
+            ticks_iter = _recording_ticks(data.path, warm, rules)
+            first = next(ticks_iter, None)  # reads the warm-up lines that precede the trades
+            warmups.extend(warm)
+            if first is not None:
+                streams.append(_tick_events(itertools.chain([first], ticks_iter), index))
     for ranges in kline_ranges.values():
         ranges.sort()
         for (_, end, _p), (start, _, path) in itertools.pairwise(ranges):
@@ -159,7 +183,31 @@ class _RecordingPipeline(Pipeline):
 async def run_backtest(settings: Settings, config: BacktestConfig) -> BacktestResult:
     """Run every file's events, merged in time order, through the live classes."""
     files = [classify(path, config.symbol) for path in config.files]
-    streams, kline_count, _ = _open(files)
+    warmups: list[Candle] = []
+    rules: list[SymbolRules] = []
+    streams, kline_count, _ = _open(files, warmups, rules)
+    return await run_streams(settings, config, streams, kline_count, warmups, rules)
+
+
+def candle_stream(candles: Iterable[Candle], index: int = 0) -> Iterator[_Event]:
+    """Candles (in time order) as an input of `run_streams` (benchmarks, tests)."""
+    return _candle_events(list(candles), index)
+
+
+def tick_stream(ticks: Iterable[Tick], index: int = 0) -> Iterator[_Event]:
+    """Ticks (in time order) as an input of `run_streams` (benchmarks, tests)."""
+    return _tick_events(iter(ticks), index)
+
+
+async def run_streams(
+    settings: Settings,
+    config: BacktestConfig,
+    streams: list[Iterator[_Event]],
+    kline_count: int,
+    warmups: Sequence[Candle] = (),
+    rules: Sequence[SymbolRules] = (),
+) -> BacktestResult:
+    """The run itself: the merged events through the Pipeline and the executor."""
     result = BacktestResult(list(config.files), config.fee_rate, list(config.variants))
     clock = ManualClock(0)
     engine = StrategyEngine(list(config.variants))
@@ -191,10 +239,22 @@ async def run_backtest(settings: Settings, config: BacktestConfig) -> BacktestRe
     stops = CandleStops(engine, signal_log.add, bridge.submit)
     start, end = config.start_ms, config.end_ms
     last_id: dict[str, int] = {}
+    # The executor awaits its journal's writer thread for every order; with Python's default
+    # 5 ms GIL switch interval each hand-off waits for the interval. A backtest is all hand-offs.
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(0.0002)
+    for rule in rules:
+        bridge.set_rules(rule)  # a recording's exchangeInfo, as the recorded run had it
     await bridge.start()
+    by_symbol: dict[str, list[Candle]] = {}
+    for candle in warmups:
+        by_symbol.setdefault(candle.symbol, []).append(candle)
+    for symbol, candles in by_symbol.items():
+        pipeline.warm_up(symbol, candles)  # as the service does at start: no signals
     try:
         with Progress(kline_count, config.progress) as progress:
-            for time_ms, _i, _s, item in heapq.merge(*streams):
+            events = streams[0] if len(streams) == 1 else heapq.merge(*streams)
+            for time_ms, _i, _s, item in events:
                 if isinstance(item, Tick):
                     if (start is not None and time_ms < start) or (
                         end is not None and time_ms >= end
@@ -228,6 +288,7 @@ async def run_backtest(settings: Settings, config: BacktestConfig) -> BacktestRe
             await bridge.close_all(last_candle)
     finally:
         await bridge.stop()
+        sys.setswitchinterval(switch)
     result.candles = len(result.candles_seen)
     result.symbols = sorted(prices)
     result.prices = {s: prices[s] for s in result.symbols}
