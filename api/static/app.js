@@ -251,7 +251,7 @@ function handle(msg) {
       if (upsertCandle(sym, c)) {
         updatePrice(sym);
         if (sym === state.selected) chart.closed();
-        markDirty("kpi", "variants");
+        markDirty("kpi", "variants", "positions");
       }
       break;
     }
