@@ -86,7 +86,8 @@ class CandleOut(BaseModel):
     trades: int
     taker_buy_base: DecimalStr
     taker_buy_quote: DecimalStr
-    complete: bool
+    complete: bool = Field(description="false: trades of this minute are missing (a gap)")
+    closed: bool = Field(description="false for the minute still being built")
     source: Literal["stream", "backfill", "warmup"]
 
 

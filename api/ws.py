@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from api.auth import bearer_of, token_ok
 from core.hub import ERROR, EVENT_KINDS, STATUS, Event, Subscriber
 from service.container import Service
-from service.wire import to_data
+from service.wire import candle_data, to_data
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ SNAPSHOT = "snapshot"
 SNAPSHOT_CANDLES = 200
 CLOSE_POLICY_VIOLATION = 1008
 CLOSE_TRY_AGAIN_LATER = 1013
+CLOSE_WAIT_S = 10.0  # a slow client gets this long to take the close frame
 Channel = Literal[
     "candle", "candle_update", "tick", "signal", "order", "trade", "position", "status", "error"
 ]
@@ -85,7 +86,7 @@ def snapshot_data(service: Service) -> dict[str, Any]:
     for symbol in service.symbols():
         candles[symbol] = [to_data(c) for c in service.aggregator.history(symbol, SNAPSHOT_CANDLES)]
         current = service.aggregator.open_candle(symbol)
-        open_candles[symbol] = None if current is None else to_data(current)
+        open_candles[symbol] = None if current is None else candle_data(current, closed=False)
     return {
         "symbols": service.symbols(),
         "candles": candles,
@@ -178,7 +179,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
             )
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(
-                    websocket.close(CLOSE_TRY_AGAIN_LATER, "client too slow"), timeout=30
+                    websocket.close(CLOSE_TRY_AGAIN_LATER, "client too slow"), timeout=CLOSE_WAIT_S
                 )
         else:
             for task in done:

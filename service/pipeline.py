@@ -106,7 +106,8 @@ class Pipeline:
         for symbol in changed:
             candle = self.aggregator.open_candle(symbol)
             if candle is not None:
-                self.hub.publish(Event(CANDLE_UPDATE, candle_data(candle), symbol, now))
+                data = candle_data(candle, closed=False)
+                self.hub.publish(Event(CANDLE_UPDATE, data, symbol, now))
 
     async def run_close_timer(self) -> None:
         while True:

@@ -35,7 +35,8 @@ def _iso_name(name: str) -> str:
     return name.removesuffix("_ms") + "_iso" if name.endswith("_ms") else name + "_iso"
 
 
-def candle_data(candle: Candle) -> dict[str, Any]:
+def candle_data(candle: Candle, closed: bool = True) -> dict[str, Any]:
+    """`closed` False for the minute still being built; `complete` False: trades are missing."""
     return {
         "symbol": candle.symbol,
         "open_time": candle.open_time,
@@ -52,6 +53,7 @@ def candle_data(candle: Candle) -> dict[str, Any]:
         "taker_buy_base": str(candle.taker_buy_base),
         "taker_buy_quote": str(candle.taker_buy_quote),
         "complete": candle.complete,
+        "closed": closed,
         "source": candle.source.value,
     }
 

@@ -50,6 +50,6 @@ async def candle_series(
     body = {
         "symbol": symbol,
         "candles": [candle_data(c) for c in history],
-        "open_candle": None if current is None else candle_data(current),
+        "open_candle": None if current is None else candle_data(current, closed=False),
     }
     return Response(orjson.dumps(body), media_type="application/json")

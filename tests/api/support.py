@@ -94,7 +94,7 @@ async def live_server(service: Service) -> AsyncIterator[str]:
         app, ws="websockets-sansio", lifespan="on", log_config=None, access_log=False
     )
     server = uvicorn.Server(config)
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         await wait_for(lambda: server.started or task.done(), what="uvicorn start")
