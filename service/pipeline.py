@@ -87,11 +87,19 @@ class Pipeline:
             self._raise(signal)
 
     def _raise(self, signal: SignalRaised) -> None:
-        self.signals.add(signal)
-        self.metrics.signals.labels(signal.variant, signal.reason.value).inc()
-        self.hub.publish(Event(SIGNAL, to_data(signal), signal.symbol, self.clock.now_ms()))
-        if signal.action in (ACTION_OPEN, ACTION_CLOSE):
-            self.submit(signal)
+        """Record, publish and submit one signal; a failure is logged and counted, and the
+        other variants' signals still go out."""
+        try:
+            self.signals.add(signal)
+            self.metrics.signals.labels(signal.variant, signal.reason.value).inc()
+            self.hub.publish(Event(SIGNAL, to_data(signal), signal.symbol, self.clock.now_ms()))
+            if signal.action in (ACTION_OPEN, ACTION_CLOSE):
+                self.submit(signal)
+        except Exception:
+            self.handler_errors += 1
+            log.exception(
+                "signal %s %s %s not submitted", signal.variant, signal.symbol, signal.side
+            )
 
     # -- timers (owned by the service's TaskOwner) -------------------------------------------
 

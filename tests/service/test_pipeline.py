@@ -1,0 +1,163 @@
+"""The pipeline with the real aggregator, strategy engine, tick store and hub (ManualClock)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from aggregation.models import MINUTE_MS, Candle, CandleSource
+from config import VariantSettings
+from core.clock import ManualClock
+from core.hub import CANDLE, CANDLE_UPDATE, SIGNAL, TICK, Event, Hub, Subscriber
+from data_ingestion.models import Tick
+from data_ingestion.tick_store import TickStore
+from service.metrics import ServiceMetrics
+from service.pipeline import Pipeline
+from service.signal_log import SignalLog
+from strategy.engine import StrategyEngine
+from strategy.models import SignalRaised, Side
+
+T0 = 1_700_000_000_000 - 1_700_000_000_000 % MINUTE_MS
+VARIANTS = [
+    VariantSettings("A", Decimal("0.15"), 2, 3),
+    VariantSettings("B", Decimal("0.10"), 2, 3),
+]
+
+
+class Rig:
+    def __init__(self) -> None:
+        self.clock = ManualClock(T0)
+        self.hub = Hub()
+        self.sub: Subscriber = self.hub.subscribe(maxsize=10_000)
+        self.submitted: list[SignalRaised] = []
+        self.engine = StrategyEngine(VARIANTS, ["BTCUSDT"])
+        self.pipeline = Pipeline(
+            clock=self.clock,
+            hub=self.hub,
+            tick_store=TickStore(100),
+            engine=self.engine,
+            metrics=ServiceMetrics(),
+            signals=SignalLog(),
+            submit=self.submitted.append,
+            candle_history=100,
+            grace_ms=2_000,
+        )
+        self.trade_id = 0
+
+    def trade(self, minute: int, price: str, offset_ms: int = 1_000) -> Tick:
+        self.trade_id += 1
+        t = T0 + minute * MINUTE_MS + offset_ms
+        self.clock.set(t)
+        tick = Tick("BTCUSDT", self.trade_id, Decimal(price), Decimal("0.5"), t, False)
+        self.pipeline.on_tick(tick)
+        return tick
+
+    def events(self, kind: str | None = None) -> list[Event]:
+        out: list[Event] = []
+        while not self.sub.queue.empty():
+            out.append(self.sub.queue.get_nowait())
+        return [e for e in out if kind is None or e.kind == kind]
+
+
+@pytest.fixture
+def rig() -> Rig:
+    return Rig()
+
+
+def test_a_later_trade_closes_the_minute_and_publishes_the_candle(rig: Rig) -> None:
+    rig.trade(0, "100")
+    rig.trade(0, "103", 2_000)
+    rig.trade(0, "99", 3_000)
+    assert rig.events(CANDLE) == []
+    rig.trade(1, "101")
+    (event,) = rig.events(CANDLE)
+    assert event.symbol == "BTCUSDT"
+    data = event.data
+    assert (data["open"], data["high"], data["low"], data["close"]) == ("100", "103", "99", "99")
+    assert data["open_time"] == T0 and data["trades"] == 3 and data["closed"] is True
+    assert data["volume"] == "1.5"
+    assert rig.pipeline.tick_store.last_price("BTCUSDT") == Decimal("101")
+
+
+def test_ticks_reach_the_hub_only_when_someone_wants_them(rig: Rig) -> None:
+    rig.trade(0, "100")
+    assert rig.events(TICK) == []
+    rig.sub.kinds.add(TICK)
+    tick = rig.trade(0, "101", 2_000)
+    (event,) = rig.events(TICK)
+    assert event.data["trade_id"] == tick.trade_id and event.data["price"] == "101"
+
+
+def test_open_candle_published_once_per_change(rig: Rig) -> None:
+    rig.trade(0, "100")
+    rig.trade(0, "105", 1_500)
+    rig.pipeline.publish_open_candles()
+    (update,) = rig.events(CANDLE_UPDATE)
+    assert update.data["closed"] is False and update.data["high"] == "105"
+    rig.pipeline.publish_open_candles()  # nothing changed since
+    assert rig.events(CANDLE_UPDATE) == []
+
+
+def test_the_clock_closes_a_quiet_minute_after_grace_and_lag(rig: Rig) -> None:
+    rig.trade(0, "100")
+    end = T0 + MINUTE_MS
+    rig.clock.set(end + 2_000 + rig.pipeline.close_lag_ms - 1)
+    rig.pipeline.close_due()
+    assert rig.events(CANDLE) == []
+    rig.clock.set(end + 2_000 + rig.pipeline.close_lag_ms)
+    rig.pipeline.close_due()
+    (event,) = rig.events(CANDLE)
+    assert event.data["open_time"] == T0
+
+
+def test_crossover_becomes_a_signal_event_and_an_order(rig: Rig) -> None:
+    # Falling closes, then a jump: EMA(2) crosses above SMA(3) on the jump's candle.
+    for minute, price in enumerate(["100", "99", "98", "97", "96", "110"]):
+        rig.trade(minute, price)
+    rig.trade(6, "111")  # closes the jump's minute
+    signals = [e.data for e in rig.events(SIGNAL)]
+    assert [(s["variant"], s["side"], s["action"]) for s in signals] == [
+        ("A", "BUY", "open"),
+        ("B", "BUY", "open"),
+    ]
+    assert [(s.variant, s.side) for s in rig.submitted] == [("A", Side.BUY), ("B", Side.BUY)]
+    assert len(rig.pipeline.signals) == 2
+    assert rig.pipeline.signals.query(variant="B")[0].price == Decimal("110")
+
+
+def test_warm_up_feeds_the_indicators_without_signals(rig: Rig) -> None:
+    candles = [
+        Candle(
+            "BTCUSDT",
+            T0 - (5 - i) * MINUTE_MS,
+            *(Decimal(p),) * 4,
+            Decimal(1),
+            Decimal(p),
+            1,
+            Decimal(0),
+            Decimal(0),
+            True,
+            CandleSource.WARMUP,
+        )  # fmt: skip
+        for i, p in enumerate(["100", "99", "98", "97", "110"])
+    ]
+    assert rig.pipeline.warm_up("BTCUSDT", candles) == 5
+    assert rig.events(SIGNAL) == [] and rig.submitted == []
+    state = rig.engine.snapshot()["symbols"]["BTCUSDT"]["A"]
+    assert state["ready"] is True
+    assert len(rig.pipeline.aggregator.history("BTCUSDT")) == 5
+
+
+def test_a_failing_tick_is_counted_and_the_next_one_still_flows(rig: Rig) -> None:
+    def broken(signal: SignalRaised) -> None:
+        raise RuntimeError("executor down")
+
+    rig.pipeline.submit = broken
+    for minute, price in enumerate(["100", "99", "98", "97", "96", "110"]):
+        rig.trade(minute, price)
+    rig.trade(6, "111")
+    assert rig.pipeline.handler_errors == 2  # A's and B's, each on its own
+    assert len(rig.events(SIGNAL)) == 2
+    rig.trade(7, "112")
+    assert rig.pipeline.tick_store.last_price("BTCUSDT") == Decimal("112")

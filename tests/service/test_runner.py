@@ -1,0 +1,76 @@
+"""`python main.py` start-up: wrong settings and flags end with one line and exit code 2."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+import main
+from config import load_settings
+from service.logs import MASK, SecretFilter, secrets_of
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("SMA_PERIOD", "EMA_PERIOD", "API_HOST", "API_TOKEN", "BINANCE_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no .env of the developer's
+
+
+@pytest.mark.parametrize(
+    ("env", "setting"),
+    [
+        ({"SMA_PERIOD": "many"}, "SMA_PERIOD"),
+        ({"EMA_PERIOD": "20"}, "EMA_PERIOD"),
+        ({"API_HOST": "0.0.0.0"}, "API_HOST"),
+        ({"BINANCE_API_KEY": "changeme"}, "BINANCE_API_KEY"),
+    ],
+)
+def test_a_wrong_setting_is_one_line_and_exit_2(
+    env: dict[str, str],
+    setting: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert main.main([]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: {setting}"), err
+    assert "Traceback" not in err
+
+
+def test_simulator_flags_need_simulate(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main.main(["--speed", "60"]) == 2
+    assert "--simulate" in capsys.readouterr().err
+
+
+def test_bad_flag_values_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["--port", "70000"], ["--simulate", "--speed", "0"], ["--speed", "fast"]):
+        with pytest.raises(SystemExit) as exited:
+            main.main(argv)
+        assert exited.value.code == 2
+    assert "--speed" in capsys.readouterr().err
+
+
+def test_help_names_the_service_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main.main(["--help"])
+    out = capsys.readouterr().out
+    for flag in ("--simulate", "--speed", "--seed", "--record", "--host", "--port", "--journal"):
+        assert flag in out
+
+
+def test_the_log_filter_masks_every_secret() -> None:
+    settings = load_settings(
+        env_file=None, binance_api_key="key-123456", binance_api_secret="sec-654321",
+        api_token="tok-abcdef",
+    )  # fmt: skip
+    filt = SecretFilter(secrets_of(settings))
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "k=%s s=%s t=%s", None, None)
+    record.args = ("key-123456", "sec-654321", "tok-abcdef")
+    assert filt.filter(record)
+    assert record.getMessage() == f"k={MASK} s={MASK} t={MASK}"
+    assert "key-123456" not in repr(settings)
