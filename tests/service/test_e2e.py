@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +45,8 @@ async def test_simulated_service_end_to_end(tmp_path: Path) -> None:
     port = free_port()
     journal = tmp_path / "journal.jsonl"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BINANCE_", "API_"))}
-    cmd = [sys.executable, "main.py", "--simulate", "--speed", "60", "--seed", "1",
-           "--port", str(port), "--journal", str(journal), "--env-file", str(tmp_path / "none")]  # fmt: skip
+    cmd = [sys.executable, "main.py", "--simulate", "--speed", "60", "--seed", "1"]
+    cmd += ["--port", str(port), "--journal", str(journal), "--env-file", str(tmp_path / "x")]
     log_path = tmp_path / "service.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -102,7 +103,7 @@ def check_ws(messages: list[tuple[float, dict[str, Any]]]) -> None:
     # A market minute per real second: BTCUSDT candles about one second apart, no minute skipped.
     btc = [(at, m["data"]) for at, m in by_type["candle"] if m["data"]["symbol"] == "BTCUSDT"]
     opens = [d["open_time"] for _, d in btc]
-    assert all(b - a == 60_000 for a, b in zip(opens, opens[1:], strict=False)), opens
+    assert all(b - a == 60_000 for a, b in pairwise(opens)), opens
     if len(btc) >= 4:
         mean_gap = (btc[-1][0] - btc[1][0]) / (len(btc) - 2)
         assert 0.5 < mean_gap < 2.0, mean_gap

@@ -16,7 +16,7 @@ from service.metrics import ServiceMetrics
 from service.pipeline import Pipeline
 from service.signal_log import SignalLog
 from strategy.engine import StrategyEngine
-from strategy.models import SignalRaised, Side
+from strategy.models import Side, SignalRaised
 
 T0 = 1_700_000_000_000 - 1_700_000_000_000 % MINUTE_MS
 VARIANTS = [
@@ -139,7 +139,7 @@ def test_warm_up_feeds_the_indicators_without_signals(rig: Rig) -> None:
             Decimal(0),
             True,
             CandleSource.WARMUP,
-        )  # fmt: skip
+        )
         for i, p in enumerate(["100", "99", "98", "97", "110"])
     ]
     assert rig.pipeline.warm_up("BTCUSDT", candles) == 5
