@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api import ws
+from api.candle_cache import CandleJsonCache
 from api.routes import (
     candles,
     health,
@@ -54,6 +55,7 @@ def create_app(service: Service) -> FastAPI:
     )
     app.state.service = service
     app.state.settings = service.settings
+    app.state.candle_cache = CandleJsonCache(service.settings.candle_history + 10)
     if service.settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

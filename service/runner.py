@@ -154,6 +154,9 @@ async def serve(settings: Settings, args: argparse.Namespace) -> int:
             host=settings.api_host,
             port=settings.api_port,
             ws="websockets-sansio",
+            # Each frame is encoded once for every client; compressing it per connection would
+            # multiply the work by the number of clients for little gain on small messages.
+            ws_per_message_deflate=False,
             lifespan="on",
             log_config=None,
             access_log=False,

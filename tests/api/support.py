@@ -91,7 +91,12 @@ async def live_server(service: Service) -> AsyncIterator[str]:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        app, ws="websockets-sansio", lifespan="on", log_config=None, access_log=False
+        app,
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
+        lifespan="on",
+        log_config=None,
+        access_log=False,
     )
     server = uvicorn.Server(config)
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]

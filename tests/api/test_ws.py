@@ -149,7 +149,7 @@ async def test_a_slow_client_is_closed_with_1013_while_another_keeps_up(
     slow = await connect(f"ws://{address}/ws", sock=sock, max_queue=1, max_size=None)
     fast = await connect(f"ws://{address}/ws", max_size=None)
     assert (await recv(fast))["type"] == "snapshot"
-    payload = base64.b64encode(os.urandom(96_000)).decode()  # 128 kB that do not compress
+    payload = base64.b64encode(os.urandom(96_000)).decode()  # 128 kB (even if compressed)
     received: list[int] = []  # the signals' n
     seqs: list[int] = []
 

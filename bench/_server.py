@@ -1,0 +1,169 @@
+"""The benchmarks' server: the real service and API on 127.0.0.1, fed synthetic load.
+
+The exchange is unreachable on purpose (paper mode, a closed loopback port), so the only load is
+what this module makes: `--broadcast R` publishes R `signal` events a second on the hub (each
+carrying its send time, CLOCK_MONOTONIC, shared by processes on Linux); `--ingest N` pushes N
+synthetic trades a second through the real pipeline (aggregator, strategy, hub), one market
+minute per real second. Runs until SIGINT/SIGTERM or `--duration` seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import uvicorn
+from binance import AsyncClient
+
+from aggregation.models import MINUTE_MS, Candle, CandleSource
+from api.app import create_app
+from config import load_settings
+from core.clock import ManualClock
+from core.hub import SIGNAL, Event
+from data_ingestion.models import Tick
+from execution.rules import SymbolRules
+from service.components import apply_rules
+from service.container import Service
+
+PAD = "x" * 200  # a signal-sized message
+
+
+def build_service(journal: Path, ws_queue: int, clock: ManualClock) -> Service:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]
+    settings = load_settings(
+        env_file=None,
+        journal_path=journal,
+        binance_api_key=None,
+        binance_api_secret=None,
+        api_token=None,
+        ws_client_queue=ws_queue,
+        binance_rest_url=f"http://127.0.0.1:{dead_port}/api",
+    )
+    client = AsyncClient(None, None, testnet=True)
+    client.API_TESTNET_URL = settings.binance_rest_url
+    return Service(
+        settings,
+        mode="paper",
+        clock=clock,
+        client=client,
+        stream_url=f"ws://127.0.0.1:{dead_port}/",
+    )
+
+
+async def broadcast(service: Service, rate: float) -> None:
+    interval = 1.0 / rate
+    n = 0
+    next_at = time.monotonic()
+    while True:
+        n += 1
+        data = {"n": n, "sent_ns": time.monotonic_ns(), "pad": PAD}
+        service.hub.publish(Event(SIGNAL, data, "BTCUSDT", service.clock.now_ms()))
+        next_at += interval
+        await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+
+
+def warm(service: Service, clock: ManualClock, minutes: int) -> None:
+    start = clock.now_ms() - minutes * MINUTE_MS
+    one = Decimal(1)
+    candles = [
+        Candle("BTCUSDT", start + i * MINUTE_MS, Decimal(60000 + i), Decimal(60010 + i),
+               Decimal(59990 + i), Decimal(60005 + i), one, Decimal(60000), 10, one, one,
+               True, CandleSource.WARMUP)  # fmt: skip
+        for i in range(minutes)
+    ]
+    service.pipeline.warm_up("BTCUSDT", candles)
+
+
+async def ingest(service: Service, clock: ManualClock, per_second: int) -> None:
+    """`per_second` trades a second in 500 small batches (the live feed hands over trades frame
+    by frame, so requests interleave with them); market time runs 60x (a minute a second)."""
+    batch = max(1, per_second // 500)
+    trade_id = 0
+    market_ms = clock.now_ms()
+    next_at = time.monotonic()
+    step_ms = max(1, 120 // batch)  # 60 market seconds spread over 500 batches a second
+    while True:
+        for _ in range(batch):
+            trade_id += 1
+            market_ms += step_ms
+            price = Decimal(60000 + (trade_id % 500)) / 1
+            tick = Tick("BTCUSDT", trade_id, price, Decimal("0.001"), market_ms, trade_id % 2 == 0)
+            clock.set(market_ms)
+            service.pipeline.on_tick(tick)
+        next_at += 0.002
+        await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+
+
+async def start_trading(service: Service) -> None:
+    """Paper trading without exchangeInfo: rules as the testnet's BTCUSDT, then recovery."""
+    rules = SymbolRules(
+        "BTCUSDT", "BTC", "USDT", tick_size=Decimal("0.01"), step_size=Decimal("0.00001"),
+        min_qty=Decimal("0.00001"), max_qty=Decimal("9000"), min_notional=Decimal("5"),
+    )  # fmt: skip
+    service.rules["BTCUSDT"] = rules
+    await apply_rules(service.parts.broker, service.rules)
+    await service.executor.start()
+    service.trading_ready = True
+
+
+async def main(args: argparse.Namespace) -> None:
+    logging.basicConfig(level=logging.ERROR)
+    clock = ManualClock(int(time.time() * 1000) // MINUTE_MS * MINUTE_MS)
+    with tempfile.TemporaryDirectory() as tmp:
+        service = build_service(Path(tmp) / "journal.jsonl", args.ws_queue, clock)
+        app = create_app(service)
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=args.port,
+            ws="websockets-sansio",
+            ws_per_message_deflate=False,
+            log_config=None,
+            access_log=False,
+            backlog=4096,
+        )
+        server = uvicorn.Server(config)
+        server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.01)
+        warm(service, clock, args.warm_minutes)
+        await start_trading(service)
+        load: list[asyncio.Task[None]] = []
+        if args.broadcast:
+            load.append(asyncio.create_task(broadcast(service, args.broadcast)))
+        if args.ingest:
+            load.append(asyncio.create_task(ingest(service, clock, args.ingest)))
+        try:
+            await asyncio.wait_for(asyncio.shield(task), args.duration)
+        except TimeoutError:
+            server.should_exit = True
+            await task
+        finally:
+            for t in load:
+                t.cancel()
+            await asyncio.gather(*load, return_exceptions=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--broadcast", type=float, default=0.0, help="signal events per second")
+    parser.add_argument("--ingest", type=int, default=0, help="synthetic trades per second")
+    parser.add_argument("--ws-queue", type=int, default=1000)
+    parser.add_argument("--warm-minutes", type=int, default=1440)
+    parser.add_argument("--duration", type=float, default=120.0)
+    asyncio.run(main(parser.parse_args()))
