@@ -76,9 +76,21 @@ def warm(service: Service, clock: ManualClock, minutes: int) -> None:
     start = clock.now_ms() - minutes * MINUTE_MS
     one = Decimal(1)
     candles = [
-        Candle("BTCUSDT", start + i * MINUTE_MS, Decimal(60000 + i), Decimal(60010 + i),
-               Decimal(59990 + i), Decimal(60005 + i), one, Decimal(60000), 10, one, one,
-               True, CandleSource.WARMUP)  # fmt: skip
+        Candle(
+            "BTCUSDT",
+            start + i * MINUTE_MS,
+            Decimal(60000 + i),
+            Decimal(60010 + i),
+            Decimal(59990 + i),
+            Decimal(60005 + i),
+            one,
+            Decimal(60000),
+            10,
+            one,
+            one,
+            True,
+            CandleSource.WARMUP,
+        )
         for i in range(minutes)
     ]
     service.pipeline.warm_up("BTCUSDT", candles)
@@ -138,7 +150,7 @@ async def main(args: argparse.Namespace) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
         task = asyncio.create_task(server.serve())
-        while not server.started:
+        while not server.started:  # noqa: ASYNC110 - uvicorn offers no event for it
             await asyncio.sleep(0.01)
         warm(service, clock, args.warm_minutes)
         await start_trading(service)

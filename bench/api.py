@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -44,7 +43,7 @@ async def run(args: argparse.Namespace) -> None:
     port = free_port()
     cmd = [sys.executable, "-m", "bench._server", "--port", str(port),
            "--ingest", str(args.ingest), "--duration", "600"]  # fmt: skip
-    server = subprocess.Popen(cmd, cwd=ROOT)
+    server = await asyncio.create_subprocess_exec(*cmd, cwd=ROOT)
     try:
         base = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=base) as http:
@@ -71,7 +70,8 @@ async def run(args: argparse.Namespace) -> None:
             lag = metric(text, "event_loop_lag_max_seconds ")
         p99 = percentile(latencies, 0.99)
         out = [
-            f"GET /candles/BTCUSDT?limit=500 x {args.requests} (candles per answer: {sorted(sizes)})",
+            f"GET /candles/BTCUSDT?limit=500 x {args.requests}"
+            f" (candles per answer: {sorted(sizes)})",
             f"latency ms: p50 {percentile(latencies, 0.5):.2f}  p99 {p99:.2f}"
             f"  max {max(latencies):.2f}",
             f"ingest: {rate:.0f} ticks/s achieved (asked {args.ingest}),"
@@ -81,7 +81,7 @@ async def run(args: argparse.Namespace) -> None:
         sys.stdout.write("\n".join(out) + "\n")
     finally:
         server.terminate()
-        server.wait(15)
+        await asyncio.wait_for(server.wait(), 15)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ events a second, each stamped with CLOCK_MONOTONIC; every client measures delive
 Prints p50/p99/max latency, messages lost, slow clients dropped and the server's CPU.
 Goal: 1,000 clients at 10 messages/s each with p99 <= 50 ms.
 
-    .venv/bin/python -m bench.ws_fanout [--clients 1000] [--rate 10] [--seconds 20]
+    .venv/bin/python -m bench.ws_fanout [--clients 1000] [--rate 10] [--seconds 20] [--procs 2]
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import asyncio
 import os
 import resource
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -62,21 +61,42 @@ async def client(url: str, stats: Stats, stop: asyncio.Event) -> None:
                     continue
                 msg = orjson.loads(raw)
                 if msg["type"] == "signal":
-                    stats.received += 1
                     stats.latencies_ms.append((now - msg["data"]["sent_ns"]) / 1e6)
     except Exception:
         if not stop.is_set():
             stats.closed_early += 1
 
 
-async def run(args: argparse.Namespace) -> None:
+async def worker(args: argparse.Namespace) -> None:
+    """A client process: `--clients` connections; latencies measured in a shared window."""
+    _raise_fd_limit(args.clients)
+    stats = Stats()
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(client(args.url, stats, stop)) for _ in range(args.clients)]
+    await asyncio.sleep(max(0.0, args.start_at - time.monotonic()))
+    stats.measuring = True
+    await asyncio.sleep(args.seconds)
+    stats.measuring = False
+    result = orjson.dumps({"latencies": stats.latencies_ms, "lost": stats.closed_early})
+    await asyncio.to_thread(Path(args.out).write_bytes, result)
+    stop.set()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _raise_fd_limit(clients: int) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, args.clients * 2 + 100)), hard))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, clients * 2 + 100)), hard))
+
+
+async def run(args: argparse.Namespace) -> None:
+    _raise_fd_limit(args.clients)
     port = free_port()
     cmd = [sys.executable, "-m", "bench._server", "--port", str(port),
            "--broadcast", str(args.rate), "--warm-minutes", "10",
            "--duration", str(args.seconds + 120)]  # fmt: skip
-    server = subprocess.Popen(cmd, cwd=ROOT)
+    server = await asyncio.create_subprocess_exec(*cmd, cwd=ROOT)
     stop = asyncio.Event()
     stats = Stats()
     tasks: list[asyncio.Task[None]] = []
@@ -90,7 +110,18 @@ async def run(args: argparse.Namespace) -> None:
                     await asyncio.sleep(0.1)
             url = f"ws://127.0.0.1:{port}/ws"
             started = time.monotonic()
-            for i in range(args.clients):
+            # Client processes (the clients' own CPU must not be the bottleneck): this one
+            # and `--procs - 1` workers, each holding its share of the connections.
+            share = args.clients // args.procs
+            window_at = time.monotonic() + 10 + args.clients / 200
+            workers: list[tuple[asyncio.subprocess.Process, Path]] = []
+            for n in range(args.procs - 1):
+                out_path = Path(f"/tmp/ws_fanout_{os.getpid()}_{n}.json")
+                wcmd = [sys.executable, "-m", "bench.ws_fanout", "--worker", "--url", url,
+                        "--clients", str(share), "--start-at", str(window_at),
+                        "--seconds", str(args.seconds), "--out", str(out_path)]  # fmt: skip
+                workers.append((await asyncio.create_subprocess_exec(*wcmd, cwd=ROOT), out_path))
+            for i in range(args.clients - share * (args.procs - 1)):
                 tasks.append(asyncio.create_task(client(url, stats, stop)))
                 if i % 50 == 49:
                     await asyncio.sleep(0.05)
@@ -100,21 +131,32 @@ async def run(args: argparse.Namespace) -> None:
                 if connected >= args.clients or time.monotonic() - started > 60:
                     break
                 await asyncio.sleep(0.2)
-            sys.stdout.write(f"{int(connected)} clients connected in {time.monotonic() - started:.1f}s\n")
-            await asyncio.sleep(2)  # settle
+            sys.stdout.write(
+                f"{int(connected)} clients connected in {time.monotonic() - started:.1f}s\n"
+            )
+            await asyncio.sleep(max(0.0, window_at - time.monotonic()))
             cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
             stats.measuring = True
             await asyncio.sleep(args.seconds)
             stats.measuring = False
             cpu1, t1 = cpu_seconds(server.pid), time.monotonic()
             text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+            for proc, result_path in workers:
+                await asyncio.wait_for(proc.wait(), 60)
+                result = orjson.loads(result_path.read_bytes())
+                result_path.unlink()
+                stats.latencies_ms += result["latencies"]
+                stats.closed_early += result["lost"]
+            stats.received = len(stats.latencies_ms)
         expected = int(args.clients * args.rate * (t1 - t0))
         lat = stats.latencies_ms
         out = [
             f"clients {args.clients}, rate {args.rate:g} msg/s each, measured {t1 - t0:.1f}s",
             f"messages received {stats.received} (expected about {expected})",
             f"delivery latency ms: p50 {percentile(lat, 0.5):.2f}  p99 {percentile(lat, 0.99):.2f}"
-            f"  max {max(lat):.2f}" if lat else "no messages",
+            f"  max {max(lat):.2f}"
+            if lat
+            else "no messages",
             f"server CPU {100 * (cpu1 - cpu0) / (t1 - t0):.0f}% of one core, event-loop lag max"
             f" {1000 * _metric(text, 'event_loop_lag_max_seconds'):.1f} ms",
             f"slow clients dropped (1013): {int(_metric(text, 'ws_slow_clients_dropped_total'))}"
@@ -128,7 +170,7 @@ async def run(args: argparse.Namespace) -> None:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         server.terminate()
-        server.wait(15)
+        await asyncio.wait_for(server.wait(), 15)
 
 
 def _metric(text: str, name: str) -> float:
@@ -143,4 +185,10 @@ if __name__ == "__main__":
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=10.0)
     parser.add_argument("--seconds", type=float, default=20.0)
-    asyncio.run(run(parser.parse_args()))
+    parser.add_argument("--procs", type=int, default=2, help="client processes")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--start-at", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parsed = parser.parse_args()
+    asyncio.run(worker(parsed) if parsed.worker else run(parsed))
