@@ -17,6 +17,10 @@ from data_ingestion.models import Tick
 
 # Epoch milliseconds stay below this until the year 5138; epoch microseconds are far above it.
 _US_THRESHOLD = 100_000_000_000_000
+_ZERO = Decimal(0)
+_INF = Decimal("Infinity")
+_loads = orjson.loads
+_tuple_new = tuple.__new__
 
 
 class TradeEvent(TypedDict, total=False):
@@ -102,21 +106,25 @@ def decode_frame(raw: bytes | str | dict[str, Any]) -> dict[str, Any]:
         msg = raw
     else:
         try:
-            msg = orjson.loads(raw)
+            msg = _loads(raw)
         except orjson.JSONDecodeError as exc:
             raise FrameError(f"not JSON: {exc}") from None
-        if not isinstance(msg, dict):
+        if type(msg) is not dict:
             raise FrameError(f"not a JSON object: {type(msg).__name__}")
     data = msg.get("data")
     if data is not None and "stream" in msg:
-        if not isinstance(data, dict):
+        if type(data) is not dict:
             raise FrameError("combined-stream envelope whose data is not an object")
         return data
     return msg
 
 
 def trade_to_tick(ev: dict[str, Any], received_ms: int) -> Tick:
-    """The one conversion of a Binance trade event to a `Tick` (Decimal from the strings)."""
+    """The one conversion of a Binance trade event to a `Tick` (Decimal from the strings).
+
+    Hot path (once per trade): exact `type(...) is` checks, and one chained comparison
+    `0 < x < Infinity` that rejects zero, negatives and infinities (a NaN raises).
+    """
     try:
         if ev.get("e") != "trade":  # bookTicker events carry no `e` at all
             raise NotATrade(f"not a trade event: e={ev.get('e')!r}")
@@ -126,8 +134,8 @@ def trade_to_tick(ev: dict[str, Any], received_ms: int) -> Tick:
         price, qty = Decimal(p), Decimal(q)
     except KeyError as exc:
         raise FrameError(f"trade event without field {exc.args[0]!r}") from None
-    except (InvalidOperation, TypeError, ValueError):
-        raise FrameError(f"trade event with a bad price or quantity: p={ev.get('p')!r}") from None
+    except (InvalidOperation, ValueError):
+        raise FrameError(f"trade event with a bad price or quantity: p={p!r} q={q!r}") from None
     if (
         type(trade_id) is not int
         or type(t) is not int
@@ -136,11 +144,17 @@ def trade_to_tick(ev: dict[str, Any], received_ms: int) -> Tick:
         or not symbol
     ):
         raise FrameError("trade event with a field of the wrong type (s, t, T or m)")
-    if not (price.is_finite() and qty.is_finite() and price > 0 and qty > 0):
+    try:
+        positive = _ZERO < price < _INF and _ZERO < qty < _INF
+    except InvalidOperation:  # NaN
+        positive = False
+    if not positive:
         raise FrameError(f"trade event with a non-positive price or quantity: {price} x {qty}")
     if t > _US_THRESHOLD:
         t //= 1000
-    return Tick(symbol, trade_id, price, qty, t, maker, received_ms)
+    # Tick(symbol, trade_id, price, qty, t, maker, received_ms), without the NamedTuple's
+    # Python-level __new__: every field, in declaration order (count = 1 for a trade).
+    return _tuple_new(Tick, (symbol, trade_id, price, qty, t, maker, received_ms, 1))
 
 
 def parse_trade_frame(raw: bytes | str | dict[str, Any], received_ms: int) -> Tick:
