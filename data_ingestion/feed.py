@@ -6,11 +6,18 @@ supervisor owns reconnecting instead: each socket gets `MAX_RECONNECTS = 0` (any
 at once), a large queue, and a tolerant decoder (a malformed frame becomes a marker that is
 counted and skipped rather than killing the read loop; frames are decoded once, by orjson).
 
-- drops, python-binance error dicts and silence for `watchdog_s`: reconnect with jittered
+- drops, python-binance error messages (its read loop ends on a queue overflow or when it
+  cannot connect; they are caught where it reports them) and silence for `watchdog_s`:
+  reconnect with jittered
   exponential backoff (0.5 s ×1.8 up to 30 s; reset after a connection that lived `healthy_s`);
   the unable-to-connect log line suggests `--simulate`;
 - while reconnecting every symbol is held in the gate (the aggregator closes none of its
   minutes); after the reconnect each symbol catches up from REST by trade id (Sequencer);
+  a connection silent for `silence_hold_s` holds them too (a stall is not yet told from a
+  quiet market, and a stalled minute must not close without its trades); the next message,
+  or the watchdog's reconnect and catch-up, releases them;
+- a symbol added at run time is held until the new socket streams it and its REST start
+  (from the warm-up's resume point) is done;
 - `planned_reconnect_s` (23 h, before Binance's 24 h cutoff) and symbol changes open the new
   socket first and close the old one after the new one's first message: the trade-id dedupe
   makes the overlap harmless.
@@ -106,6 +113,7 @@ class TradeFeed:
         connect_timeout_s: float = 10.0,
         backoff: Backoff | None = None,
         fetcher: TradeFetcher | None = None,
+        silence_hold_s: float = 1.0,
     ) -> None:
         self._client = client
         self._on_tick = on_tick
@@ -115,6 +123,7 @@ class TradeFeed:
         self.watchdog_s = watchdog_s
         self.planned_reconnect_s = planned_reconnect_s
         self.healthy_s = healthy_s
+        self.silence_hold_s = silence_hold_s
         self._reorder_window_s = reorder_window_s
         self._max_queue_size = max_queue_size
         self._connect_timeout_s = connect_timeout_s
@@ -127,7 +136,9 @@ class TradeFeed:
         self._conn: _Conn | None = None
         self._connected = False
         self._held_for_reconnect: set[str] = set()
+        self._held_for_silence: set[str] = set()
         self.reconnects = 0
+        self.planned_reconnects = 0
         self.malformed = 0
         self.ignored = 0
         self.callback_errors = 0
@@ -149,13 +160,14 @@ class TradeFeed:
             await self._close(conn)
         for symbol in list(self._held_for_reconnect):
             self._unhold(symbol)
+        self._end_silence()
 
     async def add_symbol(self, symbol: str) -> None:
+        """Stream `symbol` too; it is held until the new socket delivers and its start is known."""
         symbol = symbol.upper()
         if symbol not in self._seqs:
             self._add_seq(symbol)
-            if not self._connected:
-                self._hold(symbol)
+            self._hold(symbol)
             self._changed.set()
 
     async def remove_symbol(self, symbol: str) -> None:
@@ -163,9 +175,11 @@ class TradeFeed:
         if seq is None:
             return
         seq.cancel()
-        if seq.busy and self._gate is not None:
-            self._gate.release(seq.symbol)
         self._unhold(seq.symbol)
+        if seq.symbol in self._held_for_silence:
+            self._held_for_silence.discard(seq.symbol)
+            if self._gate is not None:
+                self._gate.release(seq.symbol)
         self._last_msg.pop(seq.symbol, None)
         self._changed.set()
 
@@ -247,6 +261,27 @@ class TradeFeed:
             if self._gate is not None:
                 self._gate.release(symbol)
 
+    def _start_silence(self) -> None:
+        for symbol in self._seqs:
+            if symbol not in self._held_for_silence:
+                self._held_for_silence.add(symbol)
+                if self._gate is not None:
+                    self._gate.hold(symbol)
+
+    def _end_silence(self) -> None:
+        held, self._held_for_silence = self._held_for_silence, set()
+        if self._gate is not None:
+            for symbol in held:
+                self._gate.release(symbol)
+
+    def _go_live(self, symbols: Iterable[str]) -> None:
+        """After a socket streams `symbols`: catch up from REST (it holds), then let go."""
+        for symbol in symbols:
+            seq = self._seqs.get(symbol)
+            if seq is not None and symbol in self._held_for_reconnect:
+                seq.catch_up()
+                self._unhold(symbol)
+
     # -- connections ----------------------------------------------------------------------
 
     async def _open(self, symbols: tuple[str, ...]) -> _Conn:
@@ -257,8 +292,18 @@ class TradeFeed:
         sock.MAX_RECONNECTS = 0  # the supervisor reconnects, with its own backoff
         sock.TIMEOUT = 0.5  # the read loop notices a close request within this
         sock._handle_message = _tolerant_decode
-        await asyncio.wait_for(sock.__aenter__(), self._connect_timeout_s)
         conn = _Conn(sock, symbols, asyncio.get_running_loop().time())
+        queue_error = sock._propagate_error
+
+        async def report(error: dict[str, Any]) -> None:
+            # python-binance's documented hook: its read loop ends right after the first
+            # error it reports, and recv() may then raise ReadLoopClosed without the error.
+            conn.fail(f"{error.get('type')}: {error.get('m')}")
+            await queue_error(error)
+
+        sock._propagate_error = report
+        await asyncio.wait_for(sock.__aenter__(), self._connect_timeout_s)
+        conn.opened_at = conn.last_msg_at = asyncio.get_running_loop().time()
         conn.reader = self._tasks.spawn(self._read(conn), "reader")
         return conn
 
@@ -273,6 +318,8 @@ class TradeFeed:
             conn.last_msg_at = loop.time()
             conn.messages += 1
             conn.first_message.set()
+            if self._held_for_silence:
+                self._end_silence()
             if not isinstance(msg, dict):
                 self.malformed += 1
                 continue
@@ -316,11 +363,9 @@ class TradeFeed:
                 continue
             self._conn = conn
             self._connected = True
-            self._changed.clear()
-            for seq in self._seqs.values():
-                seq.catch_up()  # holds its symbol itself until the REST catch-up is done
-            for symbol in list(self._held_for_reconnect):
-                self._unhold(symbol)
+            if self._streams() == symbols:
+                self._changed.clear()  # else a symbol changed while connecting: hand off
+            self._go_live(symbols)  # each catches up from REST (holding) before release
             log.info("feed: connected, streams %s", ",".join(s.lower() for s in symbols))
             reason = await self._watch()
             conn = self._conn
@@ -328,6 +373,12 @@ class TradeFeed:
             self._connected = False
             for symbol in self._seqs:
                 self._hold(symbol)
+            self._end_silence()
+            if not self._seqs:
+                log.info("feed: no symbols left; closing the stream")
+                if conn is not None:
+                    self._tasks.spawn(self._close(conn), "close")
+                continue
             self.reconnects += 1
             self.last_error = reason
             if conn is not None:
@@ -355,8 +406,13 @@ class TradeFeed:
             if conn.failed.is_set():
                 return conn.reason
             now = loop.time()
-            if now - conn.last_msg_at > self.watchdog_s:
-                return f"no message for {now - conn.last_msg_at:.1f}s (watchdog)"
+            silent = now - conn.last_msg_at
+            if silent > self.watchdog_s:
+                return f"no message for {silent:.1f}s (watchdog)"
+            if silent > self.silence_hold_s and not self._held_for_silence:
+                self._start_silence()
+            if self._changed.is_set() and not self._seqs:
+                return "no symbols"
             planned = now - conn.opened_at >= self.planned_reconnect_s
             if self._changed.is_set() or planned:
                 self._changed.clear()
@@ -377,7 +433,10 @@ class TradeFeed:
             await asyncio.sleep(self._backoff.next_delay())
             return
         self._conn = new
+        if why == "planned reconnect":
+            self.planned_reconnects += 1
         log.info("feed: %s: new socket open, closing the old one after its overlap", why)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(new.first_message.wait(), 2.0)
+        self._go_live(new.symbols)  # symbols added since the old socket opened
         self._tasks.spawn(self._close(old), "close-old")

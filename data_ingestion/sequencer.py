@@ -72,6 +72,7 @@ class Sequencer:
         self.stats = SeqStats()
         self._arrived = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._holding = False  # this sequencer holds the gate (exactly once)
 
     # -- called for every stream tick ------------------------------------------------------
 
@@ -95,14 +96,26 @@ class Sequencer:
         self._start(self._first_tick(tick) if last is None else self._fill_gap())
 
     def catch_up(self) -> None:
-        """After a reconnect: fetch everything after the last id before releasing the gate."""
-        if self.last_id is None or self.busy:
+        """After a (re)connect: fetch everything after the last id before releasing the gate.
+
+        A symbol without a last id yet, whose candles resume at a known minute (warm-up),
+        finds its place from REST now rather than at its first trade, so that a quiet
+        symbol's minutes are not closed flat while trades of them were missed.
+        """
+        if self.busy:
             return
-        self._start(self._fill_gap(open_ended=True))
+        if self.last_id is not None:
+            self._start(self._fill_gap(open_ended=True))
+            return
+        resume = self._gate.resume_ms(self.symbol) if self._gate is not None else None
+        if resume is not None:
+            self._start(self._establish(resume))
 
     def cancel(self) -> None:
+        """Stop any backfill and let go of the gate now (the symbol is being removed)."""
         if self._task is not None:
             self._task.cancel()
+        self._release()
 
     # -- internals ------------------------------------------------------------------------
 
@@ -127,7 +140,8 @@ class Sequencer:
 
     def _start(self, coro: object) -> None:
         self.busy = True
-        if self._gate is not None:
+        if self._gate is not None and not self._holding:
+            self._holding = True
             self._gate.hold(self.symbol)
         self._task = self._spawn(coro, f"seq:{self.symbol}")
 
@@ -135,10 +149,40 @@ class Sequencer:
         self.busy = False
         self.backfilling = False
         self._task = None
-        if self._gate is not None:
+        self._release()
+
+    def _release(self) -> None:
+        if self._holding and self._gate is not None:
+            self._holding = False
             self._gate.release(self.symbol)
 
-    async def _first_tick(self, tick: Tick) -> None:
+    async def _establish(self, since: int) -> None:
+        """No trade seen yet: the trades since `since` come from REST, then the stream's."""
+        try:
+            self.backfilling = True
+            try:
+                latest = await self._fetcher.latest(self.symbol)
+                if latest is not None and latest[1] < since:
+                    self.last_id, self.last_time_ms = latest  # nothing traded since `since`
+                elif latest is not None:
+                    first = await self._fetcher.first_id_since(self.symbol, since)
+                    if first is not None:
+                        self.last_id, self.last_time_ms = first - 1, since
+                        await self._backfill(first, None)
+            except BackfillError as exc:  # the first stream trade will try again
+                log.warning("%s: start backfill since %d failed: %s", self.symbol, since, exc)
+                self.last_id = None
+            if self.last_id is None:
+                if self.buffer:  # the first stream trade arrived meanwhile
+                    await self._first_tick(self.buffer[min(self.buffer)], finish=False)
+                return
+            self._drain()
+            if self.buffer:
+                await self._fill_gap_inner(open_ended=False)
+        finally:
+            self._finish()
+
+    async def _first_tick(self, tick: Tick, finish: bool = True) -> None:
         """First trade of a symbol: fetch what came before it since the gate's resume point."""
         try:
             resume = self._gate.resume_ms(self.symbol) if self._gate is not None else None
@@ -162,7 +206,8 @@ class Sequencer:
             if self.buffer:
                 await self._fill_gap_inner(open_ended=False)
         finally:
-            self._finish()
+            if finish:
+                self._finish()
 
     async def _fill_gap(self, open_ended: bool = False) -> None:
         try:
@@ -220,8 +265,9 @@ class Sequencer:
         """Fetch and apply ids first..upto (None: to the latest); BackfillError if short."""
         if upto is not None and upto - first + 1 > self._max_trades:
             raise BackfillError(f"{upto - first + 1} trades missing, more than the cap")
-        ticks = await self._fetcher.trades(self.symbol, first, upto)
-        if ticks and ticks[0].trade_id != first:
+        since = self.last_time_ms if self.last_id == first - 1 and self.last_time_ms else None
+        ticks = await self._fetcher.trades(self.symbol, first, upto, since_ms=since)
+        if ticks and ticks[0].trade_id - ticks[0].count + 1 != first:  # an aggregate: f..l
             raise BackfillError(f"REST returned from id {ticks[0].trade_id}, wanted {first}")
         if upto is not None and (not ticks or ticks[-1].trade_id != upto):
             raise BackfillError(f"REST returned up to {ticks[-1].trade_id if ticks else None}")
