@@ -125,7 +125,7 @@ class TradeFeed:
         self.healthy_s = healthy_s
         self.silence_hold_s = silence_hold_s
         self._reorder_window_s = reorder_window_s
-        self._max_queue_size = max_queue_size
+        self.max_queue_size = max_queue_size  # of each new socket
         self._connect_timeout_s = connect_timeout_s
         self._backoff = backoff or Backoff()
         self._fetcher = fetcher or TradeFetcher(client)
@@ -285,7 +285,7 @@ class TradeFeed:
     # -- connections ----------------------------------------------------------------------
 
     async def _open(self, symbols: tuple[str, ...]) -> _Conn:
-        bsm = BinanceSocketManager(self._client, max_queue_size=self._max_queue_size)
+        bsm = BinanceSocketManager(self._client, max_queue_size=self.max_queue_size)
         if self._stream_url:
             bsm.STREAM_TESTNET_URL = self._stream_url
         sock = bsm.multiplex_socket([f"{s.lower()}@trade" for s in symbols])
