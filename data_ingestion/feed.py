@@ -149,6 +149,9 @@ class TradeFeed:
     # -- public ---------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Hold every symbol now (so no minute closes before its trades can arrive) and run."""
+        for symbol in self._seqs:
+            self._hold(symbol)
         self._tasks.spawn(self._supervise(), "supervisor")
 
     async def stop(self) -> None:

@@ -28,6 +28,8 @@ class FaultConfig:
     rate_limit_probability: float = 0.0  # HTTP 429 / -1003 with Retry-After
     retry_after_s: int = 1  # Retry-After of an injected 429
     rest_faults_on: str = "orders"  # "orders": POST/DELETE order only; "all": every REST request
+    # With rest_faults_on="all": only these /api/v3 paths (e.g. ("historicalTrades",)); () all.
+    rest_fault_paths: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in (

@@ -29,13 +29,18 @@ class FaultInjector:
         self._rest = random.Random(f"{seed}:faults:rest")
         self._frames = random.Random(f"{seed}:faults:frames")
 
-    def applies_to(self, is_order: bool) -> bool:
-        return is_order or self.config.rest_faults_on == "all"
+    def applies_to(self, is_order: bool, path: str = "") -> bool:
+        cfg = self.config
+        if is_order and cfg.rest_faults_on == "orders":
+            return True
+        if cfg.rest_faults_on != "all":
+            return False
+        return not cfg.rest_fault_paths or path.removeprefix("/api/v3/") in cfg.rest_fault_paths
 
-    def rest_fault(self, is_order: bool) -> str | None:
+    def rest_fault(self, is_order: bool, path: str = "") -> str | None:
         """'429' or '500' (decided before anything executes), or None."""
         cfg = self.config
-        if not self.applies_to(is_order):
+        if not self.applies_to(is_order, path):
             return None
         if cfg.rate_limit_probability and self._rest.random() < cfg.rate_limit_probability:
             return "429"

@@ -139,7 +139,7 @@ class Simulator:
         try:
             if used > self._meter.limit:
                 raise errors.too_much_weight(self._meter.limit, self._meter.retry_after_s())
-            fault = self.faults.rest_fault(endpoint.order)
+            fault = self.faults.rest_fault(endpoint.order, endpoint.path)
             if fault == "429":
                 self.state.stats["injected_429"] += 1
                 raise errors.too_much_weight(self._meter.limit, self.config.faults.retry_after_s)

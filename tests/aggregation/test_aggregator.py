@@ -33,7 +33,12 @@ def test_nine_fields_of_a_minute_closed_by_a_later_trade():
     agg.add_tick(tick(4, T0 + M, "101"))
     (c,) = closed
     assert (c.open_time, c.close_time) == (T0, T0 + M - 1)
-    assert (c.open, c.high, c.low, c.close) == (100, 103, 99, 99)
+    assert [c.open, c.high, c.low, c.close] == [
+        Decimal(100),
+        Decimal(103),
+        Decimal(99),
+        Decimal(99),
+    ]
     assert c.volume == Decimal("3.5") and c.quote_volume == Decimal("352.5")
     assert c.trades == 3
     assert c.taker_buy_base == Decimal("2.5") and c.taker_buy_quote == Decimal("249.5")
@@ -56,7 +61,7 @@ def test_empty_minutes_become_flat_candles_at_previous_close():
     agg.add_tick(tick(3, T0 + 3 * M + 1, "90"))
     assert [c.open_time for c in closed] == [T0, T0 + M, T0 + 2 * M]
     for flat in closed[1:]:
-        assert (flat.open, flat.high, flat.low, flat.close) == (105, 105, 105, 105)
+        assert [flat.open, flat.high, flat.low, flat.close] == [Decimal(105)] * 4
         assert flat.volume == 0 and flat.trades == 0 and flat.quote_volume == 0
     # and by the clock alone for a quiet symbol
     agg.close_due(T0 + 6 * M + 2000)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TESTNET = "testnet-btcusdt-2026-06-15"
 
 
-def _nine(row: list) -> list:
+def _nine(row: list[Any]) -> list[Any]:
     return [
         Decimal(row[i]) if isinstance(row[i], str) else row[i] for i in (1, 2, 3, 4, 5, 7, 8, 9, 10)
     ]

@@ -18,7 +18,8 @@ from binance import AsyncClient
 from aggregation.aggregator import CandleAggregator
 from aggregation.models import Candle, CandleSource
 from aggregation.timer import run_close_timer
-from aggregation.warmup import warm_up_from_rest
+from aggregation.warmup import kline_to_candle, warm_up_from_rest
+from data_ingestion.backfill import TradeFetcher
 from data_ingestion.backoff import Backoff
 from data_ingestion.feed import TradeFeed
 from data_ingestion.models import Tick
@@ -43,6 +44,7 @@ class Run:
     feed: TradeFeed
     closed: list[Candle] = field(default_factory=list)
     ticks: list[Tick] = field(default_factory=list)
+    fetcher: TradeFetcher | None = None  # the feed's, when the test configured it
 
     async def wait_for(self, cond: Callable[[], bool], timeout: float, what: str) -> None:
         deadline = asyncio.get_running_loop().time() + timeout
@@ -85,11 +87,17 @@ class Run:
 async def running(
     cfg: SimulatorConfig,
     symbols: tuple[str, ...],
-    warm: int | None = 10,
+    warm: int | None = 10,  # None: no warm-up
     start_sim: bool = True,
+    warm_oldest: bool = False,
+    fetcher_kwargs: dict[str, Any] | None = None,
     **feed_kwargs: Any,
 ) -> AsyncIterator[Run]:
-    """Simulator (started unless told not to), client, aggregator warmed up, feed, close timer."""
+    """Simulator (started unless told not to), client, aggregator warmed up, feed, close timer.
+
+    `warm` closed klines per symbol seed the aggregator: the latest ones, or with
+    `warm_oldest` the simulator's first ones (so the feed's REST start has a long way to go).
+    """
     sim = Simulator(cfg)
     if start_sim:
         await sim.start()
@@ -108,13 +116,21 @@ async def running(
         ticks.append(tick)
         agg.add_tick(tick)
 
+    if fetcher_kwargs is not None:
+        feed_kwargs["fetcher"] = TradeFetcher(client, **fetcher_kwargs)
     feed = TradeFeed(
         client, symbols, on_tick, clock=sim.clock, gate=agg, stream_url=stream_url, **feed_kwargs
     )
-    run = Run(sim, client, agg, feed, closed, ticks)
-    if warm:
-        for symbol in symbols:
-            assert agg.warm_up(symbol, await warm_up_from_rest(client, symbol, warm)) == warm
+    run = Run(sim, client, agg, feed, closed, ticks, feed_kwargs.get("fetcher"))
+    for symbol in symbols:
+        if warm is None:
+            break
+        if warm_oldest:
+            rows = await client.get_klines(symbol=symbol, interval="1m", startTime=0, limit=warm)
+            candles = [kline_to_candle(symbol, row) for row in rows]
+        else:
+            candles = await warm_up_from_rest(client, symbol, warm)
+        assert agg.warm_up(symbol, candles) == warm
     stop = asyncio.Event()
     timer = asyncio.create_task(run_close_timer(agg, sim.clock, stop, idle_poll_s=0.5))
     await run.feed.start()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from typing import Any
 
 from binance import AsyncClient
 
@@ -26,7 +27,7 @@ SPEED = (
 )
 
 
-def _nine(row: list) -> list:
+def _nine(row: list[Any]) -> list[Any]:
     return [
         Decimal(row[i]) if isinstance(row[i], str) else row[i] for i in (1, 2, 3, 4, 5, 7, 8, 9, 10)
     ]

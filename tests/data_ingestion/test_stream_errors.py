@@ -37,7 +37,7 @@ async def test_unable_to_connect_backs_off_then_goes_live_when_the_simulator_com
         lines = [r.getMessage() for r in caplog.records if "unable to connect" in r.getMessage()]
         assert len(lines) >= 4 and all(SIMULATE_HINT in line for line in lines)
         assert "--simulate" in SIMULATE_HINT
-        delays = [float(re.search(r"in ([0-9.]+)s", line).group(1)) for line in lines]
+        delays = [float(re.findall(r"in ([0-9.]+)s", line)[0]) for line in lines]
         assert delays[:4] == [0.1, 0.1, 0.2, 0.4]  # 0.05, 0.1, 0.2, 0.4 printed with one decimal
         assert max(delays) <= 0.4  # capped
 
