@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from data_ingestion.models import Tick
 from data_ingestion.schemas import FrameError, NotATrade, parse_trade_frame
 
 
@@ -69,3 +70,23 @@ def test_malformed_frames_raise_frame_error(frame, why):
     with pytest.raises(FrameError, match=why) as info:
         parse_trade_frame(frame, 0)
     assert not isinstance(info.value, NotATrade)
+
+
+def test_parsed_tick_equals_one_built_by_keyword_and_is_immutable(binance_data):
+    raw = (binance_data / "stream" / "trade_event_ethusdt_2021.json").read_bytes()
+    tick = parse_trade_frame(raw, received_ms=5)
+    built = Tick(
+        symbol="ETHUSDT",
+        trade_id=705291099,
+        price=Decimal("4149.74"),
+        qty=Decimal("0.4387"),
+        trade_time_ms=1639351062243,
+        is_buyer_maker=True,
+        received_ms=5,
+    )
+    assert type(tick) is Tick
+    assert tick == built and tick.count == built.count == 1
+    assert repr(tick).startswith("Tick(symbol='ETHUSDT', trade_id=705291099")
+    with pytest.raises(AttributeError):
+        tick.price = Decimal(1)  # type: ignore[misc]
+    assert Tick("X", 1, Decimal(1), Decimal(1), 2, False, count=3).count == 3
