@@ -26,14 +26,14 @@ from backtest.execution_bridge import ExecutionBridge
 from backtest.klines import BadDataFile
 from backtest.metrics import PriceSeries, RoundTrip
 from backtest.progress import Progress
-from backtest.recorder import read_recording
+from backtest.recorder import read_recording, recorded_tick, recording_header
 from backtest.sources import DataFile, DataKind, classify, load_klines
 from config import Settings, VariantSettings
 from core.clock import ManualClock
 from core.hub import Hub
 from data_ingestion.files import read_trades
 from data_ingestion.models import Tick
-from data_ingestion.schemas import FrameError, NotATrade, parse_trade_frame
+from data_ingestion.schemas import FrameError
 from data_ingestion.tick_store import TickStore
 from execution.rules import RulesError, SymbolRules, parse_symbol_rules
 from service.metrics import ServiceMetrics
@@ -120,11 +120,11 @@ def _recording_ticks(path: Path, warmups: list[Candle], rules: list[SymbolRules]
                 raise BadDataFile(path, line, f"bad warm-up line: {exc}") from None
             continue
         try:
-            yield parse_trade_frame(event, 0)
-        except NotATrade:
-            continue
+            tick = recorded_tick(event)  # raw stream events and recorded trade lines
         except FrameError as exc:
             raise BadDataFile(path, line, str(exc)) from None
+        if tick is not None:
+            yield tick
 
 
 def _tick_events(ticks: Iterator[Tick], index: int) -> Iterator[_Event]:
@@ -181,8 +181,14 @@ class _RecordingPipeline(Pipeline):
 
 
 async def run_backtest(settings: Settings, config: BacktestConfig) -> BacktestResult:
-    """Run every file's events, merged in time order, through the live classes."""
+    """Run every file's events, merged in time order, through the live classes. A recording
+    the service made, given alone, is replayed exactly instead (`backtest.replay`)."""
     files = [classify(path, config.symbol) for path in config.files]
+    alone = files[0] if len(files) == 1 else None
+    if alone and alone.kind is DataKind.RECORDING and recording_header(alone.path) is not None:
+        from backtest.replay import replay_recording  # it builds on this module
+
+        return await replay_recording(settings, config, alone.path)
     warmups: list[Candle] = []
     rules: list[SymbolRules] = []
     streams, kline_count, _ = _open(files, warmups, rules)

@@ -21,7 +21,7 @@ from core.hub import STATUS, Event, Hub
 from core.tasks import TaskOwner
 from data_ingestion.tick_store import TickStore
 from execution.rules import SymbolRules, parse_exchange_info
-from service.components import Components, apply_rules, build_components
+from service.components import Components, EventRecorder, apply_rules, build_components
 from service.errors import ConflictError, NotFoundError
 from service.health import FeedReport, HealthReport
 from service.metrics import ServiceMetrics
@@ -57,7 +57,7 @@ class Service:
         clock: Clock,
         client: Any,
         stream_url: str,
-        recorder: Any | None = None,
+        recorder: EventRecorder | None = None,
         speed: float = 1.0,
     ) -> None:
         if mode not in MODES:
@@ -94,6 +94,9 @@ class Service:
         self.journal = self.parts.journal
         self.feed = self.parts.feed
         self.recorder = recorder
+        self._speed = speed
+        self._exchange_symbols: dict[str, dict[str, Any]] = {}  # exchangeInfo entries
+        self._recorded_info: set[str] = set()
         self._tasks = TaskOwner("service")
         self._started_mono = time.monotonic()
         self._started_ms = clock.now_ms()
@@ -119,6 +122,12 @@ class Service:
             log.info("SIMULATED MODE: the built-in simulator stands in for the exchange")
         if self.recorder is not None:
             await self.recorder.start()
+            variants = self.settings.variant_settings
+            self.recorder.record_header(
+                {"mode": self.mode, "symbols": list(self._symbols), "speed": self._speed,
+                 "variants": [[v.name, str(v.stop_loss), v.ema_period, v.sma_period]
+                              for v in variants]}
+            )  # fmt: skip
         self._tasks.spawn(self._connect(), "connect")
         self._tasks.spawn(self.pipeline.run_close_timer(), "close-timer")
         self._tasks.spawn(self.pipeline.run_candle_updates(), "candle-updates")
@@ -180,6 +189,12 @@ class Service:
     async def _load_exchange(self) -> None:
         info = await self.client.get_exchange_info()
         self.rules.update(parse_exchange_info(info))
+        entries = info.get("symbols") if isinstance(info, dict) else None
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, dict) and isinstance(entry.get("symbol"), str):
+                self._exchange_symbols[entry["symbol"]] = entry
+        for symbol in self._symbols:
+            self._record_symbol_info(symbol)
         await apply_rules(self.parts.broker, self.rules)
         if isinstance(self.clock, SystemClock):
             await self._sync_time()
@@ -197,6 +212,13 @@ class Service:
             if symbol not in self.rules:
                 log.error("symbol %s is not listed by the exchange; it gets no orders", symbol)
             await self._warm_up(symbol)
+
+    def _record_symbol_info(self, symbol: str) -> None:
+        """The symbol's exchangeInfo entry into the recording, once (a replay's order rules)."""
+        entry = self._exchange_symbols.get(symbol)
+        if self.recorder is not None and entry is not None and symbol not in self._recorded_info:
+            self._recorded_info.add(symbol)
+            self.recorder.record_symbol_info(entry)
 
     async def _warm_up(self, symbol: str) -> None:
         limit = min(self.settings.candle_history, WARMUP_LIMIT)
@@ -238,6 +260,9 @@ class Service:
         if symbol not in self.rules:
             raise NotFoundError(f"symbol {symbol} is not listed in the exchange's exchangeInfo")
         self._symbols.append(symbol)
+        if self.recorder is not None:
+            self._record_symbol_info(symbol)
+            self.recorder.record_symbol("add", symbol)
         self.engine.add_symbol(symbol)
         self.aggregator.add_symbol(symbol)
         try:
@@ -262,6 +287,8 @@ class Service:
         if self._feed_started:
             await self.feed.remove_symbol(symbol)
         self._symbols.remove(symbol)
+        if self.recorder is not None:
+            self.recorder.record_symbol("remove", symbol)
         self.engine.remove_symbol(symbol)
         self.aggregator.remove_symbol(symbol)
         self.tick_store.drop(symbol)

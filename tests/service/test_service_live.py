@@ -7,7 +7,7 @@ from pathlib import Path
 from binance import AsyncClient
 
 from api.app import create_app
-from backtest.recorder import Recorder, read_recording
+from backtest.recorder import Recorder, read_recording, recorded_tick
 from core.clock import SystemClock
 from service.container import Service
 from simulator import Simulator, SimulatorConfig
@@ -32,7 +32,7 @@ async def test_live_clock_takes_the_server_time_offset(tmp_path: Path) -> None:
             assert service.mode == "paper" and service.health().mode == "paper"
 
 
-async def test_record_writes_every_raw_trade_event(sim: Simulator, tmp_path: Path) -> None:
+async def test_record_writes_what_the_pipeline_consumed(sim: Simulator, tmp_path: Path) -> None:
     path = tmp_path / "trades.jsonl.gz"
     service = support.simulated_service(sim, support.settings(tmp_path))
     client = service.client
@@ -45,13 +45,22 @@ async def test_record_writes_every_raw_trade_event(sim: Simulator, tmp_path: Pat
         await support.wait_for(lambda: support.is_live(service), what="live")
         await support.wait_for(lambda: len(service.tick_store.latest("BTCUSDT")) >= 20)
     events = [event for _, event in read_recording(path)]
-    assert events and all(e["e"] == "trade" for e in events)
-    recorded = {(e["s"], e["t"]) for e in events}
-    seen = {
-        (t.symbol, t.trade_id) for s in ("BTCUSDT", "ETHUSDT") for t in service.tick_store.latest(s)
-    }
-    last = {s: max(i for sym, i in seen if sym == s) for s in ("BTCUSDT", "ETHUSDT")}
-    # Every recorded stream trade reached the pipeline (those at the start may have come by
-    # REST backfill first, so not every tick the service took is a recorded stream frame).
-    assert len(recorded) >= 10
-    assert {(s, i) for s, i in recorded if i <= last[s]} <= seen
+    kinds = [e["e"] for e in events]
+    first_trade = kinds.index("trade")
+    assert kinds[0] == "recording" and events[0]["symbols"] == ["BTCUSDT", "ETHUSDT"]
+    before = events[:first_trade]
+    assert [e["info"]["symbol"] for e in before if e["e"] == "symbolInfo"] == ["BTCUSDT", "ETHUSDT"]
+    warmups = {e["s"]: e["k"] for e in before if e["e"] == "warmup"}
+    assert set(warmups) == {"BTCUSDT", "ETHUSDT"}
+    for symbol, rows in warmups.items():
+        kept = [c for c in service.aggregator.history(symbol) if c.source.value == "warmup"]
+        assert [c.to_kline_row() for c in kept] == rows[-len(kept) :]
+    # The trades are exactly those the pipeline consumed, in its order (stream and backfill).
+    for symbol in ("BTCUSDT", "ETHUSDT"):
+        ticks = [recorded_tick(e) for e in events if e["e"] in ("trade", "aggTrade")]
+        recorded = [t for t in ticks if t is not None and t.symbol == symbol]
+        seen = service.tick_store.latest(symbol)
+        assert len(seen) >= 10
+        assert recorded[-len(seen) :] == seen
+        stream = [e for e in events if e["e"] == "trade" and e["s"] == symbol and "r" in e]
+        assert all(e["r"] > 0 and "bf" not in e for e in stream)

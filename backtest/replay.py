@@ -1,0 +1,289 @@
+"""Replay a service recording exactly: the recorded run's candles, signals and orders again.
+
+A recording of format 2 (see `backtest.recorder`) lists every input of the live pipeline in the
+order it took effect. The replay applies them in that order to the same classes (Pipeline with
+its CandleAggregator and StrategyEngine; OrderExecutor, PaperBroker, PositionBook, Journal and
+risk) on a ManualClock:
+
+- a trade goes through `Pipeline.on_tick`, the clock set to when the service received it (the
+  trade time for a backfilled one); the feed's `hold` / `release` / `gap` calls go to the
+  aggregator where they happened, so the same minutes are held and marked incomplete/backfill;
+- a `close` closes, on the aggregator, the minutes the live clock closed (flat ones included):
+  the data's own order drives the close, not the replay's clock;
+- a signal the pipeline submits waits, as it did in the live executor's queue, until the
+  recording says its outcome took effect (`position` of that variant and symbol); then the
+  executor runs the oldest waiting signal of that pair, so the strategy learns each position
+  at the same point of the stream as it did live (stops and crossovers depend on it);
+- the paper broker fills each order at the price the exchange filled it at in the recorded run
+  (`fill`, by client order id), or rejects it if the exchange did (`orderError`); an order the
+  recording has no answer for fills at its signal's price (the backtest's fill model).
+
+Not reproduced, and said in a warning: positions the recorded run rebuilt from an older journal
+at start, and manual orders from the API (each leaves a `position` line no signal waits for).
+The recorded run's last minute stays open (it never closed live); what is still held at the end
+is sold at the last close (`end_of_data`), as in every backtest.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from aggregation.models import MINUTE_MS, Candle
+from aggregation.warmup import kline_to_candle
+from backtest.execution_bridge import ExecutionBridge, default_rules
+from backtest.klines import BadDataFile
+from backtest.metrics import PriceSeries
+from backtest.recorder import (
+    CLOSE,
+    FILL,
+    GAP,
+    HEADER,
+    HOLD,
+    ORDER_ERROR,
+    POSITION,
+    RELEASE,
+    SYMBOL,
+    SYMBOL_INFO,
+    WARMUP,
+    read_recording,
+    recorded_tick,
+)
+from backtest.runner import BacktestConfig, BacktestResult
+from config import Settings
+from core.clock import ManualClock
+from core.hub import Hub
+from data_ingestion.schemas import FrameError
+from data_ingestion.tick_store import TickStore
+from execution.ids import client_order_id
+from execution.rules import RulesError, parse_symbol_rules
+from service.metrics import ServiceMetrics
+from service.pipeline import Pipeline
+from service.signal_log import SignalLog
+from strategy.engine import StrategyEngine
+from strategy.models import SignalRaised
+
+log = logging.getLogger(__name__)
+
+
+class ReplayBridge(ExecutionBridge):
+    """The backtest's execution stack, running each signal when the recording says its outcome
+    took effect, at the recorded fill price."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fills: dict[str, Decimal] = {}  # client order id -> the exchange's average price
+        self.rejected: set[str] = set()
+
+    async def run_next(self, variant: str, symbol: str) -> SignalRaised | None:
+        """Run the oldest waiting signal of (variant, symbol); None when none waits."""
+        waiting = [s.variant == variant and s.symbol == symbol for s in self._pending]
+        if True not in waiting:
+            return None
+        signal = self._pending.pop(waiting.index(True))
+        if symbol not in self._rules:
+            self.set_rules(default_rules(symbol))
+        cid = client_order_id(signal.variant, signal.symbol, signal.reason, signal.ref, signal.side)
+        if cid in self.fills:
+            self._price[symbol] = self.fills[cid]
+        elif cid in self.rejected:
+            self._price.pop(symbol, None)  # the paper broker refuses it, as the exchange did
+        else:
+            self._price[symbol] = signal.price
+        self.executor.submit(signal)
+        await self.executor.wait_idle()
+        return signal
+
+    def drop_pending(self) -> list[SignalRaised]:
+        dropped, self._pending = self._pending, []
+        return dropped
+
+
+class _ReplayPipeline(Pipeline):
+    """The service's Pipeline, plus a note of every closed candle for the result."""
+
+    def __init__(self, *args: Any, on_closed: Callable[[Candle], None], **kwargs: Any) -> None:
+        self._on_closed = on_closed
+        super().__init__(*args, **kwargs)
+
+    def on_candle(self, candle: Candle) -> None:
+        self._on_closed(candle)
+        super().on_candle(candle)
+
+
+class _Replay:
+    """One replay run: the components and the handling of each kind of line."""
+
+    def __init__(self, settings: Settings, config: BacktestConfig, path: Path) -> None:
+        self.config = config
+        self.path = path
+        self.result = BacktestResult(list(config.files), config.fee_rate, list(config.variants))
+        self.clock = ManualClock(0)
+        self.engine = StrategyEngine(list(config.variants))
+        self.signals = SignalLog(maxlen=10_000_000)
+        self.bridge = ReplayBridge(settings, config.fee_rate, config.journal_path, self.clock,
+                                   self.engine)  # fmt: skip
+        self.prices: dict[str, PriceSeries] = {}
+        self.last_candle: dict[str, Candle] = {}
+        self.pipeline = _ReplayPipeline(
+            clock=self.clock,
+            hub=Hub(),
+            tick_store=TickStore(settings.tick_history),
+            engine=self.engine,
+            metrics=ServiceMetrics(),
+            signals=self.signals,
+            submit=self.bridge.submit,
+            candle_history=settings.candle_history,
+            grace_ms=int(settings.candle_close_grace_s * 1000),
+            on_closed=self._closed,
+        )
+        self.aggregator = self.pipeline.aggregator
+        self.unmatched_positions = 0
+        self.diverged = 0
+
+    def _closed(self, candle: Candle) -> None:
+        series = self.prices.get(candle.symbol)
+        if series is None:
+            series = self.prices[candle.symbol] = PriceSeries.empty()
+        series.add(candle.open_time, float(candle.close))
+        self.last_candle[candle.symbol] = candle
+        self.result.candles_seen.append(candle)
+
+    def header(self, event: dict[str, Any]) -> None:
+        for symbol in event.get("symbols") or []:
+            self.engine.add_symbol(str(symbol))
+            self.aggregator.add_symbol(str(symbol))
+        recorded = event.get("variants")
+        ours = [
+            [v.name, str(v.stop_loss), v.ema_period, v.sma_period] for v in self.config.variants
+        ]
+        if recorded is not None and recorded != ours:
+            log.warning(
+                "%s: recorded with variants %s, replayed with %s: signals will differ",
+                self.path, recorded, ours,
+            )  # fmt: skip
+
+    def trade(self, line: int, event: dict[str, Any]) -> None:
+        try:
+            tick = recorded_tick(event)
+        except FrameError as exc:
+            raise BadDataFile(self.path, line, str(exc)) from None
+        if tick is None:
+            return
+        start, end = self.config.start_ms, self.config.end_ms
+        if (start is not None and tick.trade_time_ms < start) or (
+            end is not None and tick.trade_time_ms >= end
+        ):
+            return
+        self.clock.set(tick.received_ms or tick.trade_time_ms)
+        self.result.ticks += 1
+        self.pipeline.on_tick(tick)
+
+    async def position(self, event: dict[str, Any]) -> None:
+        variant, symbol = str(event["variant"]), str(event["s"])
+        signal = await self.bridge.run_next(variant, symbol)
+        if signal is None:
+            self.unmatched_positions += 1
+            log.warning(
+                "%s: %s/%s holds %s in the recording, but no signal of the replay waits for it"
+                " (a position from an older journal, or a manual order): not replayed",
+                self.path, variant, symbol, event["q"],
+            )  # fmt: skip
+            return
+        held = self.bridge.positions.get(variant, symbol)
+        entry = None if event["p"] is None else Decimal(event["p"])
+        if held.qty != Decimal(event["q"]) or (held.qty > 0 and held.entry_price != entry):
+            self.diverged += 1
+            log.warning(
+                "%s: after %s %s %s the replay holds %s at %s, the recorded run %s at %s",
+                self.path, variant, symbol, signal.side.value, held.qty, held.entry_price,
+                event["q"], event["p"],
+            )  # fmt: skip
+
+    def symbol(self, event: dict[str, Any]) -> None:
+        symbol = str(event["s"])
+        if event["op"] == "add":
+            self.engine.add_symbol(symbol)
+            self.aggregator.add_symbol(symbol)
+        else:
+            self.engine.remove_symbol(symbol)
+            self.aggregator.remove_symbol(symbol)
+            self.pipeline.tick_store.drop(symbol)
+
+    async def step(self, line: int, event: dict[str, Any]) -> None:
+        kind = event.get("e")
+        if kind in ("trade", "aggTrade"):
+            self.trade(line, event)
+        elif kind == CLOSE:
+            self.clock.set(int(event.get("c") or 0))
+            self.aggregator.close_due(int(event["t"]) + MINUTE_MS + self.aggregator.grace_ms)
+        elif kind == POSITION:
+            await self.position(event)
+        elif kind == HOLD:
+            self.aggregator.hold(str(event["s"]))
+        elif kind == RELEASE:
+            self.aggregator.release(str(event["s"]))
+        elif kind == GAP:
+            self.aggregator.mark_gap(
+                str(event["s"]), int(event["a"]), int(event["b"]), bool(event["filled"])
+            )
+        elif kind == FILL:
+            self.bridge.fills[str(event["c"])] = Decimal(event["p"])
+        elif kind == ORDER_ERROR:
+            if event.get("final"):
+                self.bridge.rejected.add(str(event["c"]))
+        elif kind == WARMUP:
+            symbol = str(event["s"])
+            self.pipeline.warm_up(symbol, [kline_to_candle(symbol, row) for row in event["k"]])
+        elif kind == SYMBOL_INFO:
+            self.bridge.set_rules(parse_symbol_rules(event["info"]))
+        elif kind == SYMBOL:
+            self.symbol(event)
+        elif kind == HEADER:
+            self.header(event)
+        # other kinds: written by a newer recorder; nothing here depends on them
+
+    async def run(self) -> BacktestResult:
+        await self.bridge.start()
+        try:
+            for line, event in read_recording(self.path):
+                try:
+                    await self.step(line, event)
+                except (KeyError, TypeError, ValueError, ArithmeticError, RulesError) as exc:
+                    why = f"bad {event.get('e')!r} line: {type(exc).__name__}: {exc}"
+                    raise BadDataFile(self.path, line, why) from None
+            waiting = self.bridge.drop_pending()
+            if waiting:
+                log.warning(
+                    "%s: %d signal(s) had no outcome when the recording ended (not replayed): %s",
+                    self.path, len(waiting),
+                    ", ".join(f"{s.variant}/{s.symbol} {s.side.value}" for s in waiting[:5]),
+                )  # fmt: skip
+            await self.bridge.close_all(self.last_candle)
+        finally:
+            await self.bridge.stop()
+        return self._finish()
+
+    def _finish(self) -> BacktestResult:
+        result = self.result
+        result.candles = len(result.candles_seen)
+        result.symbols = sorted(self.prices)
+        result.prices = {s: self.prices[s] for s in result.symbols}
+        result.signals = self.signals.query(limit=len(self.signals) or 1)
+        result.trades = self.bridge.round_trips(self.config.variants)
+        result.journal = self.bridge.journal_records()
+        self.bridge.cleanup()
+        if self.prices:
+            result.start_ms = min(p.first_open_time for p in self.prices.values())
+            result.end_ms = max(p.close_times[-1] for p in self.prices.values() if p.close_times)
+        return result
+
+
+async def replay_recording(
+    settings: Settings, config: BacktestConfig, path: Path
+) -> BacktestResult:
+    """Replay one service recording (format 2) exactly; see the module docstring."""
+    return await _Replay(settings, config, path).run()
