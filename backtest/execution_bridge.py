@@ -4,12 +4,13 @@ Journal + risk, on the run's ManualClock, with the fill model's price for each o
 Orders run one at a time: a signal is handed to the executor with the paper broker's market
 price set to the fill-model price (the signal's own price: the candle close for a crossover,
 the trade price or stop level for a stop, the last close at the end of the data), and the run
-waits until the executor has finished with it before it reads the next event.
+awaits its outcome (`OrderExecutor.execute`: the workers' code, without the queue) before it
+reads the next event. The journal is the live class with `durable=False`: records in memory,
+lines written to `journal_path` (if given) in large batches off the loop.
 """
 
 from __future__ import annotations
 
-import tempfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -59,18 +60,14 @@ class ExecutionBridge:
         self, settings: Settings, fee_rate: Decimal, journal_path: Path | None, clock: ManualClock,
         engine: StrategyEngine,
     ) -> None:  # fmt: skip
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        if journal_path is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="backtest-")
-            journal_path = Path(self._tmp.name) / "journal.jsonl"
-        elif journal_path.exists():
+        if journal_path is not None and journal_path.exists():
             journal_path.unlink()  # a backtest's journal starts empty (no positions rebuilt)
         self.journal_path = journal_path
         self._clock = clock
         self._price: dict[str, Decimal] = {}
         self._rules: dict[str, SymbolRules] = {}
         self._pending: list[SignalRaised] = []
-        self.journal = Journal(journal_path, fsync=False)
+        self.journal = Journal(journal_path, durable=False)
         self.positions = PositionBook()
         self.broker = PaperBroker(
             self._price.get, fee_rate, {}, clock=clock, mode=Mode.SIMULATED.value
@@ -97,9 +94,7 @@ class ExecutionBridge:
         await self.executor.stop()  # drains, then closes the journal
 
     def cleanup(self) -> None:
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
+        """Nothing left to remove (the journal of a run without a path lives in memory)."""
 
     # -- orders -------------------------------------------------------------------------
 
@@ -118,8 +113,7 @@ class ExecutionBridge:
                 self._rules[signal.symbol] = default_rules(signal.symbol)
                 self.broker.set_rules(self._rules[signal.symbol])
             self._price[signal.symbol] = signal.price
-            self.executor.submit(signal)
-            await self.executor.wait_idle()
+            await self.executor.execute(signal)
 
     async def close_all(self, last: dict[str, Candle]) -> None:
         """Sell what is still held at the last close of its symbol (reason end_of_data)."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -70,6 +69,14 @@ class BacktestResult:
     ticks: int = 0
     start_ms: int | None = None
     end_ms: int | None = None
+
+    def __repr__(self) -> str:
+        # Short on purpose: asyncio.run() reprs its main task's result when it restores the
+        # SIGINT handler (3.11), and the generated repr of a year of candles takes seconds.
+        return (
+            f"BacktestResult(symbols={self.symbols}, candles={self.candles},"
+            f" ticks={self.ticks}, signals={len(self.signals)}, journal={len(self.journal)})"
+        )
 
 
 # An event of the merged stream: (time ms, source index, sequence, payload).
@@ -245,10 +252,6 @@ async def run_streams(
     stops = CandleStops(engine, signal_log.add, bridge.submit)
     start, end = config.start_ms, config.end_ms
     last_id: dict[str, int] = {}
-    # The executor awaits its journal's writer thread for every order; with Python's default
-    # 5 ms GIL switch interval each hand-off waits for the interval. A backtest is all hand-offs.
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(0.0002)
     for rule in rules:
         bridge.set_rules(rule)  # a recording's exchangeInfo, as the recorded run had it
     await bridge.start()
@@ -294,7 +297,6 @@ async def run_streams(
             await bridge.close_all(last_candle)
     finally:
         await bridge.stop()
-        sys.setswitchinterval(switch)
     result.candles = len(result.candles_seen)
     result.symbols = sorted(prices)
     result.prices = {s: prices[s] for s in result.symbols}

@@ -8,9 +8,10 @@ sees `overflowed.is_set()` and closes the connection.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from typing import Any, Self
 
 # Event kinds, as they appear in the WebSocket `type` field.
 CANDLE = "candle"
@@ -39,17 +40,123 @@ class Event:
     encoded: bytes | None = None
 
 
-@dataclass(eq=False)
+KindsListener = Callable[[frozenset[str], frozenset[str]], None]
+
+
+class Kinds(set[str]):
+    """The event kinds a subscriber wants: a set that reports every change (before, after) to
+    its hub, so `Hub.wanted()` is a counter lookup instead of a scan of every subscriber.
+    Mutate it like any set (`sub.kinds.add(TICK)`, `sub.kinds |= {...}`) or assign a new one."""
+
+    __slots__ = ("_listener",)
+
+    def __init__(self, kinds: Iterable[str] = (), listener: KindsListener | None = None) -> None:
+        super().__init__(kinds)
+        self._listener = listener
+
+    def _changed(self, before: frozenset[str]) -> None:
+        if self._listener is not None:
+            after = frozenset(self)
+            if after != before:
+                self._listener(before, after)
+
+    def add(self, kind: str) -> None:
+        before = frozenset(self)
+        super().add(kind)
+        self._changed(before)
+
+    def discard(self, kind: object) -> None:
+        before = frozenset(self)
+        super().discard(kind)
+        self._changed(before)
+
+    def remove(self, kind: str) -> None:
+        before = frozenset(self)
+        super().remove(kind)
+        self._changed(before)
+
+    def pop(self) -> str:
+        before = frozenset(self)
+        kind = super().pop()
+        self._changed(before)
+        return kind
+
+    def clear(self) -> None:
+        before = frozenset(self)
+        super().clear()
+        self._changed(before)
+
+    def update(self, *others: Iterable[str]) -> None:
+        before = frozenset(self)
+        super().update(*others)
+        self._changed(before)
+
+    def difference_update(self, *others: Iterable[Any]) -> None:
+        before = frozenset(self)
+        super().difference_update(*others)
+        self._changed(before)
+
+    def intersection_update(self, *others: Iterable[Any]) -> None:
+        before = frozenset(self)
+        super().intersection_update(*others)
+        self._changed(before)
+
+    def symmetric_difference_update(self, other: Iterable[str]) -> None:
+        before = frozenset(self)
+        super().symmetric_difference_update(other)
+        self._changed(before)
+
+    def __ior__(self, other: AbstractSet[str]) -> Self:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
+    def __isub__(self, other: AbstractSet[Any]) -> Self:  # type: ignore[misc]
+        self.difference_update(other)
+        return self
+
+    def __iand__(self, other: AbstractSet[Any]) -> Self:  # type: ignore[misc]
+        self.intersection_update(other)
+        return self
+
+    def __ixor__(self, other: AbstractSet[str]) -> Self:  # type: ignore[override,misc]
+        self.symmetric_difference_update(other)
+        return self
+
+
 class Subscriber:
     """One consumer's bounded queue and what it wants to see."""
 
-    queue: asyncio.Queue[Event]
-    kinds: set[str] = field(default_factory=lambda: set(EVENT_KINDS - {TICK}))
-    symbols: set[str] | None = None  # None means every symbol
-    overflowed: asyncio.Event = field(default_factory=asyncio.Event)
+    def __init__(
+        self,
+        queue: asyncio.Queue[Event],
+        kinds: Iterable[str] | None = None,
+        symbols: set[str] | None = None,
+        overflowed: asyncio.Event | None = None,
+    ) -> None:
+        self.queue = queue
+        self._kinds = Kinds(EVENT_KINDS - {TICK} if kinds is None else kinds)
+        self.symbols = symbols  # None means every symbol
+        self.overflowed = overflowed or asyncio.Event()
+
+    @property
+    def kinds(self) -> Kinds:
+        return self._kinds
+
+    @kinds.setter
+    def kinds(self, kinds: Iterable[str]) -> None:
+        if kinds is self._kinds:  # `sub.kinds |= {...}` assigns the same set back
+            return
+        old = self._kinds
+        self._kinds = Kinds(kinds, old._listener)
+        old._listener = None
+        self._kinds._changed(frozenset(old))
+
+    def set_kinds(self, kinds: Iterable[str]) -> None:
+        """Want exactly `kinds` from now on."""
+        self.kinds = kinds
 
     def wants(self, event: Event) -> bool:
-        if event.kind not in self.kinds:
+        if event.kind not in self._kinds:
             return False
         return self.symbols is None or event.symbol is None or event.symbol in self.symbols
 
@@ -60,25 +167,44 @@ class Hub:
     def __init__(self, on_overflow: Callable[[Subscriber], None] | None = None) -> None:
         self._subscribers: set[Subscriber] = set()
         self._on_overflow = on_overflow
+        self._wanted: dict[str, int] = {}  # kind -> how many subscribers want it
         self.dropped_subscribers = 0
 
     def subscribe(self, maxsize: int = 1000) -> Subscriber:
         sub = Subscriber(queue=asyncio.Queue(maxsize=maxsize))
         self._subscribers.add(sub)
+        sub.kinds._listener = self._kinds_changed
+        self._kinds_changed(frozenset(), frozenset(sub.kinds))
         return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:
-        self._subscribers.discard(sub)
+        if sub in self._subscribers:
+            self._subscribers.discard(sub)
+            sub.kinds._listener = None
+            self._kinds_changed(frozenset(sub.kinds), frozenset())
+
+    def _kinds_changed(self, before: frozenset[str], after: frozenset[str]) -> None:
+        counts = self._wanted
+        for kind in after - before:
+            counts[kind] = counts.get(kind, 0) + 1
+        for kind in before - after:
+            left = counts.get(kind, 0) - 1
+            if left > 0:
+                counts[kind] = left
+            else:
+                counts.pop(kind, None)
 
     @property
     def subscriber_count(self) -> int:
         return len(self._subscribers)
 
     def wanted(self, kind: str) -> bool:
-        """Cheap check before building an event nobody would read (ticks)."""
-        return any(kind in sub.kinds for sub in self._subscribers)
+        """Cheap check before building an event nobody would read (O(1))."""
+        return kind in self._wanted
 
     def publish(self, event: Event) -> None:
+        if event.kind not in self._wanted:
+            return
         overflowed: list[Subscriber] = []
         for sub in self._subscribers:
             if not sub.wants(event):
@@ -88,7 +214,7 @@ class Hub:
             except asyncio.QueueFull:
                 overflowed.append(sub)
         for sub in overflowed:
-            self._subscribers.discard(sub)
+            self.unsubscribe(sub)
             self.dropped_subscribers += 1
             sub.overflowed.set()
             if self._on_overflow is not None:

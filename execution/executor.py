@@ -210,17 +210,36 @@ class OrderExecutor:
             try:
                 if job is None:
                     return
-                outcome = await self._process(job)
-                if job.future is not None and not job.future.done():
-                    job.future.set_result(outcome)
-            except Exception as exc:
-                log.exception("order for %s failed", job.signal if job else None)
-                if job is not None and job.future is not None and not job.future.done():
-                    job.future.set_exception(exc)
+                await self._run_job(job)
             finally:
-                if job is not None:
-                    self._notify(job.signal.variant, job.signal.symbol)
                 q.task_done()
+
+    async def execute(self, signal: SignalRaised) -> OrderOutcome | None:
+        """Process one signal now, in the caller's task, and return its outcome (None when the
+        signal asks for no order). The same code as the workers' (`_run_job`), without the
+        queue: for a caller that already serialises its orders (a backtest steps one order at
+        a time); not to be mixed with `submit` for the same (variant, symbol)."""
+        if signal.action not in ACTIONABLE:
+            return None
+        if not self._running:
+            raise RuntimeError("executor is not started")
+        return await self._run_job(_Job(signal))
+
+    async def _run_job(self, job: _Job) -> OrderOutcome | None:
+        """One order, start to end: its outcome goes to the job's future (if any) and the
+        strategy hears about the position afterwards, whatever happened."""
+        try:
+            outcome = await self._process(job)
+            if job.future is not None and not job.future.done():
+                job.future.set_result(outcome)
+            return outcome
+        except Exception as exc:
+            log.exception("order for %s failed", job.signal)
+            if job.future is not None and not job.future.done():
+                job.future.set_exception(exc)
+            return None
+        finally:
+            self._notify(job.signal.variant, job.signal.symbol)
 
     def _price(self, symbol: str) -> Decimal | None:
         return self._price_of(symbol) if self._price_of is not None else None
@@ -271,9 +290,10 @@ class OrderExecutor:
             s.price,
         )
         self._seen.add(cid)
-        await self.journal.append(intent.to_dict())  # durable before the request
+        record = intent.to_dict()
+        await self.journal.append(record)  # durable before the request
         self.risk.record_order(s.variant)
-        self._publish(ORDER, intent.to_dict(), s.symbol)
+        self._publish(ORDER, record, s.symbol)
         result = await self._send(intent)
         if isinstance(result, BrokerFill):
             outcome = filled_outcome(intent, result, self._clock.now_ms())
@@ -336,18 +356,20 @@ class OrderExecutor:
             error_code=code, error=why,
         )  # fmt: skip
         log.info("order rejected before sending: %s %s %s: %s", s.variant, s.symbol, s.side, why)
+        record = outcome.to_dict()
         if journal:
-            await self.journal.append(outcome.to_dict())
-        self._publish(ORDER, outcome.to_dict(), s.symbol)
+            await self.journal.append(record)
+        self._publish(ORDER, record, s.symbol)
         return outcome
 
     async def _finish(self, outcome: OrderOutcome) -> OrderOutcome:
-        outcome = self._record(outcome)
-        await self.journal.append(outcome.to_dict())
+        outcome, record = self._record(outcome)
+        await self.journal.append(record)
         return outcome
 
-    def _record(self, outcome: OrderOutcome) -> OrderOutcome:
-        """Apply a (filled) outcome to positions and risk, publish it. Returns it with P&L."""
+    def _record(self, outcome: OrderOutcome) -> tuple[OrderOutcome, dict[str, object]]:
+        """Apply a (filled) outcome to positions and risk, publish it. Returns it with P&L,
+        and its record (the journal line and the events' data: built once)."""
         position: Position | None = None
         if outcome.filled:
             rules = self.broker.rules(outcome.symbol)
@@ -359,12 +381,15 @@ class OrderExecutor:
         self._publish(ORDER, data, outcome.symbol)
         if position is not None:
             self._publish(TRADE, data, outcome.symbol)
-            self._publish(POSITION, position.to_dict(), outcome.symbol)
-        return outcome
+            hub = self._hub
+            if hub is not None and hub.wanted(POSITION):
+                self._publish(POSITION, position.to_dict(), outcome.symbol)
+        return outcome, data
 
     def _publish(self, kind: str, data: dict[str, object], symbol: str) -> None:
-        if self._hub is not None:
-            self._hub.publish(Event(kind, data, symbol, self._clock.now_ms()))
+        hub = self._hub
+        if hub is not None and hub.wanted(kind):
+            hub.publish(Event(kind, data, symbol, self._clock.now_ms()))
 
     def _notify(self, variant: str, symbol: str) -> None:
         pos = self.positions.get(variant, symbol)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, Metric
@@ -34,15 +35,44 @@ class _ScrapeTimeCounters(Collector):
             yield family
 
 
+class LabelledCounts(Collector):
+    """A counter family whose children are plain ints, counted on the hot path (a trade, a
+    candle) for a dict update instead of prometheus_client's `labels()` lookup and lock; read
+    when /metrics is scraped. Keys are the label value (one label) or a tuple of them."""
+
+    def __init__(self, name: str, doc: str, labelnames: tuple[str, ...]) -> None:
+        self.name = name
+        self.doc = doc
+        self.labelnames = labelnames
+        self.counts: dict[Any, int] = {}
+
+    def inc(self, key: Any) -> None:
+        counts = self.counts
+        counts[key] = counts.get(key, 0) + 1
+
+    def value(self, key: Any) -> int:
+        return self.counts.get(key, 0)
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(self.name, self.doc, labels=self.labelnames)
+        for key, value in list(self.counts.items()):
+            labels = list(key) if isinstance(key, tuple) else [key]
+            family.add_metric(labels, float(value))
+        yield family
+
+
 class ServiceMetrics:
     """Everything /metrics shows. One per app; tests build as many as they like."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.ticks = Counter("ticks", "Trades received", ["symbol"], registry=r)
-        self.candles = Counter("candles", "Candles closed", ["symbol", "source"], registry=r)
-        self.signals = Counter("signals", "Signals raised", ["variant", "reason"], registry=r)
+        # Counted per trade / candle / signal: plain ints (see LabelledCounts).
+        self.ticks = LabelledCounts("ticks", "Trades received", ("symbol",))
+        self.candles = LabelledCounts("candles", "Candles closed", ("symbol", "source"))
+        self.signals = LabelledCounts("signals", "Signals raised", ("variant", "reason"))
+        for counts in (self.ticks, self.candles, self.signals):
+            r.register(counts)
         self.orders = Counter("orders", "Orders by outcome", ["outcome"], registry=r)
         self.order_latency = Histogram(
             "order_latency_seconds",

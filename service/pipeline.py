@@ -61,19 +61,25 @@ class Pipeline:
         self.close_lag_ms = int(DELIVERY_LAG_REAL_S * speed * 1000)
         self._changed: set[str] = set()  # symbols whose open candle moved since last published
         self.handler_errors = 0
+        # Bound once: on_tick runs for every trade.
+        self._count_tick = metrics.ticks.inc
+        self._add_tick = self.aggregator.add_tick
+        self._hub_wanted = hub.wanted
 
     # -- inputs ------------------------------------------------------------------------------
 
     def on_tick(self, tick: Tick) -> None:
         """One trade from the feed (already deduplicated and in trade-id order)."""
         try:
-            self.metrics.ticks.labels(tick.symbol).inc()
+            self._count_tick(tick.symbol)
             self.tick_store.add(tick)
-            self.aggregator.add_tick(tick)
+            self._add_tick(tick)
             self._changed.add(tick.symbol)
-            for signal in self.engine.on_tick(tick):
-                self._raise(signal)
-            if self.hub.wanted(TICK):
+            signals = self.engine.on_tick(tick)
+            if signals:
+                for signal in signals:
+                    self._raise(signal)
+            if self._hub_wanted(TICK):
                 self.hub.publish(Event(TICK, tick_data(tick), tick.symbol, self.clock.now_ms()))
         except Exception:  # one bad tick must not end the feed; it is logged and counted
             self.handler_errors += 1
@@ -81,18 +87,23 @@ class Pipeline:
 
     def on_candle(self, candle: Candle) -> None:
         """A closed minute (from a later trade, the clock, or a backfill)."""
-        self.metrics.candles.labels(candle.symbol, candle.source.value).inc()
-        self.hub.publish(Event(CANDLE, candle_data(candle), candle.symbol, self.clock.now_ms()))
-        for signal in self.engine.on_candle(candle):
-            self._raise(signal)
+        self.metrics.candles.inc((candle.symbol, candle.source.value))
+        if self._hub_wanted(CANDLE):  # the event's data is built only for a reader
+            self.hub.publish(Event(CANDLE, candle_data(candle), candle.symbol, self.clock.now_ms()))
+        signals = self.engine.on_candle(candle)
+        if signals:
+            for signal in signals:
+                self._raise(signal)
 
     def _raise(self, signal: SignalRaised) -> None:
         """Record, publish and submit one signal; a failure is logged and counted, and the
         other variants' signals still go out."""
         try:
             self.signals.add(signal)
-            self.metrics.signals.labels(signal.variant, signal.reason.value).inc()
-            self.hub.publish(Event(SIGNAL, to_data(signal), signal.symbol, self.clock.now_ms()))
+            self.metrics.signals.inc((signal.variant, signal.reason.value))
+            if self._hub_wanted(SIGNAL):
+                data = to_data(signal)
+                self.hub.publish(Event(SIGNAL, data, signal.symbol, self.clock.now_ms()))
             if signal.action in (ACTION_OPEN, ACTION_CLOSE):
                 self.submit(signal)
         except Exception:
