@@ -3,10 +3,11 @@
     .venv/bin/python bench/ingest.py [--n 200000]
 
 Measures our pipeline from the bytes a socket delivers (combined-stream envelopes of
-`<sym>@trade` events, 3 symbols, ~10 trades per second of market time). In the live path
-python-binance json-decodes each frame itself (with orjson) and hands us the dict;
-`TradeFeed.on_message` takes that dict as is (no second decode), so the live per-tick cost is
-this benchmark's minus the decode. Prints ticks_per_s, us_per_tick and ratio_to_json_parse
+`<sym>@trade` events, 3 symbols, ~10 trades per second of market time): `parse_trade_frame`
+takes its msgspec road for these. In the live feed python-binance decodes each frame itself
+(our orjson hook) and `TradeFeed.on_message` converts that dict (`trade_to_tick`, the dict
+road); `dict_road_ticks_per_s` measures that part alone (dicts decoded beforehand, untimed).
+Prints ticks_per_s, us_per_tick and ratio_to_json_parse
 (pipeline time per tick / a bare stdlib `json.loads` of the same frames, same run), and
 cpu_ticks_per_s (the same from process CPU time, steadier on a shared, loaded machine).
 Goal: >= 400,000 ticks/s on one core and a ratio <= 2.
@@ -25,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aggregation.aggregator import CandleAggregator
 from aggregation.models import Candle
-from data_ingestion.schemas import parse_trade_frame
+from data_ingestion.schemas import decode_frame, parse_trade_frame, trade_to_tick
 
 
 def frames(n: int, seed: int = 7) -> list[bytes]:
@@ -50,7 +51,8 @@ def frames(n: int, seed: int = 7) -> list[bytes]:
 
 def run(n: int, rounds: int) -> dict[str, float]:
     data = frames(n)
-    best_pipe = best_json = best_cpu = float("inf")
+    dicts = [json.loads(f) for f in data]
+    best_pipe = best_json = best_cpu = best_dict = float("inf")
     closed = 0
     for _ in range(rounds):
         t0 = time.perf_counter()
@@ -67,6 +69,12 @@ def run(n: int, rounds: int) -> dict[str, float]:
         best_pipe = min(best_pipe, time.perf_counter() - t0)
         best_cpu = min(best_cpu, time.process_time() - c0)
         closed = len(sink)
+
+        add = CandleAggregator(history=1440, grace_ms=2000, on_close=sink.append).add_tick
+        t0 = time.perf_counter()
+        for d in dicts:
+            add(trade_to_tick(decode_frame(d), 0))
+        best_dict = min(best_dict, time.perf_counter() - t0)
     us = best_pipe / n * 1e6
     return {
         "ticks": n,
@@ -76,6 +84,7 @@ def run(n: int, rounds: int) -> dict[str, float]:
         "cpu_ticks_per_s": round(n / best_cpu),  # process CPU time: less noisy when shared
         "json_loads_us_per_frame": round(best_json / n * 1e6, 3),
         "ratio_to_json_parse": round(best_pipe / best_json, 3),
+        "dict_road_ticks_per_s": round(n / best_dict),
     }
 
 

@@ -1,8 +1,13 @@
-"""Binance's wire format (its own field names) and the one conversion of a trade to a `Tick`.
+"""Binance's wire format (its own field names) and the conversion of a trade to a `Tick`.
 
 The schemas are `TypedDict`s: python-binance already hands us decoded dicts, so a typed view of
-that dict costs nothing per message, while a struct per frame would be an allocation on the hot
-path. `trade_to_tick` is the single place where Binance's strings become Decimals.
+that dict costs nothing per message. `trade_to_tick` converts such a dict; Binance's strings
+become Decimals there.
+
+Raw frames (bytes/str: recordings, the benchmark, any socket we read ourselves) take a faster
+road in `parse_trade_frame`: msgspec decodes a combined `<sym>@trade` frame straight into a
+small struct, type-checked in C, with no dict built (about twice as fast as orjson + dict).
+Anything that is not a well-formed trade there goes the dict road, which names the problem.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypedDict
 
+import msgspec
 import orjson
 
 from core.errors import BadInputError
@@ -157,12 +163,46 @@ def trade_to_tick(ev: dict[str, Any], received_ms: int) -> Tick:
     return _tuple_new(Tick, (symbol, trade_id, price, qty, t, maker, received_ms, 1))
 
 
+class _TradeWire(msgspec.Struct):
+    """The fields of a `<symbol>@trade` event a Tick needs (the others are skipped)."""
+
+    e: str
+    s: str
+    t: int
+    p: str
+    q: str
+    T: int
+    m: bool
+
+
+class _CombinedTradeWire(msgspec.Struct):
+    stream: str
+    data: _TradeWire
+
+
+_decode_combined_trade = msgspec.json.Decoder(_CombinedTradeWire).decode
+
+
 def parse_trade_frame(raw: bytes | str | dict[str, Any], received_ms: int) -> Tick:
     """A raw frame (bytes as the socket delivers them, str, or python-binance's dict) -> Tick.
 
     Raises `NotATrade` for other well-formed events (including python-binance's error dicts,
     which the supervisor inspects before calling this) and `FrameError` for malformed ones.
     """
+    if not isinstance(raw, dict):
+        try:
+            ev = _decode_combined_trade(raw).data
+            price, qty = Decimal(ev.p), Decimal(ev.q)
+            ok = ev.e == "trade" and ev.s and _ZERO < price < _INF and _ZERO < qty < _INF
+        except (msgspec.DecodeError, InvalidOperation, ValueError):
+            ok = False  # msgspec.ValidationError is a DecodeError
+        if ok:
+            t = ev.T // 1000 if ev.T > _US_THRESHOLD else ev.T
+            return _tuple_new(Tick, (ev.s, ev.t, price, qty, t, ev.m, received_ms, 1))
+    return _parse_dict_road(raw, received_ms)
+
+
+def _parse_dict_road(raw: bytes | str | dict[str, Any], received_ms: int) -> Tick:
     ev = decode_frame(raw)
     if ev.get("e") == "error":
         raise NotATrade(f"python-binance error message: {ev.get('type')}: {ev.get('m')}")
