@@ -13,9 +13,12 @@ counted and skipped rather than killing the read loop; frames are decoded once, 
   the unable-to-connect log line suggests `--simulate`;
 - while reconnecting every symbol is held in the gate (the aggregator closes none of its
   minutes); after the reconnect each symbol catches up from REST by trade id (Sequencer);
-  a connection silent for `silence_hold_s` holds them too (a stall is not yet told from a
-  quiet market, and a stalled minute must not close without its trades); the next message,
-  or the watchdog's reconnect and catch-up, releases them;
+  a connection silent for `silence_hold_s` holds them too, and asks REST for each symbol's
+  latest trade id (aggTrades, weight 2): a newer id than the stream's last means a stalled
+  stream (reconnect now, catch up); none means a quiet market (release; ask again after
+  another `silence_hold_s`). With `silence_hold_s` <= the aggregator's close grace, no minute
+  closes on the clock unless a check after its end found nothing missing; if REST fails the
+  hold stays until the next message or the watchdog's reconnect;
 - a symbol added at run time is held until the new socket streams it and its REST start
   (from the warm-up's resume point) is done;
 - `planned_reconnect_s` (23 h, before Binance's 24 h cutoff) and symbol changes open the new
@@ -40,7 +43,7 @@ from binance.exceptions import ReadLoopClosed
 
 from core.clock import Clock
 from core.tasks import TaskOwner
-from data_ingestion.backfill import TradeFetcher
+from data_ingestion.backfill import BackfillError, TradeFetcher
 from data_ingestion.backoff import Backoff
 from data_ingestion.models import Tick
 from data_ingestion.schemas import FrameError, NotATrade, decode_frame, trade_to_tick
@@ -137,6 +140,10 @@ class TradeFeed:
         self._connected = False
         self._held_for_reconnect: set[str] = set()
         self._held_for_silence: set[str] = set()
+        self._quiet_checked_at = 0.0  # loop time of the last silence check
+        self._quiet_check: asyncio.Task[None] | None = None
+        self._suspects: dict[str, int] = {}  # trade ids REST had and the stream had not
+        self.quiet_checks = 0
         self.reconnects = 0
         self.planned_reconnects = 0
         self.malformed = 0
@@ -321,7 +328,8 @@ class TradeFeed:
             conn.last_msg_at = loop.time()
             conn.messages += 1
             conn.first_message.set()
-            if self._held_for_silence:
+            if self._held_for_silence or self._suspects:
+                self._suspects = {}
                 self._end_silence()
             if not isinstance(msg, dict):
                 self.malformed += 1
@@ -395,7 +403,7 @@ class TradeFeed:
     async def _watch(self) -> str:
         """Until the current connection fails: watchdog, planned reconnects, symbol changes."""
         loop = asyncio.get_running_loop()
-        tick_s = min(1.0, self.watchdog_s / 4)
+        tick_s = min(1.0, self.watchdog_s / 4, self.silence_hold_s / 2)
         while True:
             conn = self._conn
             assert conn is not None
@@ -412,8 +420,11 @@ class TradeFeed:
             silent = now - conn.last_msg_at
             if silent > self.watchdog_s:
                 return f"no message for {silent:.1f}s (watchdog)"
-            if silent > self.silence_hold_s and not self._held_for_silence:
+            since_check = now - max(conn.last_msg_at, self._quiet_checked_at)
+            if since_check > self.silence_hold_s and self._quiet_check is None:
+                self._quiet_checked_at = now
                 self._start_silence()
+                self._quiet_check = self._tasks.spawn(self._check_quiet(conn), "quiet-check")
             if self._changed.is_set() and not self._seqs:
                 return "no symbols"
             planned = now - conn.opened_at >= self.planned_reconnect_s
@@ -421,6 +432,36 @@ class TradeFeed:
                 self._changed.clear()
                 why = "planned reconnect" if planned else "symbols changed"
                 await self._handoff(conn, why)
+
+    async def _check_quiet(self, conn: _Conn) -> None:
+        """Silent stream: quiet market (release the hold) or stalled (fail the connection)?
+
+        A trade REST knows and the stream has not delivered is a suspect (it may be in
+        flight); still undelivered at the next check, the stream is stalled.
+        """
+        try:
+            self.quiet_checks += 1
+            missed: dict[str, int] = {}
+            for symbol, seq in list(self._seqs.items()):
+                if seq.busy or seq.last_id is None:
+                    continue  # a busy sequencer holds its symbol itself; no id: no minute yet
+                latest = await self._fetcher.latest(symbol)
+                if latest is not None and seq.last_id is not None and latest[0] > seq.last_id:
+                    missed[symbol] = latest[0]
+            stalled = [
+                f"{sym} #{tid}"
+                for sym, tid in self._suspects.items()
+                if sym in self._seqs and (self._seqs[sym].last_id or 0) < tid
+            ]
+            self._suspects = missed
+            if stalled:
+                conn.fail(f"stream silent while trades happened ({', '.join(stalled)})")
+            elif not missed:
+                self._end_silence()
+        except BackfillError as exc:  # keep holding: the watchdog decides
+            log.warning("feed: silence check failed: %s", exc)
+        finally:
+            self._quiet_check = None
 
     async def _handoff(self, old: _Conn, why: str) -> None:
         """Open the new socket first, close the old after the new one's first message."""

@@ -21,14 +21,23 @@ async def test_watchdog_reconnects_a_silent_stream_and_nothing_is_lost():
     async with running(config(), ("BTCUSDT", "ETHUSDT"), watchdog_s=1.0) as run:
         await run.live()
         await asyncio.sleep(0.5)
-        # The connection stays open (pings answered) but its next frame waits a minute:
-        # a stalled upstream. Only the watchdog can notice.
-        run.sim.faults.config = FaultConfig(frame_delay_ms=60_000)
+        # The connection stays open (pings answered) but its next frame waits a minute: a
+        # stalled upstream. REST fails too, so the silence checks cannot tell: the symbols
+        # stay held until the watchdog reconnects.
+        run.sim.faults.config = FaultConfig(
+            frame_delay_ms=60_000, server_error_probability=1.0, rest_faults_on="all"
+        )
         stalled_at = len(run.ticks)
-        await run.wait_for(lambda: run.feed.reconnects >= 1, 4.0, "a watchdog reconnect")
+        seen: list[int] = []
+
+        def reconnected() -> bool:
+            seen.append(len(run.ticks))
+            return run.feed.reconnects >= 1
+
+        await run.wait_for(reconnected, 4.0, "a watchdog reconnect")
         run.sim.faults.config = FaultConfig()
         assert "watchdog" in (run.feed.last_error or "")
-        assert len(run.ticks) <= stalled_at + 4  # frames already in flight, no more
+        assert seen[-2] <= stalled_at + 4  # until the reconnect: frames in flight, no more
         await run.live()
         await asyncio.sleep(1.5)  # three more market minutes
     assert run.feed.reconnects <= 3  # the stall, maybe a delayed frame on the next socket
@@ -36,6 +45,38 @@ async def test_watchdog_reconnects_a_silent_stream_and_nothing_is_lost():
         assert _consecutive(run.delivered_ids(symbol))  # the stall's trades came from REST
         run.check_candles(symbol, min_live=4)
         assert all(c.complete for c in run.agg.history(symbol))
+
+
+async def test_silence_check_finds_a_stall_before_the_watchdog():
+    async with running(config(), ("BTCUSDT", "ETHUSDT"), watchdog_s=10.0) as run:
+        await run.live()
+        await asyncio.sleep(0.5)
+        run.sim.faults.config = FaultConfig(frame_delay_ms=60_000)
+        await run.wait_for(lambda: run.feed.reconnects >= 1, 3.0, "a stall found by REST")
+        run.sim.faults.config = FaultConfig()
+        assert "silent while trades happened" in (run.feed.last_error or "")
+        await run.live()
+        await asyncio.sleep(1.0)
+    for symbol in ("BTCUSDT", "ETHUSDT"):
+        assert _consecutive(run.delivered_ids(symbol))
+        run.check_candles(symbol, min_live=3)
+        assert all(c.complete for c in run.agg.history(symbol))
+
+
+async def test_quiet_market_is_not_a_stall_and_its_minutes_close_on_time():
+    # ~0.6 trades per real second per symbol: silences of a second or more are common.
+    cfg = config(trade_rate=0.005, history_minutes=300)
+    async with running(cfg, ("BTCUSDT", "ETHUSDT"), watchdog_s=10.0) as run:
+        await run.live()
+        await asyncio.sleep(3.0)  # six market minutes
+        now_minute = run.sim.clock.now_ms() // 60_000 * 60_000
+    assert run.feed.quiet_checks >= 3
+    assert run.feed.reconnects == 0
+    for symbol in ("BTCUSDT", "ETHUSDT"):
+        run.check_candles(symbol, min_live=5)
+        assert all(c.complete for c in run.agg.history(symbol))
+        # Closed on the clock, not held back: only the open minute (and one within grace)
+        assert run.agg.history(symbol)[-1].open_time >= now_minute - 2 * 60_000
 
 
 async def test_symbols_added_and_removed_at_run_time():
