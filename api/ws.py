@@ -17,6 +17,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from api.auth import bearer_of, token_ok
+from core.clock import Clock
 from core.hub import ERROR, EVENT_KINDS, STATUS, Event, Subscriber
 from service.container import Service
 from service.wire import candle_data, to_data
@@ -56,6 +57,33 @@ def encode_data(event: Event, now_ms: int) -> bytes:
 
 def frame(kind: str, seq: int, ts_ms: int, data: bytes) -> str:
     return f'{{"type":"{kind}","seq":{seq},"ts":{ts_ms},"data":{data.decode()}}}'
+
+
+class FrameParts:
+    """An event's text frame around its `seq`: `head + str(seq) + tail`, built once per event.
+
+    The hub hands one event to every client's queue, and the clients' senders run one after the
+    other in the same loop turn, so remembering the last event built serves nearly all of them
+    (per client, only the seq is spliced in). Holds a reference to that event, so identity is safe.
+    """
+
+    __slots__ = ("_event", "_head", "_tail")
+
+    def __init__(self) -> None:
+        self._event: Event | None = None
+        self._head = ""
+        self._tail = ""
+
+    def of(self, event: Event, clock: Clock) -> tuple[str, str]:
+        if event is not self._event:
+            data = encode_data(event, clock.now_ms()).decode()
+            self._head = f'{{"type":"{event.kind}","seq":'
+            self._tail = f',"ts":{event.ts_ms},"data":{data}}}'
+            self._event = event
+        return self._head, self._tail
+
+
+FRAMES = FrameParts()
 
 
 def apply_op(sub: Subscriber, op: ClientOp, known_symbols: list[str]) -> None:
@@ -120,11 +148,21 @@ class Connection:
             self.sub.overflowed.set()
 
     async def sender(self) -> None:
+        """Send what the hub queued: one wake-up drains everything queued meanwhile, and each
+        frame costs a seq splice plus the ASGI send (one text frame, one socket write)."""
+        queue = self.sub.queue
         clock = self.service.clock
+        send = self.websocket.send
+        parts = FRAMES.of
         while True:
-            event = await self.sub.queue.get()
-            data = encode_data(event, clock.now_ms())
-            await self.send(event.kind, event.ts_ms, data)
+            event = await queue.get()
+            while True:
+                head, tail = parts(event, clock)
+                self.seq += 1
+                await send({"type": "websocket.send", "text": f"{head}{self.seq}{tail}"})
+                if queue.empty():
+                    break
+                event = queue.get_nowait()
 
     async def receiver(self) -> None:
         while True:

@@ -138,7 +138,7 @@ async def main(args: argparse.Namespace) -> None:
             app,
             host="127.0.0.1",
             port=args.port,
-            ws="websockets-sansio",
+            ws=args.ws,
             ws_per_message_deflate=False,
             log_config=None,
             access_log=False,
@@ -178,4 +178,15 @@ if __name__ == "__main__":
     parser.add_argument("--ws-queue", type=int, default=1000)
     parser.add_argument("--warm-minutes", type=int, default=1440)
     parser.add_argument("--duration", type=float, default=120.0)
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument(
+        "--ws", choices=("websockets-sansio", "websockets", "wsproto"), default="websockets-sansio"
+    )
+    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    parsed = parser.parse_args()
+    if parsed.loop == "uvloop":
+        import uvloop  # only for this comparison; not a dependency of the service
+
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(main(parsed))
+    else:
+        asyncio.run(main(parsed))
