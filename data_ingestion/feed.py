@@ -1,15 +1,11 @@
 """The trade-stream supervisor: one multiplexed python-binance socket, reconnected forever.
 
-python-binance's `ReconnectingWebsocket` gives up after 5 reconnects, stops its read loop on a
-queue overflow or an undecodable frame, and then only leaves an error dict on its queue. This
-supervisor owns reconnecting instead: each socket gets `MAX_RECONNECTS = 0` (any drop ends it
-at once), a large queue, and a tolerant decoder (a malformed frame becomes a marker that is
-counted and skipped rather than killing the read loop; frames are decoded once, by orjson).
+python-binance's `ReconnectingWebsocket` gives up after 5 reconnects; this supervisor owns
+reconnecting instead (each socket is set up for it in `data_ingestion.connection`).
 
 - drops, python-binance error messages (its read loop ends on a queue overflow or when it
-  cannot connect; they are caught where it reports them) and silence for `watchdog_s`:
-  reconnect with jittered
-  exponential backoff (0.5 s ×1.8 up to 30 s; reset after a connection that lived `healthy_s`);
+  cannot connect) and silence for `watchdog_s`: reconnect with jittered exponential backoff
+  (0.5 s ×1.8 up to 30 s; reset after a connection that lived `healthy_s`);
   the unable-to-connect log line suggests `--simulate`;
 - while reconnecting every symbol is held in the gate (the aggregator closes none of its
   minutes); after the reconnect each symbol catches up from REST by trade id (Sequencer);
@@ -37,14 +33,13 @@ from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-from binance import BinanceSocketManager
 from binance.exceptions import ReadLoopClosed
 
 from core.clock import Clock
 from core.tasks import TaskOwner
 from data_ingestion.backfill import BackfillError, TradeFetcher
 from data_ingestion.backoff import Backoff
+from data_ingestion.connection import Connection, open_connection
 from data_ingestion.models import Tick
 from data_ingestion.schemas import FrameError, NotATrade, decode_frame, trade_to_tick
 from data_ingestion.sequencer import MarketGate, Sequencer
@@ -69,32 +64,6 @@ class FeedState:
     gaps: int
     backfilled_trades: int
     unfilled_gaps: int
-
-
-def _tolerant_decode(frame: Any) -> Any:
-    """Replaces the socket's `_handle_message`: a bad frame becomes a marker, not a crash."""
-    try:
-        return orjson.loads(frame)
-    except (orjson.JSONDecodeError, TypeError) as exc:
-        return {"e": "malformed", "m": str(exc), "raw": str(frame)[:120]}
-
-
-class _Conn:
-    def __init__(self, sock: Any, symbols: tuple[str, ...], now: float) -> None:
-        self.sock = sock
-        self.symbols = symbols
-        self.opened_at = now
-        self.last_msg_at = now
-        self.messages = 0
-        self.failed = asyncio.Event()
-        self.first_message = asyncio.Event()
-        self.reason = ""
-        self.reader: asyncio.Task[None] | None = None
-
-    def fail(self, reason: str) -> None:
-        if not self.failed.is_set():
-            self.reason = reason
-            self.failed.set()
 
 
 class TradeFeed:
@@ -136,7 +105,7 @@ class TradeFeed:
         self._seqs: dict[str, Sequencer] = {}
         self._last_msg: dict[str, tuple[int, float]] = {}  # clock ms, loop time
         self._changed = asyncio.Event()
-        self._conn: _Conn | None = None
+        self._conn: Connection | None = None
         self._connected = False
         self._held_for_reconnect: set[str] = set()
         self._held_for_silence: set[str] = set()
@@ -167,7 +136,7 @@ class TradeFeed:
             seq.cancel()
         await self._tasks.cancel_all()
         if conn is not None:
-            await self._close(conn)
+            await conn.close()
         for symbol in list(self._held_for_reconnect):
             self._unhold(symbol)
         self._end_silence()
@@ -294,30 +263,14 @@ class TradeFeed:
 
     # -- connections ----------------------------------------------------------------------
 
-    async def _open(self, symbols: tuple[str, ...]) -> _Conn:
-        bsm = BinanceSocketManager(self._client, max_queue_size=self.max_queue_size)
-        if self._stream_url:
-            bsm.STREAM_TESTNET_URL = self._stream_url
-        sock = bsm.multiplex_socket([f"{s.lower()}@trade" for s in symbols])
-        sock.MAX_RECONNECTS = 0  # the supervisor reconnects, with its own backoff
-        sock.TIMEOUT = 0.5  # the read loop notices a close request within this
-        sock._handle_message = _tolerant_decode
-        conn = _Conn(sock, symbols, asyncio.get_running_loop().time())
-        queue_error = sock._propagate_error
-
-        async def report(error: dict[str, Any]) -> None:
-            # python-binance's documented hook: its read loop ends right after the first
-            # error it reports, and recv() may then raise ReadLoopClosed without the error.
-            conn.fail(f"{error.get('type')}: {error.get('m')}")
-            await queue_error(error)
-
-        sock._propagate_error = report
-        await asyncio.wait_for(sock.__aenter__(), self._connect_timeout_s)
-        conn.opened_at = conn.last_msg_at = asyncio.get_running_loop().time()
+    async def _open(self, symbols: tuple[str, ...]) -> Connection:
+        conn = await open_connection(
+            self._client, symbols, self._stream_url, self.max_queue_size, self._connect_timeout_s
+        )
         conn.reader = self._tasks.spawn(self._read(conn), "reader")
         return conn
 
-    async def _read(self, conn: _Conn) -> None:
+    async def _read(self, conn: Connection) -> None:
         loop = asyncio.get_running_loop()
         while True:
             try:
@@ -325,9 +278,7 @@ class TradeFeed:
             except ReadLoopClosed as exc:
                 conn.fail(f"read loop closed: {exc}")
                 return
-            conn.last_msg_at = loop.time()
-            conn.messages += 1
-            conn.first_message.set()
+            conn.heard(loop.time())
             if self._held_for_silence or self._suspects:
                 self._suspects = {}
                 self._end_silence()
@@ -338,14 +289,6 @@ class TradeFeed:
                 conn.fail(f"{msg.get('type')}: {msg.get('m')}")
                 return
             self.on_message(msg)
-
-    async def _close(self, conn: _Conn) -> None:
-        if conn.reader is not None:
-            conn.reader.cancel()
-        try:
-            await asyncio.wait_for(conn.sock.__aexit__(None, None, None), 5.0)
-        except Exception as exc:  # closing a broken socket may fail in many ways
-            log.debug("feed: closing socket: %r", exc)
 
     def _streams(self) -> tuple[str, ...]:
         return tuple(sorted(self._seqs))
@@ -388,12 +331,12 @@ class TradeFeed:
             if not self._seqs:
                 log.info("feed: no symbols left; closing the stream")
                 if conn is not None:
-                    self._tasks.spawn(self._close(conn), "close")
+                    self._tasks.spawn(conn.close(), "close")
                 continue
             self.reconnects += 1
             self.last_error = reason
             if conn is not None:
-                self._tasks.spawn(self._close(conn), "close")
+                self._tasks.spawn(conn.close(), "close")
                 if asyncio.get_running_loop().time() - conn.opened_at >= self.healthy_s:
                     self._backoff.reset()
             delay = self._backoff.next_delay()
@@ -433,7 +376,7 @@ class TradeFeed:
                 why = "planned reconnect" if planned else "symbols changed"
                 await self._handoff(conn, why)
 
-    async def _check_quiet(self, conn: _Conn) -> None:
+    async def _check_quiet(self, conn: Connection) -> None:
         """Silent stream: quiet market (release the hold) or stalled (fail the connection)?
 
         A trade REST knows and the stream has not delivered is a suspect (it may be in
@@ -463,7 +406,7 @@ class TradeFeed:
         finally:
             self._quiet_check = None
 
-    async def _handoff(self, old: _Conn, why: str) -> None:
+    async def _handoff(self, old: Connection, why: str) -> None:
         """Open the new socket first, close the old after the new one's first message."""
         try:
             new = await self._open(self._streams())
@@ -483,4 +426,4 @@ class TradeFeed:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(new.first_message.wait(), 2.0)
         self._go_live(new.symbols)  # symbols added since the old socket opened
-        self._tasks.spawn(self._close(old), "close-old")
+        self._tasks.spawn(old.close(), "close-old")
