@@ -50,8 +50,8 @@ def detect(path: Path) -> DataKind:
         raise BadDataFile(path, 1, "the file is empty")
     if text.startswith("{"):
         first = text.split("\n", 1)[0]
-        if '"e"' in first and '"t"' in first:
-            return DataKind.RECORDING  # an uncompressed recording (JSON lines of raw events)
+        if '"e"' in first and ('"t"' in first or '"recording"' in first):
+            return DataKind.RECORDING  # an uncompressed recording (JSON lines of events)
         return DataKind.TRADES
     if text.startswith("["):
         body = text[1:].lstrip()

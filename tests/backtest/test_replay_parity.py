@@ -184,6 +184,7 @@ def live_run(tmp_path_factory: pytest.TempPathFactory) -> LiveRun:
     return LiveRun(recording, journal, candles, signals, _settings())
 
 
+@pytest.mark.e2e
 def test_replay_gives_the_live_runs_candles_signals_and_orders(
     live_run: LiveRun, tmp_path: Path
 ) -> None:
@@ -219,6 +220,7 @@ def test_replay_gives_the_live_runs_candles_signals_and_orders(
     assert _journal(tmp_path / "replay.jsonl") == result.journal
 
 
+@pytest.mark.e2e
 def test_torn_recording_replays_what_precedes_the_tear(live_run: LiveRun, tmp_path: Path) -> None:
     data = live_run.recording.read_bytes()
     torn = tmp_path / "torn.rec.gz"
