@@ -106,6 +106,12 @@ class ExecutionBridge:
     def has_pending(self) -> bool:
         return bool(self._pending)
 
+    @property
+    def pending(self) -> list[SignalRaised]:
+        """The signals waiting for `run_pending` (the list itself: the run loop checks it for
+        every event, so it is emptied in place and never replaced)."""
+        return self._pending
+
     async def run_pending(self) -> None:
         while self._pending:
             signal = self._pending.pop(0)

@@ -263,32 +263,42 @@ async def run_streams(
     try:
         with Progress(kline_count, config.progress) as progress:
             events = streams[0] if len(streams) == 1 else heapq.merge(*streams)
+            # Bound once: this loop runs for every trade and candle of the data.
+            pending = bridge.pending  # the signals submitted by the current event
+            set_time, on_tick, on_candle = clock.set, pipeline.on_tick, pipeline.on_candle
+            before_close, advance = stops.before_close, progress.advance
+            windowed = start is not None or end is not None
+            ticks = 0
             for time_ms, _i, _s, item in events:
                 if isinstance(item, Tick):
-                    if (start is not None and time_ms < start) or (
-                        end is not None and time_ms >= end
+                    if windowed and (
+                        (start is not None and time_ms < start)
+                        or (end is not None and time_ms >= end)
                     ):
                         continue
-                    if item.trade_id <= last_id.get(item.symbol, -1):
+                    symbol, trade_id = item.symbol, item.trade_id
+                    if trade_id <= last_id.get(symbol, -1):
                         continue  # a duplicate (reconnect overlap): the live sequencer drops it
-                    last_id[item.symbol] = item.trade_id
-                    clock.set(time_ms)
-                    result.ticks += 1
-                    pipeline.on_tick(item)
+                    last_id[symbol] = trade_id
+                    set_time(time_ms)
+                    ticks += 1
+                    on_tick(item)
                 else:
-                    if (start is not None and item.open_time < start) or (
-                        end is not None and item.open_time >= end
+                    if windowed and (
+                        (start is not None and item.open_time < start)
+                        or (end is not None and item.open_time >= end)
                     ):
                         continue
-                    progress.advance()
-                    clock.set(item.open_time)
-                    stops.before_close(item)
-                    if bridge.has_pending:
+                    advance()
+                    set_time(item.open_time)
+                    before_close(item)
+                    if pending:
                         await bridge.run_pending()
-                    clock.set(item.close_time)
-                    pipeline.on_candle(item)
-                if bridge.has_pending:
+                    set_time(time_ms)  # the candle's close time
+                    on_candle(item)
+                if pending:
                     await bridge.run_pending()
+            result.ticks = ticks
             if result.ticks:
                 clock.advance(60_000 + pipeline.aggregator.grace_ms)
                 pipeline.close_due()  # the last minute of trade data closes on the clock

@@ -374,8 +374,8 @@ class OrderExecutor:
         if outcome.filled:
             rules = self.broker.rules(outcome.symbol)
             position, pnl = self.positions.apply(outcome, rules.base_asset, rules.quote_asset)
-            outcome = replace(outcome, realized_pnl=pnl)
             if pnl is not None:
+                outcome = replace(outcome, realized_pnl=pnl)
                 self.risk.record_pnl(outcome.variant, pnl)
         data = outcome.to_dict()
         self._publish(ORDER, data, outcome.symbol)

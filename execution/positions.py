@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from decimal import Decimal
 
 from execution.models import OrderOutcome, Position
@@ -43,6 +42,8 @@ class PositionBook:
         qty_exec, quote = fill.executed_qty, fill.quote_qty
         fee, fee_asset = fill.commission, fill.commission_asset
         pnl: Decimal | None = None
+        updated = fill.fill_time_ms or fill.time_ms
+        # Positions are built whole (not dataclasses.replace): this runs for every fill.
         if fill.side is Side.BUY:
             received = qty_exec - (fee if fee_asset == base_asset else _ZERO)
             cost = quote + (fee if fee_asset == quote_asset else _ZERO)
@@ -53,7 +54,10 @@ class PositionBook:
                 if pos.entry_price is None or pos.qty == 0
                 else ((pos.entry_price * pos.qty + price * received) / new_qty).quantize(_Q)
             )
-            pos = replace(pos, qty=new_qty, entry_price=entry, cost_quote=pos.cost_quote + cost)
+            pos = Position(
+                pos.variant, pos.symbol, new_qty, entry, pos.cost_quote + cost,
+                pos.realized_pnl, pos.dust, pos.trades + 1, updated,
+            )  # fmt: skip
         else:
             sold = min(qty_exec, pos.qty)
             proceeds = quote - (fee if fee_asset == quote_asset else _ZERO)
@@ -66,14 +70,9 @@ class PositionBook:
                 cost_part = (pos.cost_quote * sold / pos.qty).quantize(_Q)
                 dust = pos.dust
             pnl = (proceeds - cost_part).quantize(_Q)
-            pos = replace(
-                pos,
-                qty=left,
-                entry_price=pos.entry_price if left > 0 else None,
-                cost_quote=pos.cost_quote - cost_part,
-                realized_pnl=pos.realized_pnl + pnl,
-                dust=dust,
-            )
-        pos = replace(pos, trades=pos.trades + 1, updated_ms=fill.fill_time_ms or fill.time_ms)
+            pos = Position(
+                pos.variant, pos.symbol, left, pos.entry_price if left > 0 else None,
+                pos.cost_quote - cost_part, pos.realized_pnl + pnl, dust, pos.trades + 1, updated,
+            )  # fmt: skip
         self._positions[(fill.variant, fill.symbol)] = pos
         return pos, pnl
