@@ -1,0 +1,110 @@
+"""The fast paths keep the live behaviour: group commit, the backtest journal, inline orders."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+
+import orjson
+import pytest
+
+from core.clock import ManualClock
+from execution import journal as journal_module
+from execution.brokers import PaperBroker
+from execution.executor import OrderExecutor
+from execution.journal import Journal
+from execution.models import BrokerFill
+from execution.rules import SymbolRules
+from strategy.models import Side, SignalRaised, SignalReason
+from tests.execution.conftest import T0, make_risk
+
+
+def signal(side: Side, ref: int, variant: str = "A") -> SignalRaised:
+    action = "open" if side is Side.BUY else "close"
+    return SignalRaised(
+        variant, "BTCUSDT", side, SignalReason.SIGNAL, Decimal("60000"), T0 + ref, ref,
+        action=action,
+    )  # fmt: skip
+
+
+async def test_appends_of_one_loop_turn_share_one_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "j.jsonl"
+    journal = Journal(path)
+    await journal.start()
+    syncs: list[int] = []
+    real = journal_module._sync
+
+    def counted(fd: int) -> None:
+        syncs.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(journal_module, "_sync", counted)
+    await asyncio.gather(*(journal.append({"type": "intent", "n": i}) for i in range(20)))
+    assert len(syncs) == 1  # 20 concurrent appends, one fsync
+    assert [orjson.loads(x)["n"] for x in path.read_bytes().splitlines()] == list(range(20))
+    await journal.append({"type": "intent", "n": 20})
+    assert len(syncs) == 2 and len(path.read_bytes().splitlines()) == 21
+    await journal.stop()
+
+
+async def test_backtest_journal_keeps_records_and_writes_them_all_by_stop(tmp_path: Path) -> None:
+    path = tmp_path / "bt.jsonl"
+    journal = Journal(path, durable=False)
+    await journal.start()
+    for i in range(5000):  # more than one batch
+        await journal.append({"type": "intent", "client_order_id": f"c{i}"})
+    assert len(journal.records()) == 5000
+    await journal.stop()
+    assert len(path.read_bytes().splitlines()) == 5000
+    again = Journal(path)
+    await again.start()
+    assert len(again.open_intents()) == 5000
+    await again.stop()
+
+
+async def test_journal_in_memory_only() -> None:
+    journal = Journal(None, durable=False)
+    with pytest.raises(RuntimeError, match="not started"):
+        await journal.append({"type": "intent"})
+    await journal.start()
+    await journal.append({"type": "intent", "client_order_id": "c1"})
+    journal.append_nowait({"type": "filled", "client_order_id": "c1", "fill_time": 1})
+    assert journal.open_intents() == [] and len(journal.trades()) == 1
+    await journal.stop()
+    with pytest.raises(ValueError, match="needs a path"):
+        Journal(None)
+
+
+async def test_execute_inline_journals_the_intent_before_the_broker_sees_it(
+    tmp_path: Path, clock: ManualClock, btc_rules: SymbolRules
+) -> None:
+    path = tmp_path / "trades.jsonl"
+    seen_on_disk: list[list[str]] = []
+
+    class Watching(PaperBroker):
+        async def place_market(
+            self, symbol: str, side: Side, quantity: Decimal, client_order_id: str
+        ) -> BrokerFill:
+            seen_on_disk.append([orjson.loads(x)["type"] for x in path.read_bytes().splitlines()])
+            return await super().place_market(symbol, side, quantity, client_order_id)
+
+    broker = Watching(lambda s: Decimal("60000"), Decimal("0.001"), {"BTCUSDT": btc_rules}, clock)
+    positions: list[Decimal] = []
+    executor = OrderExecutor(
+        broker, Journal(path), clock, make_risk(clock),
+        order_quantities={"BTCUSDT": Decimal("0.001")},
+        on_position=lambda v, s, qty, entry: positions.append(qty),
+    )  # fmt: skip
+    await executor.start()
+    bought = await executor.execute(signal(Side.BUY, 1))
+    sold = await executor.execute(signal(Side.SELL, 2))
+    hold = SignalRaised("A", "BTCUSDT", Side.BUY, SignalReason.SIGNAL, Decimal(1), T0, 3)
+    assert await executor.execute(hold) is None  # action "hold": no order
+    await executor.stop()
+    assert bought is not None and bought.filled and sold is not None and sold.filled
+    assert seen_on_disk == [["intent"], ["intent", "filled", "intent"]]
+    assert positions == [Decimal("0.000999"), Decimal(0)]  # the strategy heard each fill
+    assert executor.positions.get("A", "BTCUSDT").trades == 2
