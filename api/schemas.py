@@ -182,6 +182,18 @@ class TradeOut(BaseModel):
     signal_time_iso: str
 
 
+class OrderEventOut(TradeOut):
+    """The data of an `order` or `trade` WebSocket event: a /trades row (fill fields empty or
+    zero until filled) plus what became of the order."""
+
+    status: Literal["intent", "filled", "rejected", "abandoned"]
+    closing: bool = Field(description="the order closes the position")
+    error_code: int | None = Field(description="the exchange's (or risk check's) code if refused")
+    error: str | None = Field(description="why it was rejected or abandoned")
+    time_ms: int
+    time_iso: str
+
+
 class OrderOutcomeOut(BaseModel):
     """What became of an order: `filled` or `rejected` (with the exchange's code and reason)."""
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, Literal
 
 import orjson
@@ -17,8 +19,9 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from api.auth import bearer_of, token_ok
-from core.clock import Clock
-from core.hub import ERROR, EVENT_KINDS, STATUS, Event, Subscriber
+from api.convert import order_event, position_event, position_out
+from core.hub import ERROR, EVENT_KINDS, ORDER, POSITION, STATUS, TRADE, Event, Subscriber
+from execution.models import Position
 from service.container import Service
 from service.wire import candle_data, to_data
 
@@ -46,12 +49,27 @@ class ClientOp(BaseModel):
     symbols: list[str] = []
 
 
-def encode_data(event: Event, now_ms: int) -> bytes:
+PriceOf = Callable[[str], Decimal | None]
+
+
+def wire_data(event: Event, last_price: PriceOf) -> Any:
+    """An event's data as the API shows it: `order`/`trade` as a /trades row plus `status`,
+    `position` as a /positions row (the executor publishes its journal dicts)."""
+    data = event.data
+    if event.kind in (ORDER, TRADE) and isinstance(data, dict) and "type" in data:
+        return order_event(data).model_dump()
+    if event.kind == POSITION and isinstance(data, dict | Position):
+        symbol = data.symbol if isinstance(data, Position) else str(data["symbol"])
+        return position_event(data, last_price(symbol)).model_dump()
+    return to_data(data)
+
+
+def encode_data(event: Event, now_ms: int, last_price: PriceOf) -> bytes:
     """The event's data as JSON, encoded once and kept on the event for every other client."""
     if event.encoded is None:
         if not event.ts_ms:
             event.ts_ms = now_ms
-        event.encoded = orjson.dumps(to_data(event.data))
+        event.encoded = orjson.dumps(wire_data(event, last_price))
     return event.encoded
 
 
@@ -74,9 +92,9 @@ class FrameParts:
         self._head = ""
         self._tail = ""
 
-    def of(self, event: Event, clock: Clock) -> tuple[str, str]:
+    def of(self, event: Event, encode: Callable[[Event], bytes]) -> tuple[str, str]:
         if event is not self._event:
-            data = encode_data(event, clock.now_ms()).decode()
+            data = encode(event).decode()
             self._head = f'{{"type":"{event.kind}","seq":'
             self._tail = f',"ts":{event.ts_ms},"data":{data}}}'
             self._event = event
@@ -119,7 +137,10 @@ def snapshot_data(service: Service) -> dict[str, Any]:
         "symbols": service.symbols(),
         "candles": candles,
         "open_candles": open_candles,
-        "positions": [to_data(p) for p in service.positions.all()],
+        "positions": [
+            position_out(p, service.tick_store.last_price(p.symbol)).model_dump()
+            for p in service.positions.all()
+        ],
         "signals": [to_data(s) for s in service.signals.query(limit=50)],
         "health": to_data(service.health()),
     }
@@ -138,6 +159,9 @@ class Connection:
         self.seq += 1
         await self.websocket.send_text(frame(kind, self.seq, ts_ms, data))
 
+    def encode(self, event: Event) -> bytes:
+        return encode_data(event, self.service.clock.now_ms(), self.service.tick_store.last_price)
+
     def reply(self, kind: str, data: Any) -> None:
         """A message for this client only, in order with its events (through its queue)."""
         event = Event(kind, data, ts_ms=self.service.clock.now_ms())
@@ -151,13 +175,13 @@ class Connection:
         """Send what the hub queued: one wake-up drains everything queued meanwhile, and each
         frame costs a seq splice plus the ASGI send (one text frame, one socket write)."""
         queue = self.sub.queue
-        clock = self.service.clock
+        encode = self.encode
         send = self.websocket.send
         parts = FRAMES.of
         while True:
             event = await queue.get()
             while True:
-                head, tail = parts(event, clock)
+                head, tail = parts(event, encode)
                 self.seq += 1
                 await send({"type": "websocket.send", "text": f"{head}{self.seq}{tail}"})
                 if queue.empty():

@@ -1,6 +1,8 @@
 """Domain objects -> JSON-ready values, for hub events and WebSocket frames.
 
-Decimals become strings (exact, as Binance sends them); every epoch-ms field `x_ms` / `x_time`
+Decimals become strings in plain notation (never `0E-8` or `1.0E-7`); candles' decimals are
+written as Binance writes its klines, with 8 decimal places (aggregation.candles_cli.kline_row,
+the candles CLI's own formatting). Every epoch-ms field `x_ms` / `x_time`
 gets an ISO-8601 UTC twin `x_iso`; enums become their values. Encoding is done once per event.
 """
 
@@ -14,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from aggregation.candles_cli import kline_row
 from aggregation.models import Candle
 from data_ingestion.models import Tick
 
@@ -27,6 +30,23 @@ def iso_ms(ms: int) -> str:
     )
 
 
+def plain(value: Decimal) -> str:
+    """A decimal as text in plain notation: `str()` unless that would use an exponent."""
+    text = str(value)
+    if "E" not in text:
+        return text
+    if not value:  # 0E-8, -0E-8
+        value = abs(value)
+    return format(value, "f")
+
+
+def plain_text(text: str | None) -> str | None:
+    """A decimal string (e.g. a journal field) in plain notation; None stays None."""
+    if text is None or ("E" not in text and "e" not in text):
+        return text
+    return plain(Decimal(text))
+
+
 def _is_time_field(name: str) -> bool:
     return name.endswith(("_ms", "_time")) or name in {"time", "ts"}
 
@@ -37,21 +57,22 @@ def _iso_name(name: str) -> str:
 
 def candle_data(candle: Candle, closed: bool = True) -> dict[str, Any]:
     """`closed` False for the minute still being built; `complete` False: trades are missing."""
+    row = [plain_text(v) if isinstance(v, str) else v for v in kline_row(candle)]
     return {
         "symbol": candle.symbol,
         "open_time": candle.open_time,
         "close_time": candle.close_time,
         "open_time_iso": iso_ms(candle.open_time),
         "close_time_iso": iso_ms(candle.close_time),
-        "open": str(candle.open),
-        "high": str(candle.high),
-        "low": str(candle.low),
-        "close": str(candle.close),
-        "volume": str(candle.volume),
-        "quote_volume": str(candle.quote_volume),
+        "open": row[1],
+        "high": row[2],
+        "low": row[3],
+        "close": row[4],
+        "volume": row[5],
+        "quote_volume": row[7],
         "trades": candle.trades,
-        "taker_buy_base": str(candle.taker_buy_base),
-        "taker_buy_quote": str(candle.taker_buy_quote),
+        "taker_buy_base": row[9],
+        "taker_buy_quote": row[10],
         "complete": candle.complete,
         "closed": closed,
         "source": candle.source.value,
@@ -62,8 +83,8 @@ def tick_data(tick: Tick) -> dict[str, Any]:
     return {
         "symbol": tick.symbol,
         "trade_id": tick.trade_id,
-        "price": str(tick.price),
-        "qty": str(tick.qty),
+        "price": plain(tick.price),
+        "qty": plain(tick.qty),
         "trade_time_ms": tick.trade_time_ms,
         "trade_time_iso": iso_ms(tick.trade_time_ms),
         "is_buyer_maker": tick.is_buyer_maker,
@@ -79,7 +100,7 @@ def to_data(obj: Any) -> Any:
     if isinstance(obj, bool | int | float | str) or obj is None:
         return obj
     if isinstance(obj, Decimal):
-        return str(obj)
+        return plain(obj)
     if isinstance(obj, Enum):
         return obj.value
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):

@@ -74,9 +74,10 @@ def test_a_later_trade_closes_the_minute_and_publishes_the_candle(rig: Rig) -> N
     (event,) = rig.events(CANDLE)
     assert event.symbol == "BTCUSDT"
     data = event.data
-    assert (data["open"], data["high"], data["low"], data["close"]) == ("100", "103", "99", "99")
+    ohlc = (data["open"], data["high"], data["low"], data["close"])
+    assert ohlc == ("100.00000000", "103.00000000", "99.00000000", "99.00000000")  # as Binance
     assert data["open_time"] == T0 and data["trades"] == 3 and data["closed"] is True
-    assert data["volume"] == "1.5"
+    assert data["volume"] == "1.50000000"
     assert rig.pipeline.tick_store.last_price("BTCUSDT") == Decimal("101")
 
 
@@ -94,7 +95,7 @@ def test_open_candle_published_once_per_change(rig: Rig) -> None:
     rig.trade(0, "105", 1_500)
     rig.pipeline.publish_open_candles()
     (update,) = rig.events(CANDLE_UPDATE)
-    assert update.data["closed"] is False and update.data["high"] == "105"
+    assert update.data["closed"] is False and update.data["high"] == "105.00000000"
     rig.pipeline.publish_open_candles()  # nothing changed since
     assert rig.events(CANDLE_UPDATE) == []
 
