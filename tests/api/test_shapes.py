@@ -113,8 +113,8 @@ async def test_decimals_are_plain_and_candles_have_eight_places(
                     assert EIGHT_PLACES.match(c[name]), (name, c[name])
             for c in body["candles"]:
                 k = klines[c["open_time"]]
-                assert Decimal(c["quote_volume"]) == Decimal(k[7])
-                assert Decimal(c["taker_buy_base"]) == Decimal(k[9])
+                assert Decimal(c["quote_volume"]) == Decimal(str(k[7]))
+                assert Decimal(c["taker_buy_base"]) == Decimal(str(k[9]))
 
             # A round trip leaves a flat position: every amount plain, the cost zero.
             order = {"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.001", "variant": "B"}
