@@ -7,6 +7,7 @@ and a SELL's in the quote asset. Errors come out as execution.errors types.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -65,6 +66,7 @@ def qty_text(qty: Decimal) -> str:
     return format(qty.normalize(), "f")
 
 
+@functools.cache
 def _commission_quantum(precision: int) -> Decimal:
     """Commissions are cut (rounded down) to the asset's commission precision."""
     return Decimal(1).scaleb(-precision)

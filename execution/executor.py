@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from config import Settings
@@ -307,7 +307,8 @@ class OrderExecutor:
         resynced = False
         delay = self._backoff_s
         while True:
-            await self.risk.wait_until_allowed()
+            if self.risk.ever_paused:
+                await self.risk.wait_until_allowed()
             try:
                 if lookup:
                     found = await self.broker.find_order(intent.symbol, intent.client_order_id)
@@ -375,7 +376,7 @@ class OrderExecutor:
             rules = self.broker.rules(outcome.symbol)
             position, pnl = self.positions.apply(outcome, rules.base_asset, rules.quote_asset)
             if pnl is not None:
-                outcome = replace(outcome, realized_pnl=pnl)
+                outcome = outcome.with_pnl(pnl)
                 self.risk.record_pnl(outcome.variant, pnl)
         data = outcome.to_dict()
         self._publish(ORDER, data, outcome.symbol)

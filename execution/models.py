@@ -113,6 +113,17 @@ class OrderOutcome:
     def filled(self) -> bool:
         return self.status is OrderStatus.FILLED
 
+    def with_pnl(self, pnl: Decimal | None) -> OrderOutcome:
+        """The same outcome with its realized P&L (built whole: dataclasses.replace is slow
+        and this runs for every closing fill)."""
+        return OrderOutcome(
+            self.status, self.client_order_id, self.variant, self.symbol, self.side,
+            self.quantity, self.reason, self.mode, self.signal_time_ms, self.time_ms,
+            self.closing, self.exchange_order_id, self.executed_qty, self.avg_price,
+            self.quote_qty, self.commission, self.commission_asset, self.fill_time_ms, pnl,
+            self.error_code, self.error,
+        )  # fmt: skip
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "type": self.status.value,

@@ -88,6 +88,11 @@ class RiskManager:
         """Seconds left in the pause (0 when trading)."""
         return max(0.0, self._paused_until - asyncio.get_running_loop().time())
 
+    @property
+    def ever_paused(self) -> bool:
+        """False until the first pause: the per-order check can skip the clock then."""
+        return self._paused_until > 0
+
     async def wait_until_allowed(self) -> None:
         while (left := self.paused_for()) > 0:  # noqa: ASYNC110 - a pause can be extended
             await asyncio.sleep(left)

@@ -108,3 +108,16 @@ async def test_execute_inline_journals_the_intent_before_the_broker_sees_it(
     assert seen_on_disk == [["intent"], ["intent", "filled", "intent"]]
     assert positions == [Decimal("0.000999"), Decimal(0)]  # the strategy heard each fill
     assert executor.positions.get("A", "BTCUSDT").trades == 2
+
+
+def test_with_pnl_is_replace(tmp_path: Path) -> None:
+    import dataclasses
+
+    from execution.models import OrderOutcome, OrderStatus
+
+    out = OrderOutcome(
+        OrderStatus.FILLED, "c", "A", "BTCUSDT", Side.SELL, Decimal("1"), SignalReason.SIGNAL,
+        "paper", 1, 2, True, 7, Decimal("1"), Decimal("3"), Decimal("3"), Decimal("0.1"),
+        "USDT", 5, None, None, None,
+    )  # fmt: skip
+    assert out.with_pnl(Decimal("-2")) == dataclasses.replace(out, realized_pnl=Decimal("-2"))
