@@ -275,8 +275,11 @@ def test_variant_cards_signals_trades_and_close_button(browser, service):
     # The strategy's signals fill their table (crossovers of the simulated prices).
     page.wait_for_selector("#signals-table tbody tr", timeout=40_000)
     page.select_option("#f-variant", "B")
+    # The table re-renders on the next frame, and new signals may arrive meanwhile: wait until
+    # the filtered state shows (every row B, rows added later included), then read it.
+    page.wait_for_function(ONLY_VARIANT_ROWS, arg="B", timeout=10_000)
     variants = page.locator("#signals-table tbody tr td:nth-child(2)").all_inner_texts()
-    assert variants and all(v == "B" for v in variants)
+    assert variants and all(v.strip() == "B" for v in variants)
     page.select_option("#f-variant", "")
 
     # A manual BUY through the form, then Close on its row. The strategy trades A too (a
@@ -319,6 +322,12 @@ def test_variant_cards_signals_trades_and_close_button(browser, service):
     shot(page, "dashboard-1440.png")
     assert problems.items == []
     page.context.close()
+
+
+ONLY_VARIANT_ROWS = """(variant) => {
+    const cells = [...document.querySelectorAll("#signals-table tbody tr td:nth-child(2)")];
+    return cells.length > 0 && cells.every((c) => c.textContent.trim() === variant);
+}"""
 
 
 def buy_through_form(page: Any, variant: str, symbol: str) -> dict[str, Any]:
