@@ -1,9 +1,10 @@
 """Decision latency: closed candle -> intent journaled (fsync) -> request handed to the broker.
 
-    .venv/bin/python -m bench.decision [--n 300]
+    .venv/bin/python -m bench.decision [--n 300] [--burst 16]
 
-Paper: the time until PaperBroker.place_market is called. Simulator: the time until
-python-binance's create_order is called (network excluded), and the full round trip too.
+Paper: the time until PaperBroker.place_market is called (also with `--burst` variants
+deciding on the same candle: their intents share one group-committed fsync). Simulator: the
+time until python-binance's create_order is called (network excluded), and the full round trip.
 Also the strategy's throughput: 525,600 candles through both variants.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import statistics
 import sys
@@ -127,7 +129,9 @@ def _ref(cid: str) -> str:
     return f"{variant}:{int(ref36, 36)}"
 
 
-async def bench_paper(n: int, rules: Any, tmp: Path) -> None:
+async def bench_paper(
+    n: int, rules: Any, tmp: Path, variants: list[VariantSettings] = VARIANTS, label: str = "paper"
+) -> None:
     stamp = Stamp()
 
     class StampedPaper(PaperBroker):
@@ -136,17 +140,17 @@ async def bench_paper(n: int, rules: Any, tmp: Path) -> None:
             return await super().place_market(symbol, side, quantity, cid)
 
     clock = ManualClock(0)
-    engine = StrategyEngine(VARIANTS)
+    engine = StrategyEngine(variants)
     broker = StampedPaper(lambda s: Decimal("100"), Decimal("0.001"), {"BTCUSDT": rules}, clock)
     risk = RiskManager(clock, Decimal("1e9"), Decimal("1e9"), 10**9)
-    executor = OrderExecutor(broker, Journal(tmp / "paper.jsonl"), clock, risk,
+    executor = OrderExecutor(broker, Journal(tmp / f"{label}.jsonl"), clock, risk,
                              order_quantities={"BTCUSDT": Decimal("1")},
                              on_position=engine.on_position_changed)  # fmt: skip
     await executor.start()
     handed, full = await decide_and_wait(executor, engine, stamp, n)
     await executor.stop()
-    report("paper: candle -> request handed to broker", handed)
-    report("paper: candle -> outcome journaled", full)
+    report(f"{label}: candle -> request handed to broker", handed)
+    report(f"{label}: candle -> outcome journaled", full)
 
 
 async def bench_simulator(n: int, tmp: Path) -> None:
@@ -181,19 +185,25 @@ async def bench_simulator(n: int, tmp: Path) -> None:
     report("simulator: candle -> outcome journaled (with HTTP)", full)
 
 
-async def main(n: int) -> None:
+async def main(n: int, burst: int) -> None:
     info = ROOT.parent / "shared" / "binance" / "testnet-btcusdt-2026-06-15" / "symbol_info.json"
     import json
 
     rules = parse_symbol_rules(json.loads(info.read_text()))
     with tempfile.TemporaryDirectory() as d:
         await bench_paper(n, rules, Path(d))
+        if burst > len(VARIANTS):
+            # `burst` variants deciding on the same candle: their intents share one fsync.
+            many = [VariantSettings(f"V{i}", Decimal("0.15"), 5, 10) for i in range(burst)]
+            await bench_paper(max(1, n // 4), rules, Path(d), many, f"paper x{burst}")
         await bench_simulator(n, Path(d))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=300)
+    parser.add_argument("--burst", type=int, default=16, help="variants deciding at once")
     args = parser.parse_args()
+    sys.stdout.write(f"load average {os.getloadavg()[0]:.2f}\n")
     strategy_throughput()
-    asyncio.run(main(args.n))
+    asyncio.run(main(args.n, args.burst))
