@@ -93,8 +93,7 @@ class ReplayBridge(ExecutionBridge):
             self._price.pop(symbol, None)  # the paper broker refuses it, as the exchange did
         else:
             self._price[symbol] = signal.price
-        self.executor.submit(signal)
-        await self.executor.wait_idle()
+        await self.executor.execute(signal)  # as the parent's run_pending: no queue
         return signal
 
     def drop_pending(self) -> list[SignalRaised]:
