@@ -1,8 +1,9 @@
 """What a `--data` file is, told from its content, and the stream of market events it holds.
 
 Three kinds: klines (REST JSON or data.binance.vision CSV) become Candles; trade files (every
-format `data_ingestion.files.read_trades` reads) and recordings (gzip JSON lines of raw stream
-events, see `backtest.recorder`) become Ticks, which go through the live aggregator.
+format `data_ingestion.files.read_trades` reads) and recordings (gzip JSON lines, see
+`backtest.recorder`) become Ticks, which go through the live aggregator; a recording the
+service made is replayed whole by `backtest.replay`.
 """
 
 from __future__ import annotations
