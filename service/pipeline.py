@@ -121,6 +121,8 @@ class Pipeline:
     def publish_open_candles(self) -> None:
         """The open candle of each symbol that changed since the last call."""
         changed, self._changed = self._changed, set()
+        if not self._hub_wanted(CANDLE_UPDATE):
+            return  # nobody reads them; a new client gets the open candles in its snapshot
         now = self.clock.now_ms()
         for symbol in changed:
             candle = self.aggregator.open_candle(symbol)
