@@ -96,11 +96,11 @@ class TradeFetcher:
                     "backfill %s %s failed (try %d): %s", endpoint, params, attempt + 1, exc
                 )
                 retry_after = _retry_after_s(exc)
+                if attempt + 1 == self._retries or (retry_after or 0) > MAX_RETRY_AFTER_S:
+                    break
                 if retry_after is None:
                     await asyncio.sleep(self._retry_delay_s * 2**attempt)
                     continue
-                if retry_after > MAX_RETRY_AFTER_S:
-                    break
                 # 429/418: this minute's weight is spent; send nothing before Retry-After.
                 await asyncio.sleep(retry_after)
                 self._window_start, self._window_used = asyncio.get_running_loop().time(), 0

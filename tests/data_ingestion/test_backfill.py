@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from simulator import FaultConfig
+from binance import AsyncClient
+
+from data_ingestion.backfill import TradeFetcher
+from simulator import FaultConfig, Simulator
 from tests.data_ingestion.harness import config, running
 
 FAST_RETRIES = {"retries": 2, "retry_delay_s": 0.05}
@@ -79,3 +82,29 @@ async def test_agg_trades_fill_gaps_when_historical_trades_fails():
     assert ids == list(range(ids[0], ids[0] + len(ids)))
     run.check_candles("BTCUSDT", min_live=4)
     assert all(c.complete for c in run.agg.history("BTCUSDT"))
+
+
+async def test_a_429_is_retried_only_after_its_retry_after():
+    faults = FaultConfig(
+        rate_limit_probability=1.0,
+        retry_after_s=1,
+        rest_faults_on="all",
+        rest_fault_paths=("historicalTrades",),
+    )
+    async with Simulator(config(faults=faults)) as sim:
+        client = AsyncClient("K", "S", testnet=True)
+        client.API_TESTNET_URL = sim.rest_url
+        fetcher = TradeFetcher(client, retries=3, retry_delay_s=0.01)
+        first = sim.trades("BTCUSDT")[0].id
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        task = asyncio.create_task(fetcher.trades("BTCUSDT", first, first + 9))
+        await asyncio.sleep(0.3)
+        sim.faults.config = FaultConfig()  # the next request will be served
+        try:
+            ticks = await asyncio.wait_for(task, 5)
+        finally:
+            await client.close_connection()
+        assert loop.time() - started >= 1.0  # waited the Retry-After, not 0.01 s
+        assert sim.stats()["injected_429"] == 1  # no request sent during the wait
+        assert [t.trade_id for t in ticks] == list(range(first, first + 10))
