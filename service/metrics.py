@@ -38,7 +38,8 @@ class _ScrapeTimeCounters(Collector):
 class LabelledCounts(Collector):
     """A counter family whose children are plain ints, counted on the hot path (a trade, a
     candle) for a dict update instead of prometheus_client's `labels()` lookup and lock; read
-    when /metrics is scraped. Keys are the label value (one label) or a tuple of them."""
+    when /metrics is scraped. Keys are the label value (one label) or a tuple of them; a
+    value is shown as `str(value)` (a StrEnum member shows its value)."""
 
     def __init__(self, name: str, doc: str, labelnames: tuple[str, ...]) -> None:
         self.name = name
@@ -56,7 +57,7 @@ class LabelledCounts(Collector):
     def collect(self) -> Iterator[Metric]:
         family = CounterMetricFamily(self.name, self.doc, labels=self.labelnames)
         for key, value in list(self.counts.items()):
-            labels = list(key) if isinstance(key, tuple) else [key]
+            labels = [str(k) for k in key] if isinstance(key, tuple) else [str(key)]
             family.add_metric(labels, float(value))
         yield family
 

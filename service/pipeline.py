@@ -87,7 +87,7 @@ class Pipeline:
 
     def on_candle(self, candle: Candle) -> None:
         """A closed minute (from a later trade, the clock, or a backfill)."""
-        self.metrics.candles.inc((candle.symbol, candle.source.value))
+        self.metrics.candles.inc((candle.symbol, candle.source))  # a StrEnum: its value
         if self._hub_wanted(CANDLE):  # the event's data is built only for a reader
             self.hub.publish(Event(CANDLE, candle_data(candle), candle.symbol, self.clock.now_ms()))
         signals = self.engine.on_candle(candle)
@@ -100,7 +100,7 @@ class Pipeline:
         other variants' signals still go out."""
         try:
             self.signals.add(signal)
-            self.metrics.signals.inc((signal.variant, signal.reason.value))
+            self.metrics.signals.inc((signal.variant, signal.reason))
             if self._hub_wanted(SIGNAL):
                 data = to_data(signal)
                 self.hub.publish(Event(SIGNAL, data, signal.symbol, self.clock.now_ms()))
