@@ -35,15 +35,15 @@ async def test_appends_of_one_loop_turn_share_one_write(
     journal = Journal(path)
     await journal.start()
     syncs: list[int] = []
-    real = journal_module._sync
+    real = journal_module._write_all
 
-    def counted(fd: int) -> None:
+    def counted(fd: int, data: bytes) -> None:
         syncs.append(fd)
-        real(fd)
+        real(fd, data)
 
-    monkeypatch.setattr(journal_module, "_sync", counted)
+    monkeypatch.setattr(journal_module, "_write_all", counted)
     await asyncio.gather(*(journal.append({"type": "intent", "n": i}) for i in range(20)))
-    assert len(syncs) == 1  # 20 concurrent appends, one fsync
+    assert len(syncs) == 1  # 20 concurrent appends, one durable write
     assert [orjson.loads(x)["n"] for x in path.read_bytes().splitlines()] == list(range(20))
     await journal.append({"type": "intent", "n": 20})
     assert len(syncs) == 2 and len(path.read_bytes().splitlines()) == 21
