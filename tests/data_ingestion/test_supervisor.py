@@ -113,8 +113,9 @@ async def test_symbols_added_and_removed_at_run_time():
 async def test_planned_reconnect_overlaps_nothing_lost_nothing_doubled():
     # A wide reorder window: frames of the two sockets interleave; a loop stall on the shared
     # CPU must not turn an interleaving into a REST backfill.
-    feed_args = {"planned_reconnect_s": 0.8, "reorder_window_s": 1.0}
-    async with running(config(), ("BTCUSDT", "ETHUSDT"), **feed_args) as run:
+    async with running(
+        config(), ("BTCUSDT", "ETHUSDT"), planned_reconnect_s=0.8, reorder_window_s=1.0
+    ) as run:
         await run.live()
         connections = run.sim.stats()["stream_connections"]
         before = {s: st.backfilled_trades for s, st in run.feed.states().items()}
