@@ -13,10 +13,11 @@ import logging
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Literal
+from urllib.parse import parse_qs
 
 import orjson
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, ValidationError
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.auth import bearer_of, token_ok
 from api.convert import order_event, position_event, position_out
@@ -26,8 +27,6 @@ from service.container import Service
 from service.wire import candle_data, to_data
 
 log = logging.getLogger(__name__)
-
-router = APIRouter(tags=["websocket"])
 
 SNAPSHOT = "snapshot"
 SNAPSHOT_CANDLES = 200
@@ -146,18 +145,23 @@ def snapshot_data(service: Service) -> dict[str, Any]:
     }
 
 
+class Disconnected(Exception):
+    """The client went away."""
+
+
 class Connection:
     """One client: its subscriber queue, its seq counter, and the task sending its frames."""
 
-    def __init__(self, websocket: WebSocket, service: Service, sub: Subscriber) -> None:
-        self.websocket = websocket
+    def __init__(self, receive: Receive, send: Send, service: Service, sub: Subscriber) -> None:
+        self._receive = receive
+        self._send = send
         self.service = service
         self.sub = sub
         self.seq = 0
 
     async def send(self, kind: str, ts_ms: int, data: bytes) -> None:
         self.seq += 1
-        await self.websocket.send_text(frame(kind, self.seq, ts_ms, data))
+        await self._send({"type": "websocket.send", "text": frame(kind, self.seq, ts_ms, data)})
 
     def encode(self, event: Event) -> bytes:
         return encode_data(event, self.service.clock.now_ms(), self.service.tick_store.last_price)
@@ -173,10 +177,10 @@ class Connection:
 
     async def sender(self) -> None:
         """Send what the hub queued: one wake-up drains everything queued meanwhile, and each
-        frame costs a seq splice plus the ASGI send (one text frame, one socket write)."""
+        frame costs a seq splice plus the server's ASGI send (one text frame, one write)."""
         queue = self.sub.queue
         encode = self.encode
-        send = self.websocket.send
+        send = self._send
         parts = FRAMES.of
         while True:
             event = await queue.get()
@@ -190,9 +194,11 @@ class Connection:
 
     async def receiver(self) -> None:
         while True:
-            message = await self.websocket.receive()
+            message = await self._receive()
             if message["type"] == "websocket.disconnect":
-                raise WebSocketDisconnect(message.get("code", 1000))
+                raise Disconnected
+            if message["type"] != "websocket.receive":
+                continue
             text = message.get("text") or (message.get("bytes") or b"").decode(errors="replace")
             try:
                 op = ClientOp.model_validate_json(text)
@@ -207,18 +213,46 @@ class Connection:
             self.reply(STATUS, {"subscription": subscription(self.sub)})
 
 
-@router.websocket("/ws")
-async def websocket_endpoint(websocket: WebSocket) -> None:
+def token_of(scope: Scope) -> str | None:
+    """`?token=` (browsers), else `Authorization: Bearer`."""
+    raw: bytes = scope.get("query_string", b"")
+    tokens = parse_qs(raw.decode("latin-1")).get("token")
+    if tokens and tokens[0]:
+        return tokens[0]
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            return bearer_of(bytes(value).decode("latin-1"))
+    return None
+
+
+class WebSocketEndpoint:
+    """`/ws` as a plain ASGI handler in front of the app's router (added as a middleware), so a
+    frame's path is the server's own ASGI send: no Starlette WebSocket wrapper and no exception
+    middleware wrapper on each of the thousands of sends a second. Other scopes pass through."""
+
+    def __init__(self, app: ASGIApp, path: str = "/ws") -> None:
+        self.app = app
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket" or scope["path"] != self.path:
+            await self.app(scope, receive, send)
+            return
+        await serve(scope["app"].state.service, scope, receive, send)
+
+
+async def serve(service: Service, scope: Scope, receive: Receive, send: Send) -> None:
     """Events of the service. See README "REST and WebSocket API" for the protocol."""
-    service: Service = websocket.app.state.service
+    if (await receive())["type"] != "websocket.connect":
+        return
     settings = service.settings
-    await websocket.accept()
-    given = websocket.query_params.get("token") or bearer_of(websocket.headers.get("authorization"))
-    if not token_ok(settings.api_token, given):
-        await websocket.close(CLOSE_POLICY_VIOLATION, "missing or wrong API token")
+    await send({"type": "websocket.accept"})
+    if not token_ok(settings.api_token, token_of(scope)):
+        reason = "missing or wrong API token"
+        await send({"type": "websocket.close", "code": CLOSE_POLICY_VIOLATION, "reason": reason})
         return
     sub = service.hub.subscribe(maxsize=settings.ws_client_queue)
-    conn = Connection(websocket, service, sub)
+    conn = Connection(receive, send, service, sub)
     service.metrics.ws_clients.inc()
     tasks: list[asyncio.Task[Any]] = []
     try:
@@ -239,16 +273,16 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
                 "WebSocket client fell behind (queue %d full): closing with 1013",
                 settings.ws_client_queue,
             )
+            close = {"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER}
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(
-                    websocket.close(CLOSE_TRY_AGAIN_LATER, "client too slow"), timeout=CLOSE_WAIT_S
-                )
+                await asyncio.wait_for(send({**close, "reason": "client too slow"}), CLOSE_WAIT_S)
         else:
             for task in done:
                 exc = task.exception() if not task.cancelled() else None
-                if exc is not None and not isinstance(exc, WebSocketDisconnect):
+                # OSError: uvicorn's ClientDisconnected, a send after the client left.
+                if exc is not None and not isinstance(exc, Disconnected | OSError):
                     log.warning("WebSocket connection ended: %r", exc)
-    except WebSocketDisconnect:
+    except (Disconnected, OSError):
         pass
     finally:
         for task in tasks:
@@ -259,4 +293,4 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         service.metrics.ws_clients.dec()
 
 
-__all__ = ["EVENT_KINDS", "ClientOp", "router"]
+__all__ = ["EVENT_KINDS", "ClientOp", "WebSocketEndpoint"]

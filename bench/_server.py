@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import socket
@@ -20,6 +21,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+import orjson
 import uvicorn
 from binance import AsyncClient
 
@@ -60,14 +62,30 @@ def build_service(journal: Path, ws_queue: int, clock: ManualClock) -> Service:
     )
 
 
-async def broadcast(service: Service, rate: float) -> None:
+class BroadcastTimes:
+    """Per broadcast: [start (monotonic s), wall ms, CPU ms] from the publish until every
+    client's sender has run once. The hub wakes them all in one loop turn; a callback queued
+    right after the publish runs after them, so it marks the end of the fan-out."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[float, float, float]] = []
+
+    def done(self, start_ns: int, cpu_ns: int) -> None:
+        wall = (time.monotonic_ns() - start_ns) / 1e6
+        self.rows.append((start_ns / 1e9, wall, (time.process_time_ns() - cpu_ns) / 1e6))
+
+
+async def broadcast(service: Service, rate: float, times: BroadcastTimes) -> None:
+    loop = asyncio.get_running_loop()
     interval = 1.0 / rate
     n = 0
     next_at = time.monotonic()
     while True:
         n += 1
-        data = {"n": n, "sent_ns": time.monotonic_ns(), "pad": PAD}
+        sent_ns, cpu_ns = time.monotonic_ns(), time.process_time_ns()
+        data = {"n": n, "sent_ns": sent_ns, "pad": PAD}
         service.hub.publish(Event(SIGNAL, data, "BTCUSDT", service.clock.now_ms()))
+        loop.call_soon(times.done, sent_ns, cpu_ns)
         next_at += interval
         await asyncio.sleep(max(0.0, next_at - time.monotonic()))
 
@@ -154,9 +172,13 @@ async def main(args: argparse.Namespace) -> None:
             await asyncio.sleep(0.01)
         warm(service, clock, args.warm_minutes)
         await start_trading(service)
+        if args.gc == "python-default":  # undo api.app.server_gc, for comparison
+            gc.unfreeze()
+            gc.set_threshold(700, 10, 10)
         load: list[asyncio.Task[None]] = []
+        times = BroadcastTimes()
         if args.broadcast:
-            load.append(asyncio.create_task(broadcast(service, args.broadcast)))
+            load.append(asyncio.create_task(broadcast(service, args.broadcast, times)))
         if args.ingest:
             load.append(asyncio.create_task(ingest(service, clock, args.ingest)))
         try:
@@ -168,6 +190,8 @@ async def main(args: argparse.Namespace) -> None:
             for t in load:
                 t.cancel()
             await asyncio.gather(*load, return_exceptions=True)
+            if args.stats_out:
+                await asyncio.to_thread(Path(args.stats_out).write_bytes, orjson.dumps(times.rows))
 
 
 if __name__ == "__main__":
@@ -182,6 +206,8 @@ if __name__ == "__main__":
         "--ws", choices=("websockets-sansio", "websockets", "wsproto"), default="websockets-sansio"
     )
     parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    parser.add_argument("--gc", choices=("app", "python-default"), default="app")
+    parser.add_argument("--stats-out", help="write the broadcast times here (JSON) at exit")
     parsed = parser.parse_args()
     if parsed.loop == "uvloop":
         import uvloop  # only for this comparison; not a dependency of the service

@@ -163,9 +163,11 @@ async def _wait_healthy(http: httpx.AsyncClient, port: int) -> None:
 async def run(args: argparse.Namespace) -> None:
     load_before = load_average()
     port = free_port()
+    stats_path = Path(f"/tmp/ws_fanout_{os.getpid()}_server.json")
     cmd = [sys.executable, "-m", "bench._server", "--port", str(port),
            "--broadcast", str(args.rate), "--warm-minutes", "10", "--ws", args.ws,
-           "--loop", args.loop, "--duration", str(args.seconds + 180)]  # fmt: skip
+           "--loop", args.loop, "--gc", args.gc, "--stats-out", str(stats_path),
+           "--duration", str(args.seconds + 180)]  # fmt: skip
     server = await asyncio.create_subprocess_exec(*cmd, cwd=ROOT)
     workers: list[tuple[asyncio.subprocess.Process, Path]] = []
     try:
@@ -203,8 +205,6 @@ async def run(args: argparse.Namespace) -> None:
                 await asyncio.wait_for(proc.wait(), 60)
                 results.append(orjson.loads(result_path.read_bytes()))
                 result_path.unlink()
-        server_cpu = (cpu1[0] - cpu0[0], cpu1[1] - cpu0[1])
-        _report(args, results, text, t1 - t0, server_cpu, load_before)
     finally:
         for proc, _ in workers:
             if proc.returncode is None:
@@ -212,6 +212,11 @@ async def run(args: argparse.Namespace) -> None:
                 await proc.wait()
         server.terminate()
         await asyncio.wait_for(server.wait(), 15)
+    rows = orjson.loads(await asyncio.to_thread(stats_path.read_bytes))
+    await asyncio.to_thread(stats_path.unlink)
+    fanouts = [r for r in rows if t0 <= r[0] <= t1]
+    server_cpu = (cpu1[0] - cpu0[0], cpu1[1] - cpu0[1])
+    _report(args, results, text, t1 - t0, server_cpu, load_before, fanouts)
 
 
 def _report(
@@ -221,6 +226,7 @@ def _report(
     elapsed: float,
     server_cpu: tuple[float, float],
     load_before: str,
+    fanouts: list[list[float]],
 ) -> None:
     lat: list[float] = []
     for r in results:
@@ -231,7 +237,7 @@ def _report(
     p99 = percentile(lat, 0.99) if lat else float("inf")
     out = [
         f"clients {args.clients}, rate {args.rate:g} msg/s each, measured {elapsed:.1f}s"
-        f" (server: ws={args.ws}, loop={args.loop})",
+        f" (server: ws={args.ws}, loop={args.loop}, gc={args.gc})",
         f"signal messages received {len(lat)} (expected about {expected}),"
         f" seq gaps {int(total['gaps'])}",
         f"delivery latency ms: p50 {percentile(lat, 0.5):.2f}  p99 {p99:.2f}  max {max(lat):.2f}"
@@ -242,6 +248,11 @@ def _report(
         f" system {100 * server_cpu[1] / elapsed:.0f}%),"
         f" clients {client_cpu}; server event-loop lag max"
         f" {1000 * _metric(text, 'event_loop_lag_max_seconds'):.1f} ms",
+        "server fan-out of one event to every client (publish -> last send), ms:"
+        f" wall p50 {percentile([f[1] for f in fanouts], 0.5):.1f}"
+        f" p99 {percentile([f[1] for f in fanouts], 0.99):.1f},"
+        f" CPU p50 {percentile([f[2] for f in fanouts], 0.5):.1f}"
+        f" p99 {percentile([f[2] for f in fanouts], 0.99):.1f} ({len(fanouts)} events)",
         f"slow clients dropped (1013): {int(_metric(text, 'ws_slow_clients_dropped_total'))}"
         f", connections lost: {int(total['lost'])}",
         f"load average (1/5/15 min) before {load_before}, after {load_average()}"
@@ -269,6 +280,9 @@ if __name__ == "__main__":
         "--ws", choices=("websockets-sansio", "websockets", "wsproto"), default="websockets-sansio"
     )
     parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    parser.add_argument(
+        "--gc", choices=("app", "python-default"), default="app", help="the server's GC settings"
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--start-at", type=float, help=argparse.SUPPRESS)

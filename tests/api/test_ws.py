@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import json
 import os
 import socket
@@ -18,6 +19,7 @@ from binance import AsyncClient
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from api.app import GC_THRESHOLDS
 from config import Settings
 from core.clock import SystemClock
 from core.hub import CANDLE, SIGNAL, TICK, Event
@@ -202,3 +204,11 @@ async def test_no_token_needed_when_unset(quiet: tuple[Service, str]) -> None:
     _, address = quiet
     async with connect(f"ws://{address}/ws?token=anything") as ws:
         assert (await recv(ws))["type"] == "snapshot"
+
+
+async def test_gc_tuned_while_serving_then_restored(tmp_path: Path) -> None:
+    before = gc.get_threshold()
+    service = quiet_service(support.settings(tmp_path))
+    async with support.live_server(service):
+        assert gc.get_threshold() == GC_THRESHOLDS and gc.get_freeze_count() > 0
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
