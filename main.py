@@ -1,9 +1,9 @@
 """Entry point: `python main.py [--simulate …]` runs the service; subcommands run tools.
 
-    python main.py                      the service against the Binance Spot Testnet
-    python main.py --simulate           the same service against the built-in simulator
-    python main.py candles --trades F   trade file -> 1-minute klines (JSON rows)
-    python main.py backtest --data F    replay history through the live strategy code
+python main.py                      the service against the Binance Spot Testnet
+python main.py --simulate           the same service against the built-in simulator
+python main.py candles --trades F   trade file -> 1-minute klines (JSON rows)
+python main.py backtest --data F    replay history through the live strategy code
 """
 
 from __future__ import annotations

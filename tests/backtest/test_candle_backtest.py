@@ -18,7 +18,8 @@ from strategy.models import SignalReason
 
 
 def _closed_rows(binance_data: Path) -> list[list[Any]]:
-    rows = json.loads((binance_data / "testnet-btcusdt-2026-06-15" / "klines_1m.json").read_text())
+    path = binance_data / "testnet-btcusdt-2026-06-15" / "klines_1m.json"
+    rows: list[list[Any]] = json.loads(path.read_text())
     return rows[:-1]  # the last row is the still-open candle
 
 

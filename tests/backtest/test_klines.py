@@ -43,9 +43,9 @@ def test_detect_and_symbol_from_name(binance_data: Path, tmp_path: Path) -> None
     assert detect(rec) is DataKind.RECORDING
 
 
-def _vision_rows(path: Path, micro: bool, header: bool) -> Path:
+def _vision_csv(path: Path, micro: bool, header: bool) -> str:
+    """The first 20 recorded klines as a data.binance.vision CSV (ms or µs times)."""
     rows = json.loads(path.read_text())[:20]
-    out = Path(str(path))
     lines = []
     if header:
         lines.append(
@@ -56,13 +56,13 @@ def _vision_rows(path: Path, micro: bool, header: bool) -> Path:
         scale = 1000 if micro else 1
         r = [r[0] * scale, *r[1:6], r[6] * scale + (999 if micro else 0), *r[7:]]
         lines.append(",".join(str(x) for x in r))
-    return out, "\n".join(lines) + "\n"  # type: ignore[return-value]
+    return "\n".join(lines) + "\n"
 
 
 @pytest.mark.parametrize(("micro", "header"), [(False, False), (True, True), (True, False)])
 def test_vision_csv_ms_and_us(binance_data: Path, tmp_path: Path, micro: bool, header: bool):
     src = binance_data / "testnet-btcusdt-2026-06-15" / "klines_1m.json"
-    _, text = _vision_rows(src, micro, header)
+    text = _vision_csv(src, micro, header)
     path = tmp_path / "BTCUSDT-1m-2026-06.csv"
     path.write_text(text)
     data = classify(path, None)
