@@ -129,7 +129,6 @@ class Service:
                               for v in variants]}
             )  # fmt: skip
         self._tasks.spawn(self._connect(), "connect")
-        self._tasks.spawn(self.pipeline.run_close_timer(), "close-timer")
         self._tasks.spawn(self.pipeline.run_candle_updates(), "candle-updates")
         self._tasks.spawn(self.metrics.measure_loop_lag(), "loop-lag")
         self._tasks.spawn(self.parts.order_metrics.run(), "order-metrics")
@@ -179,8 +178,11 @@ class Service:
                 await asyncio.sleep(delay)
                 delay = min(BACKOFF_MAX_S, delay * 1.6) * random.uniform(0.8, 1.2)
         self._exchange_error = None
-        await self.feed.start()
+        await self.feed.start()  # holds every symbol until its stream and backfill are live
         self._feed_started = True
+        # Only now: before the feed holds the symbols, the clock would close the minutes after
+        # the warm-up as flat candles although their trades are merely not fetched yet.
+        self._tasks.spawn(self.pipeline.run_close_timer(), "close-timer")
         self._publish_status()
         log.info("trade stream started for %s", ", ".join(self._symbols))
         if isinstance(self.clock, SystemClock):
@@ -265,12 +267,16 @@ class Service:
             self.recorder.record_symbol("add", symbol)
         self.engine.add_symbol(symbol)
         self.aggregator.add_symbol(symbol)
+        self.aggregator.hold(symbol)  # no flat minutes between warm-up and its first trades
         try:
             await self._warm_up(symbol)
         except Exception as exc:
             log.warning("warm-up of %s failed: %s", symbol, describe(exc))
-        if self._feed_started:
-            await self.feed.add_symbol(symbol)
+        try:
+            if self._feed_started:
+                await self.feed.add_symbol(symbol)  # the feed holds it until it streams
+        finally:
+            self.aggregator.release(symbol)
         self._publish_status()
 
     async def remove_symbol(self, symbol: str, *, force: bool = False) -> list[str]:
