@@ -203,16 +203,9 @@ if __name__ == "__main__":
     parser.add_argument("--warm-minutes", type=int, default=1440)
     parser.add_argument("--duration", type=float, default=120.0)
     parser.add_argument(
-        "--ws", choices=("websockets-sansio", "websockets", "wsproto"), default="websockets-sansio"
+        "--ws", choices=("websockets-sansio", "websockets"), default="websockets-sansio"
     )
-    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
     parser.add_argument("--gc", choices=("app", "python-default"), default="app")
     parser.add_argument("--stats-out", help="write the broadcast times here (JSON) at exit")
     parsed = parser.parse_args()
-    if parsed.loop == "uvloop":
-        import uvloop  # only for this comparison; not a dependency of the service
-
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(main(parsed))
-    else:
-        asyncio.run(main(parsed))
+    asyncio.run(main(parsed))
