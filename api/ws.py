@@ -55,11 +55,15 @@ def wire_data(event: Event, last_price: PriceOf) -> Any:
     """An event's data as the API shows it: `order`/`trade` as a /trades row plus `status`,
     `position` as a /positions row (the executor publishes its journal dicts)."""
     data = event.data
-    if event.kind in (ORDER, TRADE) and isinstance(data, dict) and "type" in data:
-        return order_event(data).model_dump()
-    if event.kind == POSITION and isinstance(data, dict | Position):
-        symbol = data.symbol if isinstance(data, Position) else str(data["symbol"])
-        return position_event(data, last_price(symbol)).model_dump()
+    try:
+        if event.kind in (ORDER, TRADE) and isinstance(data, dict) and "type" in data:
+            return order_event(data).model_dump()
+        if event.kind == POSITION and isinstance(data, dict | Position):
+            symbol = data.symbol if isinstance(data, Position) else str(data["symbol"])
+            return position_event(data, last_price(symbol)).model_dump()
+    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        # Sent as published rather than failing every client's sender on one odd record.
+        log.warning("%s event not in the API's shape (%r): sent as published", event.kind, exc)
     return to_data(data)
 
 

@@ -22,7 +22,7 @@ from websockets.exceptions import ConnectionClosed
 from api.app import GC_THRESHOLDS
 from config import Settings
 from core.clock import SystemClock
-from core.hub import CANDLE, SIGNAL, TICK, Event
+from core.hub import CANDLE, ORDER, SIGNAL, TICK, Event
 from service.container import Service
 from simulator import Simulator
 from tests.api import support
@@ -212,3 +212,16 @@ async def test_gc_tuned_while_serving_then_restored(tmp_path: Path) -> None:
     async with support.live_server(service):
         assert gc.get_threshold() == GC_THRESHOLDS and gc.get_freeze_count() > 0
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+async def test_an_odd_order_record_is_sent_as_published_and_nothing_breaks(
+    quiet: tuple[Service, str],
+) -> None:
+    service, address = quiet
+    async with connect(f"ws://{address}/ws") as ws:
+        await calm(ws)
+        service.hub.publish(Event(ORDER, {"type": "filled", "quantity": "x"}, "BTCUSDT"))
+        odd = await recv_type(ws, "order")
+        assert odd["data"] == {"type": "filled", "quantity": "x"}
+        service.hub.publish(Event(SIGNAL, {"n": 1}, "BTCUSDT"))
+        assert (await recv_type(ws, "signal"))["seq"] == odd["seq"] + 1
