@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.auth import bearer_of, token_ok
+from api.candle_cache import CandleJsonCache
 from api.convert import order_event, position_event, position_out
 from core.hub import ERROR, EVENT_KINDS, ORDER, POSITION, STATUS, TRADE, Event, Subscriber
 from execution.models import Position
@@ -128,12 +129,15 @@ def subscription(sub: Subscriber) -> dict[str, Any]:
     }
 
 
-def snapshot_data(service: Service) -> dict[str, Any]:
-    """What a page needs to draw at once: candles per symbol, open candles, positions, status."""
+def snapshot_data(service: Service, cache: CandleJsonCache) -> dict[str, Any]:
+    """What a page needs to draw at once: candles per symbol, open candles, positions, status.
+    Closed candles come as the JSON the REST routes cached (a burst of connections re-encodes
+    nothing)."""
     candles: dict[str, Any] = {}
     open_candles: dict[str, Any] = {}
     for symbol in service.symbols():
-        candles[symbol] = [to_data(c) for c in service.aggregator.history(symbol, SNAPSHOT_CANDLES)]
+        history = service.aggregator.history(symbol, SNAPSHOT_CANDLES)
+        candles[symbol] = orjson.Fragment(cache.encode_list(history))
         current = service.aggregator.open_candle(symbol)
         open_candles[symbol] = None if current is None else candle_data(current, closed=False)
     return {
@@ -242,10 +246,13 @@ class WebSocketEndpoint:
         if scope["type"] != "websocket" or scope["path"] != self.path:
             await self.app(scope, receive, send)
             return
-        await serve(scope["app"].state.service, scope, receive, send)
+        state = scope["app"].state
+        await serve(state.service, state.candle_cache, scope, receive, send)
 
 
-async def serve(service: Service, scope: Scope, receive: Receive, send: Send) -> None:
+async def serve(
+    service: Service, cache: CandleJsonCache, scope: Scope, receive: Receive, send: Send
+) -> None:
     """Events of the service. See README "REST and WebSocket API" for the protocol."""
     if (await receive())["type"] != "websocket.connect":
         return
@@ -261,7 +268,7 @@ async def serve(service: Service, scope: Scope, receive: Receive, send: Send) ->
     tasks: list[asyncio.Task[Any]] = []
     try:
         now = service.clock.now_ms()
-        await conn.send(SNAPSHOT, now, orjson.dumps(snapshot_data(service)))
+        await conn.send(SNAPSHOT, now, orjson.dumps(snapshot_data(service, cache)))
         tasks = [
             asyncio.create_task(conn.sender(), name="ws:sender"),
             asyncio.create_task(conn.receiver(), name="ws:receiver"),
