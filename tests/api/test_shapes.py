@@ -22,6 +22,8 @@ from tests.api.test_ws import recv, recv_type
 
 EIGHT_PLACES = re.compile(r"^\d+\.\d{8}$")
 PLAIN = re.compile(r"^-?\d+(\.\d+)?$")
+# The strategy's SMA never fills in a test's seconds: no strategy orders, only the test's own.
+NO_SIGNALS = {"sma_period": 5000}
 CANDLE_DECIMALS = ("open", "high", "low", "close", "volume", "quote_volume",
                    "taker_buy_base", "taker_buy_quote")  # fmt: skip
 
@@ -45,7 +47,7 @@ def assert_plain(row: dict[str, Any], fields: tuple[str, ...]) -> None:
 async def test_order_trade_position_events_have_the_rest_shapes(
     sim: Simulator, tmp_path: Path
 ) -> None:
-    service = support.simulated_service(sim, support.settings(tmp_path))
+    service = support.simulated_service(sim, support.settings(tmp_path, **NO_SIGNALS))
     async with support.live_server(service) as address:
         await support.wait_for(lambda: support.is_live(service), what="service live")
         async with (
@@ -65,6 +67,7 @@ async def test_order_trade_position_events_have_the_rest_shapes(
             assert intent["price"] is None and intent["executed_qty"] == "0"
             filled = await order_status(ws, "filled", cid)
             trade = (await recv_type(ws, "trade"))["data"]
+            assert trade["client_order_id"] == cid
             position = (await recv_type(ws, "position"))["data"]
 
             rows = (await http.get("/trades", params={"symbol": "ETHUSDT"})).json()
@@ -94,7 +97,7 @@ async def test_order_trade_position_events_have_the_rest_shapes(
 async def test_decimals_are_plain_and_candles_have_eight_places(
     sim: Simulator, tmp_path: Path
 ) -> None:
-    service = support.simulated_service(sim, support.settings(tmp_path))
+    service = support.simulated_service(sim, support.settings(tmp_path, **NO_SIGNALS))
     async with support.live_server(service) as address:
         await support.wait_for(lambda: support.is_live(service), what="service live")
         async with (
