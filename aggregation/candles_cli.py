@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import orjson
 
@@ -54,27 +52,13 @@ def candles_from_file(path: Path, symbol: str | None = None) -> list[Candle]:
     return closed
 
 
-_EIGHT = Decimal("1e-8")
-
-
-def kline_row(candle: Candle) -> list[Any]:
-    """`Candle.to_kline_row()`, decimals written with Binance's 8 places when that is exact."""
-    row = candle.to_kline_row()
-    for i in (1, 2, 3, 4, 5, 7, 9, 10):
-        value = Decimal(row[i])
-        eight = value.quantize(_EIGHT)
-        if eight == value:
-            row[i] = str(eight)
-    return row
-
-
 def run(args: argparse.Namespace) -> int:
     try:
         candles = candles_from_file(args.trades, args.symbol)
     except BadFileError as exc:
         sys.stderr.write(f"candles: {exc}\n")
         return 2
-    lines = [orjson.dumps(kline_row(c)).decode() for c in candles]
+    lines = [orjson.dumps(c.to_kline_row()).decode() for c in candles]
     try:
         sys.stdout.write("[\n" + ",\n".join(lines) + ("\n]\n" if lines else "]\n"))
         sys.stdout.flush()

@@ -8,6 +8,17 @@ from enum import StrEnum
 from typing import Any
 
 MINUTE_MS = 60_000
+_EIGHT_PLACES = Decimal("1e-8")
+
+
+def kline_decimal(value: Decimal) -> str:
+    """A decimal as Binance writes klines: 8 places when that is exact, never an exponent.
+
+    `str(Decimal)` would give `0E-8` for a flat minute's volume, where Binance writes
+    `0.00000000`; a value with more than 8 places (never seen in klines) keeps all of them.
+    """
+    eight = value.quantize(_EIGHT_PLACES)
+    return format(eight if eight == value else value, "f")
 
 
 class CandleSource(StrEnum):
@@ -40,18 +51,18 @@ class Candle:
         return self.open_time + MINUTE_MS - 1
 
     def to_kline_row(self) -> list[Any]:
-        """The `/api/v3/klines` row layout, strings for decimals, as Binance sends it."""
+        """The `/api/v3/klines` row layout, decimals as strings written as Binance writes them."""
         return [
             self.open_time,
-            str(self.open),
-            str(self.high),
-            str(self.low),
-            str(self.close),
-            str(self.volume),
+            kline_decimal(self.open),
+            kline_decimal(self.high),
+            kline_decimal(self.low),
+            kline_decimal(self.close),
+            kline_decimal(self.volume),
             self.close_time,
-            str(self.quote_volume),
+            kline_decimal(self.quote_volume),
             self.trades,
-            str(self.taker_buy_base),
-            str(self.taker_buy_quote),
+            kline_decimal(self.taker_buy_base),
+            kline_decimal(self.taker_buy_quote),
             "0",
         ]

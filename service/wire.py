@@ -1,8 +1,8 @@
 """Domain objects -> JSON-ready values, for hub events and WebSocket frames.
 
 Decimals become strings in plain notation (never `0E-8` or `1.0E-7`); candles' decimals are
-written as Binance writes its klines, with 8 decimal places (aggregation.candles_cli.kline_row,
-the candles CLI's own formatting). Every epoch-ms field `x_ms` / `x_time`
+written as Binance writes its klines, with 8 decimal places (`Candle.to_kline_row`, the same
+formatting as the candles CLI). Every epoch-ms field `x_ms` / `x_time`
 gets an ISO-8601 UTC twin `x_iso`; enums become their values. Encoding is done once per event.
 """
 
@@ -16,7 +16,6 @@ from typing import Any
 
 import orjson
 
-from aggregation.candles_cli import kline_row
 from aggregation.models import Candle
 from data_ingestion.models import Tick
 
@@ -57,7 +56,7 @@ def _iso_name(name: str) -> str:
 
 def candle_data(candle: Candle, closed: bool = True) -> dict[str, Any]:
     """`closed` False for the minute still being built; `complete` False: trades are missing."""
-    row = [plain_text(v) if isinstance(v, str) else v for v in kline_row(candle)]
+    row = candle.to_kline_row()
     return {
         "symbol": candle.symbol,
         "open_time": candle.open_time,

@@ -153,3 +153,17 @@ async def test_close_timer_sleeps_on_the_clock_until_the_deadline():
     assert [c.open_time for c in closed] == [T0]
     stop.set()
     await asyncio.wait_for(task, 1)
+
+
+def test_flat_minute_is_written_as_binance_writes_it():
+    """Binance writes a flat kline's zeros as 0.00000000, never Decimal's 0E-8."""
+    agg, closed = make()
+    agg.add_tick(tick(1, T0 + 5, "64000.1", "0.00012"))
+    agg.add_tick(tick(2, T0 + 2 * M + 1, "64000.2", "0.001"))
+
+    first, flat = closed
+    row = flat.to_kline_row()
+
+    assert row[1:6] == ["64000.10000000"] * 4 + ["0.00000000"]
+    assert row[7:12] == ["0.00000000", 0, "0.00000000", "0.00000000", "0"]
+    assert first.to_kline_row()[7] == "7.68001200"  # 64000.1 × 0.00012, exact
