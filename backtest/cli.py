@@ -39,7 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", type=Path, help="write the JSON report here")
     parser.add_argument("--html", type=Path, help="write a self-contained HTML report here")
     parser.add_argument(
-        "--journal", type=Path, help="the executor's trade journal (default: a temporary file)"
+        "--journal",
+        type=Path,
+        help="also write the replay's trade journal to this file (default: kept in memory)",
     )
 
 

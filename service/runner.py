@@ -72,7 +72,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         metavar="FILE",
-        help="write every raw trade event received to FILE (gzip JSON lines) for a backtest",
+        help="record every trade event consumed (stream and backfill), the warm-up klines and"
+        " the symbol rules to FILE (gzip JSON lines); `backtest --data FILE` replays it",
     )
     group.add_argument("--host", default=None, help="API host (overrides API_HOST)")
     group.add_argument("--port", type=_port, default=None, help="API port (overrides API_PORT)")
@@ -173,7 +174,7 @@ def _recorder(path: Path | None) -> Any:
         return None
     from backtest.recorder import Recorder
 
-    log.info("recording the raw trade stream to %s", path)
+    log.info("recording every input of the pipeline (trades, warm-up, rules) to %s", path)
     return Recorder(path)
 
 
