@@ -27,7 +27,6 @@ is sold at the last close (`end_of_data`), as in every backtest.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -52,7 +51,7 @@ from backtest.recorder import (
     read_recording,
     recorded_tick,
 )
-from backtest.runner import BacktestConfig, BacktestResult
+from backtest.runner import BacktestConfig, BacktestResult, NotingPipeline
 from config import Settings
 from core.clock import ManualClock
 from core.hub import Hub
@@ -61,7 +60,6 @@ from data_ingestion.tick_store import TickStore
 from execution.ids import client_order_id
 from execution.rules import RulesError, parse_symbol_rules
 from service.metrics import ServiceMetrics
-from service.pipeline import Pipeline
 from service.signal_log import SignalLog
 from strategy.engine import StrategyEngine
 from strategy.models import SignalRaised
@@ -101,18 +99,6 @@ class ReplayBridge(ExecutionBridge):
         return dropped
 
 
-class _ReplayPipeline(Pipeline):
-    """The service's Pipeline, plus a note of every closed candle for the result."""
-
-    def __init__(self, *args: Any, on_closed: Callable[[Candle], None], **kwargs: Any) -> None:
-        self._on_closed = on_closed
-        super().__init__(*args, **kwargs)
-
-    def on_candle(self, candle: Candle) -> None:
-        self._on_closed(candle)
-        super().on_candle(candle)
-
-
 class _Replay:
     """One replay run: the components and the handling of each kind of line."""
 
@@ -127,7 +113,7 @@ class _Replay:
                                    self.engine)  # fmt: skip
         self.prices: dict[str, PriceSeries] = {}
         self.last_candle: dict[str, Candle] = {}
-        self.pipeline = _ReplayPipeline(
+        self.pipeline = NotingPipeline(
             clock=self.clock,
             hub=Hub(),
             tick_store=TickStore(settings.tick_history),

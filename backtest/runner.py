@@ -175,7 +175,7 @@ def _open(
     return streams, total, symbols
 
 
-class _RecordingPipeline(Pipeline):
+class NotingPipeline(Pipeline):
     """The service's Pipeline, plus a note of every closed candle for the report."""
 
     def __init__(self, *args: Any, on_closed: Callable[[Candle], None], **kwargs: Any) -> None:
@@ -237,7 +237,7 @@ async def run_streams(
         last_candle[candle.symbol] = candle
         result.candles_seen.append(candle)
 
-    pipeline = _RecordingPipeline(
+    pipeline = NotingPipeline(
         clock=clock,
         hub=Hub(),
         tick_store=TickStore(settings.tick_history),
