@@ -18,11 +18,8 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from aggregation.models import Candle
-from data_ingestion.models import Tick
 from strategy.engine import ACTION_CLOSE, ACTION_OPEN, StrategyEngine
 from strategy.models import SignalRaised
-
-_ZERO = Decimal(0)
 
 
 class CandleStops:
@@ -39,21 +36,28 @@ class CandleStops:
         self._submit = submit
 
     def before_close(self, candle: Candle) -> None:
-        symbol, t = candle.symbol, candle.open_time
-        self._raise(self._engine.on_tick(Tick(symbol, t, candle.open, _ZERO, t, False)), None)
-        if candle.low < candle.open:
-            fired = self._engine.on_tick(Tick(symbol, t + 1, candle.low, _ZERO, t, False))
+        engine = self._engine
+        symbol = candle.symbol
+        if not engine.has_open(symbol):
+            return  # no stop armed: neither synthetic trade can fire one
+        t = candle.open_time
+        fired = engine.check_stops(symbol, candle.open, t, t)
+        if fired:
+            self._raise(fired, False)
+        if candle.low < candle.open and engine.has_open(symbol):
+            fired = engine.check_stops(symbol, candle.low, t, t + 1)
             if fired:
-                self._raise(fired, symbol)
+                self._raise(fired, True)
 
-    def _raise(self, signals: Sequence[SignalRaised], symbol: str | None) -> None:
+    def _raise(self, signals: Sequence[SignalRaised], at_stop_level: bool) -> None:
         for signal in signals:
-            if symbol is not None:
+            if at_stop_level:
                 signal = dataclasses.replace(signal, price=self._stop_level(signal))
             self._record(signal)
             if signal.action in (ACTION_OPEN, ACTION_CLOSE):
                 self._submit(signal)
 
     def _stop_level(self, signal: SignalRaised) -> Decimal:
-        state = self._engine.snapshot()["symbols"][signal.symbol][signal.variant]
-        return Decimal(state["stop_price"])
+        level = self._engine.stop_price(signal.variant, signal.symbol)
+        assert level is not None  # the stop just fired from it
+        return level

@@ -247,7 +247,10 @@ class OrderExecutor:
     async def _process(self, job: _Job) -> OrderOutcome:
         s = job.signal
         held = self.positions.get(s.variant, s.symbol)
-        price = self._price(s.symbol) or (s.price if s.price > 0 else None)
+        price_of = self._price_of
+        price = (price_of(s.symbol) if price_of is not None else None) or (
+            s.price if s.price > 0 else None
+        )
         closing = False
         try:
             rules = self.broker.rules(s.symbol)
@@ -291,7 +294,7 @@ class OrderExecutor:
         )
         self._seen.add(cid)
         record = intent.to_dict()
-        await self.journal.append(record)  # durable before the request
+        await self._append(record)  # durable before the request
         self.risk.record_order(s.variant)
         self._publish(ORDER, record, s.symbol)
         result = await self._send(intent)
@@ -359,14 +362,23 @@ class OrderExecutor:
         log.info("order rejected before sending: %s %s %s: %s", s.variant, s.symbol, s.side, why)
         record = outcome.to_dict()
         if journal:
-            await self.journal.append(record)
+            await self._append(record)
         self._publish(ORDER, record, s.symbol)
         return outcome
 
     async def _finish(self, outcome: OrderOutcome) -> OrderOutcome:
         outcome, record = self._record(outcome)
-        await self.journal.append(record)
+        await self._append(record)
         return outcome
+
+    async def _append(self, record: dict[str, object]) -> None:
+        """Journal one record; a journal that is not durable (a backtest's) takes it without
+        a coroutine round trip per line (`append_nowait` does the same work there)."""
+        journal = self.journal
+        if journal.durable:
+            await journal.append(record)
+        else:
+            journal.append_nowait(record)
 
     def _record(self, outcome: OrderOutcome) -> tuple[OrderOutcome, dict[str, object]]:
         """Apply a (filled) outcome to positions and risk, publish it. Returns it with P&L,

@@ -17,25 +17,29 @@ _TAG = {
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
+_PAIRS = [a + b for a in _DIGITS for b in _DIGITS]  # 0..1295 as two base-36 digits
+
+
 def base36(n: int) -> str:
     if n < 0:
         return "n" + base36(-n)
+    if n < 36:
+        return _DIGITS[n]
     out = ""
-    while True:
-        n, r = divmod(n, 36)
-        out = _DIGITS[r] + out
-        if n == 0:
-            return out
+    while n >= 1296:  # two digits per step: the order path computes one per order
+        n, r = divmod(n, 1296)
+        out = _PAIRS[r] + out
+    return (_PAIRS[n] if n >= 36 else _DIGITS[n]) + out
 
 
 def client_order_id(variant: str, symbol: str, reason: SignalReason, ref: int, side: Side) -> str:
     """`A-BTCUSDT-sB-<ref base 36>`: variant, symbol, what made it (s signal with the candle
     open time, x stop-loss with the trade id, m manual, e end of data), side, ref. A name too
     long for 36 characters is replaced by a hash of it (still deterministic)."""
-    readable = f"{variant}-{symbol}-{_TAG[reason]}{side.value[0]}-{base36(ref)}"
+    readable = f"{variant}-{symbol}-{_TAG[reason]}{side._value_[0]}-{base36(ref)}"
     if len(readable) <= 36 and CLIENT_ID_RE.match(readable):
         return readable
     digest = hashlib.sha256(readable.encode()).hexdigest()[:24]
-    short = f"{_TAG[reason]}{side.value[0]}-{digest}"
+    short = f"{_TAG[reason]}{side._value_[0]}-{digest}"
     prefix = "".join(ch for ch in variant if ch.isalnum())[:8]
     return f"{prefix}-{short}" if prefix else short

@@ -29,6 +29,9 @@ class Mode(StrEnum):
     SIMULATED = "simulated"  # the testnet broker pointed at the local simulator, or a backtest
 
 
+_INTENT = OrderStatus.INTENT._value_
+
+
 def _s(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
@@ -52,13 +55,13 @@ class OrderIntent:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "type": OrderStatus.INTENT.value,
+            "type": _INTENT,
             "client_order_id": self.client_order_id,
             "variant": self.variant,
             "symbol": self.symbol,
-            "side": self.side.value,
+            "side": self.side._value_,  # the plain str (`.value` is a Python-level property)
             "quantity": str(self.quantity),
-            "reason": self.reason.value,
+            "reason": self.reason._value_,
             "mode": self.mode,
             "signal_time": self.signal_time_ms,
             "ref": self.ref,
@@ -125,33 +128,44 @@ class OrderOutcome:
         )  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "type": self.status.value,
+        # One literal per status (no update() with keywords): this runs for every order.
+        if self.status is OrderStatus.FILLED:
+            return {
+                "type": self.status._value_,
+                "client_order_id": self.client_order_id,
+                "variant": self.variant,
+                "symbol": self.symbol,
+                "side": self.side._value_,
+                "quantity": str(self.quantity),
+                "reason": self.reason._value_,
+                "mode": self.mode,
+                "signal_time": self.signal_time_ms,
+                "time": self.time_ms,
+                "closing": self.closing,
+                "exchange_order_id": self.exchange_order_id,
+                "executed_qty": str(self.executed_qty),
+                "avg_price": _s(self.avg_price),
+                "quote_qty": str(self.quote_qty),
+                "commission": str(self.commission),
+                "commission_asset": self.commission_asset,
+                "fill_time": self.fill_time_ms,
+                "realized_pnl": _s(self.realized_pnl),
+            }
+        return {
+            "type": self.status._value_,
             "client_order_id": self.client_order_id,
             "variant": self.variant,
             "symbol": self.symbol,
-            "side": self.side.value,
+            "side": self.side._value_,
             "quantity": str(self.quantity),
-            "reason": self.reason.value,
+            "reason": self.reason._value_,
             "mode": self.mode,
             "signal_time": self.signal_time_ms,
             "time": self.time_ms,
             "closing": self.closing,
+            "code": self.error_code,
+            "error": self.error,
         }
-        if self.status is OrderStatus.FILLED:
-            out.update(
-                exchange_order_id=self.exchange_order_id,
-                executed_qty=str(self.executed_qty),
-                avg_price=_s(self.avg_price),
-                quote_qty=str(self.quote_qty),
-                commission=str(self.commission),
-                commission_asset=self.commission_asset,
-                fill_time=self.fill_time_ms,
-                realized_pnl=_s(self.realized_pnl),
-            )
-        else:
-            out.update(code=self.error_code, error=self.error)
-        return out
 
     @classmethod
     def from_dict(cls, rec: dict[str, Any]) -> OrderOutcome:

@@ -18,6 +18,7 @@ from decimal import Decimal
 from core.clock import Clock
 
 DAY_MS = 86_400_000
+_ZERO = Decimal(0)
 
 
 class RiskManager:
@@ -60,13 +61,16 @@ class RiskManager:
         self, variant: str, symbol: str, qty: Decimal, price: Decimal | None, held_qty: Decimal
     ) -> str | None:
         """Why a new entry (a BUY) must not be sent, or None."""
-        if self.pnl_today(variant) <= -self.daily_loss_limit_quote:
+        key = (variant, self._clock.now_ms() // DAY_MS)  # one day for both checks
+        pnl = self._pnl.get(key, _ZERO)
+        if pnl <= -self.daily_loss_limit_quote:
             return (
-                f"daily loss limit: {variant} lost {-self.pnl_today(variant)} today"
+                f"daily loss limit: {variant} lost {-pnl} today"
                 f" (limit {self.daily_loss_limit_quote})"
             )
-        if self.orders_today(variant) >= self.max_orders_per_day:
-            return f"max orders per day: {variant} sent {self.orders_today(variant)} today"
+        orders = self._orders.get(key, 0)
+        if orders >= self.max_orders_per_day:
+            return f"max orders per day: {variant} sent {orders} today"
         if price is None:
             return "no price known for the symbol yet"
         notional = (held_qty + qty) * price
