@@ -36,10 +36,10 @@ def client_order_id(variant: str, symbol: str, reason: SignalReason, ref: int, s
     """`A-BTCUSDT-sB-<ref base 36>`: variant, symbol, what made it (s signal with the candle
     open time, x stop-loss with the trade id, m manual, e end of data), side, ref. A name too
     long for 36 characters is replaced by a hash of it (still deterministic)."""
-    readable = f"{variant}-{symbol}-{_TAG[reason]}{side._value_[0]}-{base36(ref)}"
+    readable = f"{variant}-{symbol}-{_TAG[reason]}{side.value[0]}-{base36(ref)}"
     if len(readable) <= 36 and CLIENT_ID_RE.match(readable):
         return readable
     digest = hashlib.sha256(readable.encode()).hexdigest()[:24]
-    short = f"{_TAG[reason]}{side._value_[0]}-{digest}"
+    short = f"{_TAG[reason]}{side.value[0]}-{digest}"
     prefix = "".join(ch for ch in variant if ch.isalnum())[:8]
     return f"{prefix}-{short}" if prefix else short

@@ -29,7 +29,7 @@ class Mode(StrEnum):
     SIMULATED = "simulated"  # the testnet broker pointed at the local simulator, or a backtest
 
 
-_INTENT = OrderStatus.INTENT._value_
+_INTENT = OrderStatus.INTENT.value
 
 
 def _s(value: Decimal | None) -> str | None:
@@ -59,9 +59,9 @@ class OrderIntent:
             "client_order_id": self.client_order_id,
             "variant": self.variant,
             "symbol": self.symbol,
-            "side": self.side._value_,  # the plain str (`.value` is a Python-level property)
+            "side": self.side.value,
             "quantity": str(self.quantity),
-            "reason": self.reason._value_,
+            "reason": self.reason.value,
             "mode": self.mode,
             "signal_time": self.signal_time_ms,
             "ref": self.ref,
@@ -128,44 +128,32 @@ class OrderOutcome:
         )  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
-        # One literal per status (no update() with keywords): this runs for every order.
-        if self.status is OrderStatus.FILLED:
-            return {
-                "type": self.status._value_,
-                "client_order_id": self.client_order_id,
-                "variant": self.variant,
-                "symbol": self.symbol,
-                "side": self.side._value_,
-                "quantity": str(self.quantity),
-                "reason": self.reason._value_,
-                "mode": self.mode,
-                "signal_time": self.signal_time_ms,
-                "time": self.time_ms,
-                "closing": self.closing,
-                "exchange_order_id": self.exchange_order_id,
-                "executed_qty": str(self.executed_qty),
-                "avg_price": _s(self.avg_price),
-                "quote_qty": str(self.quote_qty),
-                "commission": str(self.commission),
-                "commission_asset": self.commission_asset,
-                "fill_time": self.fill_time_ms,
-                "realized_pnl": _s(self.realized_pnl),
-            }
-        return {
-            "type": self.status._value_,
+        record: dict[str, Any] = {
+            "type": self.status.value,
             "client_order_id": self.client_order_id,
             "variant": self.variant,
             "symbol": self.symbol,
-            "side": self.side._value_,
+            "side": self.side.value,
             "quantity": str(self.quantity),
-            "reason": self.reason._value_,
+            "reason": self.reason.value,
             "mode": self.mode,
             "signal_time": self.signal_time_ms,
             "time": self.time_ms,
             "closing": self.closing,
-            "code": self.error_code,
-            "error": self.error,
         }
+        if self.status is OrderStatus.FILLED:
+            record["exchange_order_id"] = self.exchange_order_id
+            record["executed_qty"] = str(self.executed_qty)
+            record["avg_price"] = _s(self.avg_price)
+            record["quote_qty"] = str(self.quote_qty)
+            record["commission"] = str(self.commission)
+            record["commission_asset"] = self.commission_asset
+            record["fill_time"] = self.fill_time_ms
+            record["realized_pnl"] = _s(self.realized_pnl)
+        else:
+            record["code"] = self.error_code
+            record["error"] = self.error
+        return record
 
     @classmethod
     def from_dict(cls, rec: dict[str, Any]) -> OrderOutcome:
