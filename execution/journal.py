@@ -165,27 +165,24 @@ class Journal:
     async def append(self, record: dict[str, Any]) -> None:
         """Append one record; durable: return once it is flushed and fsynced (together with
         whatever else was appended in the same loop turn)."""
-        self._check()
-        self._records.append(record)
-        if self.path is None:
-            return
-        self._lines.append(orjson.dumps(record) + b"\n")
-        if self.durable:
+        if self._add(record) and self.durable:
             await self._flush_soon()
-        elif len(self._lines) >= BACKTEST_BATCH_LINES:
-            self._hand_off()
 
     def append_nowait(self, record: dict[str, Any]) -> None:
         """Append one record without waiting for the disk (it is written in order)."""
+        if self._add(record) and self.durable:
+            self._schedule_handoff()
+
+    def _add(self, record: dict[str, Any]) -> bool:
+        """Keep `record` and queue its line; True when it has a file to reach."""
         self._check()
         self._records.append(record)
         if self.path is None:
-            return
+            return False
         self._lines.append(orjson.dumps(record) + b"\n")
-        if self.durable:
-            self._schedule_handoff()
-        elif len(self._lines) >= BACKTEST_BATCH_LINES:
+        if not self.durable and len(self._lines) >= BACKTEST_BATCH_LINES:
             self._hand_off()
+        return True
 
     def _check(self) -> None:
         if not self._started:

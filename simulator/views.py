@@ -20,9 +20,9 @@ def ack(order: Order) -> dict[str, object]:
     }
 
 
-def result(order: Order) -> dict[str, object]:
+def _order_state(order: Order) -> dict[str, object]:
+    """The order's state, in the field order of Binance's RESULT and cancel responses."""
     return {
-        **ack(order),
         "price": fmt8(order.price),
         "origQty": fmt8(order.orig_qty),
         "executedQty": fmt8(order.executed_qty),
@@ -32,6 +32,13 @@ def result(order: Order) -> dict[str, object]:
         "timeInForce": order.time_in_force,
         "type": order.type,
         "side": order.side,
+    }
+
+
+def result(order: Order) -> dict[str, object]:
+    return {
+        **ack(order),
+        **_order_state(order),
         "workingTime": order.time,
         "selfTradePreventionMode": STP_MODE,
     }
@@ -85,15 +92,7 @@ def canceled(order: Order, cancel_client_id: str, now: int) -> dict[str, object]
         "orderListId": -1,
         "clientOrderId": cancel_client_id,
         "transactTime": now,
-        "price": fmt8(order.price),
-        "origQty": fmt8(order.orig_qty),
-        "executedQty": fmt8(order.executed_qty),
-        "origQuoteOrderQty": fmt8(order.orig_quote_qty),
-        "cummulativeQuoteQty": fmt8(order.cumm_quote),
-        "status": order.status,
-        "timeInForce": order.time_in_force,
-        "type": order.type,
-        "side": order.side,
+        **_order_state(order),
         "selfTradePreventionMode": STP_MODE,
     }
 
