@@ -15,7 +15,7 @@ import sys
 def build_parser() -> argparse.ArgumentParser:
     from aggregation import candles_cli
     from backtest import cli as backtest_cli
-    from service import runner
+    from wiring import runner
 
     parser = argparse.ArgumentParser(
         prog="main.py",
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         from backtest import cli as backtest_cli
 
         return backtest_cli.run(args)
-    from service import runner
+    from wiring import runner
 
     return runner.run(args)
 

@@ -16,7 +16,8 @@ import orjson
 
 from aggregation.aggregator import CandleAggregator
 from aggregation.models import Candle
-from data_ingestion.files import BadFileError, read_trades
+from core.errors import BadDataFile
+from data_ingestion.files import read_trades
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def candles_from_file(path: Path, symbol: str | None = None) -> list[Candle]:
-    """Every minute's candle of the file, by symbol then time. Raises BadFileError."""
+    """Every minute's candle of the file, by symbol then time. Raises BadDataFile."""
     closed: list[Candle] = []
     aggregator = CandleAggregator(history=1, grace_ms=0, on_close=closed.append)
     for tick in read_trades(path, symbol):
@@ -55,7 +56,7 @@ def candles_from_file(path: Path, symbol: str | None = None) -> list[Candle]:
 def run(args: argparse.Namespace) -> int:
     try:
         candles = candles_from_file(args.trades, args.symbol)
-    except BadFileError as exc:
+    except BadDataFile as exc:
         sys.stderr.write(f"candles: {exc}\n")
         return 2
     lines = [orjson.dumps(c.to_kline_row()).decode() for c in candles]

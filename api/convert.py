@@ -2,7 +2,7 @@
 
 The same shapes serve REST and the WebSocket: an `order`/`trade` event's data is a `/trades`
 row plus the order's `status`, a `position` event's data a `/positions` row. Decimals are in
-plain notation (service.wire.plain), never `0E-8`.
+plain notation (pipeline.wire.plain), never `0E-8`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from api.schemas import OrderEventOut, OrderOutcomeOut, PositionOut, TradeOut
 from execution.models import OrderOutcome, Position
-from service.wire import iso_ms, plain, plain_text
+from pipeline.wire import iso_ms, plain, plain_text
 
 
 def _opt(value: Decimal | None) -> str | None:

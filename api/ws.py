@@ -24,8 +24,8 @@ from api.candle_cache import CandleJsonCache
 from api.convert import order_event, position_event, position_out
 from core.hub import ERROR, EVENT_KINDS, ORDER, POSITION, STATUS, TRADE, Event, Subscriber
 from execution.models import Position
+from pipeline.wire import candle_data, to_data
 from service.container import Service
-from service.wire import candle_data, to_data
 
 log = logging.getLogger(__name__)
 

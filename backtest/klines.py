@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from aggregation.models import MINUTE_MS, Candle, CandleSource
-from core.errors import BadInputError
+from core.errors import BadDataFile
 
 KLINE_COLUMNS = (
     "open_time",
@@ -32,17 +32,6 @@ KLINE_COLUMNS = (
     "ignore",
 )
 _US_THRESHOLD = 10**14  # epoch ms is 13 digits until the year 5138; µs is 16
-
-
-class BadDataFile(BadInputError):
-    """A data file the backtest cannot use. `str()` is one line: `path:line: why`."""
-
-    def __init__(self, path: Path | str, line: int | None, why: str) -> None:
-        self.path = str(path)
-        self.line = line
-        self.why = why
-        where = f"{self.path}:{line}" if line is not None else self.path
-        super().__init__(f"{where}: {why}")
 
 
 def is_kline_row(row: Sequence[Any]) -> bool:

@@ -1,6 +1,6 @@
 """Replay a service recording exactly: the recorded run's candles, signals and orders again.
 
-A recording of format 2 (see `backtest.recorder`) lists every input of the live pipeline in the
+A recording of format 2 (see `recording.recorder`) lists every input of the live pipeline in the
 order it took effect. The replay applies them in that order to the same classes (Pipeline with
 its CandleAggregator and StrategyEngine; OrderExecutor, PaperBroker, PositionBook, Journal and
 risk) on a ManualClock:
@@ -34,9 +34,19 @@ from typing import Any
 from aggregation.models import MINUTE_MS, Candle
 from aggregation.warmup import kline_to_candle
 from backtest.execution_bridge import ExecutionBridge, default_rules
-from backtest.klines import BadDataFile
 from backtest.metrics import PriceSeries
-from backtest.recorder import (
+from backtest.runner import BacktestConfig, BacktestResult, NotingPipeline
+from config import Settings
+from core.clock import ManualClock
+from core.errors import BadDataFile
+from core.hub import Hub
+from data_ingestion.schemas import FrameError
+from data_ingestion.tick_store import TickStore
+from execution.ids import client_order_id
+from execution.rules import RulesError, parse_symbol_rules
+from pipeline.metrics import ServiceMetrics
+from pipeline.signal_log import SignalLog
+from recording.format import (
     CLOSE,
     FILL,
     GAP,
@@ -51,16 +61,6 @@ from backtest.recorder import (
     read_recording,
     recorded_tick,
 )
-from backtest.runner import BacktestConfig, BacktestResult, NotingPipeline
-from config import Settings
-from core.clock import ManualClock
-from core.hub import Hub
-from data_ingestion.schemas import FrameError
-from data_ingestion.tick_store import TickStore
-from execution.ids import client_order_id
-from execution.rules import RulesError, parse_symbol_rules
-from service.metrics import ServiceMetrics
-from service.signal_log import SignalLog
 from strategy.engine import StrategyEngine
 from strategy.models import SignalRaised
 

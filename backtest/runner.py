@@ -22,22 +22,22 @@ from aggregation.models import Candle
 from aggregation.warmup import kline_to_candle
 from backtest.candle_mode import CandleStops
 from backtest.execution_bridge import ExecutionBridge
-from backtest.klines import BadDataFile
 from backtest.metrics import PriceSeries, RoundTrip
 from backtest.progress import Progress
-from backtest.recorder import read_recording, recorded_tick, recording_header
 from backtest.sources import DataFile, DataKind, classify, load_klines
 from config import Settings, VariantSettings
 from core.clock import ManualClock
+from core.errors import BadDataFile
 from core.hub import Hub
 from data_ingestion.files import read_trades
 from data_ingestion.models import Tick
 from data_ingestion.schemas import FrameError
 from data_ingestion.tick_store import TickStore
 from execution.rules import RulesError, SymbolRules, parse_symbol_rules
-from service.metrics import ServiceMetrics
-from service.pipeline import Pipeline
-from service.signal_log import SignalLog
+from pipeline.metrics import ServiceMetrics
+from pipeline.pipeline import Pipeline
+from pipeline.signal_log import SignalLog
+from recording.format import read_recording, recorded_tick, recording_header
 from strategy.engine import StrategyEngine
 from strategy.models import SignalRaised
 

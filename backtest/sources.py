@@ -2,7 +2,7 @@
 
 Three kinds: klines (REST JSON or data.binance.vision CSV) become Candles; trade files (every
 format `data_ingestion.files.read_trades` reads) and recordings (gzip JSON lines, see
-`backtest.recorder`) become Ticks, which go through the live aggregator; a recording the
+`recording.recorder`) become Ticks, which go through the live aggregator; a recording the
 service made is replayed whole by `backtest.replay`.
 """
 
@@ -16,7 +16,8 @@ from enum import StrEnum
 from pathlib import Path
 
 from aggregation.models import Candle
-from backtest.klines import BadDataFile, is_kline_row, read_kline_csv, read_kline_json
+from backtest.klines import is_kline_row, read_kline_csv, read_kline_json
+from core.errors import BadDataFile
 
 GZIP_MAGIC = b"\x1f\x8b"
 _SYMBOL_IN_NAME = re.compile(

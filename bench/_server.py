@@ -34,11 +34,12 @@ from data_ingestion.models import Tick
 from execution.rules import SymbolRules
 from service.components import apply_rules
 from service.container import Service
+from wiring import compose
 
 PAD = "x" * 200  # a signal-sized message
 
 
-def build_service(journal: Path, ws_queue: int, clock: ManualClock) -> Service:
+def quiet_service(journal: Path, ws_queue: int, clock: ManualClock) -> Service:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead_port = s.getsockname()[1]
@@ -53,7 +54,7 @@ def build_service(journal: Path, ws_queue: int, clock: ManualClock) -> Service:
     )
     client = AsyncClient(None, None, testnet=True)
     client.API_TESTNET_URL = settings.binance_rest_url
-    return Service(
+    return compose.build_service(
         settings,
         mode="paper",
         clock=clock,
@@ -150,7 +151,7 @@ async def main(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.ERROR)
     clock = ManualClock(int(time.time() * 1000) // MINUTE_MS * MINUTE_MS)
     with tempfile.TemporaryDirectory() as tmp:
-        service = build_service(Path(tmp) / "journal.jsonl", args.ws_queue, clock)
+        service = quiet_service(Path(tmp) / "journal.jsonl", args.ws_queue, clock)
         app = create_app(service)
         config = uvicorn.Config(
             app,

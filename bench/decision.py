@@ -22,6 +22,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from binance import AsyncClient
+
 from aggregation.models import Candle
 from config import VariantSettings
 from core.clock import ManualClock, SystemClock
@@ -33,7 +35,16 @@ from execution.rules import parse_symbol_rules
 from simulator import Simulator, SimulatorConfig
 from strategy.engine import StrategyEngine
 from strategy.models import Side
-from tests.execution.simnet import KEY, SECRET, make_client
+
+KEY, SECRET = "bench-key", "bench-secret"  # the simulator's own credentials for this run
+
+
+def make_client(rest_url: str, timeout: float = 2.0) -> AsyncClient:
+    """python-binance's client pointed at the simulator."""
+    client = AsyncClient(KEY, SECRET, testnet=True, requests_params={"timeout": timeout})
+    client.API_TESTNET_URL = rest_url
+    return client
+
 
 VARIANTS = [
     VariantSettings("A", Decimal("0.15"), 5, 10),

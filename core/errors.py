@@ -24,3 +24,17 @@ class FatalError(ServiceError):
 
 class BadInputError(ServiceError):
     """Malformed input from outside (a frame, a file, a request): reject it, change nothing."""
+
+
+class BadDataFile(BadInputError):
+    """A data file (trades, klines, a recording) that cannot be used.
+
+    `str()` is one line: `path:line: why` (`path: why` when no line is known).
+    """
+
+    def __init__(self, path: object, line: int | None, why: str) -> None:
+        self.path = str(path)
+        self.line = line
+        self.why = why
+        where = f"{self.path}:{line}" if line is not None else self.path
+        super().__init__(f"{where}: {why}")

@@ -11,7 +11,7 @@ Formats (detected from the content, not the file name):
 - a recorded trade stream CSV with the header `...,Symbol,TradeId,Price,Quantity,
   IsBuyerMarketMaker,...` and `TransactionTime` as the trade time
 Times may be ms or µs (normalised to ms). Files without a symbol take `symbol`, else the
-file name's prefix when it is one (`BTCUSDT-trades-2025-01-01.csv`), else BadFileError.
+file name's prefix when it is one (`BTCUSDT-trades-2025-01-01.csv`), else BadDataFile.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from core.errors import BadInputError
+from core.errors import BadDataFile
 from data_ingestion.models import Tick
 from data_ingestion.schemas import FrameError, NotATrade, decode_frame, normalise_ms, trade_to_tick
 
@@ -33,24 +33,16 @@ STREAM_CSV = ("TransactionTime", "Symbol", "TradeId", "Price", "Quantity", "IsBu
 _BOOLS = {"true": True, "false": False, "1": True, "0": False}
 
 
-class BadFileError(BadInputError):
-    """A trade file that cannot be read. `str()` is one line: `path:line: why`."""
-
-    def __init__(self, path: Path, line: int, why: str) -> None:
-        super().__init__(f"{path}:{line}: {why}")
-        self.path, self.line, self.why = path, line, why
-
-
 def read_trades(path: Path, symbol: str | None = None) -> Iterator[Tick]:
-    """Every trade of the file at `path`, in file order. Raises BadFileError naming the line."""
+    """Every trade of the file at `path`, in file order. Raises BadDataFile naming the line."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise BadFileError(path, 0, f"cannot read: {exc}") from None
+        raise BadDataFile(path, 0, f"cannot read: {exc}") from None
     stripped = text.lstrip()
     if not stripped:
-        raise BadFileError(path, 1, "empty file: no trades")
+        raise BadDataFile(path, 1, "empty file: no trades")
     if stripped.startswith("["):
         yield from _json_array(path, text, symbol)
     elif stripped.startswith("{"):
@@ -65,7 +57,7 @@ def _symbol_for(path: Path, symbol: str | None) -> str:
     prefix = path.name.split("-", 1)[0].split(".", 1)[0]
     if prefix.isalnum() and prefix.isupper() and 5 <= len(prefix) <= 20:
         return prefix
-    raise BadFileError(path, 1, "the file has no symbol: pass --symbol (e.g. --symbol BTCUSDT)")
+    raise BadDataFile(path, 1, "the file has no symbol: pass --symbol (e.g. --symbol BTCUSDT)")
 
 
 def _dec(text: Any, what: str) -> Decimal:
@@ -108,23 +100,23 @@ def _json_array(path: Path, text: str, symbol: str | None) -> Iterator[Tick]:
         while pos < n and text[pos] in " \t\r\n,":
             pos += 1
         if pos >= n:
-            raise BadFileError(path, text.count("\n") + 1, "unterminated JSON array")
+            raise BadDataFile(path, text.count("\n") + 1, "unterminated JSON array")
         if text[pos] == "]":
             return
         line = text.count("\n", 0, pos) + 1
         try:
             item, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
-            raise BadFileError(path, exc.lineno, f"bad JSON: {exc.msg}") from None
+            raise BadDataFile(path, exc.lineno, f"bad JSON: {exc.msg}") from None
         if not isinstance(item, dict):
-            raise BadFileError(path, line, f"expected a trade object, got {type(item).__name__}")
+            raise BadDataFile(path, line, f"expected a trade object, got {type(item).__name__}")
         if sym is None:
             sym = _symbol_for(path, symbol)
         try:
             yield _rest_item(item, sym)
         except (ValueError, KeyError) as exc:
             why = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
-            raise BadFileError(path, line, why) from None
+            raise BadDataFile(path, line, why) from None
 
 
 def _rest_item(item: dict[str, Any], symbol: str) -> Tick:
@@ -162,14 +154,14 @@ def _json_lines(path: Path, text: str) -> Iterator[Tick]:
         except NotATrade:
             continue
         except FrameError as exc:
-            raise BadFileError(path, number, str(exc)) from None
+            raise BadDataFile(path, number, str(exc)) from None
 
 
 def _csv(path: Path, text: str, symbol: str | None) -> Iterator[Tick]:
     rows = csv.reader(text.splitlines())
     first = next(rows, None)
     if not first:
-        raise BadFileError(path, 1, "empty first line")
+        raise BadDataFile(path, 1, "empty first line")
     header = [c.strip() for c in first]
     if set(STREAM_CSV) <= set(header):
         yield from _stream_csv(path, rows, header)
@@ -180,13 +172,13 @@ def _csv(path: Path, text: str, symbol: str | None) -> Iterator[Tick]:
     elif has_header and tuple(header[: len(TRADES_CSV)]) == TRADES_CSV:
         kind = "trades"
     elif has_header:
-        raise BadFileError(
+        raise BadDataFile(
             path, 1, f"unknown CSV header {','.join(header)!r}: expected {','.join(TRADES_CSV)}"
         )
     else:
         kind = {7: "trades", 8: "agg"}.get(len(header), "")
         if not kind:
-            raise BadFileError(
+            raise BadDataFile(
                 path, 1, f"{len(header)} columns: expected 7 (trades CSV) or 8 (aggTrades CSV)"
             )
     sym = _symbol_for(path, symbol)
@@ -222,7 +214,7 @@ def _csv(path: Path, text: str, symbol: str | None) -> Iterator[Tick]:
                     count=last - f + 1,
                 )
         except (ValueError, csv.Error) as exc:
-            raise BadFileError(path, number, str(exc)) from None
+            raise BadDataFile(path, number, str(exc)) from None
 
 
 def _chain(first: list[str], rest: Iterator[list[str]]) -> Iterator[list[str]]:
@@ -251,4 +243,4 @@ def _stream_csv(path: Path, rows: Iterator[list[str]], header: list[str]) -> Ite
                 _bool(row[col["IsBuyerMarketMaker"]], "IsBuyerMarketMaker"),
             )
         except (ValueError, csv.Error) as exc:
-            raise BadFileError(path, number, str(exc)) from None
+            raise BadDataFile(path, number, str(exc)) from None

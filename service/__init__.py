@@ -1,1 +1,1 @@
-"""Wiring: builds every component from Settings and runs them with the API in one loop."""
+"""The live service: its components started and stopped together, and the facade the API reads."""

@@ -17,17 +17,14 @@ from aggregation.warmup import warm_up_from_rest
 from config import Settings
 from core.clock import Clock, SystemClock
 from core.errors import FatalError
-from core.hub import STATUS, Event, Hub
+from core.hub import STATUS, Event
 from core.tasks import TaskOwner
-from data_ingestion.tick_store import TickStore
-from execution.rules import SymbolRules, parse_exchange_info
-from service.components import Components, EventRecorder, apply_rules, build_components
+from execution.rules import parse_exchange_info
+from pipeline.pipeline import Pipeline
+from pipeline.wire import to_data
+from service.components import Components, EventRecorder, apply_rules
 from service.errors import ConflictError, NotFoundError
 from service.health import FeedReport, HealthReport
-from service.metrics import ServiceMetrics
-from service.pipeline import Pipeline
-from service.signal_log import SignalLog
-from service.wire import to_data
 
 log = logging.getLogger(__name__)
 
@@ -52,40 +49,28 @@ class Service:
     def __init__(
         self,
         settings: Settings,
+        parts: Components,
         *,
         mode: str,
         clock: Clock,
         client: Any,
-        stream_url: str,
         recorder: EventRecorder | None = None,
         speed: float = 1.0,
     ) -> None:
+        """`parts` come from the composition root (`wiring.compose.build_service`)."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         self.settings = settings
         self.mode = mode
         self.clock = clock
         self.client = client
-        self.hub = Hub()
-        self.metrics = ServiceMetrics()
-        self.tick_store = TickStore(settings.tick_history)
-        self.signals = SignalLog()
-        self.rules: dict[str, SymbolRules] = {}
+        self.parts = parts
+        self.hub = parts.hub
+        self.metrics = parts.metrics
+        self.tick_store = parts.tick_store
+        self.signals = parts.signals
+        self.rules = parts.rules
         self._symbols: list[str] = list(settings.symbols)
-        self.parts: Components = build_components(
-            settings,
-            mode=mode,
-            clock=clock,
-            client=client,
-            stream_url=stream_url,
-            hub=self.hub,
-            tick_store=self.tick_store,
-            rules=self.rules,
-            metrics=self.metrics,
-            signals=self.signals,
-            recorder=recorder,
-            speed=speed,
-        )
         self.pipeline: Pipeline = self.parts.pipeline
         self.aggregator = self.pipeline.aggregator
         self.engine = self.parts.engine

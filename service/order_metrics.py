@@ -10,7 +10,7 @@ import time
 from collections import defaultdict, deque
 
 from core.hub import ORDER, Hub, Subscriber
-from service.metrics import ServiceMetrics
+from pipeline.metrics import ServiceMetrics
 
 QUEUE = 10_000
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from api.candle_cache import CandleJsonCache
 from api.deps import ServiceDep, normalise_symbol
 from api.schemas import CandleOut, CandleSeriesOut, errors
-from service.wire import candle_data
+from pipeline.wire import candle_data
 
 router = APIRouter(prefix="/candles", tags=["candles"])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from api.deps import ServiceDep
-from service.metrics import CONTENT_TYPE
+from pipeline.metrics import CONTENT_TYPE
 
 router = APIRouter(prefix="/metrics", tags=["metrics"])
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import ServiceDep
 from api.schemas import SignalOut, errors
-from service.wire import to_data
+from pipeline.wire import to_data
 
 router = APIRouter(prefix="/signals", tags=["signals"])
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from api.deps import ServiceDep
 from api.schemas import StrategyOut
-from service.wire import to_data
+from pipeline.wire import to_data
 
 router = APIRouter(prefix="/strategy", tags=["strategy"])
 

@@ -17,6 +17,7 @@ from api.app import create_app
 from config import Settings, load_settings
 from service.container import Service
 from simulator import Simulator, SimulatorConfig
+from wiring.compose import build_service
 
 KEY = "k3y-" + "a1" * 14
 SECRET = "s3cr3t-" + "b2" * 20
@@ -54,7 +55,7 @@ def simulated_service(sim: Simulator, cfg: Settings) -> Service:
     """The real service wired against the simulator over real sockets."""
     client = AsyncClient(KEY, SECRET, testnet=True)
     client.API_TESTNET_URL = sim.rest_url
-    return Service(
+    return build_service(
         cfg,
         mode="simulated",
         clock=sim.clock,

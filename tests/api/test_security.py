@@ -15,6 +15,7 @@ from core.clock import SystemClock
 from service.container import Service
 from simulator import Simulator
 from tests.api import support
+from wiring.compose import build_service
 
 TOKEN = "t0ken-" + "c3" * 16
 ORDER = {"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.001", "variant": "A"}
@@ -89,7 +90,7 @@ async def test_unreachable_exchange_degrades_but_serves(
     cfg = support.settings(tmp_path, binance_rest_url=f"http://127.0.0.1:{port}/api")
     client = AsyncClient(None, None, testnet=True)
     client.API_TESTNET_URL = cfg.binance_rest_url
-    service = Service(
+    service = build_service(
         cfg, mode="paper", clock=SystemClock(), client=client, stream_url=f"ws://127.0.0.1:{port}/"
     )
     app = create_app(service)

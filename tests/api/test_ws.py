@@ -26,6 +26,7 @@ from core.hub import CANDLE, ORDER, SIGNAL, TICK, Event
 from service.container import Service
 from simulator import Simulator
 from tests.api import support
+from wiring.compose import build_service
 
 TOKEN = "ws-t0ken-" + "d4" * 12
 
@@ -36,7 +37,7 @@ def quiet_service(cfg: Settings) -> Service:
     client.API_TESTNET_URL = cfg.binance_rest_url
     port = support.free_port()
     client.API_TESTNET_URL = f"http://127.0.0.1:{port}/api"
-    return Service(
+    return build_service(
         cfg, mode="paper", clock=SystemClock(), client=client, stream_url=f"ws://127.0.0.1:{port}/"
     )
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from backtest.klines import BadDataFile, read_kline_csv, read_kline_json
+from backtest.klines import read_kline_csv, read_kline_json
 from backtest.sources import DataKind, classify, detect, load_klines, symbol_from_name
+from core.errors import BadDataFile
 
 
 def test_testnet_klines_json_all_rows(binance_data: Path) -> None:

@@ -11,12 +11,13 @@ from pathlib import Path
 import orjson
 import pytest
 
-from backtest.klines import BadDataFile
-from backtest.recorder import Recorder, read_recording, recorded_tick, tick_event
 from backtest.runner import BacktestConfig, run_backtest
 from config import Settings, load_settings
+from core.errors import BadDataFile
 from data_ingestion.models import Tick
 from data_ingestion.schemas import FrameError
+from recording.format import read_recording, recorded_tick, tick_event
+from recording.recorder import Recorder
 
 EVENTS = [
     {"e": "trade", "E": 1000 + i, "s": "BTCUSDT", "t": i, "p": f"{60000 + i}.01",

@@ -27,15 +27,16 @@ import pytest
 from binance import AsyncClient
 
 from api.app import create_app
-from backtest.recorder import Recorder, read_recording
 from backtest.runner import BacktestConfig, BacktestResult, run_backtest
 from config import Settings, load_settings
 from core.hub import CANDLE
-from service.container import Service
-from service.wire import candle_data, to_data
+from pipeline.wire import candle_data, to_data
+from recording.format import read_recording
+from recording.recorder import Recorder
 from simulator import FaultConfig, Simulator, SimulatorConfig
 from tests.api import support
 from tests.conftest import ROOT
+from wiring.compose import build_service
 
 SPEED = 240  # a market minute every 0.25 s: crossovers (orders) about every 1.5 s per symbol
 MIN_FILLS = 4  # per variant, before the live run is stopped
@@ -256,7 +257,7 @@ async def test_quiet_minutes_and_dropped_streams_replay_exactly(
     async with Simulator(config) as sim:
         client = AsyncClient(support.KEY, support.SECRET, testnet=True)
         client.API_TESTNET_URL = sim.rest_url
-        service = Service(
+        service = build_service(
             settings, mode="simulated", clock=sim.clock, client=client,
             stream_url=sim.stream_url, recorder=Recorder(recording), speed=config.speed,
         )  # fmt: skip

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from data_ingestion.files import BadFileError, read_trades
+from core.errors import BadDataFile
+from data_ingestion.files import read_trades
 
 TESTNET = "testnet-btcusdt-2026-06-15"
 
@@ -25,7 +26,7 @@ def test_rest_agg_trades_json_counts_trades(binance_data):
 
 
 def test_symbol_required_when_the_file_has_none(binance_data):
-    with pytest.raises(BadFileError, match="--symbol"):
+    with pytest.raises(BadDataFile, match="--symbol"):
         list(read_trades(binance_data / TESTNET / "trades.json"))
 
 
@@ -79,7 +80,7 @@ def test_vision_csvs_with_and_without_header_and_symbol_from_name(tmp_path):
 )
 def test_bad_files_name_the_line(tmp_path, text, line, why):
     path = _write(tmp_path, "BTCUSDT-bad.csv", text)
-    with pytest.raises(BadFileError, match=why) as info:
+    with pytest.raises(BadDataFile, match=why) as info:
         list(read_trades(path))
     assert info.value.line == line
     assert str(info.value).startswith(f"{path}:{line}: ")

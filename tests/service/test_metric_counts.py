@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aggregation.models import CandleSource
-from service.metrics import ServiceMetrics
+from pipeline.metrics import ServiceMetrics
 from strategy.models import SignalReason
 
 

@@ -12,9 +12,9 @@ from core.clock import ManualClock
 from core.hub import CANDLE, CANDLE_UPDATE, SIGNAL, TICK, Event, Hub, Subscriber
 from data_ingestion.models import Tick
 from data_ingestion.tick_store import TickStore
-from service.metrics import ServiceMetrics
-from service.pipeline import Pipeline
-from service.signal_log import SignalLog
+from pipeline.metrics import ServiceMetrics
+from pipeline.pipeline import Pipeline
+from pipeline.signal_log import SignalLog
 from strategy.engine import StrategyEngine
 from strategy.models import Side, SignalRaised
 

@@ -7,11 +7,12 @@ from pathlib import Path
 from binance import AsyncClient
 
 from api.app import create_app
-from backtest.recorder import Recorder, read_recording, recorded_tick
 from core.clock import SystemClock
-from service.container import Service
+from recording.format import read_recording, recorded_tick
+from recording.recorder import Recorder
 from simulator import Simulator, SimulatorConfig
 from tests.api import support
+from wiring.compose import build_service
 
 
 async def test_live_clock_takes_the_server_time_offset(tmp_path: Path) -> None:
@@ -21,7 +22,7 @@ async def test_live_clock_takes_the_server_time_offset(tmp_path: Path) -> None:
         client = AsyncClient(None, None, testnet=True)
         client.API_TESTNET_URL = sim.rest_url
         clock = SystemClock()
-        service = Service(
+        service = build_service(
             support.settings(tmp_path), mode="paper", clock=clock, client=client,
             stream_url=sim.stream_url,
         )  # fmt: skip
@@ -36,7 +37,7 @@ async def test_record_writes_what_the_pipeline_consumed(sim: Simulator, tmp_path
     path = tmp_path / "trades.jsonl.gz"
     service = support.simulated_service(sim, support.settings(tmp_path))
     client = service.client
-    service = Service(
+    service = build_service(
         service.settings, mode="simulated", clock=sim.clock, client=client,
         stream_url=sim.stream_url, recorder=Recorder(path), speed=support.SPEED,
     )  # fmt: skip

@@ -17,9 +17,9 @@ from core.clock import Clock
 from core.hub import CANDLE, CANDLE_UPDATE, SIGNAL, TICK, Event, Hub
 from data_ingestion.models import Tick
 from data_ingestion.tick_store import TickStore
-from service.metrics import ServiceMetrics
-from service.signal_log import SignalLog
-from service.wire import candle_data, tick_data, to_data
+from pipeline.metrics import ServiceMetrics
+from pipeline.signal_log import SignalLog
+from pipeline.wire import candle_data, tick_data, to_data
 from strategy.engine import ACTION_CLOSE, ACTION_OPEN, StrategyEngine
 from strategy.models import SignalRaised
 

@@ -20,9 +20,12 @@ from typing import Any
 
 import uvicorn
 
+from api.app import create_app
 from config import Settings, SettingsError, load_settings
 from core.clock import Clock, SystemClock
+from recording.recorder import Recorder
 from service.logs import configure_logging
+from wiring.compose import build_service
 
 log = logging.getLogger("service")
 
@@ -135,12 +138,9 @@ class _Server(uvicorn.Server):
 
 
 async def serve(settings: Settings, args: argparse.Namespace) -> int:
-    from api.app import create_app
-    from service.container import Service
-
     async with _exchange(settings, args) as (mode, clock, client, stream_url):
         recorder = _recorder(args.record)
-        service = Service(
+        service = build_service(
             settings,
             mode=mode,
             clock=clock,
@@ -169,11 +169,9 @@ async def serve(settings: Settings, args: argparse.Namespace) -> int:
         return 0 if server.started else 1
 
 
-def _recorder(path: Path | None) -> Any:
+def _recorder(path: Path | None) -> Recorder | None:
     if path is None:
         return None
-    from backtest.recorder import Recorder
-
     log.info("recording every input of the pipeline (trades, warm-up, rules) to %s", path)
     return Recorder(path)
 

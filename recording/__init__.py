@@ -1,0 +1,1 @@
+"""Recordings of what the live pipeline consumed: the writer (`Recorder`) and the format reader."""

@@ -1,0 +1,127 @@
+"""The composition root: every component of the service built from one Settings, here only.
+
+`build_service` is what `python main.py`, the tests and the benchmarks call (`api.app.create_app`
+then serves it). With a `recorder`, the pipeline, the feed's gate and the executor's broker are
+wrapped by the recording taps (`recording.taps`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from config import Settings
+from core.clock import Clock
+from core.hub import Hub
+from data_ingestion.feed import TradeFeed
+from data_ingestion.sequencer import MarketGate
+from data_ingestion.tick_store import TickStore
+from execution.brokers import Broker, PaperBroker, TestnetBroker
+from execution.executor import OrderExecutor
+from execution.journal import Journal
+from execution.models import Mode
+from execution.positions import PositionBook
+from execution.rules import SymbolRules
+from pipeline.metrics import ServiceMetrics
+from pipeline.pipeline import Pipeline
+from pipeline.signal_log import SignalLog
+from recording.recorder import Recorder
+from recording.taps import RecordingBroker, RecordingGate, RecordingPipeline
+from service.components import Components
+from service.container import Service
+from service.order_metrics import OrderMetrics
+from strategy.engine import StrategyEngine
+from strategy.models import SignalRaised
+
+
+def build_service(
+    settings: Settings,
+    *,
+    mode: str,
+    clock: Clock,
+    client: Any,
+    stream_url: str,
+    recorder: Recorder | None = None,
+    speed: float = 1.0,
+) -> Service:
+    """The service for `mode` (paper, testnet or simulated) on `client` (python-binance)."""
+    parts = build_components(
+        settings, mode=mode, clock=clock, client=client, stream_url=stream_url,
+        recorder=recorder, speed=speed,
+    )  # fmt: skip
+    return Service(settings, parts, mode=mode, clock=clock, client=client, recorder=recorder,
+                   speed=speed)  # fmt: skip
+
+
+def build_components(
+    settings: Settings,
+    *,
+    mode: str,
+    clock: Clock,
+    client: Any,
+    stream_url: str,
+    recorder: Recorder | None,
+    speed: float = 1.0,
+) -> Components:
+    """Every component; with a `recorder`, the pipeline, the feed's gate and the executor's
+    broker record what a replay needs (see recording.recorder)."""
+    hub = Hub()
+    metrics = ServiceMetrics()
+    tick_store = TickStore(settings.tick_history)
+    signals = SignalLog()
+    rules: dict[str, SymbolRules] = {}  # filled from exchangeInfo by the service
+    engine = StrategyEngine(settings.variant_settings, settings.symbols)
+    journal = Journal(settings.journal_path)
+    positions = PositionBook()
+    broker: PaperBroker | TestnetBroker
+    if mode == Mode.PAPER.value:
+        broker = PaperBroker(tick_store.last_price, settings.paper_fee_rate, rules, clock=clock)
+    else:
+        broker = TestnetBroker(client, rules, mode=mode)
+    sender: Broker = broker if recorder is None else RecordingBroker(broker, recorder)
+    executor = OrderExecutor.from_settings(
+        settings,
+        sender,
+        journal,
+        clock,
+        hub=hub,
+        positions=positions,
+        price_of=tick_store.last_price,
+        on_position=engine.on_position_changed,
+    )
+    if recorder is not None:
+        # After the engine's own listener: the point where the strategy learnt the position.
+        executor.add_listener(recorder.record_position)
+    order_metrics = OrderMetrics(hub, metrics)
+
+    def submit(signal: SignalRaised) -> None:
+        order_metrics.submitted(signal.variant, signal.symbol)
+        executor.submit(signal)
+
+    pipeline_args: dict[str, Any] = {
+        "clock": clock,
+        "hub": hub,
+        "tick_store": tick_store,
+        "engine": engine,
+        "metrics": metrics,
+        "signals": signals,
+        "submit": submit,
+        "candle_history": settings.candle_history,
+        "grace_ms": int(settings.candle_close_grace_s * 1000),
+        "speed": speed,
+    }
+    pipeline = (
+        Pipeline(**pipeline_args)
+        if recorder is None
+        else RecordingPipeline(recorder=recorder, **pipeline_args)
+    )
+    gate: MarketGate = pipeline.aggregator
+    if recorder is not None:
+        gate = RecordingGate(pipeline.aggregator, recorder)
+    feed = TradeFeed(
+        client, settings.symbols, pipeline.on_tick, clock, gate=gate, stream_url=stream_url,
+        watchdog_s=settings.feed_watchdog_s,
+    )  # fmt: skip
+    return Components(
+        hub, metrics, tick_store, signals, rules, engine, journal, positions, broker, executor,
+        pipeline, feed, order_metrics,
+    )  # fmt: skip
