@@ -53,6 +53,21 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--rate-limit", type=float, default=f.rate_limit_probability)
     g.add_argument("--retry-after", type=int, default=f.retry_after_s)
     g.add_argument("--rest-faults-on", choices=("orders", "all"), default=f.rest_faults_on)
+    g.add_argument(
+        "--rest-fault-paths",
+        default=",".join(f.rest_fault_paths),
+        metavar="PATHS",
+        help="with --rest-faults-on all: only these /api/v3 paths, comma-separated"
+        " (e.g. order,time: every method of /api/v3/order, and /api/v3/time); empty: all",
+    )
+    g.add_argument(
+        "--clock-drift",
+        type=float,
+        default=f.clock_drift_ms_per_s,
+        metavar="MS",
+        help="the server's clock (/api/v3/time, recvWindow check) gains MS ms per market"
+        " second: clients meet -1021 until they resync",
+    )
     p.add_argument("--log-level", default="INFO")
     return p
 
@@ -73,6 +88,8 @@ def config_from(args: argparse.Namespace) -> SimulatorConfig:
         rate_limit_probability=args.rate_limit,
         retry_after_s=args.retry_after,
         rest_faults_on=args.rest_faults_on,
+        rest_fault_paths=tuple(p.strip() for p in args.rest_fault_paths.split(",") if p.strip()),
+        clock_drift_ms_per_s=args.clock_drift,
     )
     return SimulatorConfig(
         seed=args.seed,

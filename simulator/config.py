@@ -30,6 +30,10 @@ class FaultConfig:
     rest_faults_on: str = "orders"  # "orders": POST/DELETE order only; "all": every REST request
     # With rest_faults_on="all": only these /api/v3 paths (e.g. ("historicalTrades",)); () all.
     rest_fault_paths: tuple[str, ...] = ()
+    # The server's clock (/api/v3/time and the recvWindow check) gains this many ms per market
+    # second since the market start, so a client's offset goes stale: -1021 until it resyncs.
+    # Negative: the server's clock falls behind. Trade times and /sim/clock do not drift.
+    clock_drift_ms_per_s: float = 0.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -49,6 +53,8 @@ class FaultConfig:
             raise ValueError("drop_every_s must be positive")
         if self.rest_faults_on not in ("orders", "all"):
             raise ValueError("rest_faults_on must be 'orders' or 'all'")
+        if self.clock_drift_ms_per_s <= -1000:
+            raise ValueError("clock_drift_ms_per_s must be above -1000 (a clock never runs back)")
         if self.frame_delay_ms < 0 or self.order_hang_s < 0 or self.retry_after_s < 0:
             raise ValueError("delays must not be negative")
 

@@ -48,6 +48,13 @@ class FaultInjector:
             return "500"
         return None
 
+    def server_time_ms(self, market_ms: int, start_ms: int) -> int:
+        """The server's clock: the market clock plus the drift accumulated since `start_ms`."""
+        drift = self.config.clock_drift_ms_per_s
+        if not drift:
+            return market_ms
+        return market_ms + int((market_ms - start_ms) * drift / 1000)
+
     def hang_order(self) -> bool:
         p = self.config.order_hang_probability
         return bool(p) and self._rest.random() < p

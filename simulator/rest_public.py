@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from simulator import errors
 from simulator.endpoint import Endpoint, Handler
@@ -16,8 +17,9 @@ from simulator.state import MarketState
 class PublicApi:
     """Handlers of the public endpoints; each releases due trades before it reads."""
 
-    def __init__(self, state: MarketState) -> None:
+    def __init__(self, state: MarketState, server_time: Callable[[], int] | None = None) -> None:
         self._state = state
+        self._server_time = server_time or state.clock.now_ms  # the drifting clock, if any
 
     def endpoints(self) -> list[Endpoint]:
         table: list[tuple[str, int, Handler]] = [
@@ -37,7 +39,7 @@ class PublicApi:
         return {}
 
     async def time(self, params: Params, api_key: str | None) -> object:
-        return {"serverTime": self._state.clock.now_ms()}
+        return {"serverTime": self._server_time()}
 
     async def exchange_info(self, params: Params, api_key: str | None) -> object:
         state = self._state

@@ -81,6 +81,7 @@ class Simulator:
         app.router.add_get("/ws", self._streams.handle)
         app.router.add_get("/ws/{tail:.*}", self._streams.handle)
         app.router.add_get("/stream", self._streams.handle)
+        app.router.add_get("/sim/clock", self._clock)
         app.router.add_get("/sim/info", self._info)
         runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0, access_log=None)
         await runner.setup()
@@ -122,7 +123,7 @@ class Simulator:
     # -- REST dispatch ---------------------------------------------------------------------
 
     def _endpoints(self) -> list[Endpoint]:
-        public = PublicApi(self.state).endpoints()
+        public = PublicApi(self.state, self.server_time_ms).endpoints()
         signed = SignedApi(self.state, self.accounts).endpoints()
         return public + signed
 
@@ -154,7 +155,7 @@ class Simulator:
                     params,
                     request.headers.get("X-MBX-APIKEY"),
                     self.config.credentials(),
-                    self.clock.now_ms(),
+                    self.server_time_ms(),
                     self.config.speed if self.config.recv_window_in_real_ms else 1.0,
                     self.config.check_timestamps,
                 )
@@ -179,6 +180,14 @@ class Simulator:
         if request.transport is not None:
             request.transport.abort()
         raise asyncio.CancelledError
+
+    def server_time_ms(self) -> int:
+        """The time the server answers with and checks signatures against (it may drift)."""
+        return self.faults.server_time_ms(self.clock.now_ms(), self.clock.start_ms)
+
+    async def _clock(self, request: web.Request) -> web.StreamResponse:
+        """Not Binance: the market clock (never drifting), for a client that follows it."""
+        return web.json_response({"now_ms": self.clock.now_ms(), "speed": self.config.speed})
 
     async def _info(self, request: web.Request) -> web.StreamResponse:
         """Not Binance: the simulator's own settings, for tools pointed at a standalone run."""

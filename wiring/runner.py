@@ -23,6 +23,8 @@ import uvicorn
 from api.app import create_app
 from config import Settings, SettingsError, load_settings
 from core.clock import Clock, SystemClock
+from core.remote_clock import ClockUnavailableError, RemoteClock
+from core.tasks import TaskOwner
 from recording.recorder import Recorder
 from service.logs import configure_logging
 from wiring.compose import build_service
@@ -59,6 +61,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--simulate",
         action="store_true",
         help="run against the built-in simulator on a free loopback port (no network needed)",
+    )
+    group.add_argument(
+        "--simulate-url",
+        default=None,
+        metavar="URL",
+        help="run against a standalone simulator (`python -m simulator`) at URL, e.g."
+        " http://127.0.0.1:9100; it outlives this process, and the service's clock follows its"
+        " GET /sim/clock. Keys: BINANCE_API_KEY/SECRET, else the simulator's local defaults",
     )
     group.add_argument(
         "--speed",
@@ -105,11 +115,22 @@ def run(args: argparse.Namespace) -> int:
     if not args.simulate and (args.speed is not None or args.seed is not None):
         sys.stderr.write("error: --speed and --seed only apply with --simulate\n")
         return 2
+    if args.simulate and args.simulate_url:
+        sys.stderr.write("error: --simulate and --simulate-url exclude each other\n")
+        return 2
+    if args.simulate_url and not args.simulate_url.startswith(("http://", "https://")):
+        sys.stderr.write(
+            f"error: --simulate-url wants http://HOST:PORT, got {args.simulate_url!r}\n"
+        )
+        return 2
     configure_logging(settings)
     try:
         return asyncio.run(serve(settings, args))
     except KeyboardInterrupt:  # a second Ctrl-C while stopping
         return 130
+    except ClockUnavailableError as exc:
+        sys.stderr.write(f"error: --simulate-url: {exc}\n")
+        return 2
 
 
 class _Server(uvicorn.Server):
@@ -147,7 +168,7 @@ async def serve(settings: Settings, args: argparse.Namespace) -> int:
             client=client,
             stream_url=stream_url,
             recorder=recorder,
-            speed=args.speed if args.simulate and args.speed else 1.0,
+            speed=clock.speed if isinstance(clock, RemoteClock) else (args.speed or 1.0),
         )
         app = create_app(service)
         config = uvicorn.Config(
@@ -183,6 +204,10 @@ async def _exchange(
     """(mode, clock, python-binance client, stream URL): the simulator's or the testnet's."""
     from binance import AsyncClient
 
+    if args.simulate_url:
+        async with _standalone_simulator(settings, args.simulate_url) as exchange:
+            yield exchange
+        return
     if not args.simulate:
         key = settings.binance_api_key.get_secret_value() if settings.binance_api_key else None
         secret = (
@@ -221,3 +246,35 @@ async def _exchange(
         yield "simulated", sim.clock, client, sim.stream_url
     finally:
         await sim.stop()
+
+
+@contextlib.asynccontextmanager
+async def _standalone_simulator(
+    settings: Settings, url: str
+) -> AsyncIterator[tuple[str, Clock, Any, str]]:
+    """A simulator in another process: its REST and streams, and a clock that follows its
+    GET /sim/clock (resampled in the background while the service runs)."""
+    from binance import AsyncClient
+
+    from simulator.config import SimulatorConfig
+
+    base = url.rstrip("/").removesuffix("/api")
+    clock = await RemoteClock.connect(f"{base}/sim/clock")
+    defaults = SimulatorConfig()
+    key, secret = defaults.api_key, defaults.api_secret
+    if settings.binance_api_key and settings.binance_api_secret:
+        key = settings.binance_api_key.get_secret_value()
+        secret = settings.binance_api_secret.get_secret_value()
+    client = AsyncClient(key, secret, testnet=True)
+    client.API_TESTNET_URL = f"{base}/api"
+    stream_url = "ws" + base.removeprefix("http") + "/"
+    tasks = TaskOwner("simulate-url")
+    tasks.spawn(clock.follow(), "clock-follow")
+    log.info(
+        "standalone simulator at %s (speed %g): its clock is the market clock", base, clock.speed
+    )
+    try:
+        yield "simulated", clock, client, stream_url
+    finally:
+        await tasks.cancel_all(grace_s=1.0)
+        await clock.close()
