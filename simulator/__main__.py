@@ -11,6 +11,7 @@ import sys
 from decimal import Decimal
 
 from simulator.config import FaultConfig, SimulatorConfig
+from simulator.controls import Shock
 from simulator.server import Simulator
 
 log = logging.getLogger("simulator")
@@ -38,6 +39,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weight-limit", type=int, default=d.weight_limit_1m)
     p.add_argument("--ping-interval", type=float, default=d.ping_interval_s)
     p.add_argument("--no-timestamp-check", action="store_true", help="never answer -1021")
+    c = p.add_argument_group("market controls (also POST /sim/shock, POST /sim/reset)")
+    c.add_argument(
+        "--shock",
+        action="append",
+        default=[],
+        metavar="SYMBOL:PERCENT@SECONDS",
+        help="move SYMBOL's price by PERCENT, SECONDS (real) after the start; repeatable",
+    )
+    c.add_argument(
+        "--reset-at",
+        action="append",
+        type=float,
+        default=[],
+        metavar="SECONDS",
+        help="testnet reset (balances, orders) SECONDS (real) after the start; repeatable",
+    )
     g = p.add_argument_group("faults (all off by default)")
     g.add_argument("--drop-every", type=float, default=f.drop_every_s, help="seconds")
     g.add_argument("--drop-abort", action="store_true", help="drop without a close frame")
@@ -121,7 +138,13 @@ def banner(sim: Simulator) -> str:
     )
 
 
-async def serve(config: SimulatorConfig, host: str, port: int) -> None:
+async def serve(
+    config: SimulatorConfig,
+    host: str,
+    port: int,
+    shocks: list[Shock] | None = None,
+    reset_at: list[float] | None = None,
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -129,6 +152,7 @@ async def serve(config: SimulatorConfig, host: str, port: int) -> None:
             loop.add_signal_handler(sig, stop.set)
     sim = Simulator(config)
     await sim.start(host, port)
+    schedule = asyncio.create_task(sim.controls.run_schedule(shocks or [], reset_at or []))
     try:
         sys.stdout.write(banner(sim))
         sys.stdout.flush()
@@ -136,6 +160,9 @@ async def serve(config: SimulatorConfig, host: str, port: int) -> None:
         await stop.wait()
         log.info("stopping")
     finally:
+        schedule.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await schedule
         await sim.stop()
 
 
@@ -152,11 +179,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         config = config_from(args)
+        shocks = [Shock.parse(text) for text in args.shock]
+        if any(s.symbol not in config.symbols for s in shocks):
+            raise ValueError("--shock names a symbol that is not in --symbols")
+        if any(after < 0 for after in args.reset_at):
+            raise ValueError("--reset-at wants seconds >= 0")
     except ValueError as exc:
         sys.stderr.write(f"simulator: bad setting: {exc}\n")
         return 2
     try:
-        asyncio.run(serve(config, args.host, args.port))
+        asyncio.run(serve(config, args.host, args.port, shocks, args.reset_at))
     except OSError as exc:
         sys.stderr.write(f"simulator: cannot listen on {args.host}:{args.port}: {exc}\n")
         return 1

@@ -86,13 +86,21 @@ class Accounts:
         self._ids = random.Random(f"{config.seed}:client-order-ids")
         self._next_order_id = FIRST_ORDER_ID
         self._next_fill_id = {s: FIRST_FILL_ID for s in state.specs}
-        start = {asset: Decimal(amount) for asset, amount in config.initial_balances}
-        for spec in state.specs.values():
+        self._accounts: dict[str, Account] = {}
+        self.reset()
+
+    def reset(self) -> None:
+        """A testnet reset: every account back to the initial balances, no orders, no fills.
+
+        Order and fill ids keep growing (see docs/simulator-trading.md "Reset").
+        """
+        start = {asset: Decimal(amount) for asset, amount in self._config.initial_balances}
+        for spec in self._state.specs.values():
             start.setdefault(spec.base, Decimal(0))
             start.setdefault(spec.quote, Decimal(0))
         self._accounts = {
             key: Account(dict(start), {a: Decimal(0) for a in start})
-            for key in config.credentials()
+            for key in self._config.credentials()
         }
 
     def account(self, api_key: str) -> Account:

@@ -138,7 +138,10 @@ class SimulatorConfig:
     initial_balances: tuple[tuple[str, str], ...] = tuple(DEFAULT_BALANCES.items())
     commission_rate: Decimal = Decimal("0.001")
     weight_limit_1m: int = 6000  # request weight per (real) minute before HTTP 429
-    max_trades_per_symbol: int = 2_000_000  # memory cap of kept trades
+    # Memory caps (bounded windows): trades kept for trades/historicalTrades/aggTrades and
+    # backfills (>= the service's 100k-trade backfill limit), 1m candles kept for klines.
+    max_trades_per_symbol: int = 100_000
+    max_candles_per_symbol: int = 10_080  # one week of minutes
     ping_interval_s: float = 20.0  # websocket ping frames (real seconds)
     check_timestamps: bool = True  # -1021 on timestamps outside recvWindow
     recv_window_in_real_ms: bool = True  # recvWindow and the 1 s lead measured in real time
@@ -159,6 +162,8 @@ class SimulatorConfig:
             raise ValueError("api_key and api_secret must not be empty")
         if self.commission_rate < 0 or self.weight_limit_1m <= 0:
             raise ValueError("commission_rate must be >= 0 and weight_limit_1m > 0")
+        if self.max_trades_per_symbol < 1000 or self.max_candles_per_symbol < 1000:
+            raise ValueError("max_trades_per_symbol and max_candles_per_symbol must be >= 1000")
         if self.tick_interval_s <= 0 or self.ping_interval_s <= 0:
             raise ValueError("tick_interval_s and ping_interval_s must be positive")
 

@@ -207,15 +207,51 @@ class PricePath:
         self._next_id += 1
         return trade
 
+    def shock(self, factor: float, now_ms: int, next_id: int) -> Trade:
+        """Move the price path by `factor` at `now_ms`: the level it trends around moves too.
+
+        The path restarts at `now_ms` with trade id `next_id` (the trade drawn ahead and not
+        yet released is dropped); returns the first trade at the new level, at `now_ms`.
+        """
+        shift = math.log(factor)
+        self._log_mid += shift
+        self._start_log += shift
+        self._t = float(now_ms)
+        self._next_id = next_id
+        ticks = max(1, round(math.exp(self._log_mid) / self._tick))
+        qty_steps = max(1, int(self._notional / (ticks * self._tick) / self._step))
+        trade = Trade(
+            id=next_id,
+            price=Decimal(ticks) * self._spec.tick_size,
+            qty=Decimal(qty_steps) * self._spec.step_size,
+            time=now_ms,
+            is_buyer_maker=factor > 1.0,
+        )
+        self._next_id += 1
+        return trade
+
 
 class Tape:
-    """One symbol's released trades (bounded) and their candles (all kept: one per minute)."""
+    """One symbol's released trades and their 1m candles, both bounded windows.
 
-    def __init__(self, spec: SymbolSpec, seed: int, rate: float, origin_ms: int, cap: int) -> None:
+    At most `cap` trades and `candle_cap` candles are kept (the oldest are dropped, in chunks
+    of a tenth so that trimming stays cheap): memory does not grow over a long run.
+    """
+
+    def __init__(
+        self,
+        spec: SymbolSpec,
+        seed: int,
+        rate: float,
+        origin_ms: int,
+        cap: int,
+        candle_cap: int = 1 << 62,
+    ) -> None:
         self.spec = spec
         self._path = PricePath(spec, seed, rate, origin_ms)
         self._pending = self._path.next_trade()
         self._cap = cap
+        self._candle_cap = candle_cap
         self.trades: list[Trade] = []
         self.candles: list[Candle] = []
 
@@ -227,10 +263,24 @@ class Tape:
             self._append(trade)
             released.append(trade)
             self._pending = self._path.next_trade()
-        if len(self.trades) > self._cap:
-            del self.trades[: len(self.trades) - self._cap]
         self.fill_to(now_ms)
+        _trim(self.trades, self._cap)
+        _trim(self.candles, self._candle_cap)
         return released
+
+    def shock(self, percent: Decimal, now_ms: int) -> list[Trade]:
+        """Move the price by `percent` (e.g. -10: a 10 % crash) with a trade at `now_ms`.
+
+        Returns the trades released, the shock's own trade last.
+        """
+        factor = 1.0 + float(percent) / 100.0
+        if factor <= 0:
+            raise ValueError("a shock must leave a positive price (percent > -100)")
+        released = self.advance(now_ms)
+        trade = self._path.shock(factor, now_ms, self._pending.id)
+        self._append(trade)
+        self._pending = self._path.next_trade()
+        return [*released, trade]
 
     def _append(self, trade: Trade) -> None:
         self.trades.append(trade)
@@ -303,6 +353,12 @@ class Tape:
         if volume == 0:
             return self.last_price
         return sum((t.quote_qty for t in recent), Decimal(0)) / volume
+
+
+def _trim(rows: list[Trade] | list[Candle], cap: int) -> None:
+    """Drop the oldest rows beyond `cap`, once they exceed it by a tenth (amortised O(1))."""
+    if len(rows) > cap + max(1, cap // 10):
+        del rows[: len(rows) - cap]
 
 
 def _time(trade: Trade) -> int:

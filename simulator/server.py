@@ -16,6 +16,7 @@ from simulator.accounts import Accounts
 from simulator.auth import verify
 from simulator.clock import MarketClock
 from simulator.config import SimulatorConfig
+from simulator.controls import Controls
 from simulator.endpoint import Endpoint
 from simulator.faults import FaultInjector
 from simulator.market import Trade
@@ -41,6 +42,7 @@ class Simulator:
         self.state = MarketState.build(self.config)
         self.faults = FaultInjector(self.config.faults, self.config.seed)
         self.accounts = Accounts(self.config, self.state)
+        self.controls = Controls(self.state, self.accounts.reset)
         self._meter = WeightMeter(self.config.weight_limit_1m)
         self._streams = StreamServer(self.state, self.faults)
         self._runner: web.AppRunner | None = None
@@ -83,6 +85,8 @@ class Simulator:
         app.router.add_get("/stream", self._streams.handle)
         app.router.add_get("/sim/clock", self._clock)
         app.router.add_get("/sim/info", self._info)
+        app.router.add_post("/sim/shock", self.controls.handle_shock)
+        app.router.add_post("/sim/reset", self.controls.handle_reset)
         runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, host, port)

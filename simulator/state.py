@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
 
 from simulator import errors
 from simulator.clock import MarketClock
 from simulator.config import SimulatorConfig, SymbolSpec, make_spec
-from simulator.market import MINUTE_MS, Tape
+from simulator.market import MINUTE_MS, Tape, Trade
+
+# Called with a symbol and its newly released trades, in id order (the order engine).
+TradeListener = Callable[[str, list[Trade]], None]
 
 
 def default_start_ms() -> int:
@@ -27,6 +32,7 @@ class MarketState:
     specs: dict[str, SymbolSpec]
     tapes: dict[str, Tape]
     stats: Counter[str]
+    listeners: list[TradeListener] = field(default_factory=list)
 
     @classmethod
     def build(cls, config: SimulatorConfig) -> MarketState:
@@ -34,7 +40,14 @@ class MarketState:
         origin = start - config.history_minutes * MINUTE_MS
         specs = {s: make_spec(s, config.seed) for s in config.symbols}
         tapes = {
-            s: Tape(spec, config.seed, config.trade_rate, origin, config.max_trades_per_symbol)
+            s: Tape(
+                spec,
+                config.seed,
+                config.trade_rate,
+                origin,
+                config.max_trades_per_symbol,
+                config.max_candles_per_symbol,
+            )
             for s, spec in specs.items()
         }
         state = cls(config, MarketClock(start, config.speed), specs, tapes, Counter())
@@ -44,9 +57,21 @@ class MarketState:
     def advance(self) -> int:
         """Release every trade due by the market clock; returns the market time used."""
         now = self.clock.now_ms()
-        for tape in self.tapes.values():
-            tape.advance(now)
+        for symbol, tape in self.tapes.items():
+            released = tape.advance(now)
+            if released:
+                self._notify(symbol, released)
         return now
+
+    def shock(self, symbol: str, percent: Decimal) -> Trade:
+        """Move `symbol`'s price path by `percent` now; returns the trade printed at it."""
+        released = self.tape(symbol).shock(percent, self.clock.now_ms())
+        self._notify(symbol, released)
+        return released[-1]
+
+    def _notify(self, symbol: str, trades: list[Trade]) -> None:
+        for listener in self.listeners:
+            listener(symbol, trades)
 
     def tape(self, symbol: str | None) -> Tape:
         """The tape of `symbol` (-1102 if missing, -1121 if unknown)."""
