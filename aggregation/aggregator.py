@@ -12,7 +12,8 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from aggregation.models import Candle, CandleSource
-from aggregation.rules import DEFAULT_GRACE_MS, DEFAULT_HISTORY, MINUTE_MS, close_deadline_ms
+from aggregation.rules import DEFAULT_GRACE_MS, DEFAULT_HISTORY, close_deadline_ms
+from core.clock import MINUTE_MS
 from data_ingestion.models import Tick
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-MINUTE_MS = 60_000
+from core.clock import MINUTE_MS
+
 _EIGHT_PLACES = Decimal("1e-8")
 
 

@@ -6,9 +6,10 @@ BOUNDARIES
     time is the last millisecond, (m+1)*60000 - 1.
 CLOSE RULE
     A minute closes on the first trade of a later minute, or, for a quiet symbol, when the
-    injected clock reaches the minute's end plus `grace_ms` (`close_due(now_ms)`, driven by
-    `run_close_timer`). The grace (default 2 s, setting `candle_close_grace_s`) waits for
-    trades still in flight; Binance's own closed-kline event comes ~1-2 s after the minute.
+    injected clock reaches the minute's end plus `grace_ms` (`close_due(now_ms)`, called by
+    the close timer on the clock, `aggregation.timer.CloseTimer`). The grace (default 2 s,
+    setting `candle_close_grace_s`) waits for trades still in flight; Binance's own
+    closed-kline event comes ~1-2 s after the minute.
 HELD SYMBOLS
     While a symbol's feed is reconnecting or backfilling it is held: the clock closes none of
     its minutes, because trades of those minutes may still arrive from the REST backfill.
@@ -38,15 +39,10 @@ from __future__ import annotations
 
 from typing import Final
 
-MINUTE_MS: Final = 60_000
+from core.clock import MINUTE_MS
+
 DEFAULT_GRACE_MS: Final = 2_000
 DEFAULT_HISTORY: Final = 1_440
-IDLE_POLL_S: Final = 1.0  # market seconds the close timer waits when nothing is due
-
-
-def minute_of(trade_time_ms: int) -> int:
-    """BOUNDARIES: the minute index of a trade time."""
-    return trade_time_ms // MINUTE_MS
 
 
 def close_deadline_ms(minute: int, grace_ms: int) -> int:

@@ -1,31 +1,90 @@
-"""The close timer: sleeps on the injected clock until the next close deadline."""
+"""The close timer: closes quiet minutes on the injected clock (CLOSE RULE, HELD SYMBOLS).
+
+One timer on the clock fires once a market minute, at each minute's end + grace + `lag_ms`,
+and closes what is due. Live it is scheduled on the event loop; on a ManualClock it fires while
+the data moves the clock, so a backtest and a test close minutes exactly as the service does.
+
+It is also the feed's gate (`data_ingestion.sequencer.MarketGate`): holds and gaps pass to the
+aggregator, and a release closes the minutes that fell due while the symbol was held at once,
+not at the timer's next minute.
+"""
 
 from __future__ import annotations
 
-import asyncio
+import logging
+from collections.abc import Callable
 
 from aggregation.aggregator import CandleAggregator
-from aggregation.rules import IDLE_POLL_S
-from core.clock import Clock
+from core.clock import MINUTE_MS, Clock
+
+log = logging.getLogger(__name__)
+
+CLOSE_TIMER = "candle-close"
 
 
-async def run_close_timer(
-    aggregator: CandleAggregator,
-    clock: Clock,
-    stop: asyncio.Event | None = None,
-    idle_poll_s: float = IDLE_POLL_S,
-) -> None:
-    """Call `aggregator.close_due(now)` at each deadline until `stop` is set or cancelled.
+def first_deadline_ms(now_ms: int, grace_ms: int, lag_ms: int = 0) -> int:
+    """The first instant at or after `now_ms` that is a minute's end + grace + lag."""
+    offset = grace_ms + lag_ms
+    return -((offset - now_ms) // MINUTE_MS) * MINUTE_MS + offset
 
-    Deadlines are in market time (the clock's); when nothing is due (no symbol yet, or all
-    held) it polls every `idle_poll_s` market seconds. Owned by the wiring (a TaskOwner).
+
+class CloseTimer:
+    """Closes `aggregator`'s due minutes on `clock` once started.
+
+    `close` does the closing (default `aggregator.close_due(now - lag_ms)`; the pipeline
+    passes its own, which a recording pipeline also records). `lag_ms` is how much later than
+    the grace a minute closes: trades in flight between the exchange and the aggregator.
     """
-    while stop is None or not stop.is_set():
-        now = clock.now_ms()
-        deadline = aggregator.next_deadline_ms()
-        if deadline is not None and deadline <= now:
-            aggregator.close_due(now)
-            await asyncio.sleep(0)
-            continue
-        wait_s = idle_poll_s if deadline is None else min(idle_poll_s, (deadline - now) / 1000)
-        await clock.sleep(max(wait_s, 0.001))
+
+    def __init__(
+        self,
+        clock: Clock,
+        aggregator: CandleAggregator,
+        lag_ms: int = 0,
+        close: Callable[[], object] | None = None,
+    ) -> None:
+        self.clock = clock
+        self.aggregator = aggregator
+        self.lag_ms = lag_ms
+        self._close = close or self._close_due
+        self.running = False
+        self.errors = 0
+
+    def start(self) -> None:
+        start = first_deadline_ms(self.clock.now_ms(), self.aggregator.grace_ms, self.lag_ms)
+        self.clock.set_timer(CLOSE_TIMER, MINUTE_MS, self._fire, start)
+        self.running = True
+
+    def stop(self) -> None:
+        self.clock.cancel_timer(CLOSE_TIMER)
+        self.running = False
+
+    def close_now(self) -> None:
+        """Close what is due now; a failure is logged and counted, the timer keeps going."""
+        try:
+            self._close()
+        except Exception:
+            self.errors += 1
+            log.exception("closing due candles failed")
+
+    def _fire(self, _due_ms: int) -> None:
+        self.close_now()
+
+    def _close_due(self) -> int:
+        return self.aggregator.close_due(self.clock.now_ms() - self.lag_ms)
+
+    # -- the feed's gate ------------------------------------------------------------------------
+
+    def hold(self, symbol: str) -> None:
+        self.aggregator.hold(symbol)
+
+    def release(self, symbol: str) -> None:
+        self.aggregator.release(symbol)
+        if self.running and not self.aggregator.is_held(symbol):
+            self.close_now()
+
+    def mark_gap(self, symbol: str, start_ms: int, end_ms: int, filled: bool) -> None:
+        self.aggregator.mark_gap(symbol, start_ms, end_ms, filled)
+
+    def resume_ms(self, symbol: str) -> int | None:
+        return self.aggregator.resume_ms(symbol)

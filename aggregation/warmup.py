@@ -5,7 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from aggregation.models import MINUTE_MS, Candle, CandleSource
+from aggregation.models import Candle, CandleSource
+from core.clock import MINUTE_MS
 
 
 def kline_to_candle(symbol: str, row: list[Any]) -> Candle:

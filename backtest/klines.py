@@ -14,7 +14,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from aggregation.models import MINUTE_MS, Candle, CandleSource
+from aggregation.models import Candle, CandleSource
+from core.clock import MINUTE_MS
 from core.errors import BadDataFile
 
 KLINE_COLUMNS = (

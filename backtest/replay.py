@@ -31,13 +31,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from aggregation.models import MINUTE_MS, Candle
+from aggregation.models import Candle
 from aggregation.warmup import kline_to_candle
 from backtest.execution_bridge import ExecutionBridge, default_rules
 from backtest.metrics import PriceSeries
 from backtest.runner import BacktestConfig, BacktestResult, NotingPipeline
 from config import Settings
-from core.clock import ManualClock
+from core.clock import MINUTE_MS, ManualClock
 from core.errors import BadDataFile
 from core.hub import Hub
 from data_ingestion.schemas import FrameError

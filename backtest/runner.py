@@ -26,7 +26,7 @@ from backtest.metrics import PriceSeries, RoundTrip
 from backtest.progress import Progress
 from backtest.sources import DataFile, DataKind, classify, load_klines
 from config import Settings, VariantSettings
-from core.clock import ManualClock
+from core.clock import MINUTE_MS, ManualClock
 from core.errors import BadDataFile
 from core.hub import Hub
 from data_ingestion.files import read_trades
@@ -275,6 +275,7 @@ async def run_streams(
             advance = progress.advance if config.progress else None  # a no-op bar otherwise
             windowed = start is not None or end is not None
             ticks = 0
+            close_timer = pipeline.close_timer  # armed at the first trade (klines come closed)
             for time_ms, _i, _s, item in events:
                 if isinstance(item, Tick):
                     if windowed and (
@@ -286,6 +287,9 @@ async def run_streams(
                     if trade_id <= last_id.get(symbol, -1):
                         continue  # a duplicate (reconnect overlap): the live sequencer drops it
                     last_id[symbol] = trade_id
+                    if not ticks:
+                        clock.set(time_ms)
+                        close_timer.start()
                     set_time(time_ms)
                     ticks += 1
                     on_tick(item)
@@ -307,9 +311,8 @@ async def run_streams(
                 if pending:
                     await bridge.run_pending()
             result.ticks = ticks
-            if result.ticks:
-                clock.advance(60_000 + pipeline.aggregator.grace_ms)
-                pipeline.close_due()  # the last minute of trade data closes on the clock
+            if result.ticks:  # the last minute of trade data closes on the clock
+                clock.advance(MINUTE_MS + pipeline.aggregator.grace_ms + pipeline.close_lag_ms)
                 if bridge.has_pending:
                     await bridge.run_pending()
             await bridge.close_all(last_candle)

@@ -25,10 +25,10 @@ import orjson
 import uvicorn
 from binance import AsyncClient
 
-from aggregation.models import MINUTE_MS, Candle, CandleSource
+from aggregation.models import Candle, CandleSource
 from api.app import create_app
 from config import load_settings
-from core.clock import ManualClock
+from core.clock import MINUTE_MS, ManualClock
 from core.hub import SIGNAL, Event
 from data_ingestion.models import Tick
 from execution.rules import SymbolRules

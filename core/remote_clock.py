@@ -16,6 +16,8 @@ import time
 
 import aiohttp
 
+from core.clock import LoopTimers
+
 log = logging.getLogger(__name__)
 
 FOLLOW_INTERVAL_S = 5.0  # real seconds between two samples
@@ -26,10 +28,11 @@ class ClockUnavailableError(RuntimeError):
     """The remote clock could not be read (unreachable, not a clock, or a bad answer)."""
 
 
-class RemoteClock:
+class RemoteClock(LoopTimers):
     """Market time in epoch ms from `url` (JSON `{"now_ms": int, "speed": float}`)."""
 
     def __init__(self, url: str, timeout_s: float = SAMPLE_TIMEOUT_S) -> None:
+        super().__init__()  # timers on this clock (core.clock.LoopTimers)
         self.url = url
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None

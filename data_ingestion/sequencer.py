@@ -14,12 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from core.clock import MINUTE_MS
 from data_ingestion.backfill import BackfillError, TradeFetcher
 from data_ingestion.models import Tick
 
 log = logging.getLogger(__name__)
-
-MINUTE_MS = 60_000
 
 
 class MarketGate(Protocol):

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from aggregation.aggregator import CandleAggregator
 from aggregation.models import Candle
+from aggregation.timer import CloseTimer
 from core.clock import Clock
 from core.hub import CANDLE, CANDLE_UPDATE, SIGNAL, TICK, Event, Hub
 from data_ingestion.models import Tick
@@ -26,7 +27,6 @@ from strategy.models import SignalRaised
 log = logging.getLogger(__name__)
 
 CANDLE_UPDATE_INTERVAL_S = 1.0  # the open candle goes out at most once a second per symbol
-CLOSE_CHECK_INTERVAL_S = 0.1  # how often (real time) the clock may close a quiet minute
 # Real time a trade may spend between the exchange and the aggregator (network, the feed's
 # reorder window). The clock closes a minute only this much later than its grace, measured in
 # market time: at --speed 60 half a real second is half a market minute.
@@ -59,6 +59,8 @@ class Pipeline:
         self.submit = submit
         self.aggregator = CandleAggregator(candle_history, grace_ms, on_close=self.on_candle)
         self.close_lag_ms = int(DELIVERY_LAG_REAL_S * speed * 1000)
+        # Closes quiet minutes once started; the feed's gate (holds, gaps) too.
+        self.close_timer = CloseTimer(clock, self.aggregator, self.close_lag_ms, self.close_due)
         self._changed: set[str] = set()  # symbols whose open candle moved since last published
         self.handler_errors = 0
         # Bound once: on_tick runs for every trade.
@@ -112,7 +114,7 @@ class Pipeline:
                 "signal %s %s %s not submitted", signal.variant, signal.symbol, signal.side
             )
 
-    # -- timers (owned by the service's TaskOwner) -------------------------------------------
+    # -- closing on the clock (the close timer, `aggregation.timer`) ----------------------------
 
     def close_due(self) -> int:
         """Close every minute whose end + grace (+ the delivery lag) has passed on the clock."""
@@ -129,14 +131,6 @@ class Pipeline:
             if candle is not None:
                 data = candle_data(candle, closed=False)
                 self.hub.publish(Event(CANDLE_UPDATE, data, symbol, now))
-
-    async def run_close_timer(self) -> None:
-        while True:
-            await asyncio.sleep(CLOSE_CHECK_INTERVAL_S)
-            try:
-                self.close_due()
-            except Exception:
-                log.exception("closing due candles failed")
 
     async def run_candle_updates(self) -> None:
         while True:

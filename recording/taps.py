@@ -10,9 +10,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from aggregation.aggregator import CandleAggregator
 from aggregation.models import Candle
 from data_ingestion.models import Tick
+from data_ingestion.sequencer import MarketGate
 from execution.brokers import PaperBroker, TestnetBroker
 from execution.errors import DuplicateOrderError, ExchangeError, OrderRejectedError
 from execution.models import BrokerFill
@@ -62,26 +62,26 @@ class RecordingPipeline(Pipeline):
 
 
 class RecordingGate:
-    """The aggregator as the feed's gate, recording the feed's holds, releases and gaps."""
+    """The feed's gate (the pipeline's close timer), recording its holds, releases and gaps."""
 
-    def __init__(self, aggregator: CandleAggregator, recorder: Recorder) -> None:
-        self._aggregator = aggregator
+    def __init__(self, gate: MarketGate, recorder: Recorder) -> None:
+        self._gate = gate
         self._recorder = recorder
 
     def hold(self, symbol: str) -> None:
         self._recorder.record_gate("hold", symbol)
-        self._aggregator.hold(symbol)
+        self._gate.hold(symbol)
 
     def release(self, symbol: str) -> None:
         self._recorder.record_gate("release", symbol)
-        self._aggregator.release(symbol)
+        self._gate.release(symbol)
 
     def mark_gap(self, symbol: str, start_ms: int, end_ms: int, filled: bool) -> None:
         self._recorder.record_gap(symbol, start_ms, end_ms, filled)
-        self._aggregator.mark_gap(symbol, start_ms, end_ms, filled)
+        self._gate.mark_gap(symbol, start_ms, end_ms, filled)
 
     def resume_ms(self, symbol: str) -> int | None:
-        return self._aggregator.resume_ms(symbol)
+        return self._gate.resume_ms(symbol)
 
 
 class RecordingBroker:

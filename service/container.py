@@ -120,6 +120,7 @@ class Service:
 
     async def stop(self) -> None:
         """Stop the stream, then the workers (draining the journal), then close the client."""
+        self.pipeline.close_timer.stop()
         await self._tasks.cancel_all(grace_s=1.0)
         if self._feed_started:
             await _quietly(self.feed.stop(), "feed", FEED_STOP_S)
@@ -167,7 +168,7 @@ class Service:
         self._feed_started = True
         # Only now: before the feed holds the symbols, the clock would close the minutes after
         # the warm-up as flat candles although their trades are merely not fetched yet.
-        self._tasks.spawn(self.pipeline.run_close_timer(), "close-timer")
+        self.pipeline.close_timer.start()
         self._publish_status()
         log.info("trade stream started for %s", ", ".join(self._symbols))
         if isinstance(self.clock, SystemClock):
@@ -252,7 +253,9 @@ class Service:
             self.recorder.record_symbol("add", symbol)
         self.engine.add_symbol(symbol)
         self.aggregator.add_symbol(symbol)
-        self.aggregator.hold(symbol)  # no flat minutes between warm-up and its first trades
+        self.pipeline.close_timer.hold(
+            symbol
+        )  # no flat minutes between warm-up and its first trades
         try:
             await self._warm_up(symbol)
         except Exception as exc:
@@ -261,7 +264,7 @@ class Service:
             if self._feed_started:
                 await self.feed.add_symbol(symbol)  # the feed holds it until it streams
         finally:
-            self.aggregator.release(symbol)
+            self.pipeline.close_timer.release(symbol)
         self._publish_status()
 
     async def remove_symbol(self, symbol: str, *, force: bool = False) -> list[str]:

@@ -114,9 +114,9 @@ def build_components(
         if recorder is None
         else RecordingPipeline(recorder=recorder, **pipeline_args)
     )
-    gate: MarketGate = pipeline.aggregator
+    gate: MarketGate = pipeline.close_timer
     if recorder is not None:
-        gate = RecordingGate(pipeline.aggregator, recorder)
+        gate = RecordingGate(pipeline.close_timer, recorder)
     feed = TradeFeed(
         client, settings.symbols, pipeline.on_tick, clock, gate=gate, stream_url=stream_url,
         watchdog_s=settings.feed_watchdog_s,

@@ -22,7 +22,7 @@ import uvicorn
 
 from api.app import create_app
 from config import Settings, SettingsError, load_settings
-from core.clock import Clock, SystemClock
+from core.clock import Clock, SimulatedClock, SystemClock
 from core.remote_clock import ClockUnavailableError, RemoteClock
 from core.tasks import TaskOwner
 from recording.recorder import Recorder
@@ -243,7 +243,8 @@ async def _exchange(
     try:
         client = AsyncClient(key, secret, testnet=True)
         client.API_TESTNET_URL = sim.rest_url
-        yield "simulated", sim.clock, client, sim.stream_url
+        clock = SimulatedClock(sim.clock.now_ms, sim.clock.speed)
+        yield "simulated", clock, client, sim.stream_url
     finally:
         await sim.stop()
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
 
 from aggregation.aggregator import CandleAggregator
 from aggregation.models import Candle, CandleSource
-from aggregation.timer import run_close_timer
+from aggregation.timer import CloseTimer
 from core.clock import ManualClock
 from data_ingestion.models import Tick
 
@@ -135,24 +134,33 @@ def test_history_is_bounded():
     assert [c.open_time for c in agg.history("BTCUSDT")] == [T0 + i * M for i in (2, 3, 4)]
 
 
-async def test_close_timer_sleeps_on_the_clock_until_the_deadline():
+def test_close_timer_closes_on_the_clock_at_the_deadline():
     agg, closed = make(grace_ms=2000)
     clock = ManualClock(T0 + 10)
     agg.add_tick(tick(1, T0 + 5))
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_close_timer(agg, clock, stop))
-    for _ in range(5):
-        await asyncio.sleep(0)
+    CloseTimer(clock, agg).start()
     clock.set(T0 + M + 1999)
-    for _ in range(5):
-        await asyncio.sleep(0)
     assert closed == []
     clock.set(T0 + M + 2000)
-    for _ in range(5):
-        await asyncio.sleep(0)
     assert [c.open_time for c in closed] == [T0]
-    stop.set()
-    await asyncio.wait_for(task, 1)
+    clock.set(T0 + 3 * M + 2000)  # quiet minutes: flat candles, one per firing
+    assert [c.open_time for c in closed] == [T0, T0 + M, T0 + 2 * M]
+
+
+def test_close_timer_waits_for_a_held_symbol_and_closes_at_its_release():
+    agg, closed = make(grace_ms=2000)
+    clock = ManualClock(T0 + 10)
+    agg.add_tick(tick(1, T0 + 5))
+    timer = CloseTimer(clock, agg)
+    timer.start()
+    timer.hold("BTCUSDT")
+    clock.set(T0 + 2 * M + 2500)
+    assert closed == []  # held: trades of those minutes may still come from REST
+    timer.release("BTCUSDT")
+    assert [c.open_time for c in closed] == [T0, T0 + M]
+    timer.stop()
+    clock.set(T0 + 5 * M)
+    assert len(closed) == 2
 
 
 def test_flat_minute_is_written_as_binance_writes_it():

@@ -15,6 +15,7 @@ from binance import AsyncClient
 
 from api.app import create_app
 from config import Settings, load_settings
+from core.clock import SimulatedClock
 from service.container import Service
 from simulator import Simulator, SimulatorConfig
 from wiring.compose import build_service
@@ -58,7 +59,7 @@ def simulated_service(sim: Simulator, cfg: Settings) -> Service:
     return build_service(
         cfg,
         mode="simulated",
-        clock=sim.clock,
+        clock=SimulatedClock(sim.clock.now_ms, sim.clock.speed),
         client=client,
         stream_url=sim.stream_url,
         speed=SPEED,

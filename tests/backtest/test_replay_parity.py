@@ -29,6 +29,7 @@ from binance import AsyncClient
 from api.app import create_app
 from backtest.runner import BacktestConfig, BacktestResult, run_backtest
 from config import Settings, load_settings
+from core.clock import SimulatedClock
 from core.hub import CANDLE
 from pipeline.wire import candle_data, to_data
 from recording.format import read_recording
@@ -258,7 +259,8 @@ async def test_quiet_minutes_and_dropped_streams_replay_exactly(
         client = AsyncClient(support.KEY, support.SECRET, testnet=True)
         client.API_TESTNET_URL = sim.rest_url
         service = build_service(
-            settings, mode="simulated", clock=sim.clock, client=client,
+            settings, mode="simulated", clock=SimulatedClock(sim.clock.now_ms, config.speed),
+            client=client,
             stream_url=sim.stream_url, recorder=Recorder(recording), speed=config.speed,
         )  # fmt: skip
         closes = service.hub.subscribe(maxsize=100_000)  # every closed candle, in close order

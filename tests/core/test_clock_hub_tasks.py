@@ -4,27 +4,101 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 import pytest
 
-from core.clock import ManualClock, ScaledClock, SystemClock
+from core.clock import ManualClock, SimulatedClock, SystemClock
 from core.hub import CANDLE, SIGNAL, TICK, Event, Hub
 from core.tasks import TaskOwner
 
 
-async def test_scaled_clock_runs_speed_times_faster() -> None:
-    clock = ScaledClock(start_ms=1_000_000, speed=600.0)
-    before = clock.now_ms()
+async def test_simulated_clock_sleeps_in_market_seconds() -> None:
+    source = ManualClock(1_000_000)
+    clock = SimulatedClock(source.now_ms, speed=600.0)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
 
     await clock.sleep(6.0)  # six market seconds = 10 ms of real time
 
-    elapsed = clock.now_ms() - before
-    assert 6_000 <= elapsed < 60_000
+    assert clock.now_ms() == 1_000_000  # it reads its source
+    assert loop.time() - start < 1.0
 
 
-def test_scaled_clock_rejects_a_non_positive_speed() -> None:
+def test_simulated_clock_rejects_a_non_positive_speed() -> None:
     with pytest.raises(ValueError, match="speed"):
-        ScaledClock(start_ms=0, speed=0)
+        SimulatedClock(lambda: 0, speed=0)
+
+
+def test_manual_clock_fires_due_timers_in_time_order_as_it_moves() -> None:
+    clock = ManualClock(now_ms=0)
+    fired: list[tuple[str, int, int]] = []
+
+    def note(name: str) -> Callable[[int], None]:
+        return lambda due: fired.append((name, due, clock.now_ms()))
+
+    clock.set_timer("minute", 60_000, note("minute"), start_ms=2_000)
+    clock.set_timer("ten", 10_000, note("ten"))
+    clock.set(25_000)
+    assert fired == [("minute", 2_000, 2_000), ("ten", 10_000, 10_000), ("ten", 20_000, 20_000)]
+    assert clock.now_ms() == 25_000
+
+    fired.clear()
+    clock.cancel_timer("ten")
+    clock.advance(100_000)
+    assert fired == [("minute", 62_000, 62_000), ("minute", 122_000, 122_000)]
+    assert clock.timer_names() == ["minute"]
+
+
+def test_manual_clock_replaces_a_timer_of_the_same_name() -> None:
+    clock = ManualClock(now_ms=0)
+    fired: list[int] = []
+    clock.set_timer("t", 1_000, lambda due: fired.append(-due))
+    clock.set_timer("t", 1_000, fired.append)
+    clock.set(2_500)
+    assert fired == [1_000, 2_000]
+
+
+async def test_live_clock_fires_its_timer_on_the_loop_in_market_time() -> None:
+    loop = asyncio.get_running_loop()
+    origin = loop.time()
+    speed = 1000.0  # 1 ms real = 1 market second
+
+    def market_ms() -> int:  # a market running `speed` times real time from 1,000 ms
+        return 1_000 + int((loop.time() - origin) * 1000 * speed)
+
+    clock = SimulatedClock(market_ms, speed=speed)
+    fired: list[tuple[int, int]] = []
+    done = asyncio.Event()
+
+    def on_fire(due: int) -> None:
+        fired.append((due, clock.now_ms()))
+        if len(fired) == 3:
+            done.set()
+
+    clock.set_timer("t", 5_000, on_fire, start_ms=6_000)
+    await asyncio.wait_for(done.wait(), 5)
+    clock.cancel_timer("t")
+    assert [due for due, _ in fired[:3]] == [6_000, 11_000, 16_000]
+    assert all(now >= due for due, now in fired)  # never early in market time
+    assert clock.timer_names() == []
+
+
+async def test_live_clock_waits_while_its_source_stands_still() -> None:
+    source = ManualClock(0)
+    clock = SimulatedClock(source.now_ms, speed=100_000.0)
+    fired: list[int] = []
+    clock.set_timer("t", 60_000, fired.append, start_ms=60_000)
+    for _ in range(20):
+        await asyncio.sleep(0.001)
+    assert fired == []  # the loop woke it early: it re-checked the clock and waits
+    source.set(60_000)
+    for _ in range(200):
+        if fired:
+            break
+        await asyncio.sleep(0.001)
+    clock.cancel_timer("t")
+    assert fired == [60_000]
 
 
 def test_system_clock_applies_the_server_offset() -> None:

@@ -17,8 +17,9 @@ from binance import AsyncClient
 
 from aggregation.aggregator import CandleAggregator
 from aggregation.models import Candle, CandleSource
-from aggregation.timer import run_close_timer
+from aggregation.timer import CloseTimer
 from aggregation.warmup import kline_to_candle, warm_up_from_rest
+from core.clock import SimulatedClock
 from data_ingestion.backfill import TradeFetcher
 from data_ingestion.backoff import Backoff
 from data_ingestion.feed import TradeFeed
@@ -118,8 +119,10 @@ async def running(
 
     if fetcher_kwargs is not None:
         feed_kwargs["fetcher"] = TradeFetcher(client, **fetcher_kwargs)
+    clock = SimulatedClock(sim.clock.now_ms, sim.clock.speed)
+    closer = CloseTimer(clock, agg)  # the feed's gate: closes quiet minutes on the clock
     feed = TradeFeed(
-        client, symbols, on_tick, clock=sim.clock, gate=agg, stream_url=stream_url, **feed_kwargs
+        client, symbols, on_tick, clock=clock, gate=closer, stream_url=stream_url, **feed_kwargs
     )
     run = Run(sim, client, agg, feed, closed, ticks, feed_kwargs.get("fetcher"))
     for symbol in symbols:
@@ -131,15 +134,13 @@ async def running(
         else:
             candles = await warm_up_from_rest(client, symbol, warm)
         assert agg.warm_up(symbol, candles) == warm
-    stop = asyncio.Event()
-    timer = asyncio.create_task(run_close_timer(agg, sim.clock, stop, idle_poll_s=0.5))
+    closer.start()
     await run.feed.start()
     try:
         yield run
     finally:
         await run.feed.stop()
-        stop.set()
-        await asyncio.wait_for(timer, 5)
+        closer.stop()
         await client.close_connection()
         await sim.stop()
 

@@ -15,8 +15,9 @@ from binance import AsyncClient
 
 from aggregation.aggregator import CandleAggregator
 from aggregation.models import Candle, CandleSource
-from aggregation.timer import run_close_timer
+from aggregation.timer import CloseTimer
 from aggregation.warmup import warm_up_from_rest
+from core.clock import SimulatedClock
 from data_ingestion.backoff import Backoff
 from data_ingestion.feed import TradeFeed
 from simulator import FaultConfig, Simulator, SimulatorConfig
@@ -51,20 +52,20 @@ async def test_feed_candles_equal_simulator_klines_under_faults():
         agg = CandleAggregator(history=1440, grace_ms=60_000, on_close=closed.append)
         for symbol in SYMBOLS:
             assert agg.warm_up(symbol, await warm_up_from_rest(client, symbol, 20)) == 20
+        clock = SimulatedClock(sim.clock.now_ms, sim.clock.speed)
+        closer = CloseTimer(clock, agg)
         feed = TradeFeed(
-            client, SYMBOLS, agg.add_tick, clock=sim.clock, gate=agg,
+            client, SYMBOLS, agg.add_tick, clock=clock, gate=closer,
             stream_url=sim.stream_url, healthy_s=0.5, backoff=Backoff(initial=0.05, cap=0.3),
         )  # fmt: skip
-        stop = asyncio.Event()
-        timer = asyncio.create_task(run_close_timer(agg, sim.clock, stop, idle_poll_s=0.5))
+        closer.start()
         await feed.start()
         try:
             await asyncio.sleep(8.0)  # ~16 market minutes, ~8 drops
             states = feed.states()
         finally:
             await feed.stop()
-            stop.set()
-            await asyncio.wait_for(timer, 5)
+            closer.stop()
         try:
             live = [c for c in closed if c.source is not CandleSource.WARMUP]
             assert feed.reconnects >= 3

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from aggregation.models import MINUTE_MS, Candle, CandleSource
+from aggregation.models import Candle, CandleSource
 from config import VariantSettings
-from core.clock import ManualClock
+from core.clock import MINUTE_MS, ManualClock
 from core.hub import CANDLE, CANDLE_UPDATE, SIGNAL, TICK, Event, Hub, Subscriber
 from data_ingestion.models import Tick
 from data_ingestion.tick_store import TickStore

@@ -7,7 +7,7 @@ from pathlib import Path
 from binance import AsyncClient
 
 from api.app import create_app
-from core.clock import SystemClock
+from core.clock import SimulatedClock, SystemClock
 from recording.format import read_recording, recorded_tick
 from recording.recorder import Recorder
 from simulator import Simulator, SimulatorConfig
@@ -38,7 +38,8 @@ async def test_record_writes_what_the_pipeline_consumed(sim: Simulator, tmp_path
     service = support.simulated_service(sim, support.settings(tmp_path))
     client = service.client
     service = build_service(
-        service.settings, mode="simulated", clock=sim.clock, client=client,
+        service.settings, mode="simulated", client=client,
+        clock=SimulatedClock(sim.clock.now_ms, sim.clock.speed),
         stream_url=sim.stream_url, recorder=Recorder(path), speed=support.SPEED,
     )  # fmt: skip
     app = create_app(service)
