@@ -202,6 +202,7 @@ class Simulator:
             "seed": self.config.seed,
             "symbols": list(self.config.symbols),
             "tradeRate": self.config.trade_rate,
+            "stats": self.stats(),
         }
         return web.json_response(info)
 
