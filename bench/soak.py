@@ -124,6 +124,8 @@ class Soak:
     async def start_service(self, quiet: bool = False) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("BINANCE_", "API_"))}
         env.update(LOG_LEVEL="WARNING", **(QUIET if quiet else {}))
+        if self.args.max_orders_per_day:
+            env["RISK_MAX_ORDERS_PER_DAY"] = str(self.args.max_orders_per_day)
         cmd = [sys.executable, "main.py", "--simulate-url", self.sim_url, "--port"]
         cmd += [str(self.port), "--journal", str(self.journal)]
         cmd += ["--env-file", str(self.tmp / "no.env")]
@@ -306,6 +308,13 @@ def main() -> int:
     parser.add_argument("--real-s", type=float, default=420.0, help="real seconds for the week")
     parser.add_argument("--kills", type=int, default=24, help="SIGKILLs (at least 20)")
     parser.add_argument("--drift", type=float, default=200.0, help="server clock ms/market s")
+    parser.add_argument(
+        "--max-orders-per-day",
+        type=int,
+        default=12,
+        help="RISK_MAX_ORDERS_PER_DAY of the service, low so that variants do hit a risk limit"
+        " and the halted-state check is exercised (0: the service's default)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", default=None, help="copy journal and logs to this folder")
     return asyncio.run(amain(parser.parse_args()))

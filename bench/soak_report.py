@@ -194,11 +194,16 @@ def report(run: Run, journal: JournalView, elapsed_s: float) -> bool:
             f"variant {variant}: refused entries during {total:.0f} polled market minutes,"
             f" {silent:.0f} of them without a visible state (state != active with a reason)"
         )
+    refused = sum(len(spans) for spans in journal.refusal_windows().values())
+    out.append(f"refusal spans (a BUY refused before sending, until the next BUY sent): {refused}")
     answered = [s for s in samples if s.answered]
     degraded = sum(1 for s in answered if s.health_status != "ok")
+    why = Counter(r.split(":")[0][:60] for s in answered for r in s.reasons)
     out.append(
         f"polls: {len(samples)} ({len(answered)} answered by the service,"
-        f" {degraded} with /health not ok)"
+        f" {degraded} with /health not ok; reasons: "
+        + ("; ".join(f"{r} x{n}" for r, n in why.most_common(4)) or "none")
+        + ")"
     )
     goals.append(("0 halted minutes without a visible state", silent_total < 1e-9))
 
