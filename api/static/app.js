@@ -9,18 +9,28 @@ const VARIANT_COLOURS = ["#38bdf8", "#f472b6", "#a3e635", "#fbbf24", "#c084fc"];
 const EMA_COLOUR = "#fbbf24";
 const SMA_COLOUR = "#a78bfa";
 const TOKEN_KEY = "apiToken";
+const SETTINGS_KEY = "dashboard.settings";
 const HEALTH_EVERY_MS = 5000;
 const MAX_ROWS = 200;
+const FILL_GROUP_MS = 4000; // fills within this time of the last one share a toast
+const DEDUPE_MS = 5000; // the same rejection from the REST reply and from /ws: one toast
 
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The page's settings kept in localStorage (never the token: that stays in this tab only). */
+function loadSettings() {
+  try { return JSON.parse(localStorage.getItem(SETTINGS_KEY) ?? "{}") ?? {}; } catch { return {}; }
+}
+const saved = loadSettings();
 
 const state = {
   symbols: [],
   variants: [], // [{name, stop_loss, ema_period, sma_period}]
   colours: {},
-  selected: null,
-  view: "1m",
+  selected: saved.symbol ?? null,
+  view: L.VIEW_MINUTES[saved.view] ? saved.view : "1m",
+  tz: saved.tz === "local" ? "local" : "utc",
   candles: {}, // symbol -> closed 1m candles (normalised, oldest first)
   open: {}, // symbol -> open 1m candle (normalised) or null
   prices: {}, // symbol -> last price (number)
@@ -34,17 +44,27 @@ const state = {
   wsOpen: false,
   everConnected: false,
   attempt: 0,
+  reconnectAt: 0,
   seq: new L.SeqTracker(),
   reloading: null,
   dirty: new Set(),
 };
 window.dashboard = state; // for the browser tests and for curious people
 
+function saveSettings() {
+  const settings = {
+    symbol: state.selected, view: state.view, tz: state.tz,
+    filters: { symbol: $("f-symbol").value, variant: $("f-variant").value, action: $("f-action").value },
+  };
+  try { localStorage.setItem(SETTINGS_KEY, JSON.stringify(settings)); } catch { /* private mode */ }
+}
+
 // ---------------------------------------------------------------- REST
 
 async function api(path, { method = "GET", body } = {}) {
   const headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  // Every change is sent as JSON (bodiless ones too): the service refuses other content types.
+  if (method !== "GET") headers["Content-Type"] = "application/json";
   if (state.token && method !== "GET") headers.Authorization = `Bearer ${state.token}`;
   const resp = await fetch(path, {
     method, headers, body: body === undefined ? undefined : JSON.stringify(body),
@@ -91,6 +111,7 @@ async function loadSnapshot() {
       if (Number.isFinite(p)) state.prices[s.symbol] = p;
     }
     setVariants(strategy.variants ?? []);
+    applySavedFilters();
     state.positions = listOf(positions, "positions");
     state.trades = listOf(trades, "trades");
     state.signals = listOf(signals, "signals");
@@ -122,9 +143,12 @@ function setSymbols(symbols) {
   for (const s of symbols) state.candles[s] ??= [];
   if (!symbols.includes(state.selected)) state.selected = symbols[0] ?? null;
   fillSelect($("order-symbol"), symbols);
+  if (state.selected && !state.orderSymbolSet) { $("order-symbol").value = state.selected; state.orderSymbolSet = true; }
   fillSelect($("f-symbol"), symbols, "all symbols");
-  $("symbol-tabs").innerHTML = symbols
-    .map((s) => `<button type="button" data-symbol="${esc(s)}">${esc(s)}</button>`).join("");
+  $("symbol-tabs").innerHTML = symbols.map((s) => `<span class="symtab">
+      <button type="button" role="tab" data-symbol="${esc(s)}">${esc(s)}</button><button
+        type="button" class="sym-remove" data-remove="${esc(s)}" title="stop following ${esc(s)}"
+        aria-label="remove ${esc(s)}">×</button></span>`).join("");
   markTabs();
 }
 
@@ -134,6 +158,18 @@ function setVariants(variants) {
   const names = variants.map((v) => v.name);
   fillSelect($("order-variant"), names);
   fillSelect($("f-variant"), names, "all variants");
+}
+
+let filtersRestored = false;
+/** The signal filters saved last time, once their options exist. */
+function applySavedFilters() {
+  if (filtersRestored) return;
+  filtersRestored = true;
+  const f = saved.filters ?? {};
+  for (const [id, value] of [["f-symbol", f.symbol], ["f-variant", f.variant], ["f-action", f.action]]) {
+    const el = $(id);
+    if (value && [...el.options].some((o) => o.value === value)) el.value = value;
+  }
 }
 
 function fillSelect(el, values, anyLabel) {
@@ -227,8 +263,17 @@ function connect() {
 
 function scheduleReconnect() {
   const delay = L.backoffMs(state.attempt++);
-  $("banner-text").textContent = `reconnecting in ${(delay / 1000).toFixed(1)} s…`;
+  state.reconnectAt = Date.now() + delay;
+  tickCountdown();
   setTimeout(connect, delay);
+}
+
+/** The banner counts down to the next attempt (every 100 ms while it shows). */
+function tickCountdown() {
+  clearTimeout(state.countdownTimer);
+  if (state.wsOpen) return;
+  $("banner-text").textContent = L.countdownText(state.reconnectAt, Date.now());
+  state.countdownTimer = setTimeout(tickCountdown, 100);
 }
 
 function setConn(s) {
@@ -236,6 +281,7 @@ function setConn(s) {
   el.dataset.state = s;
   el.textContent = s === "open" ? "live" : s === "closed" ? "offline" : "connecting";
   $("banner").hidden = s !== "closed";
+  placeToasts();
 }
 
 function handle(msg) {
@@ -282,15 +328,16 @@ function handle(msg) {
       const status = String(d.type ?? d.status ?? "").toLowerCase();
       if (status === "rejected" || status === "abandoned") {
         toast(`Order ${status}: ${d.variant ?? ""} ${d.side ?? ""} ${d.quantity ?? ""} ${
-          d.symbol ?? ""} — ${d.error ?? d.code ?? d.reason ?? ""}`, "reject");
+          d.symbol ?? ""} — ${d.error ?? d.code ?? d.reason ?? ""}`, "reject",
+        rejectKey(d.variant, d.symbol, d.side));
       }
       break;
     }
     case "trade":
       upsertBy(state.trades, d, tradeKey);
-      toast(`Filled: ${d.variant} ${d.side} ${L.tradeQty(d)} ${d.symbol} @ ${
+      fillToast(`${d.variant} ${d.side} ${L.tradeQty(d)} ${d.symbol} @ ${
         L.fmt(L.tradePrice(d), L.priceDigits(L.tradePrice(d)))}${
-        d.reason === "stop_loss" ? " (stop-loss)" : ""}`, "fill");
+        d.reason === "stop_loss" ? " (stop-loss)" : ""}`);
       markDirty("trades", "chart-markers", "kpi");
       break;
     case "position":
@@ -334,6 +381,8 @@ const chart = {
       rightPriceScale: { borderColor: "#243150" },
       crosshair: { mode: LC.CrosshairMode.Normal },
     });
+    this.applyZone();
+    this.api.subscribeCrosshairMove((param) => this.readout(param));
     this.candles = this.api.addSeries(LC.CandlestickSeries, {
       upColor: "#22c55e", downColor: "#ef4444", borderVisible: false,
       wickUpColor: "#22c55e", wickDownColor: "#ef4444",
@@ -344,6 +393,52 @@ const chart = {
     });
     this.api.priceScale("vol").applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
     this.markers = LC.createSeriesMarkers(this.candles, []);
+  },
+  /** Axis ticks and the crosshair label in the chosen time zone (UTC or the browser's). */
+  applyZone() {
+    if (!this.api) return;
+    this.api.applyOptions({
+      localization: { timeFormatter: (t) => `${L.formatMinute(t * 1000, state.tz)} ${L.tzLabel(state.tz)}` },
+      timeScale: { tickMarkFormatter: (t, type) => L.tickText(t, type, state.tz) },
+    });
+  },
+  /**
+   * The hover readout: OHLC, volume, the EMA/SMA values and the fills in the bar under the
+   * pointer (the newest bar when the pointer is elsewhere).
+   */
+  readout(param) {
+    const el = $("chart-readout");
+    const hovered = param?.time !== undefined && param.point !== undefined;
+    const data = this.candles?.data() ?? [];
+    const time = hovered ? param.time : data.at(-1)?.time;
+    if (time === undefined) { el.hidden = true; return; }
+    const bar = (hovered ? param.seriesData.get(this.candles) : null) ?? data.find((b) => b.time === time);
+    if (!bar) { el.hidden = true; return; }
+    const vol = (hovered ? param.seriesData.get(this.volume)?.value : null)
+      ?? this.volume.data().find((b) => b.time === time)?.value;
+    const dg = L.priceDigits(bar.close);
+    const cls = bar.close >= bar.open ? "up" : "down";
+    const parts = [
+      `<span class="ro-time">${L.formatMinute(time * 1000, state.tz)} ${L.tzLabel(state.tz)}</span>`,
+      ...["open", "high", "low", "close"].map((k) =>
+        `<span>${k[0].toUpperCase()} <b class="${cls}">${L.fmt(bar[k], dg)}</b></span>`),
+      `<span>V <b>${L.fmt(vol, 4)}</b></span>`,
+    ];
+    for (const line of this.lines) {
+      const point = line.series.data().find((p) => p.time === time);
+      parts.push(`<span><i style="background:${line.colour}"></i>${line.kind}(${line.period}) <b>${
+        point ? L.fmt(point.value, dg) : "—"}</b></span>`);
+    }
+    for (const t of L.fillsInBar(state.trades, state.selected, this.minutes(), time * 1000)) {
+      const price = L.tradePrice(t);
+      parts.push(`<span class="ro-fill" style="--vc:${state.colours[t.variant] ?? "#fff"}">${
+        String(t.side).toUpperCase() === "BUY" ? "▲" : "▼"} ${esc(t.variant)} ${esc(t.side)} ${
+        esc(L.tradeQty(t))} @ <b>${L.fmt(price, L.priceDigits(price))}</b></span>`);
+    }
+    el.innerHTML = parts.join("");
+    el.hidden = false;
+    el.dataset.time = String(time);
+    el.dataset.hovered = hovered ? "1" : "";
   },
   minutes() { return L.VIEW_MINUTES[state.view]; },
   periods() {
@@ -377,6 +472,7 @@ const chart = {
     });
     this.resetLines(shown);
     this.setMarkers();
+    this.readout(null);
     $("chart-msg").hidden = shown.length > 0;
     $("chart-msg").textContent = "Waiting for candles…";
   },
@@ -396,7 +492,7 @@ const chart = {
         });
         const values = fn(closes, period);
         series.setData(lineRows(shown, values));
-        this.lines.push({ series, fn, period });
+        this.lines.push({ series, fn, period, kind, colour });
         legend.push(`<span><i style="background:${colour}"></i>${kind}(${period})</span>`);
       }
     }
@@ -434,6 +530,7 @@ const chart = {
       this.volume.update(volumeRow(bar));
       $("chart-msg").hidden = true;
     } catch { /* an update older than the last bar: ignore */ }
+    if (!$("chart-readout").dataset.hovered) this.readout(null);
   },
   setMarkers() {
     if (!this.markers) return;
@@ -482,8 +579,9 @@ function render() {
   if (d("positions")) renderPositions();
   if (d("trades")) renderTrades();
   if (d("signals")) renderSignals();
-  if (!all && d("chart-markers")) chart.setMarkers();
+  if (!all && d("chart-markers")) { chart.setMarkers(); chart.readout(null); }
   state.dirty.clear();
+  if ($("toasts").lastElementChild) placeToasts(); // rows may have moved under a toast
 }
 
 function signCls(n) { return n > 0 ? "up" : n < 0 ? "down" : ""; }
@@ -494,11 +592,7 @@ function quoteOf(symbol) {
   }
   return "";
 }
-function timeText(ms) {
-  const n = Number(ms);
-  if (!Number.isFinite(n) || n <= 0) return "—";
-  return new Date(n).toISOString().replace("T", " ").slice(5, 19);
-}
+function timeText(ms) { return L.formatTime(ms, state.tz); }
 function uptimeText(s) {
   if (!Number.isFinite(s)) return "—";
   const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
@@ -562,7 +656,7 @@ function renderVariants() {
       const fresh = sig && (sig.reason !== "signal" || Number(sig.ref) >= lastClosed);
       const action = fresh ? L.signalAction(sig) : "HOLD";
       const sigText = sig
-        ? `${esc(sig.side)}${sig.strength ? ` ${esc(sig.strength)}` : ""} · ${timeText(sig.time_ms)}`
+        ? `${esc(sig.side)}${sig.strength ? ` ${esc(sig.strength)}` : ""} · ${timeText(sig.time_ms)} ${L.tzLabel(state.tz)}`
         : "none yet";
       const entry = long ? L.num(pos.entry_price) : NaN;
       const stop = long ? L.num(pos.stop_price ?? entry * (1 - L.num(v.stop_loss))) : NaN;
@@ -593,8 +687,18 @@ function vtag(name) {
 function setRows(tableId, emptyId, rows) {
   const html = rows.join("");
   const body = $(tableId).tBodies[0];
-  if (body.dataset.html !== html) { body.innerHTML = html; body.dataset.html = html; }
+  if (body.dataset.html !== html) {
+    body.innerHTML = html;
+    body.dataset.html = html;
+    labelCells($(tableId), [...body.rows]);
+  }
   $(emptyId).hidden = rows.length > 0;
+}
+
+/** Each cell names its column (`data-label`): on a phone the rows are cards of labelled cells. */
+function labelCells(table, rows) {
+  const heads = [...table.tHead.rows[0].cells].map((th) => th.dataset.label ?? th.textContent.trim());
+  for (const tr of rows) [...tr.cells].forEach((td, i) => { td.dataset.label = heads[i] ?? ""; });
 }
 
 /**
@@ -614,8 +718,9 @@ function renderPositions() {
       tr.dataset.key = key;
       tr.innerHTML = `<td>${vtag(p.variant)}</td><td>${esc(p.symbol)}</td><td class="num"></td>
         <td class="num"></td><td class="num"></td><td class="num"></td><td class="num"></td>
-        <td><button type="button" class="close-btn" data-variant="${esc(p.variant)}"
+        <td class="act"><button type="button" class="close-btn" data-variant="${esc(p.variant)}"
           data-symbol="${esc(p.symbol)}">Close</button></td>`;
+      labelCells($("positions-table"), [tr]);
       body.appendChild(tr);
     }
     const qty = positionQty(p);
@@ -671,9 +776,25 @@ function renderSignals() {
   setRows("signals-table", "signals-empty", rows);
 }
 
+/** The time zone switch: every time on the page, the chart's axis and its readout follow it. */
+function setZone(tz, save = true) {
+  state.tz = tz === "local" ? "local" : "utc";
+  const btn = $("tz-btn");
+  btn.textContent = L.tzLabel(state.tz);
+  btn.setAttribute("aria-pressed", String(state.tz === "local"));
+  btn.title = `times in ${state.tz === "local" ? "your local time" : "UTC"}: click for ${
+    state.tz === "local" ? "UTC" : "local time"}`;
+  for (const el of document.querySelectorAll(".tz")) el.textContent = L.tzLabel(state.tz);
+  chart.applyZone();
+  chart.readout(null);
+  if (save) saveSettings();
+  markDirty("trades", "signals", "variants");
+}
+
 function markTabs() {
-  for (const b of $("symbol-tabs").querySelectorAll("button")) {
+  for (const b of $("symbol-tabs").querySelectorAll("button[data-symbol]")) {
     b.classList.toggle("active", b.dataset.symbol === state.selected);
+    b.setAttribute("aria-selected", String(b.dataset.symbol === state.selected));
   }
   for (const b of $("view-tabs").querySelectorAll("button")) {
     b.classList.toggle("active", b.dataset.view === state.view);
@@ -682,14 +803,109 @@ function markTabs() {
 
 // ---------------------------------------------------------------- toasts, token
 
-function toast(text, kind = "info") {
+/*
+ * Toasts never cover a control: the stack goes to the first screen corner (below the sticky
+ * header) where it overlaps no visible button, field or tab, re-checked on every change, scroll
+ * and resize. When no corner is free, the stack hides and the newest toast is docked in the top
+ * bar, which holds a slot for it. At most 3 toasts (2 on a phone); fills close together share one.
+ */
+const recentKeys = new Map(); // dedupe key -> time shown
+
+const rejectKey = (variant, symbol, side) => `reject:${variant}:${symbol}:${side}`;
+
+function toastCap() { return window.innerWidth <= 640 ? 2 : 3; }
+
+function toast(text, kind = "info", key = null) {
+  const now = Date.now();
+  if (key) {
+    for (const [k, t] of recentKeys) if (now - t > DEDUPE_MS) recentKeys.delete(k);
+    if (recentKeys.has(key)) return null;
+    recentKeys.set(key, now);
+  }
   const el = document.createElement("div");
   el.className = `toast ${kind}`;
   el.textContent = text;
+  el.title = "click to dismiss";
+  el.addEventListener("click", () => { el.remove(); placeToasts(); });
   const box = $("toasts");
   box.appendChild(el);
-  while (box.children.length > 5) box.firstChild.remove();
-  setTimeout(() => el.remove(), kind === "error" || kind === "reject" ? 8000 : 4500);
+  while (box.children.length > toastCap()) box.firstChild.remove();
+  expire(el, kind === "error" || kind === "reject" ? 8000 : 4500);
+  placeToasts();
+  return el;
+}
+
+function expire(el, ms) {
+  clearTimeout(el.expiry);
+  el.expiry = setTimeout(() => { el.remove(); placeToasts(); }, ms);
+}
+
+/** A fill: a new toast, or one more line in the fill toast shown in the last few seconds. */
+function fillToast(line) {
+  const last = $("toasts").querySelector(".toast.fill:last-child");
+  if (last && last.fills && Date.now() - last.lastFill < FILL_GROUP_MS) {
+    last.fills.push(line);
+    last.lastFill = Date.now();
+    const shown = last.fills.slice(-3);
+    const more = last.fills.length - shown.length;
+    last.textContent = `${last.fills.length} fills: ${shown.join(" · ")}${more ? ` · +${more} more` : ""}`;
+    expire(last, 4500);
+    placeToasts();
+    return;
+  }
+  const el = toast(`Filled: ${line}`, "fill");
+  el.fills = [line];
+  el.lastFill = Date.now();
+}
+
+const CONTROLS = "button, select, input, textarea, a[href], [role='tab']";
+
+/** Visible controls' rectangles in the viewport (those under the sticky header excluded). */
+function controlRects(top) {
+  const out = [];
+  for (const el of document.querySelectorAll(CONTROLS)) {
+    if (el.closest("#toasts, dialog")) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) continue;
+    if (r.bottom <= top || r.top >= window.innerHeight || r.right <= 0 || r.left >= window.innerWidth) continue;
+    out.push(r);
+  }
+  return out;
+}
+
+function headerBottom() {
+  const bar = $("topbar").getBoundingClientRect().bottom;
+  const banner = $("banner");
+  return banner.hidden ? bar : Math.max(bar, banner.getBoundingClientRect().bottom);
+}
+
+let placeQueued = false;
+function placeToasts() {
+  if (placeQueued) return;
+  placeQueued = true;
+  requestAnimationFrame(() => { placeQueued = false; placeNow(); });
+}
+
+function placeNow() {
+  const box = $("toasts");
+  const dock = $("toast-dock");
+  const newest = box.lastElementChild;
+  if (!newest) { dock.replaceChildren(); box.dataset.spot = "none"; return; }
+  box.dataset.spot = "measure"; // laid out off-screen to measure its size
+  const size = box.getBoundingClientRect();
+  const top = headerBottom();
+  const place = L.toastSpot(size, { width: window.innerWidth, height: window.innerHeight },
+    top, controlRects(top));
+  if (place) {
+    box.dataset.spot = place.spot;
+    box.style.setProperty("--toast-top", `${Math.round(top)}px`);
+    dock.replaceChildren();
+  } else {
+    box.dataset.spot = "docked";
+    const copy = newest.cloneNode(true);
+    copy.title = newest.textContent;
+    dock.replaceChildren(copy);
+  }
 }
 
 let tokenPrompt = null;
@@ -719,19 +935,24 @@ function askToken(why) {
 
 function wireControls() {
   $("symbol-tabs").addEventListener("click", (e) => {
-    const sym = e.target.closest("button")?.dataset.symbol;
-    if (sym) selectSymbol(sym);
+    const btn = e.target.closest("button");
+    if (btn?.dataset.remove) removeSymbol(btn.dataset.remove, btn);
+    else if (btn?.dataset.symbol) selectSymbol(btn.dataset.symbol);
   });
+  $("symbol-form").addEventListener("submit", (e) => { e.preventDefault(); addSymbol(); });
+  $("tz-btn").addEventListener("click", () => setZone(state.tz === "utc" ? "local" : "utc"));
+  window.addEventListener("scroll", placeToasts, { passive: true });
+  window.addEventListener("resize", placeToasts);
   $("kpi-prices").addEventListener("click", (e) => {
     const sym = e.target.closest("[data-symbol]")?.dataset.symbol;
     if (sym) selectSymbol(sym);
   });
   $("view-tabs").addEventListener("click", (e) => {
     const view = e.target.closest("button")?.dataset.view;
-    if (view && view !== state.view) { state.view = view; markTabs(); chart.reset(); }
+    if (view && view !== state.view) { state.view = view; markTabs(); chart.reset(); saveSettings(); }
   });
   for (const id of ["f-symbol", "f-variant", "f-action"]) {
-    $(id).addEventListener("change", () => markDirty("signals"));
+    $(id).addEventListener("change", () => { markDirty("signals"); saveSettings(); });
   }
   $("positions-table").addEventListener("click", async (e) => {
     const btn = e.target.closest("button.close-btn");
@@ -746,7 +967,8 @@ function wireControls() {
       state.trades = listOf(await api(`/trades?limit=${MAX_ROWS}`), "trades");
       markDirty("positions", "trades", "variants", "kpi", "chart-markers");
     } catch (err) {
-      toast(`Close ${variant} ${symbol} rejected: ${err.message}`, "reject");
+      toast(`Close ${variant} ${symbol} rejected: ${err.message}`, "reject",
+        rejectKey(variant, symbol, "SELL"));
       btn.disabled = false;
     }
   });
@@ -768,7 +990,9 @@ function wireControls() {
         L.tradeQty(out)} ${order.symbol} @ ${L.fmt(L.tradePrice(out), L.priceDigits(L.tradePrice(out)))}`;
     } catch (err) {
       $("order-error").textContent = err.message;
-      toast(`Order rejected: ${err.message}`, "reject");
+      // The service also announces the refusal on /ws: the shared key makes it one toast.
+      toast(`Order rejected: ${err.message}`, "reject",
+        rejectKey(order.variant, order.symbol, order.side));
     } finally {
       $("order-submit").disabled = false;
     }
@@ -784,12 +1008,63 @@ function selectSymbol(sym) {
   markTabs();
   chart.reset();
   markDirty("kpi");
+  saveSettings();
+}
+
+/** Follow one more symbol: POST /symbols/{symbol}, then re-read the snapshot. */
+async function addSymbol() {
+  const input = $("symbol-input");
+  const sym = L.cleanSymbol(input.value);
+  $("symbol-error").textContent = "";
+  if (!sym) { $("symbol-error").textContent = "a symbol is 5-20 letters or digits, e.g. BNBUSDT"; return; }
+  if (state.symbols.includes(sym)) { selectSymbol(sym); input.value = ""; return; }
+  $("symbol-add").disabled = true;
+  try {
+    await api(`/symbols/${encodeURIComponent(sym)}`, { method: "POST" });
+    input.value = "";
+    await loadSnapshot();
+    selectSymbol(sym);
+    toast(`Now following ${sym}`, "info");
+  } catch (err) {
+    $("symbol-error").textContent = err.message;
+  } finally {
+    $("symbol-add").disabled = false;
+  }
+}
+
+/** Stop following a symbol (DELETE /symbols/{symbol}); open positions are closed only if confirmed. */
+async function removeSymbol(sym, btn) {
+  if (!window.confirm(`Stop following ${sym}?`)) return;
+  btn.disabled = true;
+  const path = `/symbols/${encodeURIComponent(sym)}`;
+  try {
+    try {
+      await api(path, { method: "DELETE" });
+    } catch (err) {
+      if (err.status !== 409) throw err;
+      if (!window.confirm(`${err.message}\n\nClose the open positions of ${sym} and remove it?`)) {
+        btn.disabled = false;
+        return;
+      }
+      await api(`${path}?force=true`, { method: "DELETE" });
+    }
+    delete state.candles[sym];
+    delete state.open[sym];
+    await loadSnapshot();
+    toast(`Stopped following ${sym}`, "info");
+  } catch (err) {
+    toast(`Remove ${sym} failed: ${err.message}`, "error");
+    btn.disabled = false;
+  }
 }
 
 // ---------------------------------------------------------------- start
 
+state.toast = toast; // the browser tests raise toasts through the page's own code
+
 async function main() {
   wireControls();
+  setZone(state.tz, false);
   const chartReady = loadChartLibrary().then(() => chart.init()).catch((e) => {
     $("chart-msg").hidden = false;
     $("chart-msg").textContent = `Chart library unavailable: ${e.message}`;

@@ -258,3 +258,100 @@ export function priceDigits(price) {
   if (p >= 1) return 4;
   return 6;
 }
+
+// ---------------------------------------------------------------- time zone
+
+const pad = (n, w = 2) => String(n).padStart(w, "0");
+
+/** The parts of epoch `ms` in UTC (`tz` "utc") or in the browser's time zone ("local"). */
+function parts(ms, tz) {
+  const d = new Date(ms);
+  return tz === "local"
+    ? { y: d.getFullYear(), mo: d.getMonth() + 1, d: d.getDate(), h: d.getHours(),
+        mi: d.getMinutes(), s: d.getSeconds() }
+    : { y: d.getUTCFullYear(), mo: d.getUTCMonth() + 1, d: d.getUTCDate(), h: d.getUTCHours(),
+        mi: d.getUTCMinutes(), s: d.getUTCSeconds() };
+}
+
+/** "MM-DD HH:MM:SS" of epoch `ms` in UTC or local time; "—" when there is no time. */
+export function formatTime(ms, tz = "utc") {
+  const n = Number(ms);
+  if (!Number.isFinite(n) || n <= 0) return "—";
+  const p = parts(n, tz);
+  return `${pad(p.mo)}-${pad(p.d)} ${pad(p.h)}:${pad(p.mi)}:${pad(p.s)}`;
+}
+
+/** "YYYY-MM-DD HH:MM" of epoch `ms` (the chart's crosshair label and the hover readout). */
+export function formatMinute(ms, tz = "utc") {
+  const p = parts(Number(ms), tz);
+  return `${p.y}-${pad(p.mo)}-${pad(p.d)} ${pad(p.h)}:${pad(p.mi)}`;
+}
+
+/**
+ * The chart's tick label for `seconds` (lightweight-charts' TickMarkType: 0 year, 1 month,
+ * 2 day of month, 3 time, 4 time with seconds).
+ */
+export function tickText(seconds, type, tz = "utc") {
+  const p = parts(seconds * 1000, tz);
+  if (type === 0) return String(p.y);
+  if (type === 1) return `${p.y}-${pad(p.mo)}`;
+  if (type === 2) return `${pad(p.mo)}-${pad(p.d)}`;
+  if (type === 4) return `${pad(p.h)}:${pad(p.mi)}:${pad(p.s)}`;
+  return `${pad(p.h)}:${pad(p.mi)}`;
+}
+
+/** The label of a time zone choice, shown next to every time. */
+export const tzLabel = (tz) => (tz === "local" ? "local" : "UTC");
+
+// ---------------------------------------------------------------- reconnect countdown
+
+/** The banner's text while waiting to reconnect at `deadlineMs`. */
+export function countdownText(deadlineMs, nowMs) {
+  const left = (deadlineMs - nowMs) / 1000;
+  return left > 0.05 ? `reconnecting in ${left.toFixed(1)} s…` : "reconnecting…";
+}
+
+// ---------------------------------------------------------------- chart readout
+
+/** Fills of `symbol` whose time falls in the bar starting at `barMs` in a view of `minutes`. */
+export function fillsInBar(trades, symbol, minutes, barMs) {
+  const span = minutes * MINUTE_MS;
+  return trades
+    .filter((t) => t.symbol === symbol && Math.floor(tradeTime(t) / span) * span === barMs)
+    .sort((a, b) => tradeTime(a) - tradeTime(b));
+}
+
+// ---------------------------------------------------------------- toasts
+
+/** Whether two rectangles ({left, top, right, bottom}) share any area. */
+export function overlaps(a, b) {
+  return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+}
+
+export const TOAST_SPOTS = ["bottom-right", "top-right", "bottom-left", "top-left"];
+
+/**
+ * Where a toast stack of `size` ({width, height}) fits without covering any of `controls`
+ * (rectangles in viewport coordinates): the first of TOAST_SPOTS that is free, in a viewport of
+ * `view` ({width, height}) below a sticky header ending at `top`, `margin` from the edges.
+ * Returns {spot, rect}, or null when every spot covers a control (the page then docks the
+ * newest toast in its top bar).
+ */
+export function toastSpot(size, view, top, controls, margin = 12) {
+  for (const spot of TOAST_SPOTS) {
+    const left = spot.endsWith("right") ? view.width - margin - size.width : margin;
+    const y = spot.startsWith("top") ? top + margin : view.height - margin - size.height;
+    const rect = { left, top: y, right: left + size.width, bottom: y + size.height };
+    if (rect.top < top || rect.left < 0) continue;
+    if (!controls.some((c) => overlaps(rect, c))) return { spot, rect };
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------- symbols
+
+/** A symbol typed by a user, upper-cased; null when it cannot be one (letters and digits). */
+export function cleanSymbol(text) {
+  const s = String(text ?? "").trim().toUpperCase();
+  return /^[A-Z0-9]{5,20}$/.test(s) ? s : null;
+}

@@ -7,27 +7,22 @@ artifacts/ (git-ignored). Skipped only when Debian's /usr/bin/chromium is absent
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = ROOT / "artifacts"
-TOKEN = "dashboard-test-token-4f1c"
-BTC_QTY = "0.001"
+from tests.browser.support import (
+    CHROMIUM,
+    ROOT,
+    TOKEN,
+    Problems,
+    buy_through_form,
+    open_page,
+    shot,
+    wait_ready,
+)
 
 pytestmark = [
     pytest.mark.browser,
@@ -36,141 +31,6 @@ pytestmark = [
         not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"
     ),
 ]
-
-
-@dataclass
-class Service:
-    url: str
-    journal: Path
-    proc: subprocess.Popen[bytes]
-    log: Path
-
-    def get(self, path: str) -> Any:
-        response = httpx.get(self.url + path, timeout=5)
-        response.raise_for_status()
-        return response.json()
-
-    def journal_lines(self) -> list[dict[str, Any]]:
-        if not self.journal.exists():
-            return []
-        out = []
-        for line in self.journal.read_text().splitlines():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a line being written right now
-        return out
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    tmp = tmp_path_factory.mktemp("dashboard")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "JOURNAL_PATH": str(tmp / "trades.jsonl"),
-        "API_TOKEN": TOKEN,
-        "LOG_LEVEL": "WARNING",
-    }
-    log = tmp / "service.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "main.py", "--simulate", "--speed", "60", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    svc = Service(f"http://127.0.0.1:{port}", tmp / "trades.jsonl", proc, log)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the service exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(svc.url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the service did not answer /health:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield svc
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
-
-
-@dataclass
-class Problems:
-    """Everything that went wrong in a page: console errors, page errors, failed requests."""
-
-    items: list[str] = field(default_factory=list)
-
-    def watch(self, page: Any) -> None:
-        page.on(
-            "console",
-            lambda m: (
-                self.items.append(f"console: {m.text} @ {m.location.get('url')}")
-                if m.type == "error"
-                else None
-            ),
-        )
-        page.on("pageerror", lambda e: self.items.append(f"page error: {e}"))
-        page.on("requestfailed", lambda r: self.items.append(f"failed: {r.url} {r.failure}"))
-        page.on(
-            "response",
-            lambda r: self.items.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None,
-        )
-
-
-def open_page(browser: Any, service: Service, width: int, height: int, token: bool = True) -> Any:
-    context = browser.new_context(viewport={"width": width, "height": height})
-    if token:  # as if the token had been entered once in this tab
-        context.add_init_script(f"sessionStorage.setItem('apiToken', {json.dumps(TOKEN)})")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    return page
-
-
-def wait_ready(page: Any) -> None:
-    page.wait_for_selector("body[data-ready='1']")
-    page.wait_for_function(
-        "() => window.dashboard.chart.candles && window.dashboard.chart.candles.data().length > 0"
-    )
-    page.wait_for_selector("#conn[data-state='open']")
-
-
-def shot(page: Any, name: str, full_page: bool = False) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / name
-    page.screenshot(path=str(path), full_page=full_page)
-    return path
 
 
 def test_token_prompt_then_live_page_without_errors(browser, service):
@@ -328,19 +188,6 @@ ONLY_VARIANT_ROWS = """(variant) => {
     const cells = [...document.querySelectorAll("#signals-table tbody tr td:nth-child(2)")];
     return cells.length > 0 && cells.every((c) => c.textContent.trim() === variant);
 }"""
-
-
-def buy_through_form(page: Any, variant: str, symbol: str) -> dict[str, Any]:
-    """A manual market BUY through the page's order form; the service's answer."""
-    page.select_option("#order-symbol", symbol)
-    page.select_option("#order-side", "BUY")
-    page.fill("#order-qty", BTC_QTY)
-    page.select_option("#order-variant", variant)
-    with page.expect_response(lambda r: r.url.endswith("/orders")) as order_info:
-        page.click("#order-submit")
-    assert order_info.value.status == 200, order_info.value.text()
-    result: dict[str, Any] = order_info.value.json()
-    return result
 
 
 def test_websocket_drop_shows_banner_and_recovers(browser, service):

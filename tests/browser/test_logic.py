@@ -7,9 +7,12 @@ the other helpers against hand-worked cases. Skipped only when node is not insta
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -19,8 +22,9 @@ NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
 
 
-def run_js(body: str, data: object = None) -> object:
-    """Runs `body` (JS, may use `L` = logic.js and `data`) in node; returns what it `return`s."""
+def run_js(body: str, data: object = None, tz: str = "UTC") -> object:
+    """Runs `body` (JS, may use `L` = logic.js and `data`) in node, in time zone `tz`; returns
+    what it `return`s."""
     script = (
         f"import * as L from {json.dumps(LOGIC.as_uri())};\n"
         f"const data = JSON.parse(process.argv[1]);\n"
@@ -34,6 +38,7 @@ def run_js(body: str, data: object = None) -> object:
         text=True,
         timeout=30,
         check=False,
+        env={**os.environ, "TZ": tz},
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -256,4 +261,94 @@ def test_ws_url_feed_status_and_backoff():
         "reconnecting",
         "stale",
         [500, 800, 5243, 10000],
+    ]
+
+
+def test_times_in_utc_and_in_local_time_with_chart_ticks():
+    # 2026-06-15 23:58:09.500 UTC is already the 16th in Kolkata (UTC+05:30).
+    ms = 1781567889500
+    body = """
+        return [L.formatTime(data, 'utc'), L.formatTime(data, 'local'),
+                L.formatMinute(data, 'utc'), L.formatMinute(data, 'local'),
+                [0, 1, 2, 3, 4].map((k) => L.tickText(data / 1000, k, 'local')),
+                L.formatTime(0, 'utc'), L.tzLabel('utc'), L.tzLabel('local')];
+    """
+    got = run_js(body, ms, tz="Asia/Kolkata")
+    utc = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    local = datetime.fromtimestamp(ms / 1000, tz=ZoneInfo("Asia/Kolkata"))
+    assert got == [
+        utc.strftime("%m-%d %H:%M:%S"),
+        local.strftime("%m-%d %H:%M:%S"),
+        utc.strftime("%Y-%m-%d %H:%M"),
+        local.strftime("%Y-%m-%d %H:%M"),
+        [
+            local.strftime("%Y"),
+            local.strftime("%Y-%m"),
+            local.strftime("%m-%d"),
+            local.strftime("%H:%M"),
+            local.strftime("%H:%M:%S"),
+        ],
+        "—",
+        "UTC",
+        "local",
+    ]
+    assert got[0] == "06-15 23:58:09" and got[1] == "06-16 05:28:09"
+
+
+def test_countdown_fills_in_a_bar_and_symbols():
+    trades = [
+        {"symbol": "BTCUSDT", "fill_time_ms": 1_000_299_999, "side": "BUY"},
+        {"symbol": "BTCUSDT", "fill_time_ms": 1_000_200_000, "side": "SELL"},
+        {"symbol": "BTCUSDT", "fill_time_ms": 1_000_500_000, "side": "BUY"},
+        {"symbol": "ETHUSDT", "fill_time_ms": 1_000_250_000, "side": "BUY"},
+    ]
+    got = run_js(
+        """
+        return [L.countdownText(10_000, 3_850), L.countdownText(10_000, 9_990),
+                L.countdownText(10_000, 12_000),
+                L.fillsInBar(data, 'BTCUSDT', 5, 1_000_200_000).map((t) => t.fill_time_ms),
+                L.fillsInBar(data, 'BTCUSDT', 1, 1_000_260_000).map((t) => t.fill_time_ms),
+                [' bnbusdt ', 'BTC', 'BTC-USDT', 'ETHBTC'].map(L.cleanSymbol)];
+        """,
+        trades,
+    )
+    # 5-minute bars start at multiples of 300,000 ms: 1,000,200,000 .. 1,000,499,999.
+    assert got == [
+        "reconnecting in 6.2 s…",
+        "reconnecting…",
+        "reconnecting…",
+        [1_000_200_000, 1_000_299_999],
+        [1_000_299_999],
+        ["BNBUSDT", None, None, "ETHBTC"],
+    ]
+
+
+def test_toast_spot_is_the_first_corner_that_covers_no_control():
+    view = {"width": 1000, "height": 800}
+    size = {"width": 300, "height": 100}
+    got = run_js(
+        """
+        const {view, size} = data;
+        const r = (left, top, right, bottom) => ({left, top, right, bottom});
+        const spot = (controls) => L.toastSpot(size, view, 50, controls)?.spot ?? null;
+        return [
+          spot([]),
+          spot([r(900, 750, 990, 780)]),                       // a button bottom-right
+          spot([r(900, 750, 990, 780), r(950, 70, 980, 90)]),  // and one top-right
+          spot([r(0, 0, 1000, 800)]),                          // controls everywhere
+          L.toastSpot(size, view, 50, []).rect,
+          L.overlaps(r(0, 0, 10, 10), r(10, 0, 20, 10)),       // touching edges only
+          L.overlaps(r(0, 0, 10, 10), r(9, 9, 20, 20)),
+        ];
+        """,
+        {"view": view, "size": size},
+    )
+    assert got == [
+        "bottom-right",
+        "top-right",
+        "bottom-left",
+        None,
+        {"left": 688, "top": 688, "right": 988, "bottom": 788},
+        False,
+        True,
     ]

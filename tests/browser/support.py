@@ -1,0 +1,111 @@
+"""Helpers of the dashboard's browser tests: the service subprocess, pages, problems, orders."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "artifacts"
+TOKEN = "dashboard-test-token-4f1c"
+BTC_QTY = "0.001"
+
+
+@dataclass
+class Service:
+    url: str
+    journal: Path
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def get(self, path: str) -> Any:
+        response = httpx.get(self.url + path, timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+    def journal_lines(self) -> list[dict[str, Any]]:
+        if not self.journal.exists():
+            return []
+        out = []
+        for line in self.journal.read_text().splitlines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line being written right now
+        return out
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Problems:
+    """Everything that went wrong in a page: console errors, page errors, failed requests."""
+
+    items: list[str] = field(default_factory=list)
+
+    def watch(self, page: Any) -> None:
+        page.on(
+            "console",
+            lambda m: (
+                self.items.append(f"console: {m.text} @ {m.location.get('url')}")
+                if m.type == "error"
+                else None
+            ),
+        )
+        page.on("pageerror", lambda e: self.items.append(f"page error: {e}"))
+        page.on("requestfailed", lambda r: self.items.append(f"failed: {r.url} {r.failure}"))
+        page.on(
+            "response",
+            lambda r: self.items.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None,
+        )
+
+
+def open_page(
+    browser: Any, service: Service, width: int, height: int, token: bool = True, **options: Any
+) -> Any:
+    context = browser.new_context(viewport={"width": width, "height": height}, **options)
+    if token:  # as if the token had been entered once in this tab
+        context.add_init_script(f"sessionStorage.setItem('apiToken', {json.dumps(TOKEN)})")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    return page
+
+
+def wait_ready(page: Any) -> None:
+    page.wait_for_selector("body[data-ready='1']")
+    page.wait_for_function(
+        "() => window.dashboard.chart.candles && window.dashboard.chart.candles.data().length > 0"
+    )
+    page.wait_for_selector("#conn[data-state='open']")
+
+
+def shot(page: Any, name: str, full_page: bool = False) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+def buy_through_form(page: Any, variant: str, symbol: str) -> dict[str, Any]:
+    """A manual market BUY through the page's order form; the service's answer."""
+    page.select_option("#order-symbol", symbol)
+    page.select_option("#order-side", "BUY")
+    page.fill("#order-qty", BTC_QTY)
+    page.select_option("#order-variant", variant)
+    with page.expect_response(lambda r: r.url.endswith("/orders")) as order_info:
+        page.click("#order-submit")
+    assert order_info.value.status == 200, order_info.value.text()
+    result: dict[str, Any] = order_info.value.json()
+    return result

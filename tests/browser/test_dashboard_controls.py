@@ -1,0 +1,335 @@
+"""The dashboard's controls in Chromium against the real service: toasts that never cover a
+control, phone cards, the UTC/local switch, the hover readout, the reconnect countdown, symbols
+added and removed from the page, and settings kept in localStorage.
+
+Rectangles are measured by the browser; the checks below are written independently of the
+page's own placement code (which they test).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.browser.support import (
+    CHROMIUM,
+    Problems,
+    buy_through_form,
+    open_page,
+    shot,
+    wait_ready,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"
+    ),
+]
+
+# Every visible toast against every visible control below the sticky header: the overlapping
+# pairs (empty when nothing is covered).
+COVERED = """() => {
+    const shown = (el) => el.getClientRects().length > 0 &&
+        el.checkVisibility({ visibilityProperty: true, opacityProperty: true });
+    const header = document.getElementById("topbar").getBoundingClientRect().bottom;
+    const banner = document.getElementById("banner");
+    const top = banner.hidden ? header : Math.max(header, banner.getBoundingClientRect().bottom);
+    const inView = (r) => r.width > 0 && r.height > 0 && r.bottom > top && r.top < innerHeight
+        && r.right > 0 && r.left < innerWidth;
+    const toasts = [...document.querySelectorAll(".toast")].filter(shown)
+        .map((t) => [t.textContent.slice(0, 40), t.getBoundingClientRect()]);
+    const controls = [...document.querySelectorAll(
+        "button, select, input, textarea, a[href], [role='tab']")]
+        .filter((c) => !c.closest(".toast") && shown(c))
+        .map((c) => [c.id || c.textContent.trim().slice(0, 20) || c.tagName,
+                     c.getBoundingClientRect()])
+        .filter(([, r]) => inView(r));
+    const out = [];
+    for (const [tn, t] of toasts) for (const [cn, c] of controls) {
+        if (t.left < c.right && c.left < t.right && t.top < c.bottom && c.top < t.bottom) {
+            out.push(`${tn} covers ${cn}`);
+        }
+    }
+    return { toasts: toasts.length, controls: controls.length, covered: out };
+}"""
+
+SETTLE = "() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))"
+
+
+def settle(page: Any) -> None:
+    page.evaluate(SETTLE)
+
+
+def reject_through_form(page: Any) -> str:
+    """A manual order the risk checks refuse (far over the position limit); the form's error."""
+    page.select_option("#order-symbol", "BTCUSDT")
+    page.select_option("#order-side", "BUY")
+    page.fill("#order-qty", "99999")
+    page.select_option("#order-variant", "B")
+    with page.expect_response(lambda r: r.url.endswith("/orders")) as info:
+        page.click("#order-submit")
+    assert info.value.status == 400, info.value.text()
+    page.wait_for_selector("#order-error:not(:empty)")
+    text: str = page.inner_text("#order-error")
+    return text
+
+
+@pytest.mark.parametrize(("width", "height", "cap"), [(1440, 900, 3), (390, 844, 2)])
+def test_toasts_never_cover_controls_and_a_rejection_raises_one(
+    browser, service, width, height, cap
+):
+    page = open_page(browser, service, width, height)
+    problems = Problems()
+    problems.watch(page)
+    page.goto(service.url + "/")
+    wait_ready(page)
+
+    # A refused order: the REST reply and the /ws `order` event both report it; one toast.
+    error = reject_through_form(page)
+    assert "max position" in error
+    page.wait_for_timeout(1500)  # the /ws event has long arrived by now
+    rejected = page.locator("#toasts .toast", has_text="max position")
+    assert rejected.count() == 1
+
+    # Three quick fills share one toast.
+    for variant in ("A", "B", "A"):
+        buy_through_form(page, variant, "BTCUSDT")
+    page.wait_for_selector("#toasts .toast.fill", state="attached")
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('#toasts .toast.fill')]
+                 .some((t) => /^\\d+ fills: /.test(t.textContent))"""
+    )
+    assert page.locator("#toasts .toast").count() <= cap
+
+    # At the top, at the order form, at the positions table and at the bottom, with a full
+    # stack of toasts, no toast covers a control.
+    places = ["top", "#order-submit", "#positions-table", "#signals-table", "bottom"]
+    for place in places:
+        if place == "top":
+            page.evaluate("window.scrollTo(0, 0)")
+        elif place == "bottom":
+            page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        else:
+            page.locator(place).scroll_into_view_if_needed()
+        for i in range(cap):
+            page.evaluate(
+                "(i) => window.dashboard.toast(`Filled: test toast ${i} with a longer text "
+                "that wraps onto a second line`, 'fill')",
+                i,
+            )
+        settle(page)
+        found = page.evaluate(COVERED)
+        assert found["toasts"] >= 1 and found["controls"] >= 1, (place, found)
+        assert found["covered"] == [], (place, found)
+        assert page.locator("#toasts .toast").count() <= cap
+    if width == 1440:
+        page.evaluate("window.scrollTo(0, 0)")
+        shot(page, "dashboard-toasts-1440.png")
+    # The refused order's 400 (the response and the console's note of it) is expected.
+    assert [p for p in problems.items if not ("400" in p and p.endswith("/orders"))] == []
+    page.context.close()
+
+
+def test_phone_tables_are_cards_and_close_is_reachable(browser, service):
+    page = open_page(browser, service, 390, 844)
+    page.goto(service.url + "/")
+    wait_ready(page)
+    buy_through_form(page, "B", "BTCUSDT")
+    row = page.locator("#positions-table tbody tr[data-key='B/BTCUSDT']")
+    row.wait_for()
+    # A card: no header row, each cell labelled by its column.
+    assert not page.locator("#positions-table thead").is_visible()
+    labels = row.locator("td").evaluate_all("(tds) => tds.map((td) => td.dataset.label)")
+    assert labels[:4] == ["Variant", "Symbol", "Qty", "Entry"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    button = row.locator("button.close-btn")
+    button.scroll_into_view_if_needed()
+    settle(page)
+    box = button.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    # Nothing lies over it: the element at its centre is the button itself.
+    hit = page.evaluate(
+        "([x, y]) => document.elementFromPoint(x, y)?.closest('button.close-btn') !== null",
+        [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
+    )
+    assert hit
+    with page.expect_response(lambda r: r.url.endswith("/B/BTCUSDT/close")) as info:
+        button.click()
+    # 409: the strategy sold the position first; either way the click reached the service.
+    assert info.value.status in (200, 409), info.value.text()
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "dashboard-390-top.png")
+    page.context.close()
+
+
+def minute_text(ms: int, zone: Any) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=zone).strftime("%Y-%m-%d %H:%M")
+
+
+def test_utc_local_switch_and_settings_survive_a_reload(browser, service):
+    kolkata = ZoneInfo("Asia/Kolkata")  # UTC+05:30: no hour of it is an hour of UTC
+    page = open_page(browser, service, 1440, 900, timezone_id="Asia/Kolkata")
+    page.goto(service.url + "/")
+    wait_ready(page)
+    assert page.inner_text("#tz-btn") == "UTC"
+    assert page.locator("#trades-table thead th").first.inner_text() == "Time (UTC)"
+    page.wait_for_selector("#chart-readout:not([hidden])")
+    shown = int(page.get_attribute("#chart-readout", "data-time") or 0)
+    assert page.inner_text("#chart-readout .ro-time") == f"{minute_text(shown * 1000, UTC)} UTC"
+
+    page.click("#tz-btn")
+    assert page.inner_text("#tz-btn") == "local"
+    assert page.locator("#signals-table thead th").first.inner_text() == "Time (local)"
+    page.wait_for_function(
+        "() => document.querySelector('#chart-readout .ro-time').textContent.endsWith('local')"
+    )
+    shown = int(page.get_attribute("#chart-readout", "data-time") or 0)
+    assert page.inner_text("#chart-readout .ro-time") == (
+        f"{minute_text(shown * 1000, kolkata)} local"
+    )
+    # A signal row's time, in local time: the newest signal of the table is the page's last.
+    page.wait_for_selector("#signals-table tbody tr", timeout=40_000)
+    newest = page.evaluate("window.dashboard.signals.at(-1).time_ms")
+    row_time = page.locator("#signals-table tbody tr").first.locator("td").first.inner_text()
+    local = datetime.fromtimestamp(newest / 1000, tz=kolkata).strftime("%m-%d %H:%M:%S")
+    assert row_time == local
+
+    # Other choices, then a reload: all kept (localStorage), the token too (sessionStorage).
+    page.click("#view-tabs button[data-view='5m']")
+    page.click("#symbol-tabs button[data-symbol='ETHUSDT']")
+    page.select_option("#f-variant", "B")
+    page.reload()
+    wait_ready(page)
+    assert page.inner_text("#tz-btn") == "local"
+    assert page.evaluate("window.dashboard.view") == "5m"
+    assert page.evaluate("window.dashboard.selected") == "ETHUSDT"
+    assert page.input_value("#f-variant") == "B"
+    assert page.locator("#view-tabs button.active").inner_text() == "5m"
+    page.evaluate("localStorage.clear()")
+    page.context.close()
+
+
+def test_hover_readout_shows_ohlc_volume_averages_and_fills(browser, service):
+    page = open_page(browser, service, 1440, 900)
+    page.goto(service.url + "/")
+    wait_ready(page)
+    order = buy_through_form(page, "B", "BTCUSDT")
+    fill_ms = order["time_ms"]
+    fills = [
+        t
+        for t in page.evaluate("window.dashboard.trades")
+        if t.get("client_order_id") == order["client_order_id"]
+    ]
+    if not fills:  # the `trade` event has not arrived yet
+        page.wait_for_function(
+            "(id) => window.dashboard.trades.some((t) => t.client_order_id === id)",
+            arg=order["client_order_id"],
+        )
+        fills = [
+            t
+            for t in page.evaluate("window.dashboard.trades")
+            if t.get("client_order_id") == order["client_order_id"]
+        ]
+    fill = fills[0]
+    fill_ms = fill.get("fill_time_ms") or fill_ms
+    bar_s = fill_ms // 60_000 * 60
+    page.wait_for_function(
+        "(t) => window.dashboard.chart.candles.data().some((b) => b.time === t)", arg=bar_s
+    )
+    x = page.evaluate("(t) => window.dashboard.chart.api.timeScale().timeToCoordinate(t)", bar_s)
+    chart = page.locator("#chart").bounding_box()
+    assert chart is not None and x is not None
+    page.mouse.move(chart["x"] + x, chart["y"] + chart["height"] * 0.4)
+    page.wait_for_function(
+        "(t) => { const r = document.getElementById('chart-readout');"
+        " return r.dataset.hovered === '1' && r.dataset.time === String(t); }",
+        arg=bar_s,
+    )
+    text = page.inner_text("#chart-readout")
+    bar = page.evaluate(
+        "(t) => window.dashboard.chart.candles.data().find((b) => b.time === t)", bar_s
+    )
+    for key in ("open", "high", "low", "close"):
+        assert f"{key[0].upper()} {bar[key]:,.2f}" in text, (key, text)
+    assert re.search(r"V \d[\d,]*\.\d{4}", text), text
+    assert "EMA(5)" in text and "SMA(10)" in text
+    price = float(fill["price"])
+    assert f"▲ B BUY {float(fill['executed_qty']):g} @ {price:,.2f}" in text, text
+    page.context.close()
+
+
+def test_reconnect_banner_counts_down(browser, service):
+    page = open_page(browser, service, 1440, 900)
+    page.goto(service.url + "/")
+    wait_ready(page)
+    # As after five failed attempts: the next one waits 500 ms × 1.6^5 ≈ 5.2 s (±20 %).
+    page.evaluate("window.dashboard.attempt = 5; window.dashboard.ws.close()")
+    page.wait_for_selector("#banner", state="visible")
+    pattern = re.compile(r"^reconnecting in (\d+\.\d) s…$")
+    first = pattern.match(page.inner_text("#banner-text"))
+    assert first, page.inner_text("#banner-text")
+    page.wait_for_timeout(700)
+    second = pattern.match(page.inner_text("#banner-text"))
+    assert second, page.inner_text("#banner-text")
+    assert float(second.group(1)) <= float(first.group(1)) - 0.5
+    page.wait_for_selector("#banner", state="hidden", timeout=10_000)
+    page.context.close()
+
+
+def test_remove_and_add_a_symbol_from_the_page(browser, service):
+    # With --simulate the exchange lists only the configured symbols (BTCUSDT, ETHUSDT): the
+    # page removes ETHUSDT, then follows it again.
+    page = open_page(browser, service, 1440, 900)
+    page.on("dialog", lambda d: d.accept())  # "Stop following …?" (and "close positions?")
+    page.goto(service.url + "/")
+    wait_ready(page)
+    # An unknown symbol: the service's reason, nothing added.
+    page.fill("#symbol-input", "NOSUCHCOIN1")
+    page.click("#symbol-add")
+    page.wait_for_selector("#symbol-error:not(:empty)")
+    assert "not listed" in page.inner_text("#symbol-error")
+    assert "NOSUCHCOIN1" not in symbols_of(service)
+
+    deletes: list[int] = []
+    page.on(
+        "response",
+        lambda r: deletes.append(r.status) if r.request.method == "DELETE" else None,
+    )
+    page.click("#symbol-tabs button[data-remove='ETHUSDT']")
+    page.wait_for_selector("#symbol-tabs button[data-symbol='ETHUSDT']", state="detached")
+    # 200, or 409 (a position was open) and then 200 with force after the second confirmation.
+    assert deletes[-1] == 200 and set(deletes) <= {200, 409}, deletes
+    assert "ETHUSDT" not in symbols_of(service)
+    assert "ETHUSDT" not in page.locator("#order-symbol option").all_inner_texts()
+
+    page.fill("#symbol-input", "ethusdt")
+    with page.expect_request(lambda r: r.url.endswith("/symbols/ETHUSDT")) as request:
+        page.click("#symbol-add")
+    assert request.value.method == "POST"
+    assert request.value.headers["content-type"] == "application/json"
+    page.wait_for_selector("#symbol-tabs button[data-symbol='ETHUSDT'].active")
+    assert "ETHUSDT" in symbols_of(service)
+    assert "ETHUSDT" in page.locator("#order-symbol option").all_inner_texts()
+    page.context.close()
+
+
+def symbols_of(service: Any) -> set[str]:
+    return {s["symbol"] for s in service.get("/symbols")["symbols"]}
+
+
+def test_settings_hold_no_token(browser, service):
+    page = open_page(browser, service, 1024, 700)
+    page.goto(service.url + "/")
+    wait_ready(page)
+    page.click("#tz-btn")
+    stored = page.evaluate("JSON.stringify(localStorage)")
+    assert "dashboard.settings" in stored
+    assert "dashboard-test-token" not in stored  # the token stays in this tab's sessionStorage
+    page.evaluate("localStorage.clear()")
+    page.context.close()
