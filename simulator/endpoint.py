@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from simulator.params import Params
@@ -20,3 +20,9 @@ class Endpoint:
     handler: Handler
     signed: bool = False
     order: bool = False  # an order request: subject to the "orders" REST faults
+    # The weight when it depends on the query (depth's limit, a ticker's symbols), else `weight`.
+    weigher: Callable[[Mapping[str, str]], int] | None = None
+
+    def cost(self, query: Mapping[str, str]) -> int:
+        """The request weight of one call with this query string."""
+        return self.weight if self.weigher is None else self.weigher(query)

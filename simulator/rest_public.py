@@ -1,4 +1,4 @@
-"""Unsigned market-data endpoints of /api/v3 (ping, time, exchangeInfo, klines, trades, ...)."""
+"""Unsigned endpoints of /api/v3 (ping, time, exchangeInfo, trades, ...); see rest_market too."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 from simulator import errors
 from simulator.endpoint import Endpoint, Handler
 from simulator.exchange_info import exchange_info
-from simulator.market import MINUTE_MS, agg_trade_rest, trade_rest
+from simulator.market import agg_trade_rest, trade_rest
 from simulator.money import fmt8
 from simulator.params import Params
 from simulator.state import MarketState
@@ -26,7 +26,6 @@ class PublicApi:
             ("ping", 1, self.ping),
             ("time", 1, self.time),
             ("exchangeInfo", 20, self.exchange_info),
-            ("klines", 2, self.klines),
             ("trades", 25, self.trades),
             ("historicalTrades", 25, self.historical_trades),
             ("aggTrades", 2, self.agg_trades),
@@ -49,18 +48,6 @@ class PublicApi:
         else:
             specs = [state.tape(name).spec for name in names]
         return exchange_info(specs, state.clock.now_ms(), state.config.weight_limit_1m)
-
-    async def klines(self, params: Params, api_key: str | None) -> object:
-        tape = self._state.tape(params.get("symbol"))
-        interval = params.require("interval")
-        if interval != "1m":
-            raise errors.invalid_interval()
-        limit = params.limit(500, 1000)
-        start, end = params.int_("startTime"), params.int_("endTime")
-        self._state.advance()
-        if start is not None:
-            start = start - start % MINUTE_MS if start % MINUTE_MS else start
-        return [c.rest_row() for c in tape.klines(start, end, limit)]
 
     async def trades(self, params: Params, api_key: str | None) -> object:
         tape = self._state.tape(params.get("symbol"))

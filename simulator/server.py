@@ -22,6 +22,7 @@ from simulator.faults import FaultInjector
 from simulator.market import Trade
 from simulator.params import Params
 from simulator.ratelimit import WeightMeter
+from simulator.rest_market import MarketDataApi
 from simulator.rest_public import PublicApi
 from simulator.rest_signed import SignedApi
 from simulator.state import MarketState
@@ -128,6 +129,7 @@ class Simulator:
 
     def _endpoints(self) -> list[Endpoint]:
         public = PublicApi(self.state, self.server_time_ms).endpoints()
+        public += MarketDataApi(self.state).endpoints()
         signed = SignedApi(self.state, self.accounts).endpoints()
         return public + signed
 
@@ -138,7 +140,7 @@ class Simulator:
         return handle
 
     async def _dispatch(self, request: web.Request, endpoint: Endpoint) -> web.StreamResponse:
-        used = self._meter.charge(request.remote or "?", endpoint.weight)
+        used = self._meter.charge(request.remote or "?", endpoint.cost(request.rel_url.query))
         headers = {"X-MBX-USED-WEIGHT": str(used), "X-MBX-USED-WEIGHT-1M": str(used)}
         self.state.stats["rest_requests"] += 1
         try:

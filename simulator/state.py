@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from simulator import errors
+from simulator.book import OrderBook
 from simulator.clock import MarketClock
 from simulator.config import SimulatorConfig, SymbolSpec, make_spec
 from simulator.market import MINUTE_MS, Tape, Trade
@@ -33,6 +34,7 @@ class MarketState:
     tapes: dict[str, Tape]
     stats: Counter[str]
     listeners: list[TradeListener] = field(default_factory=list)
+    books: dict[str, OrderBook] = field(default_factory=dict)  # follow the tapes (book.py)
 
     @classmethod
     def build(cls, config: SimulatorConfig) -> MarketState:
@@ -52,7 +54,14 @@ class MarketState:
         }
         state = cls(config, MarketClock(start, config.speed), specs, tapes, Counter())
         state.advance()
+        for symbol, tape in tapes.items():
+            last = tape.trades[-1] if tape.trades else None
+            state.books[symbol] = OrderBook(tape.spec, config.seed, last)
+        state.listeners.append(state._move_book)
         return state
+
+    def _move_book(self, symbol: str, trades: list[Trade]) -> None:
+        self.books[symbol].apply(trades)
 
     def advance(self) -> int:
         """Release every trade due by the market clock; returns the market time used."""

@@ -1,8 +1,10 @@
-"""Market streams: `/ws/<stream>` (raw) and `/stream?streams=a/b` (combined envelope).
+"""Market streams: `/ws`, `/ws/<anything>` (raw) and `/stream?streams=a/b` (combined envelope).
 
 A broadcaster releases due trades on the market clock and fans their events out to the
-connections subscribed to them. A connection that was down does not get what it missed (as
-on Binance): clients backfill from REST.
+connections subscribed to them; `market_streams` adds klines, depth and tickers on the same
+tick. Any `/ws/<tail>` connects (ccxt.pro opens `/ws/<n>` and then sends SUBSCRIBE); the tail's
+valid stream names are subscribed. A connection that was down does not get what it missed (as
+on Binance): clients backfill from REST. A planned close sends `serverShutdown` first.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from dataclasses import dataclass
 from aiohttp import WSMsgType, web
 
 from simulator.faults import FaultInjector, corrupt_text
-from simulator.market import MINUTE_MS, Tape, agg_trade_rest, trade_event
+from simulator.market import Tape, agg_trade_rest, trade_event
+from simulator.market_streams import MarketStreams, valid_stream
 from simulator.state import MarketState
-from simulator.ws_methods import handle_method, valid_stream
+from simulator.ws_methods import handle_method
 
 log = logging.getLogger(__name__)
 QUEUE_MAX = 20_000  # frames waiting for a slow client before it is disconnected
@@ -76,7 +79,7 @@ class StreamServer:
         self._conns: set[Connection] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._next_id: dict[str, int] = {}
-        self._kline_minute: dict[str, int] = {}
+        self._market = MarketStreams(state)
 
     @property
     def connections(self) -> int:
@@ -89,14 +92,14 @@ class StreamServer:
         raw = request.query.get("streams", "") if combined else request.match_info.get("tail", "")
         names = [n for n in raw.split("/") if n]
         bad = [n for n in names if not valid_stream(n)]
-        if bad:
+        if combined and bad:
             return web.json_response(
                 {"code": -1100, "msg": f"Invalid stream name: {bad[0]}"}, status=400
             )
         ws = web.WebSocketResponse(heartbeat=self._state.config.ping_interval_s, timeout=1.0)
         await ws.prepare(request)
         conn = Connection(ws, request, combined)
-        conn.subscribe(names)
+        conn.subscribe([n for n in names if n not in bad])
         self._conns.add(conn)
         self._state.stats["stream_connections"] += 1
         writer = self._spawn(self._write(conn))
@@ -165,29 +168,32 @@ class StreamServer:
             await conn.ws.close(code=1001, message=b"going away")
 
     async def close_all(self) -> None:
-        for conn in list(self._conns):
-            with contextlib.suppress(Exception):
-                await conn.ws.close(code=1001, message=b"server shutdown")
+        """A planned close: `serverShutdown` to every connection, then a 1001 close frame."""
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        event = json.dumps({"e": "serverShutdown", "E": self._state.clock.now_ms()})
+        for conn in list(self._conns):
+            with contextlib.suppress(Exception):
+                await conn.ws.send_str(conn.render(Frame("!serverShutdown", event)))
+                await conn.ws.close(code=1001, message=b"server shutdown")
 
     # -- broadcasting ----------------------------------------------------------------------
 
     async def run(self) -> None:
         """Release due trades and broadcast them, every `tick_interval_s` real seconds."""
         state = self._state
-        now = state.advance()
+        state.advance()
         for symbol, tape in state.tapes.items():
             self._next_id[symbol] = tape.last_id() + 1
-            self._kline_minute[symbol] = now - now % MINUTE_MS
         while True:
             await asyncio.sleep(state.config.tick_interval_s)
             now = state.advance()
             wanted = {s for c in self._conns for s in c.subscriptions}
             for symbol, tape in state.tapes.items():
                 self._publish(symbol, tape, now, wanted)
+            self._market.tick(now, wanted, self._send_market)
             for conn in [c for c in self._conns if c.overflowed]:
                 log.warning("stream client too slow: disconnecting it")
                 self._conns.discard(conn)
@@ -195,41 +201,24 @@ class StreamServer:
 
     def _publish(self, symbol: str, tape: Tape, now: int, wanted: set[str]) -> None:
         low = symbol.lower()
-        names = (f"{low}@trade", f"{low}@aggTrade", f"{low}@kline_1m")
+        names = (f"{low}@trade", f"{low}@aggTrade")
         new = tape.from_id(self._next_id[symbol], 1 << 30)
         if new:
             self._next_id[symbol] = new[-1].id + 1
             self._state.stats["trades_streamed"] += len(new)
         if not any(n in wanted for n in names):
-            self._kline_minute[symbol] = now - now % MINUTE_MS
             return
         for trade in new:
-            self._close_klines(symbol, tape, trade.time, now, names[2], wanted)
             if names[0] in wanted:
                 self._send(names[0], trade_event(symbol, trade, now), True)
             if names[1] in wanted:
                 agg = agg_trade_rest(trade)
                 self._send(names[1], {"e": "aggTrade", "E": now, "s": symbol, **agg}, True)
-        self._close_klines(symbol, tape, now, now, names[2], wanted)
-        if new and names[2] in wanted:
-            candle = tape.candle_at(self._kline_minute[symbol])
-            if candle is not None:
-                body = candle.stream_body(symbol, closed=False)
-                self._send(names[2], {"e": "kline", "E": now, "s": symbol, "k": body}, False)
 
-    def _close_klines(
-        self, symbol: str, tape: Tape, upto_ms: int, now: int, name: str, wanted: set[str]
-    ) -> None:
-        """Send the closed (x=true) kline of every minute that ended before `upto_ms`."""
-        minute = upto_ms - upto_ms % MINUTE_MS
-        while self._kline_minute[symbol] < minute:
-            candle = tape.candle_at(self._kline_minute[symbol])
-            if candle is not None and name in wanted:
-                body = candle.stream_body(symbol, closed=True)
-                self._send(name, {"e": "kline", "E": now, "s": symbol, "k": body}, False)
-            self._kline_minute[symbol] += MINUTE_MS
+    def _send_market(self, stream: str, event: object) -> None:
+        self._send(stream, event, False)
 
-    def _send(self, stream: str, event: dict[str, object], is_trade: bool) -> None:
+    def _send(self, stream: str, event: object, is_trade: bool) -> None:
         frame = Frame(stream, json.dumps(event, separators=(",", ":")), is_trade)
         for conn in self._conns:
             if stream in conn.subscriptions:

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Protocol
 
-STREAM_NAME = re.compile(r"^[a-z0-9]+@(trade|aggTrade|kline_1m)$")
+from simulator.market_streams import valid_stream
+
 METHODS = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPERTY", "GET_PROPERTY")
-
-
-def valid_stream(name: str) -> bool:
-    """`<symbol>@trade`, `<symbol>@aggTrade` or `<symbol>@kline_1m`, symbol in lower case."""
-    return bool(STREAM_NAME.match(name))
 
 
 class Subscriber(Protocol):

@@ -58,7 +58,7 @@ async def test_unknown_symbol_is_minus_1121(client: AsyncClient) -> None:
 
 async def test_bad_parameters_get_binance_codes(client: AsyncClient) -> None:
     with pytest.raises(BinanceAPIException) as err:
-        await client.get_klines(symbol="BTCUSDT", interval="5m")
+        await client.get_klines(symbol="BTCUSDT", interval="7m")
     assert err.value.code == -1120
     with pytest.raises(BinanceAPIException) as err:
         await client.get_klines(symbol="BTCUSDT", interval="1m", limit="ten")
