@@ -44,9 +44,7 @@ async def sim() -> AsyncIterator[Simulator]:
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def rest(sim: Simulator) -> AsyncIterator[Any]:
-    exchange = _point(
-        ccxt_async.binance({"options": dict(OPTIONS)}), sim
-    )
+    exchange = _point(ccxt_async.binance({"options": dict(OPTIONS)}), sim)
     await exchange.load_markets()
     yield exchange
     await exchange.close()
@@ -54,9 +52,7 @@ async def rest(sim: Simulator) -> AsyncIterator[Any]:
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def pro(sim: Simulator) -> AsyncIterator[Any]:
-    exchange = _point(
-        ccxt_pro.binance({"options": dict(OPTIONS)}), sim
-    )
+    exchange = _point(ccxt_pro.binance({"options": dict(OPTIONS)}), sim)
     await exchange.load_markets()
     yield exchange
     await exchange.close()
