@@ -86,9 +86,15 @@ class Settings(BaseSettings):
     # For a symbol without a quantity above: spend about this much quote currency per order.
     order_quote_default: Decimal = Field(default=Decimal("20"), gt=0)
     paper_fee_rate: Decimal = Field(default=Decimal("0.001"), ge=0, lt=1)
+    # Each variant's starting capital in quote currency: its cash for entries, and the base of
+    # its return and drawdown. A long-only variant can never spend more than its cash.
+    variant_capital: Decimal = Field(default=Decimal("1000"), gt=0, allow_inf_nan=False)
     risk_max_position_quote: Decimal = Field(default=Decimal("10000"), gt=0)
-    risk_daily_loss_limit_quote: Decimal = Field(default=Decimal("500"), gt=0)
-    risk_max_orders_per_day: int = Field(default=100, ge=1)
+    # Daily loss halt per variant (entries only; exits keep working), about 10 % of capital.
+    risk_daily_loss_limit_quote: Decimal = Field(default=Decimal("100"), gt=0)
+    # A runaway guard, not a strategy limit: EMA(5)/SMA(10) on 1m candles crosses about 120
+    # times a day per symbol (docs/trading.md), i.e. about 240 orders per variant and symbol.
+    risk_max_orders_per_day: int = Field(default=2000, ge=1)
     journal_path: Path = Path("data/trades.jsonl")
 
     # HTTP API.

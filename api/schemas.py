@@ -144,15 +144,22 @@ class OrderIn(BaseModel):
 class PositionOut(BaseModel):
     variant: str
     symbol: str
-    qty: DecimalStr
-    entry_price: DecimalStr | None
-    cost_quote: DecimalStr
+    qty: DecimalStr = Field(description="sellable: held_qty on the LOT_SIZE step")
+    held_qty: DecimalStr = Field(description="every base unit held, dust included")
+    entry_price: DecimalStr | None = Field(description="average fill price of what is held")
+    cost_quote: DecimalStr = Field(description="average cost of held_qty, fees included")
     realized_pnl: DecimalStr
-    dust: DecimalStr
+    dust: DecimalStr = Field(description="held_qty − qty: below one LOT_SIZE step, at market")
+    fees_quote: DecimalStr = Field(description="commissions paid, valued in quote")
+    spent_quote: DecimalStr = Field(description="quote spent on BUYs, quote fees included")
+    received_quote: DecimalStr = Field(description="quote received for SELLs, net of fees")
     trades: int
     is_open: bool
     last_price: DecimalStr | None
-    unrealized_pnl: DecimalStr | None = Field(description="qty × (last price − entry), no fees")
+    unrealized_pnl: DecimalStr | None = Field(
+        description="held_qty × last price − cost_quote (realized + unrealized = received − "
+        "spent + held_qty × last price)"
+    )
     updated_ms: int
     updated_iso: str
 

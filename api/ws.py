@@ -21,9 +21,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.auth import bearer_of, token_ok
 from api.candle_cache import CandleJsonCache
-from api.convert import order_event, position_event, position_out
+from api.convert import order_event, position_out
 from core.hub import ERROR, EVENT_KINDS, ORDER, POSITION, STATUS, TRADE, Event, Subscriber
-from execution.models import Position
+from execution.models import OrderRecord, Position
 from pipeline.wire import candle_data, to_data
 from service.container import Service
 
@@ -57,11 +57,10 @@ def wire_data(event: Event, last_price: PriceOf) -> Any:
     `position` as a /positions row (the executor publishes its journal dicts)."""
     data = event.data
     try:
-        if event.kind in (ORDER, TRADE) and isinstance(data, dict) and "type" in data:
+        if event.kind in (ORDER, TRADE) and isinstance(data, OrderRecord):
             return order_event(data).model_dump()
-        if event.kind == POSITION and isinstance(data, dict | Position):
-            symbol = data.symbol if isinstance(data, Position) else str(data["symbol"])
-            return position_event(data, last_price(symbol)).model_dump()
+        if event.kind == POSITION and isinstance(data, Position):
+            return position_out(data, last_price(data.symbol)).model_dump()
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
         # Sent as published rather than failing every client's sender on one odd record.
         log.warning("%s event not in the API's shape (%r): sent as published", event.kind, exc)

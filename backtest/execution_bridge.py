@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from aggregation.models import Candle
 from backtest.metrics import RoundTrip
@@ -23,7 +22,7 @@ from core.hub import Hub
 from execution.brokers import PaperBroker
 from execution.executor import OrderExecutor
 from execution.journal import Journal
-from execution.models import Mode
+from execution.models import Mode, OrderRecord
 from execution.positions import PositionBook
 from execution.rules import SymbolRules
 from strategy.engine import ACTION_CLOSE, StrategyEngine
@@ -144,43 +143,39 @@ class ExecutionBridge:
 
     # -- results ------------------------------------------------------------------------
 
-    def journal_records(self) -> list[dict[str, Any]]:
-        return self.journal.records()
+    def journal_records(self) -> list[OrderRecord]:
+        return self.journal.orders()
 
     def round_trips(self, variants: list[VariantSettings]) -> dict[str, dict[str, list[RoundTrip]]]:
         """Filled BUY -> closing SELL pairs per (variant, symbol), from the journal."""
         out: dict[str, dict[str, list[RoundTrip]]] = {v.name: {} for v in variants}
-        open_buys: dict[tuple[str, str], dict[str, Any]] = {}
-        for rec in self.journal.records():
-            if rec.get("type") != "filled":
-                continue
-            key = (rec["variant"], rec["symbol"])
-            if rec["side"] == Side.BUY.value:
+        open_buys: dict[tuple[str, str], OrderRecord] = {}
+        for rec in self.journal.trades():
+            key = (rec.variant, rec.symbol)
+            if rec.side is Side.BUY:
                 open_buys[key] = rec
                 continue
             entry = open_buys.pop(key, None)
-            if entry is None:
+            if entry is None or entry.avg_price is None or rec.avg_price is None:
                 continue
-            entry_price = Decimal(entry["avg_price"])
             out.setdefault(key[0], {}).setdefault(key[1], []).append(
                 RoundTrip(
-                    entry_time=int(entry["fill_time"]),
-                    entry_price=entry_price,
-                    exit_time=int(rec["fill_time"]),
-                    exit_price=Decimal(rec["avg_price"]),
-                    exit_reason=str(rec["reason"]),
-                    quantity=Decimal(rec["executed_qty"]),
-                    fees=self._fee_quote(entry, key[1]) + self._fee_quote(rec, key[1]),
-                    pnl=Decimal(rec["realized_pnl"]),
-                    entry_order_id=str(entry["client_order_id"]),
-                    exit_order_id=str(rec["client_order_id"]),
+                    entry_time=entry.fill_time_ms or entry.time_ms,
+                    entry_price=entry.avg_price,
+                    exit_time=rec.fill_time_ms or rec.time_ms,
+                    exit_price=rec.avg_price,
+                    exit_reason=rec.reason.value,
+                    quantity=rec.executed_qty,
+                    fees=self._fee_quote(entry) + self._fee_quote(rec),
+                    pnl=rec.realized_pnl or Decimal(0),
+                    entry_order_id=entry.client_order_id,
+                    exit_order_id=rec.client_order_id,
                 )
             )
         return out
 
-    def _fee_quote(self, rec: dict[str, Any], symbol: str) -> Decimal:
-        fee = Decimal(rec.get("commission") or 0)
-        rules = self._rules.get(symbol) or default_rules(symbol)
-        if rec.get("commission_asset") == rules.base_asset:
-            return fee * Decimal(rec["avg_price"])
-        return fee
+    def _fee_quote(self, rec: OrderRecord) -> Decimal:
+        rules = self._rules.get(rec.symbol) or default_rules(rec.symbol)
+        if rec.commission_asset == rules.base_asset and rec.avg_price is not None:
+            return rec.commission * rec.avg_price
+        return rec.commission

@@ -33,6 +33,7 @@ from data_ingestion.files import read_trades
 from data_ingestion.models import Tick
 from data_ingestion.schemas import FrameError
 from data_ingestion.tick_store import TickStore
+from execution.models import OrderRecord
 from execution.rules import RulesError, SymbolRules, parse_symbol_rules
 from pipeline.metrics import ServiceMetrics
 from pipeline.pipeline import Pipeline
@@ -64,7 +65,7 @@ class BacktestResult:
     trades: dict[str, dict[str, list[RoundTrip]]] = field(default_factory=dict)
     signals: list[SignalRaised] = field(default_factory=list)
     candles_seen: list[Candle] = field(default_factory=list)
-    journal: list[dict[str, Any]] = field(default_factory=list)
+    journal: list[OrderRecord] = field(default_factory=list)
     candles: int = 0
     ticks: int = 0
     start_ms: int | None = None

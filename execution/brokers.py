@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import time
 from collections.abc import Callable
 from decimal import ROUND_DOWN, Decimal
 from typing import Any, Protocol
@@ -23,6 +22,7 @@ from execution.errors import (
     DuplicateOrderError,
     FilterFailureError,
     InvalidSymbolError,
+    OrderNotExecutedError,
     OrderNotFoundError,
     OrderRejectedError,
     UnknownOutcomeError,
@@ -30,6 +30,7 @@ from execution.errors import (
 )
 from execution.models import BrokerFill, Mode
 from execution.rules import SymbolRules, parse_exchange_info
+from execution.server_time import ServerTime
 from strategy.models import Side
 
 log = logging.getLogger(__name__)
@@ -199,11 +200,16 @@ class TestnetBroker:
     __test__ = False  # not a pytest test class
 
     def __init__(
-        self, client: AsyncClient, rules: dict[str, SymbolRules], mode: str = Mode.TESTNET.value
+        self,
+        client: AsyncClient,
+        rules: dict[str, SymbolRules],
+        mode: str = Mode.TESTNET.value,
+        server_time: ServerTime | None = None,
     ) -> None:
         self._client = client
         self._rules = dict(rules)
         self.mode = mode
+        self.server_time = server_time or ServerTime(client)
 
     def rules(self, symbol: str) -> SymbolRules:
         try:
@@ -252,7 +258,7 @@ class TestnetBroker:
         if status in ("NEW", "PENDING_NEW", "PARTIALLY_FILLED"):
             raise UnknownOutcomeError(f"order {client_order_id} is still {status}")
         if executed <= 0:
-            raise OrderRejectedError(f"order {client_order_id} {status}: nothing executed")
+            raise OrderNotExecutedError(f"order {client_order_id} {status}: nothing executed")
         try:
             trades = await self._client.get_my_trades(symbol=symbol, orderId=order["orderId"])
         except Exception as exc:
@@ -260,10 +266,5 @@ class TestnetBroker:
         return _fill_from_trades(order, executed, list(trades), "qty")
 
     async def resync_time(self) -> None:
-        """client.timestamp_offset = server time − local time (python-binance signs with it)."""
-        try:
-            res = await self._client.get_server_time()
-        except Exception as exc:
-            raise classify(exc) from None
-        # The client signs with its own wall clock plus this offset (not market time).
-        self._client.timestamp_offset = int(res["serverTime"]) - time.time_ns() // 1_000_000
+        """Measure the server-time offset again (the service's one offset: see ServerTime)."""
+        await self.server_time.sync()

@@ -8,7 +8,12 @@ How the executor reacts to each:
 - `RateLimitedError` (-1003, HTTP 429 / 418): trading pauses for `retry_after_s`, then retries.
 - `UnknownOutcomeError` (timeout, connection reset, 5xx): the order may or may not exist; it is
   looked up by client order id before anything is resent.
-- `OrderNotFoundError` (-2013): the lookup confirmed the order does not exist.
+- `OrderNotFoundError` (-2013): the lookup confirmed the order does not exist; only this
+  allows the same client order id to be sent again.
+- `OrderNotExecutedError`: the lookup found the order, and the exchange says nothing of it
+  was executed (EXPIRED, CANCELED, REJECTED): recorded as rejected.
+- Anything else on the lookup path (-1021, 5xx, 429, timeouts, other 4xx) proves nothing: the
+  order stays unknown and is looked up again, with capped backoff.
 """
 
 from __future__ import annotations
@@ -60,8 +65,12 @@ class InvalidSymbolError(OrderRejectedError, FatalError):
     """-1121: the symbol does not exist on this exchange (a wrong setting)."""
 
 
+class OrderNotExecutedError(OrderRejectedError):
+    """The exchange knows the order and says nothing of it was executed."""
+
+
 class TimestampError(ExchangeError, RetryableError):
-    """-1021: our clock is off; resync the server-time offset and retry once."""
+    """-1021: our clock is off; resync the server-time offset and retry."""
 
 
 class RateLimitedError(ExchangeError, RetryableError):

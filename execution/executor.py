@@ -23,6 +23,7 @@ from execution.brokers import Broker
 from execution.errors import (
     DuplicateOrderError,
     ExchangeError,
+    OrderNotExecutedError,
     OrderRejectedError,
     RateLimitedError,
     TimestampError,
@@ -30,15 +31,8 @@ from execution.errors import (
 )
 from execution.ids import client_order_id
 from execution.journal import Journal
-from execution.models import (
-    BrokerFill,
-    OrderIntent,
-    OrderOutcome,
-    OrderStatus,
-    Position,
-    filled_outcome,
-    rejected_outcome,
-)
+from execution.models import BrokerFill, OrderRecord, OrderStatus, Position
+from execution.numbers import plain
 from execution.positions import PositionBook
 from execution.recovery import assets_of, rebuild, reconcile
 from execution.risk import RiskManager
@@ -48,13 +42,16 @@ log = logging.getLogger(__name__)
 
 PositionListener = Callable[[str, str, Decimal, Decimal | None], None]
 ACTIONABLE = frozenset({"open", "close"})
+# -1021 on the placement itself means the request was refused before it was processed: after
+# this many (each after a time resync) the order is recorded as rejected with that code.
+PLACEMENT_CLOCK_RETRIES = 3
 
 
 @dataclass(slots=True)
 class _Job:
     signal: SignalRaised
     quantity: Decimal | None = None  # manual orders; None: from settings / the position
-    future: asyncio.Future[OrderOutcome] | None = field(default=None)
+    future: asyncio.Future[OrderRecord] | None = field(default=None)
 
 
 class OrderExecutor:
@@ -129,7 +126,7 @@ class OrderExecutor:
         """Open the journal, rebuild positions from it, reconcile open intents, tell listeners."""
         await self.journal.start()
         self._seen, self._last_manual_ref = rebuild(
-            self.journal, self.positions, self.risk, lambda sym: assets_of(self.broker, sym)
+            self.journal, self.positions, self.risk, self._lot
         )
         for outcome in await reconcile(self.journal, self.broker, self._clock):
             await self._finish(outcome)
@@ -160,13 +157,13 @@ class OrderExecutor:
         if signal.action in ACTIONABLE:
             self._enqueue(_Job(signal))
 
-    async def close_position(self, variant: str, symbol: str) -> OrderOutcome:
+    async def close_position(self, variant: str, symbol: str) -> OrderRecord:
         """Manual exit of the whole position."""
         return await self._manual(variant, symbol, Side.SELL, None)
 
     async def manual_order(
         self, variant: str, symbol: str, side: Side, quantity: Decimal
-    ) -> OrderOutcome:
+    ) -> OrderRecord:
         """A person's order: same risk checks, filters and journal as the strategy's."""
         if quantity <= 0:
             raise ValueError("quantity must be positive")
@@ -174,7 +171,7 @@ class OrderExecutor:
 
     async def _manual(
         self, variant: str, symbol: str, side: Side, quantity: Decimal | None
-    ) -> OrderOutcome:
+    ) -> OrderRecord:
         now = self._clock.now_ms()
         self._last_manual_ref = max(now, self._last_manual_ref + 1)
         price = self._price(symbol) or Decimal(0)
@@ -188,7 +185,7 @@ class OrderExecutor:
             self._last_manual_ref,
             action="manual",
         )
-        fut: asyncio.Future[OrderOutcome] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[OrderRecord] = asyncio.get_running_loop().create_future()
         self._enqueue(_Job(signal, quantity, fut))
         return await fut
 
@@ -214,7 +211,7 @@ class OrderExecutor:
             finally:
                 q.task_done()
 
-    async def execute(self, signal: SignalRaised) -> OrderOutcome | None:
+    async def execute(self, signal: SignalRaised) -> OrderRecord | None:
         """Process one signal now, in the caller's task, and return its outcome (None when the
         signal asks for no order). The same code as the workers' (`_run_job`), without the
         queue: for a caller that already serialises its orders (a backtest steps one order at
@@ -225,7 +222,7 @@ class OrderExecutor:
             raise RuntimeError("executor is not started")
         return await self._run_job(_Job(signal))
 
-    async def _run_job(self, job: _Job) -> OrderOutcome | None:
+    async def _run_job(self, job: _Job) -> OrderRecord | None:
         """One order, start to end: its outcome goes to the job's future (if any) and the
         strategy hears about the position afterwards, whatever happened."""
         try:
@@ -244,7 +241,7 @@ class OrderExecutor:
     def _price(self, symbol: str) -> Decimal | None:
         return self._price_of(symbol) if self._price_of is not None else None
 
-    async def _process(self, job: _Job) -> OrderOutcome:
+    async def _process(self, job: _Job) -> OrderRecord:
         s = job.signal
         held = self.positions.get(s.variant, s.symbol)
         price_of = self._price_of
@@ -262,56 +259,52 @@ class OrderExecutor:
                 qty = self._quote_default / price if price else Decimal(0)
             qty = rules.round_qty(qty)
         else:
-            qty = rules.round_qty(job.quantity if job.quantity is not None else held.qty)
-            closing = job.quantity is None or qty >= rules.round_qty(held.qty)
+            # An exit sells all it can: dust left by earlier exits joins once it fills a step.
+            qty = rules.round_qty(job.quantity if job.quantity is not None else held.held_qty)
+            closing = job.quantity is None or qty >= rules.round_qty(held.held_qty)
         cid = client_order_id(s.variant, s.symbol, s.reason, s.ref, s.side)
         if cid in self._seen:
             return await self._reject(
                 s, qty, closing, f"duplicate decision {cid}", None, cid, False
             )
         why: str | None = None
-        if s.side is Side.SELL and (held.qty <= 0 or qty > held.qty):
-            why = f"long-only: holding {held.qty}, cannot sell {qty}"
+        if s.side is Side.SELL and (qty <= 0 or qty > held.held_qty):
+            why = f"long-only: holding {plain(held.held_qty)}, cannot sell {plain(qty)}"
         elif s.side is Side.BUY:
             why = self.risk.check_entry(s.variant, s.symbol, qty, price, held.qty)
         if why is None:
             why = rules.check_market(qty, price)
         if why is not None:
             return await self._reject(s, qty, closing, why, None, cid)
-        intent = OrderIntent(
-            cid,
-            s.variant,
-            s.symbol,
-            s.side,
-            qty,
-            s.reason,
-            self.broker.mode,
-            s.time_ms,
-            s.ref,
-            closing,
-            self._clock.now_ms(),
-            s.price,
-        )
+        intent = OrderRecord(
+            status=OrderStatus.INTENT, client_order_id=cid, variant=s.variant, symbol=s.symbol,
+            side=s.side, quantity=qty, reason=s.reason, mode=self.broker.mode,
+            signal_time_ms=s.time_ms, time_ms=self._clock.now_ms(), closing=closing, ref=s.ref,
+            price_hint=s.price,
+        )  # fmt: skip
         self._seen.add(cid)
-        record = intent.to_dict()
-        await self._append(record)  # durable before the request
+        await self._append(intent)  # durable before the request
         self.risk.record_order(s.variant)
-        self._publish(ORDER, record, s.symbol)
+        self._publish(ORDER, intent, s.symbol)
         result = await self._send(intent)
+        now = self._clock.now_ms()
         if isinstance(result, BrokerFill):
-            outcome = filled_outcome(intent, result, self._clock.now_ms())
+            outcome = intent.filled_by(result, now)
         else:
-            outcome = rejected_outcome(intent, str(result), result.code, self._clock.now_ms())
+            log.warning("order %s rejected by the exchange: %s", intent.client_order_id, result)
+            outcome = intent.refused(str(result), result.code, now)
         return await self._finish(outcome)
 
-    async def _send(self, intent: OrderIntent) -> BrokerFill | ExchangeError:
-        """Send once; on an unknown outcome look the id up; resend only after -2013."""
+    async def _send(self, intent: OrderRecord) -> BrokerFill | ExchangeError:
+        """Send once. An unknown outcome stays unknown until the exchange answers about this
+        client order id: found is its state; -2013 (absent) is the only answer that lets the
+        same id go again. A lookup that fails (-1021, 5xx, 429, a timeout, a failed time
+        resync, any other error) proves nothing: look again, with capped backoff."""
         lookup = False
-        resynced = False
+        clock_refusals = 0
         delay = self._backoff_s
         while True:
-            if self.risk.ever_paused:
-                await self.risk.wait_until_allowed()
+            await self.risk.wait_until_allowed()
             try:
                 if lookup:
                     found = await self.broker.find_order(intent.symbol, intent.client_order_id)
@@ -324,24 +317,42 @@ class OrderExecutor:
                 )
             except Exception as raw:
                 err = classify(raw)
+            if isinstance(err, OrderNotExecutedError):
+                return err  # the exchange answered about this id: nothing was executed
             if isinstance(err, DuplicateOrderError):
                 lookup = True
-            elif isinstance(err, RateLimitedError):
+                continue
+            if isinstance(err, RateLimitedError):
                 log.warning("rate limited: pausing %.1fs (%s)", err.retry_after_s, err)
                 self.risk.pause(err.retry_after_s)
                 lookup = True  # refused, but a lookup is the safe way back
-            elif isinstance(err, TimestampError):
-                if resynced:
-                    return err
-                resynced = True
-                await self.broker.resync_time()
-            elif isinstance(err, OrderRejectedError):
-                return err
-            else:  # unknown outcome (timeout, reset, 5xx): find out before anything else
-                log.warning("order %s: %s; looking it up", intent.client_order_id, err)
-                lookup = True
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._backoff_max_s)
+                continue
+            if isinstance(err, TimestampError):
+                if not lookup:
+                    clock_refusals += 1
+                    if clock_refusals > PLACEMENT_CLOCK_RETRIES:
+                        return err  # refused unprocessed each time: nothing was executed
+                await self._resync_time(intent.client_order_id)
+                continue
+            if isinstance(err, OrderRejectedError) and not lookup:
+                return err  # the exchange refused the order itself
+            log.warning(
+                "order %s: %s; %s", intent.client_order_id, err,
+                "looking it up again" if lookup else "looking it up",
+            )  # fmt: skip
+            lookup = True
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self._backoff_max_s)
+
+    async def _resync_time(self, client_order_id: str) -> None:
+        """Refresh the server-time offset after -1021; a failure is logged, never raised."""
+        try:
+            await self.broker.resync_time()
+        except Exception as raw:
+            log.warning(
+                "order %s: server time resync failed (%s); retrying", client_order_id, classify(raw)
+            )
+            await asyncio.sleep(self._backoff_s)
 
     async def _reject(
         self,
@@ -352,26 +363,25 @@ class OrderExecutor:
         code: int | None,
         cid: str = "",
         journal: bool = True,
-    ) -> OrderOutcome:
-        outcome = OrderOutcome(
+    ) -> OrderRecord:
+        outcome = OrderRecord(
             status=OrderStatus.REJECTED, client_order_id=cid, variant=s.variant, symbol=s.symbol,
             side=s.side, quantity=qty, reason=s.reason, mode=self.broker.mode,
-            signal_time_ms=s.time_ms, time_ms=self._clock.now_ms(), closing=closing,
-            error_code=code, error=why,
+            signal_time_ms=s.time_ms, time_ms=self._clock.now_ms(), closing=closing, ref=s.ref,
+            price_hint=s.price, error_code=code, error=why,
         )  # fmt: skip
-        log.info("order rejected before sending: %s %s %s: %s", s.variant, s.symbol, s.side, why)
-        record = outcome.to_dict()
+        log.info("order refused before sending: %s %s %s: %s", s.variant, s.symbol, s.side, why)
         if journal:
-            await self._append(record)
-        self._publish(ORDER, record, s.symbol)
+            await self._append(outcome)
+        self._publish(ORDER, outcome, s.symbol)
         return outcome
 
-    async def _finish(self, outcome: OrderOutcome) -> OrderOutcome:
-        outcome, record = self._record(outcome)
-        await self._append(record)
+    async def _finish(self, outcome: OrderRecord) -> OrderRecord:
+        outcome = self._record(outcome)
+        await self._append(outcome)
         return outcome
 
-    async def _append(self, record: dict[str, object]) -> None:
+    async def _append(self, record: OrderRecord) -> None:
         """Journal one record; a journal that is not durable (a backtest's) takes it without
         a coroutine round trip per line (`append_nowait` does the same work there)."""
         journal = self.journal
@@ -380,26 +390,31 @@ class OrderExecutor:
         else:
             journal.append_nowait(record)
 
-    def _record(self, outcome: OrderOutcome) -> tuple[OrderOutcome, dict[str, object]]:
-        """Apply a (filled) outcome to positions and risk, publish it. Returns it with P&L,
-        and its record (the journal line and the events' data: built once)."""
+    def _record(self, outcome: OrderRecord) -> OrderRecord:
+        """Apply a (filled) outcome to positions and risk, publish it; returns it with P&L."""
         position: Position | None = None
         if outcome.filled:
-            rules = self.broker.rules(outcome.symbol)
-            position, pnl = self.positions.apply(outcome, rules.base_asset, rules.quote_asset)
+            base, quote, step = self._lot(outcome.symbol)
+            position, pnl = self.positions.apply(outcome, base, quote, step)
             if pnl is not None:
                 outcome = outcome.with_pnl(pnl)
                 self.risk.record_pnl(outcome.variant, pnl)
-        data = outcome.to_dict()
-        self._publish(ORDER, data, outcome.symbol)
+        self._publish(ORDER, outcome, outcome.symbol)
         if position is not None:
-            self._publish(TRADE, data, outcome.symbol)
-            hub = self._hub
-            if hub is not None and hub.wanted(POSITION):
-                self._publish(POSITION, position.to_dict(), outcome.symbol)
-        return outcome, data
+            self._publish(TRADE, outcome, outcome.symbol)
+            self._publish(POSITION, position, outcome.symbol)
+        return outcome
 
-    def _publish(self, kind: str, data: dict[str, object], symbol: str) -> None:
+    def _lot(self, symbol: str) -> tuple[str, str, Decimal | None]:
+        """(base asset, quote asset, LOT_SIZE step) of `symbol`, as far as known."""
+        try:
+            rules = self.broker.rules(symbol)
+        except ExchangeError:
+            base, quote = assets_of(self.broker, symbol)
+            return base, quote, None
+        return rules.base_asset, rules.quote_asset, rules.step_size
+
+    def _publish(self, kind: str, data: OrderRecord | Position, symbol: str) -> None:
         hub = self._hub
         if hub is not None and hub.wanted(kind):
             hub.publish(Event(kind, data, symbol, self._clock.now_ms()))

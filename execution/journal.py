@@ -11,6 +11,9 @@ never rewritten. A torn last line (a crash mid-write) is reported, skipped, and 
 next start by a newline and a `repair` line naming it; any other unreadable line is an error
 (`JournalCorruptError`): silently dropping a fill from the middle would rebuild wrong positions.
 
+Entries are typed (`execution.codec`: order records, signal notes, exchange resets); a line
+of the wrong shape stops the start with `JournalFormatError` naming the file and line.
+
 `durable=False` is for backtests, where nothing is sent anywhere and a crash loses nothing of
 value: `append` keeps the record in memory and returns at once (no thread round trip per
 order); lines go to `path` (if any) in large batches, written off the loop, all of them by
@@ -31,12 +34,12 @@ from typing import Any
 import orjson
 
 from core.errors import FatalError
+from execution.codec import REPAIR, Entry, JournalFormatError, decode, encode
+from execution.models import OrderRecord, OrderStatus
 
 log = logging.getLogger(__name__)
 
-INTENT = "intent"
-OUTCOMES = frozenset({"filled", "rejected", "abandoned"})
-REPAIR = "repair"
+OUTCOMES = frozenset({OrderStatus.FILLED, OrderStatus.REJECTED, OrderStatus.ABANDONED})
 
 
 class JournalCorruptError(FatalError):
@@ -62,8 +65,22 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def read_journal(path: Path) -> tuple[list[dict[str, Any]], list[int], bytes]:
-    """Records, line numbers skipped as torn, and what to write first to seal a torn tail
+def journal_problem(path: Path) -> str | None:
+    """Why `path` cannot be the journal (a folder, an unwritable place), or None. Blocking:
+    called once at start, before the event loop."""
+    if path.is_dir():
+        return f"{path} is a folder, not a file"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("ab"):
+            pass
+    except OSError as exc:
+        return f"{path} cannot be written: {exc.strerror or exc}"
+    return None
+
+
+def read_journal(path: Path) -> tuple[list[Entry], list[int], bytes]:
+    """Entries, line numbers skipped as torn, and what to write first to seal a torn tail
     (a newline if the last line lacks one, a `repair` line if the last line is unreadable)."""
     try:
         data = path.read_bytes()
@@ -85,7 +102,7 @@ def read_journal(path: Path) -> tuple[list[dict[str, Any]], list[int], bytes]:
         for _, rec in parsed
         if rec is not None and rec.get("type") == REPAIR
     }
-    records: list[dict[str, Any]] = []
+    records: list[Entry] = []
     torn: list[int] = []
     for index, (number, rec) in enumerate(parsed):
         if rec is None:
@@ -93,8 +110,12 @@ def read_journal(path: Path) -> tuple[list[dict[str, Any]], list[int], bytes]:
                 torn.append(number)
                 continue
             raise JournalCorruptError(f"{path}: line {number} is not a JSON object")
-        if rec.get("type") != REPAIR:
-            records.append(rec)
+        try:
+            entry = decode(rec)
+        except JournalFormatError as exc:
+            raise JournalFormatError(f"{path}: line {number}: {exc}") from None
+        if entry is not None:
+            records.append(entry)
     seal = b"" if ends_clean else b"\n"
     if parsed and parsed[-1][1] is None and parsed[-1][0] not in repaired:
         seal += orjson.dumps({"type": REPAIR, "skipped_line": parsed[-1][0]}) + b"\n"
@@ -110,7 +131,7 @@ class Journal:
         self.path = None if path is None else Path(path)
         self.durable = durable
         self._fsync = fsync and durable
-        self._records: list[dict[str, Any]] = []
+        self._records: list[Entry] = []
         self.torn_lines: list[int] = []
         self._queue: queue.SimpleQueue[_Batch | _Stop] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -162,24 +183,24 @@ class Journal:
 
     # -- writing -----------------------------------------------------------------------------
 
-    async def append(self, record: dict[str, Any]) -> None:
+    async def append(self, record: Entry) -> None:
         """Append one record; durable: return once it is flushed and fsynced (together with
         whatever else was appended in the same loop turn)."""
         if self._add(record) and self.durable:
             await self._flush_soon()
 
-    def append_nowait(self, record: dict[str, Any]) -> None:
+    def append_nowait(self, record: Entry) -> None:
         """Append one record without waiting for the disk (it is written in order)."""
         if self._add(record) and self.durable:
             self._schedule_handoff()
 
-    def _add(self, record: dict[str, Any]) -> bool:
+    def _add(self, record: Entry) -> bool:
         """Keep `record` and queue its line; True when it has a file to reach."""
         self._check()
         self._records.append(record)
         if self.path is None:
             return False
-        self._lines.append(orjson.dumps(record) + b"\n")
+        self._lines.append(orjson.dumps(encode(record)) + b"\n")
         if not self.durable and len(self._lines) >= BACKTEST_BATCH_LINES:
             self._hand_off()
         return True
@@ -264,21 +285,24 @@ class Journal:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def records(self) -> list[dict[str, Any]]:
-        """Every record, in journal order (intents and outcomes)."""
+    def records(self) -> list[Entry]:
+        """Every entry, in journal order (order records, signal notes, resets)."""
         return list(self._records)
 
-    def open_intents(self) -> list[dict[str, Any]]:
+    def orders(self) -> list[OrderRecord]:
+        """Every order record (intents and outcomes), in journal order."""
+        return [r for r in self._records if isinstance(r, OrderRecord)]
+
+    def open_intents(self) -> list[OrderRecord]:
         """Intents that have no outcome yet (in flight, or interrupted by a crash)."""
-        done = {r.get("client_order_id") for r in self._records if r.get("type") in OUTCOMES}
+        orders = self.orders()
+        done = {r.client_order_id for r in orders if r.status in OUTCOMES}
         return [
-            r
-            for r in self._records
-            if r.get("type") == INTENT and r.get("client_order_id") not in done
+            r for r in orders if r.status is OrderStatus.INTENT and r.client_order_id not in done
         ]
 
     def known_client_ids(self) -> set[str]:
-        return {str(r["client_order_id"]) for r in self._records if "client_order_id" in r}
+        return {r.client_order_id for r in self.orders()}
 
     def trades(
         self,
@@ -286,16 +310,17 @@ class Journal:
         variant: str | None = None,
         since: int | None = None,
         limit: int | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[OrderRecord]:
         """Filled orders, oldest first; `since` is a fill time in epoch ms (inclusive);
         `limit` keeps the most recent ones."""
         out = [
             r
             for r in self._records
-            if r.get("type") == "filled"
-            and (symbol is None or r.get("symbol") == symbol)
-            and (variant is None or r.get("variant") == variant)
-            and (since is None or int(r.get("fill_time") or 0) >= since)
+            if isinstance(r, OrderRecord)
+            and r.status is OrderStatus.FILLED
+            and (symbol is None or r.symbol == symbol)
+            and (variant is None or r.variant == variant)
+            and (since is None or (r.fill_time_ms or 0) >= since)
         ]
         if limit is not None:
             out = out[-limit:] if limit > 0 else []

@@ -1,20 +1,31 @@
-"""Positions per (variant, symbol), changed only by fills (the one source of truth)."""
+"""Positions per (variant, symbol), changed only by fills (the one source of truth).
+
+Average-cost accounting, long-only spot, Binance's commission conventions: a BUY's commission
+in the base asset reduces the quantity received, a SELL's in the quote asset reduces the
+proceeds. A commission in a third asset (BNB) cannot be valued here: it is logged and left out.
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal
+import logging
+from decimal import ROUND_DOWN, Decimal
 
-from execution.models import OrderOutcome, Position
+from execution.models import OrderRecord, Position
 from strategy.models import Side
 
+log = logging.getLogger(__name__)
 _ZERO = Decimal(0)
-_Q = Decimal("1e-12")  # precision kept for costs and P&L (finer than any quote precision)
+
+
+def on_step(qty: Decimal, step: Decimal | None) -> Decimal:
+    """`qty` rounded down to the LOT_SIZE step (unchanged when the step is unknown)."""
+    if not step or qty <= 0:
+        return max(qty, _ZERO)
+    return (qty / step).to_integral_value(rounding=ROUND_DOWN) * step
 
 
 class PositionBook:
-    """Long-only spot positions. Commission conventions (Binance's): a BUY's commission in the
-    base asset reduces the quantity received; a SELL's in the quote asset reduces the proceeds;
-    a commission in any other asset (BNB) is recorded but not converted."""
+    """Long-only spot positions, one per (variant, symbol)."""
 
     def __init__(self) -> None:
         self._positions: dict[tuple[str, str], Position] = {}
@@ -28,51 +39,59 @@ class PositionBook:
     def open(self) -> list[Position]:
         return [p for p in self._positions.values() if p.is_open]
 
+    def of_variant(self, variant: str) -> list[Position]:
+        return [p for p in self._positions.values() if p.variant == variant]
+
     def realized_pnl(self, variant: str | None = None) -> Decimal:
         return sum(
             (p.realized_pnl for p in self._positions.values() if variant in (None, p.variant)),
             _ZERO,
         )
 
+    def clear(self, variant: str, symbol: str) -> None:
+        """Forget a position (the exchange was reset: what it held is gone)."""
+        self._positions.pop((variant, symbol), None)
+
     def apply(
-        self, fill: OrderOutcome, base_asset: str, quote_asset: str
+        self, fill: OrderRecord, base_asset: str, quote_asset: str, step: Decimal | None
     ) -> tuple[Position, Decimal | None]:
         """Apply a filled order; returns the new position and the realized P&L of a SELL."""
         pos = self.get(fill.variant, fill.symbol)
         qty_exec, quote = fill.executed_qty, fill.quote_qty
         fee, fee_asset = fill.commission, fill.commission_asset
+        price = fill.avg_price if fill.avg_price is not None else quote / qty_exec
+        base_fee = fee if fee_asset == base_asset else _ZERO
+        quote_fee = fee if fee_asset == quote_asset else _ZERO
+        if fee and fee_asset not in (base_asset, quote_asset):
+            log.warning(
+                "%s pays commission %s %s: not valued in P&L", fill.client_order_id, fee, fee_asset
+            )
+        fees_quote = pos.fees_quote + quote_fee + base_fee * price
         pnl: Decimal | None = None
         updated = fill.fill_time_ms or fill.time_ms
-        # Positions are built whole (not dataclasses.replace): this runs for every fill.
         if fill.side is Side.BUY:
-            received = qty_exec - (fee if fee_asset == base_asset else _ZERO)
-            cost = quote + (fee if fee_asset == quote_asset else _ZERO)
-            new_qty = pos.qty + received
-            price = fill.avg_price if fill.avg_price is not None else quote / qty_exec
-            entry = (
+            received = qty_exec - base_fee
+            held = pos.held_qty + received
+            entry: Decimal | None = (
                 price
-                if pos.entry_price is None or pos.qty == 0
-                else ((pos.entry_price * pos.qty + price * received) / new_qty).quantize(_Q)
+                if pos.entry_price is None or pos.held_qty <= 0
+                else (pos.entry_price * pos.held_qty + price * received) / held
             )
-            pos = Position(
-                pos.variant, pos.symbol, new_qty, entry, pos.cost_quote + cost,
-                pos.realized_pnl, pos.dust, pos.trades + 1, updated,
-            )  # fmt: skip
+            cost = pos.cost_quote + quote + quote_fee
+            spent, got = pos.spent_quote + quote + quote_fee, pos.received_quote
         else:
-            sold = min(qty_exec, pos.qty)
-            proceeds = quote - (fee if fee_asset == quote_asset else _ZERO)
-            left = pos.qty - qty_exec - (fee if fee_asset == base_asset else _ZERO)
-            if fill.closing or left <= 0 or pos.qty == 0:
-                cost_part = pos.cost_quote  # the unsellable rest (dust) is part of this exit
-                dust = pos.dust + max(left, _ZERO)
-                left = _ZERO
-            else:
-                cost_part = (pos.cost_quote * sold / pos.qty).quantize(_Q)
-                dust = pos.dust
-            pnl = (proceeds - cost_part).quantize(_Q)
-            pos = Position(
-                pos.variant, pos.symbol, left, pos.entry_price if left > 0 else None,
-                pos.cost_quote - cost_part, pos.realized_pnl + pnl, dust, pos.trades + 1, updated,
-            )  # fmt: skip
+            leaving = min(qty_exec + base_fee, pos.held_qty)
+            proceeds = quote - quote_fee
+            held = pos.held_qty - leaving
+            # Average cost: what leaves takes its share of the cost; what stays keeps the rest.
+            cost_part = pos.cost_quote if held <= 0 else pos.cost_quote * leaving / pos.held_qty
+            pnl = proceeds - cost_part
+            cost = pos.cost_quote - cost_part
+            entry = pos.entry_price if held > 0 else None
+            spent, got = pos.spent_quote, pos.received_quote + proceeds
+        pos = Position(
+            pos.variant, pos.symbol, on_step(held, step), held, entry, cost,
+            pos.realized_pnl + (pnl or _ZERO), spent, got, fees_quote, pos.trades + 1, updated,
+        )  # fmt: skip
         self._positions[(fill.variant, fill.symbol)] = pos
         return pos, pnl

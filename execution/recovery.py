@@ -4,7 +4,8 @@ An intent without an outcome was interrupted between "journaled" and "outcome jo
 It is looked up on the exchange by its client order id: found and executed -> filled (with
 the exchange's fills); found with nothing executed -> rejected; confirmed absent (-2013, or
 any paper intent: a paper broker's orders die with the process) -> abandoned. It is never
-resent: the decision that made it is stale by now.
+resent: the decision that made it is stale by now. A lookup the exchange cannot answer proves
+nothing: the intent stays open and the next start looks again.
 """
 
 from __future__ import annotations
@@ -16,27 +17,24 @@ from decimal import Decimal
 
 from core.clock import Clock
 from execution.brokers import Broker
+from execution.codec import ExchangeReset
 from execution.errors import (
     ExchangeError,
-    OrderRejectedError,
+    OrderNotExecutedError,
     RateLimitedError,
     TimestampError,
     classify,
 )
-from execution.journal import INTENT, Journal
-from execution.models import (
-    OrderIntent,
-    OrderOutcome,
-    OrderStatus,
-    filled_outcome,
-    rejected_outcome,
-)
+from execution.journal import Journal
+from execution.models import OrderRecord, OrderStatus
 from execution.positions import PositionBook
 from execution.risk import RiskManager
-from strategy.models import Side, SignalReason
+from execution.symbols import split_symbol
+from strategy.models import SignalReason
 
 log = logging.getLogger(__name__)
-_QUOTES = ("USDT", "FDUSD", "USDC", "BUSD", "TUSD", "BTC", "ETH", "BNB", "EUR", "TRY")
+
+Lot = tuple[str, str, Decimal | None]  # base asset, quote asset, LOT_SIZE step
 
 
 def assets_of(broker: Broker, symbol: str) -> tuple[str, str]:
@@ -45,55 +43,35 @@ def assets_of(broker: Broker, symbol: str) -> tuple[str, str]:
         rules = broker.rules(symbol)
         return rules.base_asset, rules.quote_asset
     except ExchangeError:
-        for quote in _QUOTES:
-            if symbol.endswith(quote):
-                return symbol[: -len(quote)], quote
-        return symbol, ""
+        return split_symbol(symbol)
 
 
 def rebuild(
-    journal: Journal,
-    book: PositionBook,
-    risk: RiskManager,
-    assets: Callable[[str], tuple[str, str]],
+    journal: Journal, book: PositionBook, risk: RiskManager, lot: Callable[[str], Lot]
 ) -> tuple[set[str], int]:
-    """Replay filled outcomes into `book` and counters into `risk`.
-
-    Returns the client order ids already used (never sent again) and the last manual ref."""
+    """Replay filled outcomes into `book` and counters into `risk`; an exchange reset ends
+    every position held before it. Returns the client order ids already used (never sent
+    again) and the last manual ref."""
     seen: set[str] = set()
     last_manual = 0
-    for rec in journal.records():
-        cid = rec.get("client_order_id")
-        kind = rec.get("type")
-        if cid:
-            seen.add(str(cid))
-        if kind == INTENT:
-            risk.record_order(str(rec["variant"]), int(rec["time"]))
-            if rec.get("reason") == SignalReason.MANUAL.value:
-                last_manual = max(last_manual, int(rec.get("ref", 0)))
-        elif kind == OrderStatus.FILLED.value:
-            outcome = OrderOutcome.from_dict(rec)
-            base, quote = assets(outcome.symbol)
-            _, pnl = book.apply(outcome, base, quote)
+    for entry in journal.records():
+        if isinstance(entry, ExchangeReset):
+            for pos in book.all():
+                book.clear(pos.variant, pos.symbol)
+            continue
+        if not isinstance(entry, OrderRecord):
+            continue
+        seen.add(entry.client_order_id)
+        if entry.status is OrderStatus.INTENT:
+            risk.record_order(entry.variant, entry.time_ms)
+            if entry.reason is SignalReason.MANUAL:
+                last_manual = max(last_manual, entry.ref)
+        elif entry.filled:
+            base, quote, step = lot(entry.symbol)
+            _, pnl = book.apply(entry, base, quote, step)
             if pnl is not None:
-                risk.record_pnl(outcome.variant, pnl, outcome.fill_time_ms or outcome.time_ms)
+                risk.record_pnl(entry.variant, pnl, entry.fill_time_ms or entry.time_ms)
     return seen, last_manual
-
-
-def intent_from_record(rec: dict[str, object]) -> OrderIntent:
-    return OrderIntent(
-        client_order_id=str(rec["client_order_id"]),
-        variant=str(rec["variant"]),
-        symbol=str(rec["symbol"]),
-        side=Side(str(rec["side"])),
-        quantity=Decimal(str(rec["quantity"])),
-        reason=SignalReason(str(rec["reason"])),
-        mode=str(rec["mode"]),
-        signal_time_ms=int(str(rec["signal_time"])),
-        ref=int(str(rec.get("ref", 0))),
-        closing=bool(rec.get("closing", False)),
-        created_ms=int(str(rec["time"])),
-    )
 
 
 async def reconcile(
@@ -103,24 +81,25 @@ async def reconcile(
     attempts: int = 20,
     backoff_s: float = 0.1,
     backoff_max_s: float = 2.0,
-) -> list[OrderOutcome]:
+) -> list[OrderRecord]:
     """Outcomes for every open intent, looked up on the exchange by client order id. An
     intent the exchange cannot answer for after `attempts` stays open (next start retries)."""
-    outcomes: list[OrderOutcome] = []
-    for rec in journal.open_intents():
-        intent = intent_from_record(rec)
+    outcomes: list[OrderRecord] = []
+    for intent in journal.open_intents():
         delay = backoff_s
         for _ in range(attempts):
             try:
                 found = await broker.find_order(intent.symbol, intent.client_order_id)
             except Exception as raw:
                 err = classify(raw)
-                if isinstance(err, OrderRejectedError):
-                    outcomes.append(rejected_outcome(intent, str(err), err.code, clock.now_ms()))
+                if isinstance(err, OrderNotExecutedError):
+                    outcomes.append(intent.refused(str(err), err.code, clock.now_ms()))
                     break
                 if isinstance(err, TimestampError):
-                    await broker.resync_time()
-                    continue
+                    try:
+                        await broker.resync_time()
+                    except Exception as sync_err:
+                        log.warning("reconcile: time resync failed: %s", classify(sync_err))
                 wait = err.retry_after_s if isinstance(err, RateLimitedError) else delay
                 log.warning("reconcile %s: %s", intent.client_order_id, err)
                 await asyncio.sleep(wait)
@@ -129,9 +108,9 @@ async def reconcile(
             now = clock.now_ms()
             if found is None:
                 why = "not on the exchange after a restart (never sent)"
-                outcomes.append(rejected_outcome(intent, why, None, now, abandoned=True))
+                outcomes.append(intent.refused(why, None, now, abandoned=True))
             else:
-                outcomes.append(filled_outcome(intent, found, now))
+                outcomes.append(intent.filled_by(found, now))
             log.info("reconciled %s: %s", intent.client_order_id, outcomes[-1].status.value)
             break
         else:

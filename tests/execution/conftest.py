@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from core.clock import ManualClock
+from execution.models import OrderRecord, OrderStatus
 from execution.risk import RiskManager
 from execution.rules import SymbolRules, parse_symbol_rules
+from strategy.models import Side, SignalReason
 
 T0 = 1_781_476_440_000
 
@@ -34,3 +36,23 @@ def make_risk(clock: ManualClock, **kw: object) -> RiskManager:
     }
     args.update(kw)
     return RiskManager(clock, **args)  # type: ignore[arg-type]
+
+
+def order_record(
+    cid: str,
+    status: str = "intent",
+    *,
+    variant: str = "A",
+    symbol: str = "BTCUSDT",
+    fill_time: int | None = None,
+) -> OrderRecord:
+    """A minimal order record for journal tests (filled ones carry a small fill)."""
+    filled = status == "filled"
+    return OrderRecord(
+        status=OrderStatus(status), client_order_id=cid, variant=variant, symbol=symbol,
+        side=Side.BUY, quantity=Decimal("0.001"), reason=SignalReason.SIGNAL, mode="paper",
+        signal_time_ms=T0, time_ms=T0, exchange_order_id=1 if filled else None,
+        executed_qty=Decimal("0.001") if filled else Decimal(0),
+        avg_price=Decimal("60000") if filled else None,
+        quote_qty=Decimal("60") if filled else Decimal(0), fill_time_ms=fill_time,
+    )  # fmt: skip

@@ -24,7 +24,10 @@ async def main(rest_url: str, journal: str, mode: str) -> int:
     executor = await make_executor(client, Path(journal), SystemClock())
     await executor.start()
     report = {
-        "positions": [p.to_dict() for p in executor.positions.all()],
+        "positions": [
+            {"variant": p.variant, "symbol": p.symbol, "held_qty": str(p.held_qty)}
+            for p in executor.positions.all()
+        ],
         "torn": executor.journal.torn_lines,
     }
     sys.stdout.write(json.dumps(report) + "\n")

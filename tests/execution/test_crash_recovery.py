@@ -73,4 +73,4 @@ async def test_kill_while_the_order_hangs_then_restart_reconciles(tmp_path: Path
     btc = Decimal(next(b["free"] for b in account["balances"] if b["asset"] == "BTC"))
     (pos,) = report["positions"]
     assert (pos["variant"], pos["symbol"]) == ("A", "BTCUSDT")
-    assert Decimal(pos["qty"]) == btc - 1 == Decimal("0.000999")
+    assert Decimal(pos["held_qty"]) == btc - 1 == Decimal("0.000999")

@@ -1,49 +1,54 @@
-"""The journal: durable appends, reading back, torn last lines, corruption."""
+"""The journal: durable appends, reading back, torn last lines, corruption, wrong shapes."""
 
 from __future__ import annotations
 
+import asyncio
+from decimal import Decimal
 from pathlib import Path
 
 import orjson
 import pytest
 
-from execution.journal import Journal, JournalCorruptError
+from execution.codec import Entry, ExchangeReset, JournalFormatError, SignalNote, decode, encode
+from execution.journal import Journal, JournalCorruptError, journal_problem
+from execution.models import OrderStatus
+from strategy.models import Side, SignalRaised, SignalReason, Strength
+from tests.execution.conftest import T0, order_record
 
 
 async def test_append_is_on_disk_when_it_returns(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "trades.jsonl"
     journal = Journal(path)
     await journal.start()
-    await journal.append({"type": "intent", "client_order_id": "c1", "variant": "A"})
+    await journal.append(order_record("c1"))
     assert orjson.loads(path.read_bytes().splitlines()[0])["client_order_id"] == "c1"
-    journal.append_nowait({"type": "filled", "client_order_id": "c1", "symbol": "X",
-                           "variant": "A", "fill_time": 5})  # fmt: skip
+    journal.append_nowait(order_record("c1", "filled", symbol="X", fill_time=5))
     await journal.stop()
     assert len(path.read_bytes().splitlines()) == 2
     again = Journal(path)
     await again.start()
-    assert [r["type"] for r in again.records()] == ["intent", "filled"]
+    assert [r.status for r in again.orders()] == [OrderStatus.INTENT, OrderStatus.FILLED]
     assert again.open_intents() == []
-    assert again.trades(symbol="X", since=5)[0]["client_order_id"] == "c1"
+    assert again.trades(symbol="X", since=5)[0].client_order_id == "c1"
     assert again.trades(symbol="Y") == [] and again.trades(limit=0) == []
     await again.stop()
 
 
 async def test_torn_last_line_is_reported_skipped_and_sealed(tmp_path: Path) -> None:
     path = tmp_path / "trades.jsonl"
-    good = orjson.dumps({"type": "intent", "client_order_id": "c1", "variant": "A"})
+    good = orjson.dumps(encode(order_record("c1")))
     path.write_bytes(good + b"\n" + b'{"type":"filled","client_order_id":"c1","vari')
     journal = Journal(path)
     await journal.start()
     assert journal.torn_lines == [2]
-    assert [r["client_order_id"] for r in journal.open_intents()] == ["c1"]
-    await journal.append({"type": "abandoned", "client_order_id": "c1"})
+    assert [r.client_order_id for r in journal.open_intents()] == ["c1"]
+    await journal.append(order_record("c1", "abandoned"))
     await journal.stop()
     # Reading again: the torn line is in the middle now, named by the repair line.
     again = Journal(path)
     await again.start()
     assert again.torn_lines == [2]
-    assert [r["type"] for r in again.records()] == ["intent", "abandoned"]
+    assert [r.status for r in again.orders()] == [OrderStatus.INTENT, OrderStatus.ABANDONED]
     assert again.open_intents() == []
     await again.stop()
     assert path.read_bytes().startswith(good + b"\n")  # nothing rewritten
@@ -51,17 +56,79 @@ async def test_torn_last_line_is_reported_skipped_and_sealed(tmp_path: Path) -> 
 
 async def test_unreadable_line_in_the_middle_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "trades.jsonl"
-    path.write_bytes(b'{"type":"intent"}\nnot json\n{"type":"intent"}\n')
+    line = orjson.dumps(encode(order_record("c1")))
+    path.write_bytes(line + b"\nnot json\n" + line + b"\n")
     with pytest.raises(JournalCorruptError, match="line 2"):
         await Journal(path).start()
 
 
-async def test_many_concurrent_appends_keep_every_line(tmp_path: Path) -> None:
-    import asyncio
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"side": None}, "bad value"),
+        ({"quantity": "lots"}, "bad value"),
+        ({"type": "teleported"}, "unknown type"),
+        ({"variant": "<drop>"}, "without 'variant'"),
+        ({"quantity": "NaN"}, "not finite"),
+    ],
+)
+async def test_a_wrong_shaped_line_is_named_with_its_line_number(
+    tmp_path: Path, change: dict[str, object], named: str
+) -> None:
+    path = tmp_path / "trades.jsonl"
+    good = encode(order_record("c1"))
+    bad = {**good, **change}
+    bad = {k: v for k, v in bad.items() if v != "<drop>"}
+    path.write_bytes(orjson.dumps(good) + b"\n" + orjson.dumps(bad) + b"\n")
+    with pytest.raises(JournalFormatError, match=rf"trades.jsonl: line 2: .*{named}"):
+        await Journal(path).start()
 
+
+def test_every_entry_survives_its_line_format() -> None:
+    signal = SignalRaised(
+        "B", "ETHUSDT", Side.SELL, SignalReason.SIGNAL, Decimal("3000.5"), T0, T0,
+        Strength.STRONG, 1.5, 2.5, "close",
+    )  # fmt: skip
+    entries: list[Entry] = [
+        order_record("c1"),
+        order_record("c1", "filled", fill_time=T0 + 5),
+        SignalNote(signal),
+        ExchangeReset(T0, "balances back to defaults"),
+    ]
+    assert [decode(orjson.loads(orjson.dumps(encode(e)))) for e in entries] == entries
+
+
+def test_decimals_are_written_in_plain_notation() -> None:
+    rec = order_record("c1", "filled")
+    from dataclasses import replace
+
+    line = encode(replace(rec, quantity=Decimal("1E+17"), commission=Decimal("1E-10")))
+    assert line["quantity"] == "100000000000000000" and line["commission"] == "0.0000000001"
+
+
+def test_an_unusable_journal_path_is_named(tmp_path: Path) -> None:
+    assert journal_problem(tmp_path / "ok" / "trades.jsonl") is None
+    assert "is a folder" in str(journal_problem(tmp_path))
+    locked = tmp_path / "ro"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        problem = journal_problem(locked / "trades.jsonl")
+        import os
+
+        if os.geteuid() != 0:  # root writes anywhere; a file in the way works for everyone
+            assert problem is not None and "cannot be written" in problem
+    finally:
+        locked.chmod(0o700)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert "cannot be written" in str(journal_problem(blocker / "trades.jsonl"))
+
+
+async def test_many_concurrent_appends_keep_every_line(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "j.jsonl")
     await journal.start()
-    await asyncio.gather(*(journal.append({"type": "intent", "n": i}) for i in range(300)))
+    await asyncio.gather(*(journal.append(order_record(f"c{i}")) for i in range(300)))
     await journal.stop()
     lines = (tmp_path / "j.jsonl").read_bytes().splitlines()
-    assert sorted(orjson.loads(x)["n"] for x in lines) == list(range(300))
+    assert sorted(int(orjson.loads(x)["client_order_id"][1:]) for x in lines) == list(range(300))

@@ -69,7 +69,9 @@ async def test_buy_then_sell_fills_with_binance_commission_conventions(
     executor.submit(signal(Side.BUY, 1))
     await executor.wait_idle()
     pos = executor.positions.get("A", "BTCUSDT")
-    assert pos.qty == Decimal("0.000999")  # 0.001 minus 0.000001 BTC commission
+    assert pos.held_qty == Decimal("0.000999")  # 0.001 minus 0.000001 BTC commission
+    assert pos.qty == Decimal("0.00099")  # sellable: on the 0.00001 LOT_SIZE step
+    assert pos.dust == Decimal("0.000009")
     assert pos.entry_price == Decimal("60000") and pos.cost_quote == Decimal("60")
     # The strategy heard it: its stop for A is 15 % under the actual fill price.
     assert engine.snapshot()["symbols"]["BTCUSDT"]["A"]["stop_price"] == "51000.00"
@@ -78,9 +80,16 @@ async def test_buy_then_sell_fills_with_binance_commission_conventions(
     executor.submit(signal(Side.SELL, 2, action="close"))
     await executor.wait_idle()
     pos = executor.positions.get("A", "BTCUSDT")
-    assert pos.qty == 0 and pos.dust == Decimal("0.000009")  # below the 0.00001 step
-    # Sold 0.00099 at 66000 = 65.34, commission 0.06534 USDT; cost was 60.
-    assert pos.realized_pnl == Decimal("65.34") - Decimal("0.06534") - Decimal("60")
+    assert pos.qty == 0 and pos.dust == pos.held_qty == Decimal("0.000009")  # below a step
+    # Sold 0.00099 at 66000 = 65.34, commission 0.06534 USDT. What was sold cost its share of
+    # the 60 spent; the dust keeps the rest of the cost and is valued at market, not lost.
+    sold_cost = Decimal("60") * Decimal("0.00099") / Decimal("0.000999")
+    assert pos.realized_pnl == Decimal("65.34") - Decimal("0.06534") - sold_cost
+    assert pos.unrealized_pnl(Decimal("66000")) == Decimal("0.000009") * 66000 - (60 - sold_cost)
+    # Realized + unrealized is the mark-to-market result of the fills: received − spent + held.
+    mtm = (Decimal("65.34") - Decimal("0.06534")) - Decimal("60") + Decimal("0.000009") * 66000
+    total = pos.realized_pnl + (pos.unrealized_pnl(Decimal("66000")) or 0)
+    assert abs(total - mtm) < Decimal("1e-20")
     await executor.stop()
 
     recs = lines(tmp_path / "trades.jsonl")
@@ -203,7 +212,7 @@ async def test_restart_rebuilds_positions_and_abandons_paper_intents(
     assert lines(path)[-1]["type"] == "abandoned"
     assert executor2.journal.open_intents() == []
     snap = engine2.snapshot()["symbols"]["BTCUSDT"]
-    assert Decimal(snap["B"]["position_qty"]) == Decimal("0.000999")
+    assert Decimal(snap["B"]["position_qty"]) == Decimal("0.00099")  # sellable
     assert Decimal(snap["B"]["entry_price"]) == Decimal("60000")
     await executor2.stop()
 
@@ -231,6 +240,6 @@ async def test_candles_to_fills_and_a_stop_through_the_engine(
     assert executor.positions.get("B", "BTCUSDT").qty == 0
     assert executor.positions.get("A", "BTCUSDT").qty == Decimal("0.999")
     stop = executor.journal.trades(variant="B")[-1]
-    assert stop["reason"] == "stop_loss" and stop["client_order_id"] == "B-BTCUSDT-xS-25"
+    assert stop.reason is SignalReason.STOP_LOSS and stop.client_order_id == "B-BTCUSDT-xS-25"
     await asyncio.sleep(0)
     await executor.stop()

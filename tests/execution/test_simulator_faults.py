@@ -53,19 +53,19 @@ async def test_every_intent_has_exactly_one_exchange_order(tmp_path: Path) -> No
     # The faults did happen.
     assert stats["orders_hung"] > 0 and stats["injected_500"] > 0 and stats["injected_429"] > 0
 
-    records = executor.journal.records()
-    intents = [r for r in records if r["type"] == "intent"]
-    outcomes = Counter(r["client_order_id"] for r in records if r["type"] != "intent")
+    records = executor.journal.orders()
+    intents = [r for r in records if r.status is OrderStatus.INTENT]
+    outcomes = Counter(r.client_order_id for r in records if r.status is not OrderStatus.INTENT)
     assert len(intents) == ROUNDS * 8 >= 200
     assert executor.journal.open_intents() == []
-    assert all(outcomes[r["client_order_id"]] == 1 for r in intents)
+    assert all(outcomes[r.client_order_id] == 1 for r in intents)
     # Exactly one exchange order per intent, and none the journal does not know.
-    assert set(exchange) == {r["client_order_id"] for r in intents}
+    assert set(exchange) == {r.client_order_id for r in intents}
     assert all(len(orders) == 1 for orders in exchange.values())
     for rec in records:
-        if rec["type"] == "filled":
-            order = exchange[rec["client_order_id"]][0]
-            assert order["orderId"] == rec["exchange_order_id"]
-            assert Decimal(order["executedQty"]) == Decimal(rec["executed_qty"])
-            assert Decimal(order["cummulativeQuoteQty"]) == Decimal(rec["quote_qty"])
-    assert sum(1 for r in records if r["type"] == "filled") == len(intents)
+        if rec.filled:
+            order = exchange[rec.client_order_id][0]
+            assert order["orderId"] == rec.exchange_order_id
+            assert Decimal(order["executedQty"]) == rec.executed_qty
+            assert Decimal(order["cummulativeQuoteQty"]) == rec.quote_qty
+    assert sum(1 for r in records if r.filled) == len(intents)

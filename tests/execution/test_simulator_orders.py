@@ -61,7 +61,7 @@ async def test_fills_commissions_and_rejections(tmp_path: Path) -> None:
         finally:
             await executor.stop()
             await client.close_connection()
-    types = [r["type"] for r in executor.journal.records()]
+    types = [r.status.value for r in executor.journal.orders()]
     assert types == ["intent", "filled", "intent", "filled", "intent", "rejected", "rejected"]
 
 

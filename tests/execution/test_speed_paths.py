@@ -17,7 +17,7 @@ from execution.journal import Journal
 from execution.models import BrokerFill
 from execution.rules import SymbolRules
 from strategy.models import Side, SignalRaised, SignalReason
-from tests.execution.conftest import T0, make_risk
+from tests.execution.conftest import T0, make_risk, order_record
 
 
 def signal(side: Side, ref: int, variant: str = "A") -> SignalRaised:
@@ -42,10 +42,12 @@ async def test_appends_of_one_loop_turn_share_one_write(
         real(fd, data)
 
     monkeypatch.setattr(journal_module, "_write_all", counted)
-    await asyncio.gather(*(journal.append({"type": "intent", "n": i}) for i in range(20)))
+    await asyncio.gather(*(journal.append(order_record(f"c{i}")) for i in range(20)))
     assert len(syncs) == 1  # 20 concurrent appends, one durable write
-    assert [orjson.loads(x)["n"] for x in path.read_bytes().splitlines()] == list(range(20))
-    await journal.append({"type": "intent", "n": 20})
+    assert [orjson.loads(x)["client_order_id"] for x in path.read_bytes().splitlines()] == [
+        f"c{i}" for i in range(20)
+    ]
+    await journal.append(order_record("c20"))
     assert len(syncs) == 2 and len(path.read_bytes().splitlines()) == 21
     await journal.stop()
 
@@ -55,7 +57,7 @@ async def test_backtest_journal_keeps_records_and_writes_them_all_by_stop(tmp_pa
     journal = Journal(path, durable=False)
     await journal.start()
     for i in range(5000):  # more than one batch
-        await journal.append({"type": "intent", "client_order_id": f"c{i}"})
+        await journal.append(order_record(f"c{i}"))
     assert len(journal.records()) == 5000
     await journal.stop()
     assert len(path.read_bytes().splitlines()) == 5000
@@ -68,10 +70,10 @@ async def test_backtest_journal_keeps_records_and_writes_them_all_by_stop(tmp_pa
 async def test_journal_in_memory_only() -> None:
     journal = Journal(None, durable=False)
     with pytest.raises(RuntimeError, match="not started"):
-        await journal.append({"type": "intent"})
+        await journal.append(order_record("c1"))
     await journal.start()
-    await journal.append({"type": "intent", "client_order_id": "c1"})
-    journal.append_nowait({"type": "filled", "client_order_id": "c1", "fill_time": 1})
+    await journal.append(order_record("c1"))
+    journal.append_nowait(order_record("c1", "filled", fill_time=1))
     assert journal.open_intents() == [] and len(journal.trades()) == 1
     await journal.stop()
     with pytest.raises(ValueError, match="needs a path"):
@@ -108,16 +110,3 @@ async def test_execute_inline_journals_the_intent_before_the_broker_sees_it(
     assert seen_on_disk == [["intent"], ["intent", "filled", "intent"]]
     assert positions == [Decimal("0.000999"), Decimal(0)]  # the strategy heard each fill
     assert executor.positions.get("A", "BTCUSDT").trades == 2
-
-
-def test_with_pnl_is_replace(tmp_path: Path) -> None:
-    import dataclasses
-
-    from execution.models import OrderOutcome, OrderStatus
-
-    out = OrderOutcome(
-        OrderStatus.FILLED, "c", "A", "BTCUSDT", Side.SELL, Decimal("1"), SignalReason.SIGNAL,
-        "paper", 1, 2, True, 7, Decimal("1"), Decimal("3"), Decimal("3"), Decimal("0.1"),
-        "USDT", 5, None, None, None,
-    )  # fmt: skip
-    assert out.with_pnl(Decimal("-2")) == dataclasses.replace(out, realized_pnl=Decimal("-2"))

@@ -1,0 +1,173 @@
+"""The journal's line format, in one place: typed entries to JSON objects and back.
+
+Entries are `OrderRecord`s (one line per status change: `intent` before the request, then
+`filled`, `rejected` or `abandoned`), `SignalNote`s (the signal history, so it survives a
+restart) and `ExchangeReset`s (the exchange was wiped: what the journal held is gone). A line
+that is JSON but not one of these shapes raises `JournalFormatError` naming what is wrong; the
+journal adds the file and line number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from core.errors import FatalError
+from execution.models import OrderRecord, OrderStatus
+from execution.numbers import plain as _plain
+from strategy.models import Side, SignalRaised, SignalReason, Strength
+
+SIGNAL = "signal"
+RESET = "reset"
+REPAIR = "repair"
+
+
+class JournalFormatError(FatalError):
+    """A journal line has the wrong shape: needs a human (positions would be rebuilt wrong)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SignalNote:
+    """A signal the strategy raised, journaled so that the signal history survives restarts."""
+
+    signal: SignalRaised
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeReset:
+    """The exchange no longer knows this journal's orders (a testnet reset): positions end."""
+
+    time_ms: int
+    detail: str
+
+
+Entry = OrderRecord | SignalNote | ExchangeReset
+
+
+def _opt(value: Decimal | None) -> str | None:
+    return None if value is None else _plain(value)
+
+
+def encode(entry: Entry) -> dict[str, Any]:
+    if isinstance(entry, OrderRecord):
+        return _encode_order(entry)
+    if isinstance(entry, SignalNote):
+        s = entry.signal
+        return {
+            "type": SIGNAL, "variant": s.variant, "symbol": s.symbol, "side": s.side.value,
+            "reason": s.reason.value, "price": _plain(s.price), "time": s.time_ms, "ref": s.ref,
+            "strength": None if s.strength is None else s.strength.value,
+            "ema": s.ema, "sma": s.sma, "action": s.action,
+        }  # fmt: skip
+    return {"type": RESET, "time": entry.time_ms, "detail": entry.detail}
+
+
+def _encode_order(r: OrderRecord) -> dict[str, Any]:
+    rec: dict[str, Any] = {
+        "type": r.status.value, "client_order_id": r.client_order_id, "variant": r.variant,
+        "symbol": r.symbol, "side": r.side.value, "quantity": _plain(r.quantity),
+        "reason": r.reason.value, "mode": r.mode, "signal_time": r.signal_time_ms,
+        "time": r.time_ms, "closing": r.closing, "ref": r.ref, "price_hint": _opt(r.price_hint),
+    }  # fmt: skip
+    if r.status is OrderStatus.FILLED:
+        rec.update(
+            exchange_order_id=r.exchange_order_id, executed_qty=_plain(r.executed_qty),
+            avg_price=_opt(r.avg_price), quote_qty=_plain(r.quote_qty),
+            commission=_plain(r.commission), commission_asset=r.commission_asset,
+            fill_time=r.fill_time_ms, realized_pnl=_opt(r.realized_pnl),
+        )  # fmt: skip
+    elif r.status is not OrderStatus.INTENT:
+        rec.update(code=r.error_code, error=r.error)
+    return rec
+
+
+def decode(obj: dict[str, Any]) -> Entry | None:
+    """A journal object back into its entry (None for a `repair` marker)."""
+    kind = obj.get("type")
+    try:
+        if kind == REPAIR:
+            return None
+        if kind == SIGNAL:
+            return SignalNote(_decode_signal(obj))
+        if kind == RESET:
+            return ExchangeReset(int(obj["time"]), str(obj.get("detail", "")))
+        return _decode_order(obj)
+    except KeyError as exc:
+        raise JournalFormatError(f"{kind or 'record'} without {exc.args[0]!r}") from None
+    except (ValueError, TypeError, InvalidOperation) as exc:
+        raise JournalFormatError(f"{kind or 'record'} with a bad value: {exc}") from None
+
+
+def _dec(obj: dict[str, Any], key: str) -> Decimal | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    number = Decimal(str(value))
+    if not number.is_finite():
+        raise ValueError(f"{key} is not finite")
+    return number
+
+
+def _int(obj: dict[str, Any], key: str) -> int | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"{key} is not a whole number")
+    return int(value)
+
+
+def _decode_order(obj: dict[str, Any]) -> OrderRecord:
+    try:
+        status = OrderStatus(obj["type"])
+    except ValueError:
+        raise ValueError(f"unknown type {obj['type']!r}") from None
+    quantity = _dec(obj, "quantity")
+    if quantity is None:
+        raise KeyError("quantity")
+    return OrderRecord(
+        status=status,
+        client_order_id=str(obj["client_order_id"]),
+        variant=str(obj["variant"]),
+        symbol=str(obj["symbol"]),
+        side=Side(obj["side"]),
+        quantity=quantity,
+        reason=SignalReason(obj["reason"]),
+        mode=str(obj["mode"]),
+        signal_time_ms=int(obj["signal_time"]),
+        time_ms=int(obj["time"]),
+        closing=bool(obj.get("closing", False)),
+        ref=_int(obj, "ref") or 0,
+        price_hint=_dec(obj, "price_hint"),
+        exchange_order_id=_int(obj, "exchange_order_id"),
+        executed_qty=_dec(obj, "executed_qty") or Decimal(0),
+        avg_price=_dec(obj, "avg_price"),
+        quote_qty=_dec(obj, "quote_qty") or Decimal(0),
+        commission=_dec(obj, "commission") or Decimal(0),
+        commission_asset=obj.get("commission_asset"),
+        fill_time_ms=_int(obj, "fill_time"),
+        realized_pnl=_dec(obj, "realized_pnl"),
+        error_code=_int(obj, "code"),
+        error=obj.get("error"),
+    )
+
+
+def _decode_signal(obj: dict[str, Any]) -> SignalRaised:
+    strength = obj.get("strength")
+    price = _dec(obj, "price")
+    if price is None:
+        raise KeyError("price")
+    return SignalRaised(
+        variant=str(obj["variant"]),
+        symbol=str(obj["symbol"]),
+        side=Side(obj["side"]),
+        reason=SignalReason(obj["reason"]),
+        price=price,
+        time_ms=int(obj["time"]),
+        ref=int(obj["ref"]),
+        strength=None if strength is None else Strength(strength),
+        ema=obj.get("ema"),
+        sma=obj.get("sma"),
+        action=str(obj.get("action", "")),
+    )
