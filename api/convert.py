@@ -14,9 +14,15 @@ from api.schemas import OrderEventOut, OrderOutcomeOut, PositionOut, TradeOut
 from execution.models import OrderRecord, Position
 from pipeline.wire import iso_ms, plain
 
+_MONEY = Decimal("1e-10")  # finer than any quote precision; sums stay exact to 1e-9
+
 
 def _opt(value: Decimal | None) -> str | None:
     return None if value is None else plain(value)
+
+
+def _money(value: Decimal) -> str:
+    return plain(value.quantize(_MONEY))
 
 
 def position_out(position: Position, last_price: Decimal | None) -> PositionOut:
@@ -27,16 +33,16 @@ def position_out(position: Position, last_price: Decimal | None) -> PositionOut:
         qty=plain(position.qty),
         held_qty=plain(position.held_qty),
         entry_price=_opt(position.entry_price if position.held_qty > 0 else None),
-        cost_quote=plain(position.cost_quote),
-        realized_pnl=plain(position.realized_pnl),
+        cost_quote=_money(position.cost_quote),
+        realized_pnl=_money(position.realized_pnl),
         dust=plain(position.dust),
-        fees_quote=plain(position.fees_quote),
-        spent_quote=plain(position.spent_quote),
-        received_quote=plain(position.received_quote),
+        fees_quote=_money(position.fees_quote),
+        spent_quote=_money(position.spent_quote),
+        received_quote=_money(position.received_quote),
         trades=position.trades,
         is_open=position.is_open,
         last_price=_opt(last_price),
-        unrealized_pnl=_opt(unrealized),
+        unrealized_pnl=None if unrealized is None else _money(unrealized),
         updated_ms=position.updated_ms,
         updated_iso=iso_ms(position.updated_ms),
     )

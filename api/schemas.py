@@ -40,6 +40,16 @@ class FeedOut(BaseModel):
     last_error: str | None
 
 
+class VariantStateOut(BaseModel):
+    variant: str
+    state: Literal["active", "paused", "halted"] = Field(
+        description="active: entries go out; paused: they wait for something that passes by"
+        " itself; halted: they stop until a person acts or the UTC day ends. Exits and stops"
+        " keep working in every state."
+    )
+    reason: str | None
+
+
 class HealthOut(BaseModel):
     status: Literal["ok", "degraded"]
     reasons: list[str] = Field(description="why degraded; empty when ok")
@@ -50,6 +60,7 @@ class HealthOut(BaseModel):
     now_ms: int
     now_iso: str
     symbols: dict[str, FeedOut]
+    variants: list[VariantStateOut] = Field(description="whether each variant can open positions")
 
 
 class SymbolOut(BaseModel):
@@ -122,11 +133,36 @@ class SignalOut(BaseModel):
     action: str
 
 
+class VariantMoneyOut(BaseModel):
+    """One variant's money, in quote currency; return and drawdown relative to capital."""
+
+    capital: DecimalStr
+    cash: DecimalStr = Field(description="capital − spent on BUYs + received for SELLs")
+    holdings: DecimalStr = Field(description="everything held (dust included) at last prices")
+    equity: DecimalStr = Field(description="cash + holdings")
+    realized_pnl: DecimalStr
+    unrealized_pnl: DecimalStr
+    fees: DecimalStr
+    return_pct: DecimalStr = Field(description="(equity − capital) / capital × 100")
+    drawdown_pct: DecimalStr = Field(description="(peak equity − equity) / peak × 100, now")
+    max_drawdown_pct: DecimalStr = Field(description="the largest drawdown since start")
+
+
+class StrategyVariantOut(BaseModel):
+    name: str
+    stop_loss: DecimalStr
+    ema_period: int
+    sma_period: int
+    state: Literal["active", "paused", "halted"]
+    state_reason: str | None
+    money: VariantMoneyOut
+
+
 class StrategyOut(BaseModel):
     strategy: str
     ema_period: int
     sma_period: int
-    variants: list[dict[str, Any]]
+    variants: list[StrategyVariantOut]
     symbols: dict[str, Any] = Field(description="indicator values and readiness per symbol")
 
 

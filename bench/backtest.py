@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
+from execution.models import OrderStatus
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aggregation.models import Candle
@@ -99,7 +101,7 @@ def run(
     elapsed = time.perf_counter() - start
     cpu = time.process_time() - cpu
     trades = sum(len(t) for per in result.trades.values() for t in per.values())
-    orders = sum(1 for rec in result.journal if rec.get("type") == "intent")
+    orders = sum(1 for rec in result.journal if rec.status is OrderStatus.INTENT)
     print(
         f"{label}: {rows:,} rows in {elapsed:.2f} s (CPU {cpu:.2f} s) = {rows / elapsed:,.0f}"
         f" rows/s ({result.candles:,} candles, {len(result.signals):,} signals,"

@@ -4,6 +4,8 @@ How the executor reacts to each:
 - `OrderRejectedError` (-2010 insufficient balance, -1013 filter failure, other 4xx): the order
   is recorded as rejected with the code; never retried.
 - `InvalidSymbolError` (-1121): rejected; the symbol is wrong (a setting), needs a human.
+- `CredentialsError` (-2014, -2015, -1022, HTTP 401): the API key or secret is refused; trading
+  halts (the start-up account check says so in /health), needs a human.
 - `TimestampError` (-1021): the server-time offset is resynced and the request retried once.
 - `RateLimitedError` (-1003, HTTP 429 / 418): trading pauses for `retry_after_s`, then retries.
 - `UnknownOutcomeError` (timeout, connection reset, 5xx): the order may or may not exist; it is
@@ -32,6 +34,7 @@ FILTER_FAILURE = -1013
 INVALID_SYMBOL = -1121
 TIMESTAMP_OUT_OF_WINDOW = -1021
 TOO_MANY_REQUESTS = -1003
+BAD_CREDENTIALS = frozenset({-2014, -2015, -1022})  # key format, key/IP/permissions, signature
 ORDER_DOES_NOT_EXIST = -2013
 DEFAULT_RETRY_AFTER_S = 1.0
 
@@ -67,6 +70,10 @@ class InvalidSymbolError(OrderRejectedError, FatalError):
 
 class OrderNotExecutedError(OrderRejectedError):
     """The exchange knows the order and says nothing of it was executed."""
+
+
+class CredentialsError(OrderRejectedError, FatalError):
+    """The exchange refuses the API key or the signature: nothing signed can work."""
 
 
 class TimestampError(ExchangeError, RetryableError):
@@ -115,6 +122,8 @@ def classify(exc: BaseException) -> ExchangeError:
             return InsufficientBalanceError(text, code, status)
         if code == FILTER_FAILURE:
             return FilterFailureError(text, code, status)
+        if code in BAD_CREDENTIALS or status == 401:
+            return CredentialsError(text, code, status)
         if code == INVALID_SYMBOL:
             return InvalidSymbolError(text, code, status)
         if code == TIMESTAMP_OUT_OF_WINDOW:

@@ -19,7 +19,9 @@ from config import Settings
 from core.clock import Clock
 from core.hub import ORDER, POSITION, TRADE, Event, Hub
 from core.tasks import TaskOwner
+from execution.accounts import Accounts
 from execution.brokers import Broker
+from execution.codec import ExchangeReset
 from execution.errors import (
     DuplicateOrderError,
     ExchangeError,
@@ -66,6 +68,7 @@ class OrderExecutor:
         *,
         hub: Hub | None = None,
         positions: PositionBook | None = None,
+        accounts: Accounts | None = None,
         order_quantities: dict[str, Decimal] | None = None,
         order_quote_default: Decimal = Decimal("20"),
         price_of: Callable[[str], Decimal | None] | None = None,
@@ -76,6 +79,7 @@ class OrderExecutor:
         self.broker = broker
         self.journal = journal
         self.positions = positions or PositionBook()
+        self.accounts = accounts
         self.risk = risk
         self._clock = clock
         self._hub = hub
@@ -99,6 +103,9 @@ class OrderExecutor:
         broker: Broker,
         journal: Journal,
         clock: Clock,
+        *,
+        positions: PositionBook | None = None,
+        price_of: Callable[[str], Decimal | None] | None = None,
         **kwargs: object,
     ) -> OrderExecutor:
         risk = RiskManager(
@@ -107,11 +114,21 @@ class OrderExecutor:
             settings.risk_daily_loss_limit_quote,
             settings.risk_max_orders_per_day,
         )
+        book = positions if positions is not None else PositionBook()
+        accounts = Accounts(
+            [v.name for v in settings.variant_settings],
+            settings.variant_capital,
+            book,
+            price_of or (lambda symbol: None),
+        )
         return cls(
             broker,
             journal,
             clock,
             risk,
+            positions=book,
+            accounts=accounts,
+            price_of=price_of,
             order_quantities=dict(settings.order_quantities),
             order_quote_default=settings.order_quote_default,
             **kwargs,  # type: ignore[arg-type]
@@ -133,6 +150,29 @@ class OrderExecutor:
         for pos in self.positions.all():
             self._notify(pos.variant, pos.symbol)
         self._running = True
+
+    async def end_positions_by_reset(self, detail: str) -> list[Position]:
+        """The exchange was wiped: journal it, and forget what the journal said was held."""
+        ended = [p for p in self.positions.all() if p.held_qty > 0]
+        await self.journal.append(ExchangeReset(self._clock.now_ms(), detail))
+        for pos in self.positions.all():
+            self.positions.clear(pos.variant, pos.symbol)
+        for pos in ended:
+            self._notify(pos.variant, pos.symbol)
+            self._publish(POSITION, self.positions.get(pos.variant, pos.symbol), pos.symbol)
+        return ended
+
+    def capital_shortfall(self, variant: str) -> str | None:
+        """Why `variant`'s cash cannot pay even its smallest configured entry, or None."""
+        if self.accounts is None:
+            return None
+        costs = [
+            qty * price
+            for symbol, qty in self._quantities.items()
+            if (price := self._price(symbol)) is not None
+        ]
+        smallest = min(costs, default=self._quote_default)
+        return self.accounts.can_spend(variant, smallest)
 
     async def stop(self, drain_timeout_s: float = 10.0) -> None:
         """Finish what is queued (at most `drain_timeout_s`), then stop workers and journal."""
@@ -271,7 +311,9 @@ class OrderExecutor:
         if s.side is Side.SELL and (qty <= 0 or qty > held.held_qty):
             why = f"long-only: holding {plain(held.held_qty)}, cannot sell {plain(qty)}"
         elif s.side is Side.BUY:
-            why = self.risk.check_entry(s.variant, s.symbol, qty, price, held.qty)
+            why = self.risk.check_entry(s.variant, s.symbol, qty, price, held.held_qty)
+            if why is None and self.accounts is not None and price is not None:
+                why = self.accounts.can_spend(s.variant, qty * price)
         if why is None:
             why = rules.check_market(qty, price)
         if why is not None:
@@ -399,6 +441,8 @@ class OrderExecutor:
             if pnl is not None:
                 outcome = outcome.with_pnl(pnl)
                 self.risk.record_pnl(outcome.variant, pnl)
+            if self.accounts is not None:
+                self.accounts.mark()
         self._publish(ORDER, outcome, outcome.symbol)
         if position is not None:
             self._publish(TRADE, outcome, outcome.symbol)

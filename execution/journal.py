@@ -205,6 +205,11 @@ class Journal:
             self._hand_off()
         return True
 
+    @property
+    def failure(self) -> str | None:
+        """Why the journal cannot be written any more (None while it can)."""
+        return None if self._failed is None else f"{self.path}: {self._failed}"
+
     def _check(self) -> None:
         if not self._started:
             raise RuntimeError("journal is not started")

@@ -16,6 +16,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from core.clock import Clock
+from execution.numbers import plain
 
 DAY_MS = 86_400_000
 _ZERO = Decimal(0)
@@ -57,27 +58,37 @@ class RiskManager:
     def pnl_today(self, variant: str) -> Decimal:
         return self._pnl[(variant, self._day())]
 
-    def check_entry(
-        self, variant: str, symbol: str, qty: Decimal, price: Decimal | None, held_qty: Decimal
-    ) -> str | None:
-        """Why a new entry (a BUY) must not be sent, or None."""
+    def halt_reason(self, variant: str) -> str | None:
+        """Why `variant` may open nothing more today (daily loss, orders per day), or None."""
         key = (variant, self._clock.now_ms() // DAY_MS)  # one day for both checks
         pnl = self._pnl.get(key, _ZERO)
         if pnl <= -self.daily_loss_limit_quote:
             return (
-                f"daily loss limit: {variant} lost {-pnl} today"
-                f" (limit {self.daily_loss_limit_quote})"
+                f"daily loss limit: {variant} lost {plain(-pnl)} today"
+                f" (limit {plain(self.daily_loss_limit_quote)}); entries resume at 00:00 UTC"
             )
         orders = self._orders.get(key, 0)
         if orders >= self.max_orders_per_day:
-            return f"max orders per day: {variant} sent {orders} today"
+            return (
+                f"max orders per day: {variant} sent {orders} today"
+                f" (limit {self.max_orders_per_day}); entries resume at 00:00 UTC"
+            )
+        return None
+
+    def check_entry(
+        self, variant: str, symbol: str, qty: Decimal, price: Decimal | None, held_qty: Decimal
+    ) -> str | None:
+        """Why a new entry (a BUY) must not be sent, or None."""
+        halted = self.halt_reason(variant)
+        if halted is not None:
+            return halted
         if price is None:
             return "no price known for the symbol yet"
         notional = (held_qty + qty) * price
         if notional > self.max_position_quote:
             return (
-                f"max position: {symbol} would be {notional.normalize()} quote"
-                f" (limit {self.max_position_quote})"
+                f"max position: {symbol} would be {plain(notional.normalize())} quote"
+                f" (limit {plain(self.max_position_quote)})"
             )
         return None
 

@@ -89,9 +89,19 @@ class ServiceMetrics:
         self.loop_lag_max = Gauge(
             "event_loop_lag_max_seconds", "Largest event-loop lag seen", registry=r
         )
+        self.variant_state = Gauge(
+            "variant_state",
+            "1 for the state each variant is in",
+            ["variant", "state"],
+            registry=r,
+        )
         self._lag_max = 0.0
         self._scrape = _ScrapeTimeCounters()
         r.register(self._scrape)
+
+    def set_variant_state(self, variant: str, state: str) -> None:
+        for name in ("active", "paused", "halted"):
+            self.variant_state.labels(variant, name).set(1.0 if name == state else 0.0)
 
     def add_source(self, name: str, doc: str, read: Callable[[], float]) -> None:
         """Expose `read()` as counter `name` (e.g. reconnects from the feed's states)."""

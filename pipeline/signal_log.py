@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Iterable
 
 from strategy.models import SignalRaised
 
@@ -12,9 +13,18 @@ class SignalLog:
 
     def __init__(self, maxlen: int = 5000) -> None:
         self._signals: deque[SignalRaised] = deque(maxlen=maxlen)
+        self.on_add: Callable[[SignalRaised], None] | None = None  # e.g. into the journal
 
     def add(self, signal: SignalRaised) -> None:
         self._signals.append(signal)
+        if self.on_add is not None:
+            self.on_add(signal)
+
+    def restore(self, signals: Iterable[SignalRaised]) -> None:
+        """Earlier signals (from the journal at start), before any new one."""
+        earlier = deque(signals, maxlen=self._signals.maxlen)
+        earlier.extend(self._signals)
+        self._signals = earlier
 
     def query(
         self, symbol: str | None = None, variant: str | None = None, limit: int = 100

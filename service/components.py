@@ -18,6 +18,8 @@ from execution.journal import Journal
 from execution.models import BrokerFill
 from execution.positions import PositionBook
 from execution.rules import SymbolRules
+from execution.server_time import ServerTime
+from execution.variant_state import VariantStates
 from pipeline.metrics import ServiceMetrics
 from pipeline.pipeline import Pipeline
 from pipeline.signal_log import SignalLog
@@ -74,6 +76,8 @@ class Components:
     pipeline: Pipeline
     feed: TradeFeed
     order_metrics: OrderMetrics
+    server_time: ServerTime
+    states: VariantStates
 
 
 async def apply_rules(broker: PaperBroker | TestnetBroker, rules: dict[str, SymbolRules]) -> None:

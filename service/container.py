@@ -15,22 +15,27 @@ from typing import Any
 
 from aggregation.warmup import warm_up_from_rest
 from config import Settings
-from core.clock import Clock, SystemClock
+from core.clock import Clock
 from core.errors import FatalError
 from core.hub import STATUS, Event
 from core.tasks import TaskOwner
+from execution.codec import SignalNote
+from execution.exchange_check import check_account
 from execution.rules import parse_exchange_info
+from execution.variant_state import State
 from pipeline.pipeline import Pipeline
-from pipeline.wire import to_data
+from pipeline.wire import iso_ms, to_data
 from service.components import Components, EventRecorder, apply_rules
 from service.errors import ConflictError, NotFoundError
 from service.health import FeedReport, HealthReport
+from strategy.models import SignalRaised
 
 log = logging.getLogger(__name__)
 
 BACKOFF_FIRST_S = 1.0
 BACKOFF_MAX_S = 30.0
-TIME_SYNC_INTERVAL_S = 600.0
+TIME_SYNC_INTERVAL_S = 300.0
+STATUS_CHECK_S = 0.5  # how often variant states and health are compared for a /ws status
 WARMUP_LIMIT = 1000
 FEED_STOP_S = 1.0  # stopping is bounded: SIGINT -> exit within 5 s
 DRAIN_S = 1.5  # queued orders get this long to finish (each is journaled either way)
@@ -78,6 +83,7 @@ class Service:
         self.positions = self.parts.positions
         self.journal = self.parts.journal
         self.feed = self.parts.feed
+        self.states = self.parts.states
         self.recorder = recorder
         self._speed = speed
         self._exchange_symbols: dict[str, dict[str, Any]] = {}  # exchangeInfo entries
@@ -85,9 +91,12 @@ class Service:
         self._tasks = TaskOwner("service")
         self._started_mono = time.monotonic()
         self._started_ms = clock.now_ms()
-        self._exchange_error: str | None = "connecting to the exchange"
+        self._exchange_error: str | None = None
+        self._set_exchange_error("connecting to the exchange", State.PAUSED)
         self._feed_started = False
         self.trading_ready = False  # the executor is started (rules loaded, journal recovered)
+        self.reset_notice: str | None = None  # an exchange reset seen at start, until restart
+        self.account_mismatches: list[str] = []
         self._register_metric_sources()
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -117,6 +126,7 @@ class Service:
         self._tasks.spawn(self.pipeline.run_candle_updates(), "candle-updates")
         self._tasks.spawn(self.metrics.measure_loop_lag(), "loop-lag")
         self._tasks.spawn(self.parts.order_metrics.run(), "order-metrics")
+        self._tasks.spawn(self._watch_status(), "status")
 
     async def stop(self) -> None:
         """Stop the stream, then the workers (draining the journal), then close the client."""
@@ -146,12 +156,12 @@ class Service:
             except asyncio.CancelledError:
                 raise
             except FatalError as exc:
-                self._exchange_error = f"cannot start trading: {describe(exc)}"
+                self._set_exchange_error(f"cannot start trading: {describe(exc)}", State.HALTED)
                 self._publish_status()
                 log.error("cannot start trading (%s); the API stays up, no orders", describe(exc))
                 return
             except Exception as exc:
-                self._exchange_error = f"exchange unreachable: {describe(exc)}"
+                self._set_exchange_error(f"exchange unreachable: {describe(exc)}", State.PAUSED)
                 self._publish_status()
                 log.warning(
                     "attempt %d to reach the exchange at %s failed (%s); retrying in %.1fs."
@@ -163,7 +173,7 @@ class Service:
                 )
                 await asyncio.sleep(delay)
                 delay = min(BACKOFF_MAX_S, delay * 1.6) * random.uniform(0.8, 1.2)
-        self._exchange_error = None
+        self._set_exchange_error(None)
         await self.feed.start()  # holds every symbol until its stream and backfill are live
         self._feed_started = True
         # Only now: before the feed holds the symbols, the clock would close the minutes after
@@ -171,8 +181,7 @@ class Service:
         self.pipeline.close_timer.start()
         self._publish_status()
         log.info("trade stream started for %s", ", ".join(self._symbols))
-        if isinstance(self.clock, SystemClock):
-            self._tasks.spawn(self._sync_time_forever(), "time-sync")
+        self._tasks.spawn(self._sync_time_forever(), "time-sync")
 
     async def _load_exchange(self) -> None:
         info = await self.client.get_exchange_info()
@@ -184,11 +193,16 @@ class Service:
         for symbol in self._symbols:
             self._record_symbol_info(symbol)
         await apply_rules(self.parts.broker, self.rules)
-        if isinstance(self.clock, SystemClock):
-            await self._sync_time()
+        await self.parts.server_time.sync()
         if not self.trading_ready:
             # Journal recovery: positions rebuilt, open intents reconciled with the exchange.
             await self.executor.start()
+            self.signals.restore(
+                e.signal for e in self.journal.records() if isinstance(e, SignalNote)
+            )
+            self.signals.on_add = self._journal_signal
+            if self.mode != "paper":
+                await self._check_account()
             self.trading_ready = True
             held = [f"{p.variant}/{p.symbol} {p.qty}" for p in self.positions.open()]
             log.info(
@@ -214,25 +228,68 @@ class Service:
         taken = self.pipeline.warm_up(symbol, candles)
         log.info("warm-up of %s: %d closed candles from REST klines", symbol, taken)
 
-    async def _sync_time(self) -> None:
-        """SystemClock.offset_ms = server time - local time, measured at the request's middle."""
-        assert isinstance(self.clock, SystemClock)
-        before = time.time_ns() // 1_000_000
-        answer = await self.client.get_server_time()
-        after = time.time_ns() // 1_000_000
-        self.clock.offset_ms = int(answer["serverTime"]) - (before + after) // 2
-        log.info("server time offset %+d ms", self.clock.offset_ms)
+    async def _check_account(self) -> None:
+        """Credentials, a testnet reset, and balances against the journal (see
+        execution.exchange_check); a reset ends the journal's positions, visibly."""
+        base_of = {symbol: rule.base_asset for symbol, rule in self.rules.items()}
+        check = await check_account(self.client, self.journal, self.positions, base_of)
+        if check.reset is not None:
+            ended = await self.executor.end_positions_by_reset(check.reset)
+            held = ", ".join(f"{p.variant}/{p.symbol} {p.held_qty}" for p in ended) or "none"
+            log.warning("%s; positions ended without selling: %s", check.reset, held)
+            when = iso_ms(self.clock.now_ms())
+            self.reset_notice = f"exchange reset detected at {when}: {check.reset}"
+        for mismatch in check.mismatches:
+            log.warning("journal and account disagree: %s", mismatch)
+        self.account_mismatches = check.mismatches
+
+    def _journal_signal(self, signal: SignalRaised) -> None:
+        """Every signal goes to the journal too, so the signal history survives a restart."""
+        try:
+            self.journal.append_nowait(SignalNote(signal))
+        except RuntimeError as exc:
+            log.warning("signal not journaled: %s", exc)
 
     async def _sync_time_forever(self) -> None:
         while True:
             await asyncio.sleep(TIME_SYNC_INTERVAL_S)
             try:
-                await self._sync_time()
+                await self.parts.server_time.sync()
             except Exception as exc:
                 log.warning("server time sync failed: %s", describe(exc))
 
-    def _publish_status(self) -> None:
-        self.hub.publish(Event(STATUS, to_data(self.health()), None, self.clock.now_ms()))
+    def _set_exchange_error(self, error: str | None, state: State = State.PAUSED) -> None:
+        """Why the service cannot trade yet (None: it can); every variant shows it."""
+        self._exchange_error = error
+        if error is None:
+            self.states.clear_service("exchange")
+        else:
+            self.states.set_service("exchange", state, error)
+
+    async def _watch_status(self) -> None:
+        """A /ws `status` whenever health or a variant's state changes; the state gauge."""
+        last: tuple[object, ...] | None = None
+        while True:
+            failure = self.journal.failure
+            if failure is not None:
+                self.states.set_service("journal", State.HALTED, f"journal: {failure}")
+            report = self.health()
+            now = (report.status, tuple(report.reasons), tuple(report.variants))
+            if now != last:
+                last = now
+                self._publish_status(report)
+                for variant in report.variants:
+                    log.log(
+                        logging.INFO if variant.state is State.ACTIVE else logging.WARNING,
+                        "variant %s is %s%s", variant.variant, variant.state.value,
+                        f": {variant.reason}" if variant.reason else "",
+                    )  # fmt: skip
+                    self.metrics.set_variant_state(variant.variant, variant.state.value)
+            await asyncio.sleep(STATUS_CHECK_S)
+
+    def _publish_status(self, report: HealthReport | None = None) -> None:
+        data = to_data(report or self.health())
+        self.hub.publish(Event(STATUS, data, None, self.clock.now_ms()))
 
     # -- symbols -------------------------------------------------------------------------------
 
@@ -314,6 +371,15 @@ class Service:
             )
             if status != "live" and self._exchange_error is None:
                 reasons.append(f"{symbol} feed {status}" + (f": {error}" if error else ""))
+        variants = self.states.all()
+        reasons += [
+            f"variant {v.variant} {v.state.value}: {v.reason}"
+            for v in variants
+            if v.state is not State.ACTIVE and v.reason != self._exchange_error
+        ]
+        if self.reset_notice is not None:
+            reasons.append(self.reset_notice)
+        reasons += [f"journal and account disagree: {m}" for m in self.account_mismatches]
         return HealthReport(
             status="degraded" if reasons else "ok",
             reasons=reasons,
@@ -322,6 +388,7 @@ class Service:
             started_ms=self._started_ms,
             now_ms=now,
             symbols=feeds,
+            variants=variants,
         )
 
     def _register_metric_sources(self) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from execution.variant_state import VariantState
+
 
 @dataclass(frozen=True, slots=True)
 class FeedReport:
@@ -23,3 +25,4 @@ class HealthReport:
     started_ms: int
     now_ms: int
     symbols: dict[str, FeedReport] = field(default_factory=dict)
+    variants: list[VariantState] = field(default_factory=list)

@@ -10,6 +10,7 @@ import time
 from collections import defaultdict, deque
 
 from core.hub import ORDER, Hub, Subscriber
+from execution.models import OrderRecord, OrderStatus
 from pipeline.metrics import ServiceMetrics
 
 QUEUE = 10_000
@@ -43,11 +44,10 @@ class OrderMetrics:
             self._hub.unsubscribe(sub)
 
     def observe(self, data: object) -> None:
-        if not isinstance(data, dict):
+        if not isinstance(data, OrderRecord):
             return
-        outcome = str(data.get("type", "unknown"))
+        outcome = data.status.value
         self._metrics.orders.labels(outcome).inc()
-        key = (str(data.get("variant")), str(data.get("symbol")))
-        pending = self._pending.get(key)
-        if pending and outcome != "intent":
+        pending = self._pending.get((data.variant, data.symbol))
+        if pending and data.status is not OrderStatus.INTENT:
             self._metrics.order_latency.observe(time.monotonic() - pending.popleft())

@@ -21,6 +21,8 @@ from execution.journal import Journal
 from execution.models import Mode
 from execution.positions import PositionBook
 from execution.rules import SymbolRules
+from execution.server_time import ServerTime
+from execution.variant_state import VariantStates
 from pipeline.metrics import ServiceMetrics
 from pipeline.pipeline import Pipeline
 from pipeline.signal_log import SignalLog
@@ -72,11 +74,12 @@ def build_components(
     engine = StrategyEngine(settings.variant_settings, settings.symbols)
     journal = Journal(settings.journal_path)
     positions = PositionBook()
+    server_time = ServerTime(client, clock)  # the one offset: clock and signatures
     broker: PaperBroker | TestnetBroker
     if mode == Mode.PAPER.value:
         broker = PaperBroker(tick_store.last_price, settings.paper_fee_rate, rules, clock=clock)
     else:
-        broker = TestnetBroker(client, rules, mode=mode)
+        broker = TestnetBroker(client, rules, mode=mode, server_time=server_time)
     sender: Broker = broker if recorder is None else RecordingBroker(broker, recorder)
     executor = OrderExecutor.from_settings(
         settings,
@@ -87,6 +90,9 @@ def build_components(
         positions=positions,
         price_of=tick_store.last_price,
         on_position=engine.on_position_changed,
+    )
+    states = VariantStates(
+        [v.name for v in settings.variant_settings], executor.risk, executor.capital_shortfall
     )
     if recorder is not None:
         # After the engine's own listener: the point where the strategy learnt the position.
@@ -123,5 +129,5 @@ def build_components(
     )  # fmt: skip
     return Components(
         hub, metrics, tick_store, signals, rules, engine, journal, positions, broker, executor,
-        pipeline, feed, order_metrics,
+        pipeline, feed, order_metrics, server_time, states,
     )  # fmt: skip

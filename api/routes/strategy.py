@@ -1,25 +1,64 @@
-"""GET /strategy: parameters, variants, indicator values and readiness per symbol."""
+"""GET /strategy: parameters, variants (state and money), indicator values per symbol."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from fastapi import APIRouter
 
 from api.deps import ServiceDep
-from api.schemas import StrategyOut
-from pipeline.wire import to_data
+from api.schemas import StrategyOut, StrategyVariantOut, VariantMoneyOut
+from execution.accounts import VariantMoney
+from pipeline.wire import plain, to_data
 
 router = APIRouter(prefix="/strategy", tags=["strategy"])
+_CENT = Decimal("0.01")
+
+
+def money_out(money: VariantMoney) -> VariantMoneyOut:
+    """Quote figures to 8 places, percentages to 2 (plain notation)."""
+
+    def q(value: Decimal) -> str:
+        return plain(value.quantize(Decimal("1e-8")))
+
+    def pct(value: Decimal) -> str:
+        return plain(value.quantize(_CENT))
+
+    return VariantMoneyOut(
+        capital=q(money.capital), cash=q(money.cash), holdings=q(money.holdings),
+        equity=q(money.equity), realized_pnl=q(money.realized_pnl),
+        unrealized_pnl=q(money.unrealized_pnl), fees=q(money.fees),
+        return_pct=pct(money.return_pct), drawdown_pct=pct(money.drawdown_pct),
+        max_drawdown_pct=pct(money.max_drawdown_pct),
+    )  # fmt: skip
 
 
 @router.get("", response_model=StrategyOut)
 async def strategy(service: ServiceDep) -> StrategyOut:
-    """What the strategy runs with and where its indicators stand. Never a secret."""
+    """What the strategy runs with, each variant's state and money, and where the indicators
+    stand. Never a secret."""
     settings = service.settings
     snapshot = to_data(service.engine.snapshot())
+    accounts = service.executor.accounts
+    variants: list[StrategyVariantOut] = []
+    for v in settings.variant_settings:
+        state = service.states.of(v.name)
+        assert accounts is not None  # built from settings: every service has capital
+        variants.append(
+            StrategyVariantOut(
+                name=v.name,
+                stop_loss=plain(v.stop_loss),
+                ema_period=v.ema_period,
+                sma_period=v.sma_period,
+                state=state.state.value,
+                state_reason=state.reason,
+                money=money_out(accounts.money(v.name)),
+            )
+        )
     return StrategyOut(
         strategy=str(snapshot.get("strategy", "")),
         ema_period=settings.ema_period,
         sma_period=settings.sma_period,
-        variants=snapshot.get("variants", []),
+        variants=variants,
         symbols=snapshot.get("symbols", {}),
     )

@@ -134,7 +134,10 @@ async def test_decimals_are_plain_and_candles_have_eight_places(
                     break
             flat = msg["data"]
             assert (flat["variant"], flat["symbol"], flat["is_open"]) == ("B", "BTCUSDT", False)
-            assert Decimal(flat["cost_quote"]) == 0 and Decimal(flat["qty"]) == 0
+            assert Decimal(flat["qty"]) == 0  # nothing sellable left
+            # What stays is dust, below one LOT_SIZE step: it keeps its share of the cost.
+            assert Decimal(flat["held_qty"]) == Decimal(flat["dust"]) < Decimal("0.00001")
+            assert (Decimal(flat["cost_quote"]) > 0) == (Decimal(flat["dust"]) > 0)
             assert_plain(flat, ("qty", "cost_quote", "realized_pnl", "dust"))
             for p in (await http.get("/positions")).json():
                 assert_plain(p, ("qty", "entry_price", "cost_quote", "realized_pnl", "dust",

@@ -11,6 +11,8 @@ import orjson
 from aggregation.models import Candle
 from backtest.runner import BacktestConfig, candle_stream, run_streams
 from config import load_settings
+from execution.codec import decode
+from execution.models import OrderRecord
 
 T0 = 1_704_067_200_000
 
@@ -34,7 +36,10 @@ async def test_the_file_holds_exactly_the_runs_journal(tmp_path: Path) -> None:
     config = BacktestConfig([], settings.variant_settings, Decimal("0.001"))
     in_memory = await run_streams(settings, config, [candle_stream(candles)], len(candles))
 
-    written = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    written = [decode(orjson.loads(line)) for line in path.read_bytes().splitlines()]
     assert len(written) > 40  # the wave crosses many times: orders were made
     assert written == with_file.journal == in_memory.journal
-    assert {rec["type"] for rec in written} == {"intent", "filled"}
+    assert {rec.status.value for rec in written if isinstance(rec, OrderRecord)} == {
+        "intent",
+        "filled",
+    }

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from core.clock import SystemClock
+from execution.models import OrderStatus
 from simulator import FaultConfig, Simulator, SimulatorConfig
 from strategy.models import Side
 from tests.execution.simnet import KEY, SECRET, make_client, make_executor

@@ -39,11 +39,21 @@ async def test_fills_commissions_and_rejections(tmp_path: Path) -> None:
             assert sell.commission == want_fee
             pos = executor.positions.get("A", "BTCUSDT")
             assert pos.qty == 0 and pos.dust == Decimal("0.000009")
-            want_pnl = sell.quote_qty - sell.commission - buy.quote_qty
-            assert pos.realized_pnl == want_pnl
+            # The dust is not a loss: the sold part carries its share of the cost, the dust
+            # keeps the rest and is worth the last price.
+            sold_cost = buy.quote_qty * sell.executed_qty / (buy.executed_qty - buy.commission)
+            want_pnl = sell.quote_qty - sell.commission - sold_cost
+            assert abs(pos.realized_pnl - want_pnl) < Decimal("1e-20")
             account = await client.get_account()
             btc = next(b for b in account["balances"] if b["asset"] == "BTC")
+            usdt = next(b for b in account["balances"] if b["asset"] == "USDT")
             assert Decimal(btc["free"]) == Decimal(1) + pos.dust  # the exchange holds the dust
+            # Realized + unrealized is the mark-to-market result of the account's own change.
+            last = Decimal((await client.get_symbol_ticker(symbol="BTCUSDT"))["price"])
+            start_usdt = Decimal(dict(sim_config().initial_balances)["USDT"])
+            mtm = Decimal(usdt["free"]) - start_usdt + (Decimal(btc["free"]) - 1) * last
+            total = pos.realized_pnl + (pos.unrealized_pnl(last) or 0)
+            assert abs(total - mtm) < Decimal("1e-8"), (total, mtm)
 
             # Insufficient balance: -2010 becomes a rejected record with the code.
             big = await executor.manual_order("A", "BTCUSDT", Side.BUY, Decimal("0.5"))

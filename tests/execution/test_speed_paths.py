@@ -108,5 +108,5 @@ async def test_execute_inline_journals_the_intent_before_the_broker_sees_it(
     await executor.stop()
     assert bought is not None and bought.filled and sold is not None and sold.filled
     assert seen_on_disk == [["intent"], ["intent", "filled", "intent"]]
-    assert positions == [Decimal("0.000999"), Decimal(0)]  # the strategy heard each fill
+    assert positions == [Decimal("0.00099"), Decimal(0)]  # the strategy heard each (sellable) fill
     assert executor.positions.get("A", "BTCUSDT").trades == 2
