@@ -19,6 +19,7 @@ from backtest.metrics import RoundTrip
 from config import Settings, VariantSettings
 from core.clock import ManualClock
 from core.hub import Hub
+from core.symbols import split_symbol
 from execution.brokers import PaperBroker
 from execution.executor import OrderExecutor
 from execution.journal import Journal
@@ -32,14 +33,13 @@ from strategy.models import Side, SignalRaised, SignalReason
 # step and minQty 0.00000001 (Binance's finest), so the BUY's base-asset fee leaves no unsellable
 # dust and a round trip's P&L is the price move minus the fees; NOTIONAL min 5 applied to market
 # orders as on the Spot Testnet; 8-digit commissions.
-_QUOTES = ("FDUSD", "USDT", "USDC", "BUSD", "TUSD", "BTC", "ETH", "BNB", "EUR", "TRY")
 
 
 def default_rules(symbol: str) -> SymbolRules:
-    quote = next((q for q in _QUOTES if symbol.endswith(q) and len(symbol) > len(q)), "USDT")
+    base, quote = split_symbol(symbol) or (symbol, "USDT")
     return SymbolRules(
         symbol=symbol,
-        base_asset=symbol[: -len(quote)] if symbol.endswith(quote) else symbol,
+        base_asset=base,
         quote_asset=quote,
         tick_size=Decimal("0.01"),
         min_price=Decimal("0.01"),

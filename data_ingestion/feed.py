@@ -8,7 +8,9 @@ reconnecting instead (each socket is set up for it in `data_ingestion.connection
   (0.5 s ×1.8 up to 30 s; reset after a connection that lived `healthy_s`);
   the unable-to-connect log line suggests `--simulate`;
 - while reconnecting every symbol is held in the gate (the aggregator closes none of its
-  minutes); after the reconnect each symbol catches up from REST by trade id (Sequencer);
+  minutes); after the reconnect each symbol catches up from REST by trade id: each symbol's
+  `Sequencer` decides (dedupe, reorder window, gaps, holds), this module carries its actions
+  out (`_run`: deliver, hold, release, mark a gap, start a window, fetch from REST);
   a connection silent for `silence_hold_s` holds them too, and asks REST for each symbol's
   latest trade id (aggTrades, weight 2): a newer id than the stream's last means a stalled
   stream (reconnect now, catch up); none means a quiet market (release; ask again after
@@ -29,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +44,19 @@ from data_ingestion.backoff import Backoff
 from data_ingestion.connection import Connection, open_connection
 from data_ingestion.models import Tick
 from data_ingestion.schemas import FrameError, NotATrade, decode_frame, trade_to_tick
-from data_ingestion.sequencer import MarketGate, Sequencer
+from data_ingestion.sequencer import (
+    Action,
+    Deliver,
+    Fetch,
+    FetchLatest,
+    FetchTrades,
+    Hold,
+    MarketGate,
+    MarkGap,
+    Release,
+    Sequencer,
+    StartWindow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +117,8 @@ class TradeFeed:
         self._fetcher = fetcher or TradeFetcher(client)
         self._tasks = TaskOwner("feed")
         self._seqs: dict[str, Sequencer] = {}
+        self._inflight: dict[str, asyncio.Task[None]] = {}  # a symbol's REST request
+        self._windows: dict[str, asyncio.TimerHandle] = {}  # a symbol's reorder window
         self._last_msg: dict[str, tuple[int, float]] = {}  # clock ms, loop time
         self._changed = asyncio.Event()
         self._conn: Connection | None = None
@@ -133,7 +149,7 @@ class TradeFeed:
     async def stop(self) -> None:
         conn, self._conn = self._conn, None
         for seq in self._seqs.values():
-            seq.cancel()
+            self._cancel(seq)
         await self._tasks.cancel_all()
         if conn is not None:
             await conn.close()
@@ -153,7 +169,7 @@ class TradeFeed:
         seq = self._seqs.pop(symbol.upper(), None)
         if seq is None:
             return
-        seq.cancel()
+        self._cancel(seq)
         self._unhold(seq.symbol)
         if seq.symbol in self._held_for_silence:
             self._held_for_silence.discard(seq.symbol)
@@ -210,7 +226,11 @@ class TradeFeed:
         if seq is None:
             return  # a symbol just removed
         self._last_msg[tick.symbol] = (tick.received_ms, asyncio.get_running_loop().time())
-        seq.offer(tick)
+        actions = seq.offer(tick)
+        if len(actions) == 1 and type(actions[0]) is Deliver:  # the common case: in order
+            self._deliver(actions[0].tick)
+        elif actions:
+            self._run(seq, actions)
 
     def _deliver(self, tick: Tick) -> None:
         try:
@@ -220,13 +240,79 @@ class TradeFeed:
             log.exception("feed: on_tick failed for %s #%d", tick.symbol, tick.trade_id)
 
     def _add_seq(self, symbol: str) -> None:
+        gate = self._gate
         self._seqs[symbol] = Sequencer(
-            symbol, self._deliver, self._fetcher, self._gate, self._spawn,
+            symbol,
+            (lambda: gate.resume_ms(symbol)) if gate is not None else (lambda: None),
             reorder_window_s=self._reorder_window_s,
-        )  # fmt: skip
+        )
 
-    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
-        return self._tasks.spawn(coro, name)
+    # -- the sequencers' actions ----------------------------------------------------------------
+
+    def _run(self, seq: Sequencer, actions: Iterable[Action]) -> None:
+        """Carry out what `seq` decided, in order."""
+        gate = self._gate
+        symbol = seq.symbol
+        for action in actions:
+            if isinstance(action, Deliver):
+                self._deliver(action.tick)
+            elif isinstance(action, Hold):
+                if gate is not None:
+                    gate.hold(symbol)
+            elif isinstance(action, Release):
+                if gate is not None:
+                    gate.release(symbol)
+            elif isinstance(action, MarkGap):
+                if gate is not None:
+                    gate.mark_gap(symbol, action.start_ms, action.end_ms, action.filled)
+            elif isinstance(action, StartWindow):
+                loop = asyncio.get_running_loop()
+                self._windows[symbol] = loop.call_later(
+                    action.seconds, self._window_closed, seq, action.token
+                )
+            else:
+                self._inflight[symbol] = self._tasks.spawn(
+                    self._fetch(seq, action), f"seq:{symbol}"
+                )
+
+    def _window_closed(self, seq: Sequencer, token: int) -> None:
+        if self._seqs.get(seq.symbol) is seq:
+            self._run(seq, seq.window_closed(token))
+
+    async def _fetch(self, seq: Sequencer, request: Fetch) -> None:
+        """One REST request of `seq`; its answer (or why it failed) goes back to `seq`."""
+        symbol = seq.symbol
+        actions: Iterable[Action]
+        try:
+            if isinstance(request, FetchTrades):
+                ticks = await self._fetcher.trades(
+                    symbol, request.first, request.upto, since_ms=request.since_ms
+                )
+                actions = seq.trades_fetched(request, ticks)
+            elif isinstance(request, FetchLatest):
+                actions = seq.latest_fetched(request, await self._fetcher.latest(symbol))
+            else:
+                first = await self._fetcher.first_id_since(symbol, request.since_ms)
+                actions = seq.first_id_fetched(request, first)
+        except asyncio.CancelledError:
+            raise
+        except BackfillError as exc:
+            actions = seq.fetch_failed(request, str(exc))
+        except Exception as exc:  # not the fetcher's own error: logged, and the gap given up
+            log.exception("feed: %s: REST request failed", symbol)
+            actions = seq.fetch_failed(request, f"{type(exc).__name__}: {exc}")
+        if self._seqs.get(symbol) is seq:
+            self._run(seq, actions)
+
+    def _cancel(self, seq: Sequencer) -> None:
+        """Drop `seq`'s request and window, and let go of its hold."""
+        task = self._inflight.pop(seq.symbol, None)
+        if task is not None:
+            task.cancel()
+        handle = self._windows.pop(seq.symbol, None)
+        if handle is not None:
+            handle.cancel()
+        self._run(seq, seq.cancel())
 
     def _hold(self, symbol: str) -> None:
         if symbol not in self._held_for_reconnect:
@@ -258,7 +344,7 @@ class TradeFeed:
         for symbol in symbols:
             seq = self._seqs.get(symbol)
             if seq is not None and symbol in self._held_for_reconnect:
-                seq.catch_up()
+                self._run(seq, seq.catch_up())
                 self._unhold(symbol)
 
     # -- connections ----------------------------------------------------------------------

@@ -1,28 +1,41 @@
-"""Per-symbol trade-id sequencing: drop duplicates, hold back ticks after a gap, fill it.
+"""Per-symbol trade-id sequencing, as a pure decision object (sans I/O).
 
-Trade ids are consecutive per symbol, so a gap is exact: the ticks after it wait in a buffer
-while the missing ids are awaited (a short reorder window, for frames that merely came out of
-order) and then fetched from REST. The aggregator is held meanwhile, so no minute the gap
-touches is closed by the clock; buffered ticks are applied after the fill, in id order.
+Trade ids are consecutive per symbol, so a gap is exact. `Sequencer` takes what happened (a
+stream tick, a reconnect, a REST answer or failure, the end of a reorder window) and answers
+with actions for its driver (`data_ingestion.feed`) to carry out:
+
+- `Deliver(tick)`: hand the tick on, in id order;
+- `Hold()` / `Release()`: hold the symbol in the gate while a gap is open, so the clock
+  closes none of its minutes (exactly one hold per open gap);
+- `MarkGap(start_ms, end_ms, filled)`: the minutes of that span had missing trades, now
+  fetched (`filled`) or given up on (their candles close incomplete);
+- `StartWindow(token, seconds)`: call `window_closed(token)` after `seconds`, unless it is
+  moot by then (the reorder window: frames that merely came out of order arrive within it);
+- `FetchTrades(first, upto)`, `FetchLatest()`, `FetchFirstSince(since_ms)`: ask REST, then
+  call `trades_fetched` / `latest_fetched` / `first_id_fetched` with the answer, or
+  `fetch_failed` with why. An answer to a request that is no longer awaited is ignored.
+
+While a gap is open the ticks after it wait in a buffer; after the fill (or after giving up
+on it) they are delivered in id order. Nothing here awaits, sleeps or reads a clock, so every
+edge case is a table test (tests/data_ingestion/test_sequencer.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import Protocol
 
 from core.clock import MINUTE_MS
-from data_ingestion.backfill import BackfillError, TradeFetcher
 from data_ingestion.models import Tick
 
 log = logging.getLogger(__name__)
 
 
 class MarketGate(Protocol):
-    """What the feed needs from the aggregator (CandleAggregator satisfies it)."""
+    """What the feed needs from the candle side (aggregation.timer.CloseTimer satisfies it)."""
 
     def hold(self, symbol: str) -> None: ...
 
@@ -31,6 +44,77 @@ class MarketGate(Protocol):
     def mark_gap(self, symbol: str, start_ms: int, end_ms: int, filled: bool) -> None: ...
 
     def resume_ms(self, symbol: str) -> int | None: ...
+
+
+# -- actions ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Deliver:
+    tick: Tick
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class MarkGap:
+    start_ms: int
+    end_ms: int
+    filled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StartWindow:
+    token: int
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FetchTrades:
+    """Trades `first`..`upto` (None: up to the latest); `since_ms` helps the aggTrades road."""
+
+    first: int
+    upto: int | None
+    since_ms: int | None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FetchLatest:
+    """The latest trade's (id, time), None when the symbol never traded."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FetchFirstSince:
+    """The id of the first trade at or after `since_ms`, None when there is none yet."""
+
+    since_ms: int
+
+
+Fetch = FetchTrades | FetchLatest | FetchFirstSince
+Action = Deliver | Hold | Release | MarkGap | StartWindow | Fetch
+NOTHING: tuple[Action, ...] = ()
+
+
+class _Step(Enum):
+    """What the open gap waits for."""
+
+    IDLE = "idle"
+    WINDOW = "window"  # late frames, until window_closed
+    GAP = "gap"  # FetchTrades of the ids between the last delivered and the buffer
+    CATCH_UP = "catch-up"  # FetchTrades after the last id, up to the latest (a reconnect)
+    FIRST_ID = "first-id"  # FetchFirstSince for the first trade of the symbol
+    FIRST = "first"  # FetchTrades from there up to the first stream trade
+    ESTABLISH_LATEST = "establish-latest"  # FetchLatest: has anything traded since resume?
+    ESTABLISH_FIRST = "establish-first"  # FetchFirstSince(resume)
+    ESTABLISH = "establish"  # FetchTrades from resume up to the latest
 
 
 @dataclass(slots=True)
@@ -43,24 +127,19 @@ class SeqStats:
 
 
 class Sequencer:
-    """One symbol's id order. `offer` is called for every stream tick, `catch_up` after a
-    reconnect; `busy` is True while a gap is being resolved (the gate is held)."""
+    """One symbol's id order. `busy` is True while a gap is open (the gate is held);
+    `backfilling` while REST is asked for trades. `resume_ms()` says from when the candles
+    still need trades (the warm-up's end), None when any start will do."""
 
     def __init__(
         self,
         symbol: str,
-        deliver: Callable[[Tick], None],
-        fetcher: TradeFetcher,
-        gate: MarketGate | None,
-        spawn: Callable[..., asyncio.Task[None]],
+        resume_ms: Callable[[], int | None] = lambda: None,
         reorder_window_s: float = 0.2,
         max_backfill_trades: int = 100_000,
     ) -> None:
         self.symbol = symbol
-        self._deliver = deliver
-        self._fetcher = fetcher
-        self._gate = gate
-        self._spawn = spawn
+        self._resume_ms = resume_ms
         self._window_s = reorder_window_s
         self._max_trades = max_backfill_trades
         self.last_id: int | None = None
@@ -69,210 +148,264 @@ class Sequencer:
         self.busy = False
         self.backfilling = False
         self.stats = SeqStats()
-        self._arrived = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._holding = False  # this sequencer holds the gate (exactly once)
+        self._step = _Step.IDLE
+        self._request: Fetch | None = None  # the REST answer awaited
+        self._token = 0  # of the current reorder window
+        self._holding = False
+        self._since = 0  # FIRST_ID/FIRST/ESTABLISH*: from when trades are fetched
+        self._first: Tick | None = None  # FIRST_ID/FIRST: the first stream trade seen
+        self._gap_end_ms = 0  # GAP: the time of the first buffered trade after the gap
 
-    # -- called for every stream tick ------------------------------------------------------
+    # -- inputs ---------------------------------------------------------------------------------
 
-    def offer(self, tick: Tick) -> None:
+    def offer(self, tick: Tick) -> Sequence[Action]:
+        """A trade from the stream."""
         last = self.last_id
         tid = tick.trade_id
         if last is not None and tid <= last:
             self.stats.duplicates += 1
-            return
+            return NOTHING
         if self.busy:
             if tid in self.buffer:
                 self.stats.duplicates += 1
-            else:
-                self.buffer[tid] = tick
-                self._arrived.set()
-            return
+                return NOTHING
+            self.buffer[tid] = tick
+            if self._step is _Step.WINDOW:
+                out: list[Action] = []
+                self._drain(out)
+                if not self.buffer:
+                    self.stats.reordered += 1
+                    self._finish(out)
+                return out
+            return NOTHING
         if last is not None and tid == last + 1:
-            self._apply(tick)
-            return
+            self.last_id = tid
+            self.last_time_ms = tick.trade_time_ms
+            return (Deliver(tick),)
         self.buffer[tid] = tick
-        self._start(self._first_tick(tick) if last is None else self._fill_gap())
+        out = []
+        self._open(out)
+        if last is None:
+            self._ask_first_id(tick, out)
+        else:
+            self._next_gap(out)
+        return out
 
-    def catch_up(self) -> None:
-        """After a (re)connect: fetch everything after the last id before releasing the gate.
+    def catch_up(self) -> Sequence[Action]:
+        """After a (re)connect: fetch everything after the last id before letting go.
 
         A symbol without a last id yet, whose candles resume at a known minute (warm-up),
         finds its place from REST now rather than at its first trade, so that a quiet
         symbol's minutes are not closed flat while trades of them were missed.
         """
         if self.busy:
-            return
+            return NOTHING
+        out: list[Action] = []
         if self.last_id is not None:
-            self._start(self._fill_gap(open_ended=True))
+            self._open(out)
+            self._fetch_trades(self.last_id + 1, None, _Step.CATCH_UP, out)
+            return out
+        resume = self._resume_ms()
+        if resume is None:
+            return NOTHING
+        self._open(out)
+        self._since = resume
+        self._ask(FetchLatest(), _Step.ESTABLISH_LATEST, out)
+        return out
+
+    def window_closed(self, token: int) -> Sequence[Action]:
+        """The reorder window of `token` ended: what is still missing comes from REST."""
+        if self._step is not _Step.WINDOW or token != self._token:
+            return NOTHING
+        out: list[Action] = []
+        self._drain(out)
+        if not self.buffer:
+            self.stats.reordered += 1
+            self._finish(out)
+            return out
+        assert self.last_id is not None
+        first, upto = self.last_id + 1, min(self.buffer) - 1
+        self._gap_end_ms = self.buffer[upto + 1].trade_time_ms
+        log.info("%s: trade ids %d..%d missing, backfilling", self.symbol, first, upto)
+        self._fetch_trades(first, upto, _Step.GAP, out)
+        return out
+
+    def trades_fetched(self, request: Fetch, ticks: Sequence[Tick]) -> Sequence[Action]:
+        """REST's answer to `FetchTrades`: checked (it must start at `first` and, for a closed
+        range, end at `upto`), then delivered."""
+        if request is not self._request or not isinstance(request, FetchTrades):
+            return NOTHING
+        if ticks and ticks[0].trade_id - ticks[0].count + 1 != request.first:  # aggregate f..l
+            return self.fetch_failed(
+                request, f"REST returned from id {ticks[0].trade_id}, wanted {request.first}"
+            )
+        if request.upto is not None and (not ticks or ticks[-1].trade_id != request.upto):
+            got = ticks[-1].trade_id if ticks else None
+            return self.fetch_failed(request, f"REST returned up to {got}, wanted {request.upto}")
+        self._request = None
+        out: list[Action] = []
+        if ticks:
+            out.append(MarkGap(ticks[0].trade_time_ms, ticks[-1].trade_time_ms, True))
+        for tick in ticks:
+            if self.last_id is None or tick.trade_id > self.last_id:
+                self._apply(tick, out)
+        self.stats.backfilled_trades += len(ticks)
+        self._next_gap(out)
+        return out
+
+    def latest_fetched(self, request: Fetch, latest: tuple[int, int] | None) -> Sequence[Action]:
+        """REST's answer to `FetchLatest`: the latest trade's (id, time), or None."""
+        if request is not self._request:
+            return NOTHING
+        self._request = None
+        out: list[Action] = []
+        if latest is not None and latest[1] < self._since:
+            self.last_id, self.last_time_ms = latest  # nothing traded since the resume point
+            self._next_gap(out)
+        elif latest is not None:
+            self._ask(FetchFirstSince(self._since), _Step.ESTABLISH_FIRST, out)
+        else:
+            self._establish_failed(out)
+        return out
+
+    def first_id_fetched(self, request: Fetch, first: int | None) -> Sequence[Action]:
+        """REST's answer to `FetchFirstSince`: the first id at or after `since_ms`, or None."""
+        if request is not self._request:
+            return NOTHING
+        self._request = None
+        out: list[Action] = []
+        if self._step is _Step.ESTABLISH_FIRST:
+            if first is None:
+                self._establish_failed(out)
+            else:
+                self.last_id, self.last_time_ms = first - 1, self._since
+                self._fetch_trades(first, None, _Step.ESTABLISH, out)
+            return out
+        tick = self._first
+        assert tick is not None
+        if first is not None and first < tick.trade_id:
+            self.last_id, self.last_time_ms = first - 1, self._since
+            self._fetch_trades(first, tick.trade_id - 1, _Step.FIRST, out)
+        else:
+            self.last_id = tick.trade_id - 1  # nothing traded before it since the resume point
+            self._next_gap(out)
+        return out
+
+    def fetch_failed(self, request: Fetch, why: str) -> Sequence[Action]:
+        """REST could not answer `request` (after the fetcher's own retries)."""
+        if request is not self._request:
+            return NOTHING
+        self._request = None
+        out: list[Action] = []
+        step = self._step
+        if step is _Step.GAP:
+            assert isinstance(request, FetchTrades) and request.upto is not None
+            log.warning("%s: backfill %d..%s failed: %s", self.symbol, request.first,
+                        request.upto, why)  # fmt: skip
+            self.stats.unfilled_gaps += 1
+            out.append(MarkGap(self.last_time_ms, self._gap_end_ms, False))
+            self.last_id = request.upto  # given up on; those minutes close incomplete
+        elif step is _Step.CATCH_UP:
+            log.warning("%s: catch-up backfill failed: %s", self.symbol, why)
+        elif step in (_Step.FIRST_ID, _Step.FIRST):
+            tick = self._first
+            assert tick is not None
+            log.warning("%s: start backfill since %d failed: %s", self.symbol, self._since, why)
+            self.stats.unfilled_gaps += 1
+            out.append(MarkGap(self._since, tick.trade_time_ms, False))
+            self.last_id = min(self.buffer) - 1
+        else:  # establishing: the first stream trade will try again
+            log.warning("%s: start backfill since %d failed: %s", self.symbol, self._since, why)
+            self._establish_failed(out)
+            return out
+        self._next_gap(out)
+        return out
+
+    def cancel(self) -> Sequence[Action]:
+        """Stop: whatever is awaited is moot, the gate is let go (the symbol is removed)."""
+        self._request = None
+        self._step = _Step.IDLE
+        self.busy = self.backfilling = False
+        out: list[Action] = []
+        self._let_go(out)
+        return out
+
+    # -- steps ----------------------------------------------------------------------------------
+
+    def _open(self, out: list[Action]) -> None:
+        self.busy = True
+        if not self._holding:
+            self._holding = True
+            out.append(Hold())
+
+    def _finish(self, out: list[Action]) -> None:
+        self.busy = self.backfilling = False
+        self._step = _Step.IDLE
+        self._let_go(out)
+
+    def _let_go(self, out: list[Action]) -> None:
+        if self._holding:
+            self._holding = False
+            out.append(Release())
+
+    def _ask(self, request: Fetch, step: _Step, out: list[Action]) -> None:
+        self.backfilling = True
+        self._request = request
+        self._step = step
+        out.append(request)
+
+    def _ask_first_id(self, tick: Tick, out: list[Action]) -> None:
+        """First trade of the symbol: what came before it since the resume point comes first."""
+        resume = self._resume_ms()
+        self._since = resume if resume is not None else tick.trade_time_ms // MINUTE_MS * MINUTE_MS
+        self._first = tick
+        self._ask(FetchFirstSince(self._since), _Step.FIRST_ID, out)
+
+    def _fetch_trades(self, first: int, upto: int | None, step: _Step, out: list[Action]) -> None:
+        since = self.last_time_ms if self.last_id == first - 1 and self.last_time_ms else None
+        request = FetchTrades(first, upto, since)
+        self._ask(request, step, out)
+        if upto is not None and upto - first + 1 > self._max_trades:
+            out.pop()  # not worth asking: fails at once
+            out.extend(
+                self.fetch_failed(request, f"{upto - first + 1} trades missing, over the cap")
+            )
+
+    def _establish_failed(self, out: list[Action]) -> None:
+        self.last_id = None
+        if self.buffer:  # the first stream trade arrived meanwhile
+            self._ask_first_id(self.buffer[min(self.buffer)], out)
+        else:
+            self._finish(out)
+
+    def _next_gap(self, out: list[Action]) -> None:
+        """Deliver what follows now; a gap left in the buffer opens a reorder window."""
+        self._drain(out)
+        if not self.buffer:
+            self._finish(out)
             return
-        resume = self._gate.resume_ms(self.symbol) if self._gate is not None else None
-        if resume is not None:
-            self._start(self._establish(resume))
+        self.stats.gaps += 1
+        self.backfilling = False
+        self._step = _Step.WINDOW
+        self._token += 1
+        out.append(StartWindow(self._token, self._window_s))
 
-    def cancel(self) -> None:
-        """Stop any backfill and let go of the gate now (the symbol is being removed)."""
-        if self._task is not None:
-            self._task.cancel()
-        self._release()
-
-    # -- internals ------------------------------------------------------------------------
-
-    def _apply(self, tick: Tick) -> None:
+    def _apply(self, tick: Tick, out: list[Action]) -> None:
         self.last_id = tick.trade_id
         self.last_time_ms = tick.trade_time_ms
-        self._deliver(tick)
+        out.append(Deliver(tick))
 
-    def _drain(self) -> None:
-        """Apply buffered ticks that now follow the last id (and drop stale ones)."""
-        while self.buffer:
+    def _drain(self, out: list[Action]) -> None:
+        """Deliver buffered ticks that now follow the last id (and drop stale ones)."""
+        buffer = self.buffer
+        while buffer:
             nxt = None if self.last_id is None else self.last_id + 1
-            if nxt is not None and nxt in self.buffer:
-                self._apply(self.buffer.pop(nxt))
+            if nxt is not None and nxt in buffer:
+                self._apply(buffer.pop(nxt), out)
                 continue
-            low = min(self.buffer)
+            low = min(buffer)
             if self.last_id is not None and low <= self.last_id:
-                del self.buffer[low]
+                del buffer[low]
                 self.stats.duplicates += 1
                 continue
             break
-
-    def _start(self, coro: object) -> None:
-        self.busy = True
-        if self._gate is not None and not self._holding:
-            self._holding = True
-            self._gate.hold(self.symbol)
-        self._task = self._spawn(coro, f"seq:{self.symbol}")
-
-    def _finish(self) -> None:
-        self.busy = False
-        self.backfilling = False
-        self._task = None
-        self._release()
-
-    def _release(self) -> None:
-        if self._holding and self._gate is not None:
-            self._holding = False
-            self._gate.release(self.symbol)
-
-    async def _establish(self, since: int) -> None:
-        """No trade seen yet: the trades since `since` come from REST, then the stream's."""
-        try:
-            self.backfilling = True
-            try:
-                latest = await self._fetcher.latest(self.symbol)
-                if latest is not None and latest[1] < since:
-                    self.last_id, self.last_time_ms = latest  # nothing traded since `since`
-                elif latest is not None:
-                    first = await self._fetcher.first_id_since(self.symbol, since)
-                    if first is not None:
-                        self.last_id, self.last_time_ms = first - 1, since
-                        await self._backfill(first, None)
-            except BackfillError as exc:  # the first stream trade will try again
-                log.warning("%s: start backfill since %d failed: %s", self.symbol, since, exc)
-                self.last_id = None
-            if self.last_id is None:
-                if self.buffer:  # the first stream trade arrived meanwhile
-                    await self._first_tick(self.buffer[min(self.buffer)], finish=False)
-                return
-            self._drain()
-            if self.buffer:
-                await self._fill_gap_inner(open_ended=False)
-        finally:
-            self._finish()
-
-    async def _first_tick(self, tick: Tick, finish: bool = True) -> None:
-        """First trade of a symbol: fetch what came before it since the gate's resume point."""
-        try:
-            resume = self._gate.resume_ms(self.symbol) if self._gate is not None else None
-            since = resume if resume is not None else tick.trade_time_ms // MINUTE_MS * MINUTE_MS
-            self.backfilling = True
-            try:
-                first = await self._fetcher.first_id_since(self.symbol, since)
-                if first is not None and first < tick.trade_id:
-                    self.last_id = first - 1
-                    self.last_time_ms = since
-                    await self._backfill(first, tick.trade_id - 1)
-                else:
-                    self.last_id = tick.trade_id - 1
-            except BackfillError as exc:
-                log.warning("%s: start backfill since %d failed: %s", self.symbol, since, exc)
-                self.stats.unfilled_gaps += 1
-                if self._gate is not None:
-                    self._gate.mark_gap(self.symbol, since, tick.trade_time_ms, False)
-                self.last_id = min(self.buffer) - 1
-            self._drain()
-            if self.buffer:
-                await self._fill_gap_inner(open_ended=False)
-        finally:
-            if finish:
-                self._finish()
-
-    async def _fill_gap(self, open_ended: bool = False) -> None:
-        try:
-            await self._fill_gap_inner(open_ended)
-        finally:
-            self._finish()
-
-    async def _fill_gap_inner(self, open_ended: bool) -> None:
-        if open_ended:
-            self.backfilling = True
-            try:
-                assert self.last_id is not None
-                await self._backfill(self.last_id + 1, None)
-            except BackfillError as exc:
-                log.warning("%s: catch-up backfill failed: %s", self.symbol, exc)
-            self._drain()
-        while self.buffer:
-            self._drain()
-            if not self.buffer:
-                return
-            self.stats.gaps += 1
-            # Reorder window: frames that are merely late arrive within it.
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + self._window_s
-            while self.buffer and (left := deadline - loop.time()) > 0:
-                self._arrived.clear()
-                self._drain()
-                if not self.buffer:
-                    self.stats.reordered += 1
-                    return
-                try:
-                    await asyncio.wait_for(self._arrived.wait(), left)
-                except TimeoutError:
-                    break
-            self._drain()
-            if not self.buffer:
-                self.stats.reordered += 1
-                return
-            assert self.last_id is not None
-            first, upto = self.last_id + 1, min(self.buffer) - 1
-            self.backfilling = True
-            log.info("%s: trade ids %d..%d missing, backfilling", self.symbol, first, upto)
-            try:
-                await self._backfill(first, upto)
-            except BackfillError as exc:
-                log.warning("%s: backfill %d..%d failed: %s", self.symbol, first, upto, exc)
-                self.stats.unfilled_gaps += 1
-                if self._gate is not None:
-                    end = self.buffer[upto + 1].trade_time_ms
-                    self._gate.mark_gap(self.symbol, self.last_time_ms, end, False)
-                self.last_id = upto  # give up on these ids; the minutes are marked incomplete
-            self.backfilling = False
-
-    async def _backfill(self, first: int, upto: int | None) -> None:
-        """Fetch and apply ids first..upto (None: to the latest); BackfillError if short."""
-        if upto is not None and upto - first + 1 > self._max_trades:
-            raise BackfillError(f"{upto - first + 1} trades missing, more than the cap")
-        since = self.last_time_ms if self.last_id == first - 1 and self.last_time_ms else None
-        ticks = await self._fetcher.trades(self.symbol, first, upto, since_ms=since)
-        if ticks and ticks[0].trade_id - ticks[0].count + 1 != first:  # an aggregate: f..l
-            raise BackfillError(f"REST returned from id {ticks[0].trade_id}, wanted {first}")
-        if upto is not None and (not ticks or ticks[-1].trade_id != upto):
-            raise BackfillError(f"REST returned up to {ticks[-1].trade_id if ticks else None}")
-        if ticks and self._gate is not None:
-            self._gate.mark_gap(self.symbol, ticks[0].trade_time_ms, ticks[-1].trade_time_ms, True)
-        for tick in ticks:
-            if self.last_id is None or tick.trade_id > self.last_id:
-                self._apply(tick)
-        self.stats.backfilled_trades += len(ticks)
