@@ -441,9 +441,12 @@ const chart = {
     el.dataset.hovered = hovered ? "1" : "";
   },
   minutes() { return L.VIEW_MINUTES[state.view]; },
+  /** EMA/SMA periods of the variants that trade the crossover (other strategies draw none). */
   periods() {
     const seen = new Map();
     for (const v of state.variants) {
+      if (v.strategy && v.strategy !== "ema_sma") continue;
+      if (!Number.isInteger(v.ema_period) || !Number.isInteger(v.sma_period)) continue;
       const key = `${v.ema_period}/${v.sma_period}`;
       if (!seen.has(key)) seen.set(key, v);
     }
