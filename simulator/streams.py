@@ -174,10 +174,7 @@ class StreamServer:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         event = json.dumps({"e": "serverShutdown", "E": self._state.clock.now_ms()})
-        for conn in list(self._conns):
-            with contextlib.suppress(Exception):
-                await conn.ws.send_str(conn.render(Frame("!serverShutdown", event)))
-                await conn.ws.close(code=1001, message=b"server shutdown")
+        await asyncio.gather(*(_shut(c, event) for c in list(self._conns)))
 
     # -- broadcasting ----------------------------------------------------------------------
 
@@ -223,6 +220,12 @@ class StreamServer:
         for conn in self._conns:
             if stream in conn.subscriptions:
                 conn.offer(frame)
+
+
+async def _shut(conn: Connection, event: str) -> None:
+    with contextlib.suppress(Exception):
+        await conn.ws.send_str(conn.render(Frame("!serverShutdown", event)))
+        await conn.ws.close(code=1001, message=b"server shutdown")
 
 
 async def _close(ws: web.WebSocketResponse, code: int, message: bytes) -> None:
