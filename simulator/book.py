@@ -26,7 +26,7 @@ from simulator.money import fmt8
 
 LEVELS = 1000  # price levels a side (GET /api/v3/depth serves up to this many)
 GRID_BPS = 0.5e-4  # spacing of the levels behind the best one, relative to the start price
-REPLAYED = 4  # trades of one released batch whose book updates are worked out one by one
+REPLAYED = 1  # trades of one released batch whose book updates are worked out one by one
 TOP_JITTER = 20  # one level among the top TOP_JITTER of a side is redrawn per update
 BID, ASK = "b", "a"
 

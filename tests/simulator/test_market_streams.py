@@ -197,7 +197,7 @@ async def test_python_binance_depth_and_kline_sockets() -> None:
     async with Simulator(make_config()) as sim:
         client: AsyncClient = make_client(sim)
         try:
-            bsm = BinanceSocketManager(client)
+            bsm = BinanceSocketManager(client, max_queue_size=10_000)
             bsm.STREAM_TESTNET_URL = sim.stream_url
             async with bsm.depth_socket(
                 "BTCUSDT", depth=BinanceSocketManager.WEBSOCKET_DEPTH_5

@@ -15,7 +15,7 @@ from tests.simulator.conftest import assert_shape, kline_fields, make_config
 
 
 def _socket_manager(client: AsyncClient, sim: Simulator) -> BinanceSocketManager:
-    bsm = BinanceSocketManager(client)
+    bsm = BinanceSocketManager(client, max_queue_size=10_000)  # 1200 trades/s at speed 600
     bsm.STREAM_TESTNET_URL = sim.stream_url
     return bsm
 
