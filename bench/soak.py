@@ -7,10 +7,11 @@ real seconds, with hung orders, 5xx and 429 on /api/v3/order (every method) and 
 and a server clock that drifts. The service (`main.py --simulate-url`) is SIGKILLed and
 restarted `--kills` times on the same journal, once around a testnet reset (POST /sim/reset).
 Kills aim at orders in flight: late in each interval the service dies as soon as the journal
-holds an intent without an outcome. Along the way /health, /strategy and /positions are polled
-and both processes' RSS sampled. At the end the service restarts once more on periods that
-never warm up (no new crossovers), settles its open intents, and its REST is compared with
-the exchange's own orders and fills, recomputed independently in bench/soak_truth.py.
+gets a new intent (its order on the way, or answered and not yet journaled). Along the way
+/health, /strategy and /positions are polled and both processes' RSS sampled. At the end the
+service restarts once more on periods that never warm up (no new crossovers), settles its open
+intents, and its REST is compared with the exchange's own orders and fills, recomputed
+independently in bench/soak_truth.py.
 """
 
 from __future__ import annotations
@@ -193,6 +194,22 @@ class Soak:
             sample.answered = True
         self.run.samples.append(sample)
 
+    async def new_intent_within(self, seconds: float) -> bool:
+        """Watch the journal's tail for `seconds` (every 5 ms): True as soon as an intent is
+        appended, i.e. while its order is on the way or just answered."""
+        size = self.journal.stat().st_size if self.journal.exists() else 0
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+            grown = self.journal.stat().st_size if self.journal.exists() else 0
+            if grown > size:
+                with self.journal.open("rb") as fh:
+                    fh.seek(size)
+                    if b'"intent"' in fh.read(grown - size):
+                        return True
+                size = grown
+        return False
+
     # -- the run ---------------------------------------------------------------------------------
 
     async def main(self) -> Run:
@@ -211,11 +228,12 @@ class Soak:
                 while True:
                     await self.poll(http)
                     now = self.run.samples[-1].market_ms
-                    if now >= due or (
-                        now >= aim_from and JournalView.read(self.journal).open_intents()
-                    ):
+                    if now >= due:
                         break
-                    await asyncio.sleep(POLL_S)
+                    if now < aim_from:
+                        await asyncio.sleep(POLL_S)
+                    elif await self.new_intent_within(POLL_S):
+                        break
                 await self.kill_service()
                 if n == reset_at:
                     await self.reset(http)
