@@ -79,6 +79,7 @@ class Run:
     final: dict[str, Any] = field(default_factory=dict)
     sim_stats: dict[str, int] = field(default_factory=dict)
     settle_note: str = ""
+    log_counts: dict[str, int] = field(default_factory=dict)
 
 
 class Soak:
@@ -317,6 +318,12 @@ async def amain(args: argparse.Namespace) -> int:
                     if src.exists():
                         (Path(args.keep) / name).write_bytes(src.read_bytes())
         journal = JournalView.read(soak.journal)
+        text = (Path(tmp) / "service.log").read_text(errors="replace")
+        run.log_counts = {
+            "late": text.count("late trade"),
+            "error": text.count(" ERROR "),
+            "traceback": text.count("Traceback"),
+        }
     ok = report(run, journal, time.monotonic() - began)
     return 0 if ok else 1
 
@@ -324,8 +331,14 @@ async def amain(args: argparse.Namespace) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--real-s", type=float, default=420.0, help="real seconds for the week")
-    parser.add_argument("--kills", type=int, default=24, help="SIGKILLs (at least 20)")
-    parser.add_argument("--drift", type=float, default=200.0, help="server clock ms/market s")
+    parser.add_argument("--kills", type=int, default=21, help="SIGKILLs and restarts (>= 20)")
+    parser.add_argument(
+        "--drift",
+        type=float,
+        default=1500.0,
+        help="the server clock gains this many ms per market second: a 10 s (real) recvWindow"
+        " is gone 6.7 s after a time sync",
+    )
     parser.add_argument(
         "--max-orders-per-day",
         type=int,

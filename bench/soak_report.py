@@ -44,16 +44,22 @@ def halted_minutes(samples: list[Sample], journal: JournalView) -> dict[str, tup
     windows = journal.refusal_windows()
     out: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     for a, b in itertools.pairwise(samples):
-        if a.generation != b.generation or not a.answered:
+        if a.generation != b.generation or not (a.answered and b.answered):
             continue
         for variant, spans in windows.items():
             for start, end in spans:
                 lo, hi = max(a.market_ms, start), min(b.market_ms, end or b.market_ms)
                 if hi > lo:
                     out[variant][0] += (hi - lo) / 60_000
-                    if not visible(a, variant):
+                    # Silent only if the polls on both sides say nothing: a refusal (or the
+                    # next entry) between two polls is seen by one of them, not both.
+                    if not visible(a, variant) and not visible(b, variant):
                         out[variant][1] += (hi - lo) / 60_000
     return {v: (t[0], t[1]) for v, t in out.items()}
+
+
+def _fmt(value: Decimal | None) -> str:
+    return "-" if value is None else f"{value.normalize():f}"
 
 
 def _dec(row: dict[str, Any], name: str) -> Decimal | None:
@@ -154,8 +160,8 @@ def report(run: Run, journal: JournalView, elapsed_s: float) -> bool:
         same = held == ex_held and qty == ex_qty
         pos_ok &= same
         out.append(
-            f"{key[0]:<7} {key[1]:<8} {held!s:>14} / {ex_held!s:<16}"
-            f" {qty!s:>14} / {ex_qty!s:<14} {'ok' if same else 'DIFFERENT'}"
+            f"{key[0]:<7} {key[1]:<8} {_fmt(held):>14} / {_fmt(ex_held):<16}"
+            f" {_fmt(qty):>14} / {_fmt(ex_qty):<14} {'ok' if same else 'DIFFERENT'}"
         )
         last = _dec(row, "last_price")
         realized, unrealized = _dec(row, "realized_pnl"), _dec(row, "unrealized_pnl")
@@ -164,21 +170,22 @@ def report(run: Run, journal: JournalView, elapsed_s: float) -> bool:
             pnl_lines.append(f"{key[0]:<7} {key[1]:<8} no last price or P&L in GET /positions")
             continue
         service_pnl = realized + (unrealized or ZERO)
-        mtm = whole.mtm(last, held=ex_held) if whole else ZERO
-        mtm_since = since.mtm(last) if since else ZERO
+        mtm = since.mtm(last) if since else ZERO
+        mtm_whole = whole.mtm(last, held=ex_held) if whole else ZERO
         diff = service_pnl - mtm
         close = abs(diff) <= TOLERANCE
         pnl_ok &= close
         other = sum(whole.other_fees.values()) if whole else 0
         pnl_lines.append(
             f"{key[0]:<7} {key[1]:<8} {service_pnl:>16.8f} {mtm:>16.8f} {diff:>+14.8f}"
-            f" {mtm_since:>16.8f}  last {last}"
+            f" {mtm_whole:>16.8f}  last {_fmt(last)}"
             + (f" ({other} fees in a third asset)" if other else "")
             + ("" if close else "  DIFFERENT")
         )
     out.append("")
     out.append(
-        "variant symbol   realized+unrealized   mtm from exchange fills   diff   mtm since reset"
+        "variant symbol   realized+unrealized   mtm of the exchange's fills   diff"
+        "   (whole run, held at the reset written off)"
     )
     out.extend(pnl_lines)
     goals.append(("position equals the holding derived from the exchange", pos_ok))
@@ -207,6 +214,11 @@ def report(run: Run, journal: JournalView, elapsed_s: float) -> bool:
     )
     goals.append(("0 halted minutes without a visible state", silent_total < 1e-9))
 
+    out.append(
+        f"service log: {run.log_counts.get('late', 0)} late trades (a minute closed before its"
+        f" trade arrived), {run.log_counts.get('error', 0)} ERROR lines,"
+        f" {run.log_counts.get('traceback', 0)} tracebacks"
+    )
     out.append("")
     out.append("RSS:")
     out.append(_rss_line("simulator", [s.sim_rss for s in samples if s.sim_rss is not None]))

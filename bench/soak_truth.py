@@ -8,9 +8,9 @@ the variant whose journal intent carries its client order id):
 - received = Σ SELL quote − quote-asset commissions on SELLs
 - mtm      = received − spent − other-asset commissions (valued at 0 here: counted apart)
              + held × last price
-A testnet reset wipes the account: what was held before it is gone (written off), so the
-mark-to-market result of the whole run is the cash flows of every fill plus what is held since
-the reset at the last price. The figures since the reset alone are printed too.
+A testnet reset wipes the account's orders, fills and balances: the books compared with the
+service are those of the fills since the reset (the service starts its books again there);
+the whole run's result (every fill, what was held at the reset written off) is printed too.
 """
 
 from __future__ import annotations

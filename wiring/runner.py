@@ -27,6 +27,7 @@ from core.remote_clock import ClockUnavailableError, RemoteClock
 from core.tasks import TaskOwner
 from recording.recorder import Recorder
 from service.logs import configure_logging
+from wiring.clocked_client import ClockedClient
 from wiring.compose import build_service
 
 log = logging.getLogger("service")
@@ -255,8 +256,6 @@ async def _standalone_simulator(
 ) -> AsyncIterator[tuple[str, Clock, Any, str]]:
     """A simulator in another process: its REST and streams, and a clock that follows its
     GET /sim/clock (resampled in the background while the service runs)."""
-    from binance import AsyncClient
-
     from simulator.config import SimulatorConfig
 
     base = url.rstrip("/").removesuffix("/api")
@@ -266,7 +265,7 @@ async def _standalone_simulator(
     if settings.binance_api_key and settings.binance_api_secret:
         key = settings.binance_api_key.get_secret_value()
         secret = settings.binance_api_secret.get_secret_value()
-    client = AsyncClient(key, secret, testnet=True)
+    client = ClockedClient(key, secret, testnet=True, clock=clock)  # signs on the clock
     client.API_TESTNET_URL = f"{base}/api"
     stream_url = "ws" + base.removeprefix("http") + "/"
     tasks = TaskOwner("simulate-url")

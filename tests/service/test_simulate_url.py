@@ -14,10 +14,14 @@ from typing import Any
 
 import httpx
 import pytest
+from binance import AsyncClient
+from binance.exceptions import BinanceAPIException
 
 import main
+from core.remote_clock import RemoteClock
 from simulator import Simulator, SimulatorConfig
 from tests.api.support import free_port
+from wiring.clocked_client import ClockedClient
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -96,3 +100,29 @@ async def test_the_service_keeps_the_simulators_time_across_a_sigkill(tmp_path: 
     assert "Traceback" not in text, text[-3000:]
     assert seen[1] > seen[0]  # the restart continues on the simulator's market time
     assert text.count("standalone simulator at") == 2
+
+
+async def test_signatures_follow_the_clock_where_wall_time_falls_behind() -> None:
+    # A 100 ms (real) recvWindow at x600: wall time + a measured offset is outside it within
+    # a fraction of a second; the clocked client stamps clock time + the same offset.
+    config = SimulatorConfig(seed=4, speed=600.0, history_minutes=1, symbols=("BTCUSDT",))
+    async with Simulator(config) as sim:
+        clock = await RemoteClock.connect(sim.rest_url.removesuffix("/api") + "/sim/clock")
+        key, secret = config.api_key, config.api_secret
+        plain = AsyncClient(key, secret, testnet=True)
+        clocked = ClockedClient(key, secret, testnet=True, clock=clock)
+        try:
+            for client in (plain, clocked):
+                client.API_TESTNET_URL = sim.rest_url
+                client.REQUEST_RECVWINDOW = 100
+                served = (await client.get_server_time())["serverTime"]
+                client.timestamp_offset = served - time.time_ns() // 1_000_000  # ServerTime's way
+            await asyncio.sleep(0.3)  # 180 market seconds
+            with pytest.raises(BinanceAPIException) as err:
+                await plain.get_account()
+            assert err.value.code == -1021
+            assert (await clocked.get_account())["balances"]
+        finally:
+            await plain.close_connection()
+            await clocked.close_connection()
+            await clock.close()
