@@ -1,14 +1,17 @@
 """Stops with candle data, by the fill model: before a candle's close is handed to the
-strategy, the engine sees two synthetic trades of that candle, its open and its low.
+strategy, the engine sees two synthetic trades of that candle, its open and its low, through
+its live `on_tick` (the same stop check a live trade goes through).
 
 - open:  a stop whose level is at or above the open fills at the open (the market gapped
   through it); trade id = the candle's open time.
 - low:   a stop whose level lies in [low, open) fills at the stop level itself; trade id =
   open time + 1. The engine decides (Decimal, its own rule: price <= entry × (1 − stop_loss));
-  the fill price is the engine's stop level for that variant, read from its snapshot.
+  the fill price is that level, entry × (1 − stop_loss) of the position the executor reported.
 
 Entries fill at the close of the candle that signalled, so a stop can only fire from the next
 candle on. Synthetic trades are not added to the aggregator (the candles come from the file).
+Nothing is built for a candle of a symbol no variant holds: the executor's position reports
+(`on_position`, an executor listener) say which symbols are held.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from aggregation.models import Candle
+from config import VariantSettings
+from data_ingestion.models import Tick
 from strategy.engine import ACTION_CLOSE, ACTION_OPEN, StrategyEngine
 from strategy.models import SignalRaised
 
@@ -28,36 +33,42 @@ class CandleStops:
     def __init__(
         self,
         engine: StrategyEngine,
+        variants: Sequence[VariantSettings],
         record: Callable[[SignalRaised], None],
         submit: Callable[[SignalRaised], None],
     ) -> None:
         self._engine = engine
+        self._stop_loss = {v.name: v.stop_loss for v in variants}
         self._record = record
         self._submit = submit
+        self._levels: dict[str, dict[str, Decimal]] = {}  # symbol -> variant -> stop level
+
+    def on_position(self, variant: str, symbol: str, qty: Decimal, entry: Decimal | None) -> None:
+        """An executor listener: what (variant, symbol) holds after an order's outcome."""
+        levels = self._levels.setdefault(symbol, {})
+        stop_loss = self._stop_loss.get(variant)
+        if qty > 0 and entry is not None and stop_loss is not None:
+            levels[variant] = entry * (1 - stop_loss)
+        else:
+            levels.pop(variant, None)
+        if not levels:
+            del self._levels[symbol]
 
     def before_close(self, candle: Candle) -> None:
-        engine = self._engine
         symbol = candle.symbol
-        if not engine.has_open(symbol):
-            return  # no stop armed: neither synthetic trade can fire one
+        if symbol not in self._levels:
+            return  # nothing held: neither synthetic trade can fire a stop
         t = candle.open_time
-        fired = engine.check_stops(symbol, candle.open, t, t)
-        if fired:
-            self._raise(fired, False)
-        if candle.low < candle.open and engine.has_open(symbol):
-            fired = engine.check_stops(symbol, candle.low, t, t + 1)
-            if fired:
-                self._raise(fired, True)
+        on_tick = self._engine.on_tick
+        self._raise(on_tick(Tick(symbol, t, candle.open, Decimal(0), t, True)), None)
+        if candle.low < candle.open:
+            low = Tick(symbol, t + 1, candle.low, Decimal(0), t, True)
+            self._raise(on_tick(low), self._levels.get(symbol, {}))
 
-    def _raise(self, signals: Sequence[SignalRaised], at_stop_level: bool) -> None:
+    def _raise(self, signals: Sequence[SignalRaised], levels: dict[str, Decimal] | None) -> None:
         for signal in signals:
-            if at_stop_level:
-                signal = dataclasses.replace(signal, price=self._stop_level(signal))
+            if levels is not None and signal.variant in levels:
+                signal = dataclasses.replace(signal, price=levels[signal.variant])
             self._record(signal)
             if signal.action in (ACTION_OPEN, ACTION_CLOSE):
                 self._submit(signal)
-
-    def _stop_level(self, signal: SignalRaised) -> Decimal:
-        level = self._engine.stop_price(signal.variant, signal.symbol)
-        assert level is not None  # the stop just fired from it
-        return level

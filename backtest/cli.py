@@ -77,7 +77,8 @@ def parse_fee(text: str | None, default: Decimal) -> Decimal:
 def run(args: argparse.Namespace) -> int:
     """Run the backtest; 0 on success, 2 on bad input (one line on stderr)."""
     from backtest.report import build_report, format_summary, write_html, write_json
-    from backtest.runner import BacktestConfig, run_backtest
+    from backtest.run import BacktestConfig
+    from backtest.runner import run_backtest
     from config import SettingsError, load_settings
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

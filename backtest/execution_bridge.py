@@ -92,9 +92,6 @@ class ExecutionBridge:
     async def stop(self) -> None:
         await self.executor.stop()  # drains, then closes the journal
 
-    def cleanup(self) -> None:
-        """Nothing left to remove (the journal of a run without a path lives in memory)."""
-
     # -- orders -------------------------------------------------------------------------
 
     def submit(self, signal: SignalRaised) -> None:
@@ -112,13 +109,34 @@ class ExecutionBridge:
         return self._pending
 
     async def run_pending(self) -> None:
+        """Run the waiting signals, oldest first, each filled at its own price."""
         while self._pending:
             signal = self._pending.pop(0)
-            if signal.symbol not in self._rules:
-                self._rules[signal.symbol] = default_rules(signal.symbol)
-                self.broker.set_rules(self._rules[signal.symbol])
-            self._price[signal.symbol] = signal.price
-            await self.executor.execute(signal)
+            await self.run(signal, signal.price)
+
+    async def run(self, signal: SignalRaised, price: Decimal | None) -> None:
+        """Run one signal now with the paper broker's market price at `price` (None: no
+        price, the broker refuses the order)."""
+        if signal.symbol not in self._rules:
+            self.set_rules(default_rules(signal.symbol))
+        if price is None:
+            self._price.pop(signal.symbol, None)
+        else:
+            self._price[signal.symbol] = price
+        await self.executor.execute(signal)
+
+    def take(self, variant: str, symbol: str) -> SignalRaised | None:
+        """The oldest waiting signal of (variant, symbol), taken out of the queue."""
+        for n, signal in enumerate(self._pending):
+            if signal.variant == variant and signal.symbol == symbol:
+                return self._pending.pop(n)
+        return None
+
+    def drop_pending(self) -> list[SignalRaised]:
+        """Every waiting signal, taken out of the queue (emptied in place)."""
+        dropped = list(self._pending)
+        self._pending.clear()
+        return dropped
 
     async def close_all(self, last: dict[str, Candle]) -> None:
         """Sell what is still held at the last close of its symbol (reason end_of_data)."""

@@ -31,21 +31,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from aggregation.models import Candle
 from aggregation.warmup import kline_to_candle
-from backtest.execution_bridge import ExecutionBridge, default_rules
-from backtest.metrics import PriceSeries
-from backtest.runner import BacktestConfig, BacktestResult, NotingPipeline
+from backtest.run import BacktestConfig, BacktestResult, BacktestRun
 from config import Settings
-from core.clock import MINUTE_MS, ManualClock
+from core.clock import MINUTE_MS
 from core.errors import BadDataFile
-from core.hub import Hub
 from data_ingestion.schemas import FrameError
-from data_ingestion.tick_store import TickStore
 from execution.ids import client_order_id
 from execution.rules import RulesError, parse_symbol_rules
-from pipeline.metrics import ServiceMetrics
-from pipeline.signal_log import SignalLog
 from recording.format import (
     CLOSE,
     FILL,
@@ -61,81 +54,31 @@ from recording.format import (
     read_recording,
     recorded_tick,
 )
-from strategy.engine import StrategyEngine
 from strategy.models import SignalRaised
 
 log = logging.getLogger(__name__)
 
 
-class ReplayBridge(ExecutionBridge):
-    """The backtest's execution stack, running each signal when the recording says its outcome
-    took effect, at the recorded fill price."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fills: dict[str, Decimal] = {}  # client order id -> the exchange's average price
-        self.rejected: set[str] = set()
-
-    async def run_next(self, variant: str, symbol: str) -> SignalRaised | None:
-        """Run the oldest waiting signal of (variant, symbol); None when none waits."""
-        waiting = [s.variant == variant and s.symbol == symbol for s in self._pending]
-        if True not in waiting:
-            return None
-        signal = self._pending.pop(waiting.index(True))
-        if symbol not in self._rules:
-            self.set_rules(default_rules(symbol))
-        cid = client_order_id(signal.variant, signal.symbol, signal.reason, signal.ref, signal.side)
-        if cid in self.fills:
-            self._price[symbol] = self.fills[cid]
-        elif cid in self.rejected:
-            self._price.pop(symbol, None)  # the paper broker refuses it, as the exchange did
-        else:
-            self._price[symbol] = signal.price
-        await self.executor.execute(signal)  # as the parent's run_pending: no queue
-        return signal
-
-    def drop_pending(self) -> list[SignalRaised]:
-        dropped, self._pending = self._pending, []
-        return dropped
-
-
 class _Replay:
-    """One replay run: the components and the handling of each kind of line."""
+    """One replay run: the components (`BacktestRun`) and the handling of each kind of line.
+
+    A signal waits in the execution bridge's queue until the recording says its outcome took
+    effect (`position`); it then runs at the exchange's recorded fill price (`fill`), or is
+    refused as the exchange refused it (`orderError`), or fills at its own price."""
 
     def __init__(self, settings: Settings, config: BacktestConfig, path: Path) -> None:
         self.config = config
         self.path = path
-        self.result = BacktestResult(list(config.files), config.fee_rate, list(config.variants))
-        self.clock = ManualClock(0)
-        self.engine = StrategyEngine(list(config.variants))
-        self.signals = SignalLog(maxlen=10_000_000)
-        self.bridge = ReplayBridge(settings, config.fee_rate, config.journal_path, self.clock,
-                                   self.engine)  # fmt: skip
-        self.prices: dict[str, PriceSeries] = {}
-        self.last_candle: dict[str, Candle] = {}
-        self.pipeline = NotingPipeline(
-            clock=self.clock,
-            hub=Hub(),
-            tick_store=TickStore(settings.tick_history),
-            engine=self.engine,
-            metrics=ServiceMetrics(),
-            signals=self.signals,
-            submit=self.bridge.submit,
-            candle_history=settings.candle_history,
-            grace_ms=int(settings.candle_close_grace_s * 1000),
-            on_closed=self._closed,
-        )
+        self.backtest = BacktestRun(settings, config)
+        self.clock = self.backtest.clock
+        self.engine = self.backtest.engine
+        self.bridge = self.backtest.bridge
+        self.pipeline = self.backtest.pipeline
         self.aggregator = self.pipeline.aggregator
+        self.fills: dict[str, Decimal] = {}  # client order id -> the exchange's average price
+        self.rejected: set[str] = set()
         self.unmatched_positions = 0
         self.diverged = 0
-
-    def _closed(self, candle: Candle) -> None:
-        series = self.prices.get(candle.symbol)
-        if series is None:
-            series = self.prices[candle.symbol] = PriceSeries.empty()
-        series.add(candle.open_time, float(candle.close))
-        self.last_candle[candle.symbol] = candle
-        self.result.candles_seen.append(candle)
 
     def header(self, event: dict[str, Any]) -> None:
         for symbol in event.get("symbols") or []:
@@ -156,20 +99,30 @@ class _Replay:
             tick = recorded_tick(event)
         except FrameError as exc:
             raise BadDataFile(self.path, line, str(exc)) from None
-        if tick is None:
-            return
-        start, end = self.config.start_ms, self.config.end_ms
-        if (start is not None and tick.trade_time_ms < start) or (
-            end is not None and tick.trade_time_ms >= end
-        ):
+        if tick is None or self.backtest.outside(tick.trade_time_ms):
             return
         self.clock.set(tick.received_ms or tick.trade_time_ms)
-        self.result.ticks += 1
+        self.backtest.ticks += 1
         self.pipeline.on_tick(tick)
+
+    async def run_next(self, variant: str, symbol: str) -> SignalRaised | None:
+        """Run the oldest waiting signal of (variant, symbol) at the recorded outcome's price;
+        None when none waits."""
+        signal = self.bridge.take(variant, symbol)
+        if signal is None:
+            return None
+        cid = client_order_id(signal.variant, signal.symbol, signal.reason, signal.ref, signal.side)
+        if cid in self.fills:
+            await self.bridge.run(signal, self.fills[cid])
+        elif cid in self.rejected:
+            await self.bridge.run(signal, None)  # the paper broker refuses it, as the exchange did
+        else:
+            await self.bridge.run(signal, signal.price)
+        return signal
 
     async def position(self, event: dict[str, Any]) -> None:
         variant, symbol = str(event["variant"]), str(event["s"])
-        signal = await self.bridge.run_next(variant, symbol)
+        signal = await self.run_next(variant, symbol)
         if signal is None:
             self.unmatched_positions += 1
             log.warning(
@@ -216,10 +169,10 @@ class _Replay:
                 str(event["s"]), int(event["a"]), int(event["b"]), bool(event["filled"])
             )
         elif kind == FILL:
-            self.bridge.fills[str(event["c"])] = Decimal(event["p"])
+            self.fills[str(event["c"])] = Decimal(event["p"])
         elif kind == ORDER_ERROR:
             if event.get("final"):
-                self.bridge.rejected.add(str(event["c"]))
+                self.rejected.add(str(event["c"]))
         elif kind == WARMUP:
             symbol = str(event["s"])
             self.pipeline.warm_up(symbol, [kline_to_candle(symbol, row) for row in event["k"]])
@@ -232,8 +185,7 @@ class _Replay:
         # other kinds: written by a newer recorder; nothing here depends on them
 
     async def run(self) -> BacktestResult:
-        await self.bridge.start()
-        try:
+        async with self.backtest.executing():
             for line, event in read_recording(self.path):
                 try:
                     await self.step(line, event)
@@ -247,24 +199,7 @@ class _Replay:
                     self.path, len(waiting),
                     ", ".join(f"{s.variant}/{s.symbol} {s.side.value}" for s in waiting[:5]),
                 )  # fmt: skip
-            await self.bridge.close_all(self.last_candle)
-        finally:
-            await self.bridge.stop()
-        return self._finish()
-
-    def _finish(self) -> BacktestResult:
-        result = self.result
-        result.candles = len(result.candles_seen)
-        result.symbols = sorted(self.prices)
-        result.prices = {s: self.prices[s] for s in result.symbols}
-        result.signals = self.signals.query(limit=len(self.signals) or 1)
-        result.trades = self.bridge.round_trips(self.config.variants)
-        result.journal = self.bridge.journal_records()
-        self.bridge.cleanup()
-        if self.prices:
-            result.start_ms = min(p.first_open_time for p in self.prices.values())
-            result.end_ms = max(p.close_times[-1] for p in self.prices.values() if p.close_times)
-        return result
+        return self.backtest.result()
 
 
 async def replay_recording(

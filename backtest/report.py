@@ -8,7 +8,7 @@ from typing import Any
 
 from backtest.html_report import render_html
 from backtest.metrics import summarize
-from backtest.runner import BacktestResult
+from backtest.run import BacktestResult
 
 
 def build_report(result: BacktestResult) -> dict[str, Any]:

@@ -12,73 +12,24 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 from aggregation.models import Candle
 from aggregation.warmup import kline_to_candle
 from backtest.candle_mode import CandleStops
-from backtest.execution_bridge import ExecutionBridge
-from backtest.metrics import PriceSeries, RoundTrip
 from backtest.progress import Progress
+from backtest.replay import replay_recording
+from backtest.run import BacktestConfig, BacktestResult, BacktestRun
 from backtest.sources import DataFile, DataKind, classify, load_klines
-from config import Settings, VariantSettings
-from core.clock import MINUTE_MS, ManualClock
+from config import Settings
+from core.clock import MINUTE_MS
 from core.errors import BadDataFile
-from core.hub import Hub
 from data_ingestion.files import read_trades
 from data_ingestion.models import Tick
 from data_ingestion.schemas import FrameError
-from data_ingestion.tick_store import TickStore
-from execution.models import OrderRecord
 from execution.rules import RulesError, SymbolRules, parse_symbol_rules
-from pipeline.metrics import ServiceMetrics
-from pipeline.pipeline import Pipeline
-from pipeline.signal_log import SignalLog
 from recording.format import read_recording, recorded_tick, recording_header
-from strategy.engine import StrategyEngine
-from strategy.models import SignalRaised
-
-
-@dataclass(frozen=True, slots=True)
-class BacktestConfig:
-    files: list[Path]
-    variants: list[VariantSettings]
-    fee_rate: Decimal
-    symbol: str | None = None
-    start_ms: int | None = None
-    end_ms: int | None = None
-    journal_path: Path | None = None
-    progress: bool = False
-
-
-@dataclass(slots=True)
-class BacktestResult:
-    files: list[Path]
-    fee_rate: Decimal
-    variants: list[VariantSettings]
-    symbols: list[str] = field(default_factory=list)
-    prices: dict[str, PriceSeries] = field(default_factory=dict)
-    trades: dict[str, dict[str, list[RoundTrip]]] = field(default_factory=dict)
-    signals: list[SignalRaised] = field(default_factory=list)
-    candles_seen: list[Candle] = field(default_factory=list)
-    journal: list[OrderRecord] = field(default_factory=list)
-    candles: int = 0
-    ticks: int = 0
-    start_ms: int | None = None
-    end_ms: int | None = None
-
-    def __repr__(self) -> str:
-        # Short on purpose: asyncio.run() reprs its main task's result when it restores the
-        # SIGINT handler (3.11), and the generated repr of a year of candles takes seconds.
-        return (
-            f"BacktestResult(symbols={self.symbols}, candles={self.candles},"
-            f" ticks={self.ticks}, signals={len(self.signals)}, journal={len(self.journal)})"
-        )
-
 
 # An event of the merged stream: (time ms, source index, sequence, payload).
 _Event = tuple[int, int, int, "Candle | Tick"]
@@ -176,26 +127,12 @@ def _open(
     return streams, total, symbols
 
 
-class NotingPipeline(Pipeline):
-    """The service's Pipeline, plus a note of every closed candle for the report."""
-
-    def __init__(self, *args: Any, on_closed: Callable[[Candle], None], **kwargs: Any) -> None:
-        self._on_closed = on_closed
-        super().__init__(*args, **kwargs)
-
-    def on_candle(self, candle: Candle) -> None:
-        self._on_closed(candle)
-        super().on_candle(candle)
-
-
 async def run_backtest(settings: Settings, config: BacktestConfig) -> BacktestResult:
     """Run every file's events, merged in time order, through the live classes. A recording
     the service made, given alone, is replayed exactly instead (`backtest.replay`)."""
     files = [classify(path, config.symbol) for path in config.files]
     alone = files[0] if len(files) == 1 else None
     if alone and alone.kind is DataKind.RECORDING and recording_header(alone.path) is not None:
-        from backtest.replay import replay_recording  # it builds on this module
-
         return await replay_recording(settings, config, alone.path)
     warmups: list[Candle] = []
     rules: list[SymbolRules] = []
@@ -222,83 +159,44 @@ async def run_streams(
     rules: Sequence[SymbolRules] = (),
 ) -> BacktestResult:
     """The run itself: the merged events through the Pipeline and the executor."""
-    result = BacktestResult(list(config.files), config.fee_rate, list(config.variants))
-    clock = ManualClock(0)
-    engine = StrategyEngine(list(config.variants))
-    signal_log = SignalLog(maxlen=10_000_000)
-    bridge = ExecutionBridge(settings, config.fee_rate, config.journal_path, clock, engine)
-    prices: dict[str, PriceSeries] = {}
-    last_candle: dict[str, Candle] = {}
-    seen = result.candles_seen.append
-
-    def on_closed(candle: Candle) -> None:
-        symbol = candle.symbol
-        series = prices.get(symbol)
-        if series is None:
-            series = prices[symbol] = PriceSeries.empty()
-        series.add(candle.open_time, float(candle.close))
-        last_candle[symbol] = candle
-        seen(candle)
-
-    pipeline = NotingPipeline(
-        clock=clock,
-        hub=Hub(),
-        tick_store=TickStore(settings.tick_history),
-        engine=engine,
-        metrics=ServiceMetrics(),
-        signals=signal_log,
-        submit=bridge.submit,
-        candle_history=settings.candle_history,
-        grace_ms=int(settings.candle_close_grace_s * 1000),
-        on_closed=on_closed,
-    )
-    stops = CandleStops(engine, signal_log.add, bridge.submit)
-    start, end = config.start_ms, config.end_ms
+    run = BacktestRun(settings, config)
+    clock, pipeline, bridge = run.clock, run.pipeline, run.bridge
+    stops = CandleStops(run.engine, config.variants, run.signals.add, bridge.submit)
+    bridge.executor.add_listener(stops.on_position)
     last_id: dict[str, int] = {}
     for rule in rules:
         bridge.set_rules(rule)  # a recording's exchangeInfo, as the recorded run had it
-    await bridge.start()
-    by_symbol: dict[str, list[Candle]] = {}
-    for candle in warmups:
-        by_symbol.setdefault(candle.symbol, []).append(candle)
-    for symbol, candles in by_symbol.items():
-        pipeline.warm_up(symbol, candles)  # as the service does at start: no signals
-    try:
+    async with run.executing():
+        by_symbol: dict[str, list[Candle]] = {}
+        for candle in warmups:
+            by_symbol.setdefault(candle.symbol, []).append(candle)
+        for symbol, candles in by_symbol.items():
+            pipeline.warm_up(symbol, candles)  # as the service does at start: no signals
         with Progress(kline_count, config.progress) as progress:
             events = streams[0] if len(streams) == 1 else heapq.merge(*streams)
             # Bound once: this loop runs for every trade and candle of the data.
             pending = bridge.pending  # the signals submitted by the current event
-            set_time, on_tick = clock.set, pipeline.on_tick
-            # A kline file's candle: noted here, then the service Pipeline's own on_candle
-            # (what NotingPipeline.on_candle does, without its extra call per candle).
-            candle_closed = super(NotingPipeline, pipeline).on_candle
+            set_time, on_tick, on_candle = clock.set, pipeline.on_tick, pipeline.on_candle
             before_close = stops.before_close
             advance = progress.advance if config.progress else None  # a no-op bar otherwise
-            windowed = start is not None or end is not None
+            windowed = config.start_ms is not None or config.end_ms is not None
+            outside = run.outside
             ticks = 0
-            close_timer = pipeline.close_timer  # armed at the first trade (klines come closed)
             for time_ms, _i, _s, item in events:
                 if isinstance(item, Tick):
-                    if windowed and (
-                        (start is not None and time_ms < start)
-                        or (end is not None and time_ms >= end)
-                    ):
+                    if windowed and outside(time_ms):
                         continue
                     symbol, trade_id = item.symbol, item.trade_id
                     if trade_id <= last_id.get(symbol, -1):
                         continue  # a duplicate (reconnect overlap): the live sequencer drops it
                     last_id[symbol] = trade_id
-                    if not ticks:
-                        clock.set(time_ms)
-                        close_timer.start()
                     set_time(time_ms)
+                    if not ticks:  # quiet minutes of trade data close on the clock from now
+                        pipeline.close_timer.start()
                     ticks += 1
                     on_tick(item)
                 else:
-                    if windowed and (
-                        (start is not None and item.open_time < start)
-                        or (end is not None and item.open_time >= end)
-                    ):
+                    if windowed and outside(item.open_time):
                         continue
                     if advance is not None:
                         advance()
@@ -307,26 +205,12 @@ async def run_streams(
                         set_time(item.open_time)  # the stops' orders run at the open
                         await bridge.run_pending()
                     set_time(time_ms)  # the candle's close time
-                    on_closed(item)
-                    candle_closed(item)
+                    on_candle(item)
                 if pending:
                     await bridge.run_pending()
-            result.ticks = ticks
-            if result.ticks:  # the last minute of trade data closes on the clock
+            run.ticks = ticks
+            if ticks:  # the last minute of trade data closes on the clock
                 clock.advance(MINUTE_MS + pipeline.aggregator.grace_ms + pipeline.close_lag_ms)
-                if bridge.has_pending:
+                if pending:
                     await bridge.run_pending()
-            await bridge.close_all(last_candle)
-    finally:
-        await bridge.stop()
-    result.candles = len(result.candles_seen)
-    result.symbols = sorted(prices)
-    result.prices = {s: prices[s] for s in result.symbols}
-    result.signals = signal_log.query(limit=len(signal_log) or 1)
-    result.trades = bridge.round_trips(config.variants)
-    result.journal = bridge.journal_records()
-    bridge.cleanup()
-    if prices:
-        result.start_ms = min(p.first_open_time for p in prices.values())
-        result.end_ms = max(p.close_times[-1] for p in prices.values() if p.close_times)
-    return result
+    return run.result()

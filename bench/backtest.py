@@ -28,7 +28,8 @@ from execution.models import OrderStatus
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aggregation.models import Candle
-from backtest.runner import BacktestConfig, candle_stream, run_streams, tick_stream
+from backtest.run import BacktestConfig
+from backtest.runner import candle_stream, run_streams, tick_stream
 from config import load_settings
 from data_ingestion.models import Tick
 

@@ -136,18 +136,10 @@ class StrategyEngine:
 
     def on_tick(self, tick: Tick) -> Sequence[SignalRaised]:
         """Stop-losses: last price <= entry × (1 − stop_loss), compared in Decimal."""
-        if not self._open.get(tick.symbol):
-            return _NONE
-        return self.check_stops(tick.symbol, tick.price, tick.trade_time_ms, tick.trade_id)
-
-    def check_stops(
-        self, symbol: str, price: Decimal, time_ms: int, trade_id: int
-    ) -> Sequence[SignalRaised]:
-        """`on_tick` for a trade given by its fields (a backtest's synthetic trades of a candle
-        need no Tick built when no position of the symbol is open)."""
-        slots = self._open.get(symbol)
+        slots = self._open.get(tick.symbol)
         if not slots:
             return _NONE
+        price = tick.price
         out: list[SignalRaised] | None = None
         for slot in slots:
             stop = slot.stop_price
@@ -160,25 +152,16 @@ class StrategyEngine:
             out.append(
                 SignalRaised(
                     variant=slot.variant,
-                    symbol=symbol,
+                    symbol=tick.symbol,
                     side=Side.SELL,
                     reason=SignalReason.STOP_LOSS,
                     price=price,
-                    time_ms=time_ms,
-                    ref=trade_id,
+                    time_ms=tick.trade_time_ms,
+                    ref=tick.trade_id,
                     action=ACTION_CLOSE,
                 )
             )
         return _NONE if out is None else out
-
-    def has_open(self, symbol: str) -> bool:
-        """Whether any variant holds `symbol` with a stop armed (a stop check can fire)."""
-        return bool(self._open.get(symbol))
-
-    def stop_price(self, variant: str, symbol: str) -> Decimal | None:
-        """The stop level of (variant, symbol): entry × (1 − stop_loss), None when flat."""
-        slot = self._slots.get((variant, symbol))
-        return None if slot is None else slot.stop_price
 
     def on_position_changed(
         self, variant: str, symbol: str, qty: Decimal, entry_price: Decimal | None

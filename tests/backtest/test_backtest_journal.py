@@ -9,7 +9,8 @@ from pathlib import Path
 import orjson
 
 from aggregation.models import Candle
-from backtest.runner import BacktestConfig, candle_stream, run_streams
+from backtest.run import BacktestConfig
+from backtest.runner import candle_stream, run_streams
 from config import load_settings
 from execution.codec import decode
 from execution.models import OrderRecord

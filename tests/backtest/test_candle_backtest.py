@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from backtest.report import build_report
-from backtest.runner import BacktestConfig, BacktestResult, run_backtest
+from backtest.run import BacktestConfig, BacktestResult
+from backtest.runner import run_backtest
 from config import load_settings
 from strategy.models import SignalReason
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from backtest.runner import BacktestConfig, run_backtest
+from backtest.run import BacktestConfig
+from backtest.runner import run_backtest
 from config import Settings, load_settings
 from core.errors import BadDataFile
 from data_ingestion.models import Tick

@@ -27,7 +27,8 @@ import pytest
 from binance import AsyncClient
 
 from api.app import create_app
-from backtest.runner import BacktestConfig, BacktestResult, run_backtest
+from backtest.run import BacktestConfig, BacktestResult
+from backtest.runner import run_backtest
 from config import Settings, load_settings
 from core.clock import SimulatedClock
 from core.hub import CANDLE

@@ -1,0 +1,149 @@
+"""One backtest run: the live classes on a ManualClock, and the result they add up to.
+
+Both inputs use it: merged market streams (`backtest.runner`) and a service recording
+(`backtest.replay`). It builds the service's Pipeline (aggregator, strategy engine, hub, tick
+store) and the execution stack (`backtest.execution_bridge`), notes every closed candle for the
+report, and assembles the `BacktestResult` at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from aggregation.models import Candle
+from backtest.execution_bridge import ExecutionBridge
+from backtest.metrics import PriceSeries, RoundTrip
+from config import Settings, VariantSettings
+from core.clock import ManualClock
+from core.hub import Hub
+from data_ingestion.tick_store import TickStore
+from execution.models import OrderRecord
+from pipeline.metrics import ServiceMetrics
+from pipeline.pipeline import Pipeline
+from pipeline.signal_log import SignalLog
+from strategy.engine import StrategyEngine
+from strategy.models import SignalRaised
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestConfig:
+    files: list[Path]
+    variants: list[VariantSettings]
+    fee_rate: Decimal
+    symbol: str | None = None
+    start_ms: int | None = None
+    end_ms: int | None = None
+    journal_path: Path | None = None
+    progress: bool = False
+
+
+@dataclass(slots=True)
+class BacktestResult:
+    files: list[Path]
+    fee_rate: Decimal
+    variants: list[VariantSettings]
+    symbols: list[str] = field(default_factory=list)
+    prices: dict[str, PriceSeries] = field(default_factory=dict)
+    trades: dict[str, dict[str, list[RoundTrip]]] = field(default_factory=dict)
+    signals: list[SignalRaised] = field(default_factory=list)
+    candles_seen: list[Candle] = field(default_factory=list)
+    journal: list[OrderRecord] = field(default_factory=list)
+    candles: int = 0
+    ticks: int = 0
+    start_ms: int | None = None
+    end_ms: int | None = None
+
+    def __repr__(self) -> str:
+        # Short on purpose: asyncio.run() reprs its main task's result when it restores the
+        # SIGINT handler (3.11), and the generated repr of a year of candles takes seconds.
+        return (
+            f"BacktestResult(symbols={self.symbols}, candles={self.candles},"
+            f" ticks={self.ticks}, signals={len(self.signals)}, journal={len(self.journal)})"
+        )
+
+
+class NotingPipeline(Pipeline):
+    """The service's Pipeline, plus a note of every closed candle for the report (candles
+    built from trades and candles read from kline files alike go through `on_candle`)."""
+
+    def __init__(self, *, on_closed: Callable[[Candle], None], **kwargs: Any) -> None:
+        self._on_closed = on_closed
+        super().__init__(**kwargs)
+
+    def on_candle(self, candle: Candle) -> None:
+        self._on_closed(candle)
+        Pipeline.on_candle(self, candle)
+
+
+class BacktestRun:
+    """The components of one run and what it noted; `result()` assembles the report's input."""
+
+    def __init__(self, settings: Settings, config: BacktestConfig) -> None:
+        self.config = config
+        self.clock = ManualClock(0)
+        self.engine = StrategyEngine(list(config.variants))
+        self.signals = SignalLog(maxlen=10_000_000)
+        self.bridge = ExecutionBridge(settings, config.fee_rate, config.journal_path, self.clock,
+                                      self.engine)  # fmt: skip
+        self.prices: dict[str, PriceSeries] = {}
+        self.last_candle: dict[str, Candle] = {}
+        self.candles_seen: list[Candle] = []
+        self.ticks = 0
+        self.pipeline = NotingPipeline(
+            clock=self.clock,
+            hub=Hub(),
+            tick_store=TickStore(settings.tick_history),
+            engine=self.engine,
+            metrics=ServiceMetrics(),
+            signals=self.signals,
+            submit=self.bridge.submit,
+            candle_history=settings.candle_history,
+            grace_ms=int(settings.candle_close_grace_s * 1000),
+            on_closed=self._note,
+        )
+
+    def _note(self, candle: Candle) -> None:
+        symbol = candle.symbol
+        series = self.prices.get(symbol)
+        if series is None:
+            series = self.prices[symbol] = PriceSeries.empty()
+        series.add(candle.open_time, float(candle.close))
+        self.last_candle[symbol] = candle
+        self.candles_seen.append(candle)
+
+    def outside(self, time_ms: int) -> bool:
+        """Whether `time_ms` is outside the configured --from/--to window."""
+        start, end = self.config.start_ms, self.config.end_ms
+        return (start is not None and time_ms < start) or (end is not None and time_ms >= end)
+
+    @contextlib.asynccontextmanager
+    async def executing(self) -> AsyncIterator[ExecutionBridge]:
+        """The execution stack started; on a normal end what is still held is sold at the last
+        close (`end_of_data`); stopped (the journal drained) either way."""
+        await self.bridge.start()
+        try:
+            yield self.bridge
+            await self.bridge.close_all(self.last_candle)
+        finally:
+            await self.bridge.stop()
+
+    def result(self) -> BacktestResult:
+        config = self.config
+        result = BacktestResult(list(config.files), config.fee_rate, list(config.variants))
+        result.candles_seen = self.candles_seen
+        result.candles = len(self.candles_seen)
+        result.ticks = self.ticks
+        result.symbols = sorted(self.prices)
+        result.prices = {s: self.prices[s] for s in result.symbols}
+        result.signals = self.signals.query(limit=len(self.signals) or 1)
+        result.trades = self.bridge.round_trips(config.variants)
+        result.journal = self.bridge.journal_records()
+        if self.prices:
+            result.start_ms = min(p.first_open_time for p in self.prices.values())
+            result.end_ms = max(p.close_times[-1] for p in self.prices.values() if p.close_times)
+        return result
