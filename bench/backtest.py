@@ -23,8 +23,6 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
-from execution.models import OrderStatus
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aggregation.models import Candle
@@ -32,6 +30,7 @@ from backtest.run import BacktestConfig
 from backtest.runner import candle_stream, run_streams, tick_stream
 from config import load_settings
 from data_ingestion.models import Tick
+from execution.models import OrderStatus
 
 START_MS = 1_704_067_200_000  # 2024-01-01T00:00Z
 CANDLES = int(os.environ.get("BENCH_CANDLES", 525_600))
