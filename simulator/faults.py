@@ -19,6 +19,27 @@ class FramePlan:
 
 
 CLEAN = FramePlan()
+SCRIPTABLE = ("429", "500", "-1021", "hang")
+
+
+@dataclass
+class ScriptedFault:
+    """The next `times` requests matching `method` and `path` meet `fault` (tests, demos):
+    '429', '500' or '-1021' answer before anything executes; 'hang' executes an order and
+    loses its response."""
+
+    fault: str
+    path: str  # an /api/v3 path without the prefix: "order", "time", "account"
+    method: str | None = None  # "GET", "POST", "DELETE"; None: any
+    times: int = 1
+
+    def __post_init__(self) -> None:
+        if self.fault not in SCRIPTABLE:
+            raise ValueError(f"fault must be one of {', '.join(SCRIPTABLE)}")
+        if self.times < 1:
+            raise ValueError("times must be at least 1")
+        if self.method is not None:
+            self.method = self.method.upper()
 
 
 class FaultInjector:
@@ -28,6 +49,25 @@ class FaultInjector:
         self.config = config
         self._rest = random.Random(f"{seed}:faults:rest")
         self._frames = random.Random(f"{seed}:faults:frames")
+        self._scripted: list[ScriptedFault] = []
+
+    def script(self, fault: ScriptedFault) -> None:
+        """Queue a scripted fault; scripted ones are served in order, before random ones."""
+        self._scripted.append(fault)
+
+    def clear_scripted(self) -> None:
+        self._scripted.clear()
+
+    def take_scripted(self, method: str, path: str) -> str | None:
+        """The scripted fault for this request (and count it down), or None."""
+        short = path.removeprefix("/api/v3/")
+        for fault in self._scripted:
+            if fault.path == short and fault.method in (None, method):
+                fault.times -= 1
+                if fault.times == 0:
+                    self._scripted.remove(fault)
+                return fault.fault
+        return None
 
     def applies_to(self, is_order: bool, path: str = "") -> bool:
         cfg = self.config

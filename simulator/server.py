@@ -18,7 +18,7 @@ from simulator.clock import MarketClock
 from simulator.config import SimulatorConfig
 from simulator.controls import Controls
 from simulator.endpoint import Endpoint
-from simulator.faults import FaultInjector
+from simulator.faults import FaultInjector, ScriptedFault
 from simulator.market import Trade
 from simulator.params import Params
 from simulator.ratelimit import WeightMeter
@@ -88,6 +88,7 @@ class Simulator:
         app.router.add_get("/sim/info", self._info)
         app.router.add_post("/sim/shock", self.controls.handle_shock)
         app.router.add_post("/sim/reset", self.controls.handle_reset)
+        app.router.add_post("/sim/faults", self._script_fault)
         runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
@@ -146,7 +147,10 @@ class Simulator:
         try:
             if used > self._meter.limit:
                 raise errors.too_much_weight(self._meter.limit, self._meter.retry_after_s())
-            fault = self.faults.rest_fault(endpoint.order, endpoint.path)
+            scripted = self.faults.take_scripted(request.method, endpoint.path)
+            fault = scripted or self.faults.rest_fault(endpoint.order, endpoint.path)
+            if fault == "-1021":
+                raise errors.timestamp_stale()
             if fault == "429":
                 self.state.stats["injected_429"] += 1
                 raise errors.too_much_weight(self._meter.limit, self.config.faults.retry_after_s)
@@ -174,7 +178,8 @@ class Simulator:
                 content_type="application/json",
                 headers={**headers, **err.headers},
             )
-        if endpoint.order and request.method == "POST" and self.faults.hang_order():
+        hang = fault == "hang" or self.faults.hang_order()
+        if endpoint.order and request.method == "POST" and hang:
             return await self._hang(request)
         return web.Response(text=_dumps(result), content_type="application/json", headers=headers)
 
@@ -190,6 +195,19 @@ class Simulator:
     def server_time_ms(self) -> int:
         """The time the server answers with and checks signatures against (it may drift)."""
         return self.faults.server_time_ms(self.clock.now_ms(), self.clock.start_ms)
+
+    async def _script_fault(self, request: web.Request) -> web.StreamResponse:
+        """Not Binance: queue scripted faults, e.g. {"fault": "-1021", "path": "order",
+        "method": "GET", "times": 3} (a fault matrix for tests and demos)."""
+        try:
+            body = await request.json()
+            items = body if isinstance(body, list) else [body]
+            faults = [ScriptedFault(**item) for item in items]
+        except (ValueError, TypeError) as exc:
+            return web.json_response({"error": f"bad fault script: {exc}"}, status=400)
+        for fault in faults:
+            self.faults.script(fault)
+        return web.json_response({"scripted": len(faults)})
 
     async def _clock(self, request: web.Request) -> web.StreamResponse:
         """Not Binance: the market clock (never drifting), for a client that follows it."""
