@@ -1,0 +1,166 @@
+"""Money on capital from the exchange's fills, variant states that say why, and what a
+restart finds: through the real app, with the real service against the simulator."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from api.app import create_app
+from core.hub import STATUS
+from execution.codec import SignalNote, encode
+from service.container import Service
+from simulator import Simulator
+from strategy.models import Side, SignalRaised, SignalReason
+from tests.api import support
+
+
+@contextlib.asynccontextmanager
+async def running(service: Service, live: bool = True) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(service)
+    async with app.router.lifespan_context(app):
+        if live:
+            await support.wait_for(lambda: support.is_live(service), what="service live")
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            yield c
+
+
+def by_asset(account: dict[str, Any]) -> dict[str, Decimal]:
+    return {b["asset"]: Decimal(b["free"]) + Decimal(b["locked"]) for b in account["balances"]}
+
+
+async def test_money_follows_the_exchanges_fills_on_the_variants_capital(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    cfg = support.settings(tmp_path, variant_capital="500")
+    service = support.simulated_service(sim, cfg)
+    async with running(service) as http:
+        before = by_asset(await service.client.get_account())
+        order = {"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.001", "variant": "A"}
+        assert (await http.post("/orders", json=order)).status_code == 200
+        assert (await http.post("/positions/A/BTCUSDT/close")).status_code == 200
+        assert (await http.post("/orders", json=order)).status_code == 200
+        after = by_asset(await service.client.get_account())
+        rows = {(p["variant"], p["symbol"]): p for p in (await http.get("/positions")).json()}
+        strategy = (await http.get("/strategy")).json()
+    pos = rows[("A", "BTCUSDT")]
+    last = Decimal(pos["last_price"])
+    # Independently, from the account: what A's three orders changed is all A's doing.
+    held = after["BTC"] - before["BTC"]
+    mtm = (after["USDT"] - before["USDT"]) + held * last
+    assert Decimal(pos["held_qty"]) == held
+    total = Decimal(pos["realized_pnl"]) + Decimal(pos["unrealized_pnl"])
+    assert abs(total - mtm) <= Decimal("1e-8"), (total, mtm)
+    # The dust of the first round trip is in the position, not booked as a loss.
+    assert Decimal(pos["dust"]) > 0 and Decimal(pos["qty"]) + Decimal(pos["dust"]) == held
+    money = next(v for v in strategy["variants"] if v["name"] == "A")["money"]
+    cash = Decimal("500") + (after["USDT"] - before["USDT"])
+    assert Decimal(money["capital"]) == 500 and abs(Decimal(money["cash"]) - cash) < Decimal(
+        "1e-8"
+    )
+    # Holdings are marked at the last price when /strategy answered (the market moves on).
+    equity = Decimal(money["equity"])
+    assert equity == Decimal(money["cash"]) + Decimal(money["holdings"])
+    assert abs(Decimal(money["holdings"]) / held - last) / last < Decimal("0.05")
+    want_return = ((equity - 500) / 500 * 100).quantize(Decimal("0.01"))
+    assert Decimal(money["return_pct"]) == want_return
+    assert Decimal(money["max_drawdown_pct"]) >= 0
+
+
+async def test_a_variant_that_cannot_open_says_why_in_every_place(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    cfg = support.settings(tmp_path, risk_max_orders_per_day=1)
+    service = support.simulated_service(sim, cfg)
+    async with running(service) as http:
+        sub = service.hub.subscribe()
+        sub.kinds = {STATUS}
+        order = {"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.001", "variant": "A"}
+        assert (await http.post("/orders", json=order)).status_code == 200
+        refused = await http.post("/orders", json=order)
+        assert refused.status_code == 400 and "max orders per day" in refused.text
+        statuses: list[dict[str, Any]] = []
+
+        def halted_status_seen() -> bool:
+            while not sub.queue.empty():
+                statuses.append(sub.queue.get_nowait().data)
+            return any(s["variants"][0]["state"] == "halted" for s in statuses)
+
+        await support.wait_for(halted_status_seen, what="a status event with A halted")
+        health = (await http.get("/health")).json()
+        strategy = (await http.get("/strategy")).json()
+        metrics = (await http.get("/metrics")).text
+    a, b = strategy["variants"]
+    assert a["state"] == "halted" and "max orders per day" in a["state_reason"]
+    assert b["state"] == "active" and b["state_reason"] is None
+    assert health["status"] == "degraded"
+    assert any(r.startswith("variant A halted: max orders per day") for r in health["reasons"])
+    assert {"variant": "A", "state": "halted"}.items() <= health["variants"][0].items()
+    assert 'variant_state{state="halted",variant="A"} 1.0' in metrics
+    assert 'variant_state{state="active",variant="A"} 0.0' in metrics
+    assert 'variant_state{state="active",variant="B"} 1.0' in metrics
+
+
+async def test_a_wrong_shaped_journal_line_stops_trading_and_names_the_line(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    cfg = support.settings(tmp_path)
+    signal = SignalRaised("A", "BTCUSDT", Side.BUY, SignalReason.SIGNAL, Decimal(1), 1, 1)
+    good = orjson.dumps(encode(SignalNote(signal)))
+    cfg.journal_path.write_bytes(good + b"\n" + b'{"type":"filled","variant":"A"}\n')
+    service = support.simulated_service(sim, cfg)
+    async with running(service, live=False) as http:
+        await support.wait_for(lambda: "cannot start" in str(service.health().reasons))
+        health = (await http.get("/health")).json()
+        trades = await http.get("/trades")
+        strategy = (await http.get("/strategy")).json()
+    (reason, *_) = health["reasons"]
+    assert "JournalFormatError" in reason and "journal.jsonl: line 2" in reason
+    assert "unreachable" not in reason
+    assert trades.status_code == 200 and trades.json() == []
+    assert {v["state"] for v in strategy["variants"]} == {"halted"}
+
+
+async def test_refused_credentials_degrade_health_with_the_reason(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    service = support.simulated_service(sim, support.settings(tmp_path))
+    service.client.API_SECRET = "not-the-secret"  # the signature will not match
+    async with running(service, live=False) as http:
+        await support.wait_for(lambda: "cannot start" in str(service.health().reasons))
+        health = (await http.get("/health")).json()
+    assert health["status"] == "degraded"
+    assert "CredentialsError" in health["reasons"][0] and "-1022" in health["reasons"][0]
+    assert "not-the-secret" not in str(health)
+
+
+async def test_a_testnet_reset_ends_the_journals_positions_and_signals_survive(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    cfg = support.settings(tmp_path)
+    first = support.simulated_service(sim, cfg)
+    async with running(first) as http:
+        order = {"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.001", "variant": "A"}
+        assert (await http.post("/orders", json=order)).status_code == 200
+        first.signals.add(
+            SignalRaised("B", "ETHUSDT", Side.SELL, SignalReason.SIGNAL, Decimal(2), 5, 5)
+        )
+    sim.controls.reset()  # the testnet is wiped: balances back to defaults, orders gone
+    second = support.simulated_service(sim, cfg)
+    async with running(second) as http:
+        health = (await http.get("/health")).json()
+        rows = (await http.get("/positions")).json()
+        signals = (await http.get("/signals")).json()
+    assert any("exchange reset detected" in r for r in health["reasons"])
+    held = {(p["variant"], p["symbol"]): Decimal(p["held_qty"]) for p in rows}
+    assert held[("A", "BTCUSDT")] == 0  # ended by the reset, not sold
+    assert [(s["variant"], s["symbol"]) for s in signals] == [("B", "ETHUSDT")]
+    kinds = [orjson.loads(x)["type"] for x in cfg.journal_path.read_bytes().splitlines()]
+    assert kinds[-1] == "reset" and kinds.count("filled") == 1
