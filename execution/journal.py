@@ -79,6 +79,27 @@ def journal_problem(path: Path) -> str | None:
     return None
 
 
+def last_time_ms(path: Path, tail_bytes: int = 65_536) -> int | None:
+    """The `time` of the journal's last readable line (read from its tail only), or None.
+    Blocking: call it off the event loop."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - tail_bytes))
+            lines = fh.read().split(b"\n")
+    except OSError:
+        return None
+    for raw in reversed(lines):
+        try:
+            rec = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(rec, dict) and isinstance(rec.get("time"), int):
+            return int(rec["time"])
+    return None
+
+
 def read_journal(path: Path) -> tuple[list[Entry], list[int], bytes]:
     """Entries, line numbers skipped as torn, and what to write first to seal a torn tail
     (a newline if the last line lacks one, a `repair` line if the last line is unreadable)."""

@@ -14,6 +14,7 @@ import logging
 import secrets
 import signal
 import sys
+import time
 from collections.abc import AsyncIterator, Generator
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,11 @@ import uvicorn
 
 from api.app import create_app
 from config import Settings, SettingsError, load_settings
-from core.clock import Clock, SimulatedClock, SystemClock
+from core.clock import MINUTE_MS, Clock, SimulatedClock, SystemClock
 from core.remote_clock import ClockUnavailableError, RemoteClock
 from core.tasks import TaskOwner
+from execution.journal import journal_problem, last_time_ms
+from pipeline.wire import iso_ms as iso
 from recording.recorder import Recorder
 from service.logs import configure_logging
 from wiring.clocked_client import ClockedClient
@@ -32,6 +35,7 @@ from wiring.compose import build_service
 
 log = logging.getLogger("service")
 
+SIMULATED_JOURNAL = Path("data/simulated.jsonl")
 SHUTDOWN_GRACE_S = 1
 
 
@@ -92,7 +96,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--host", default=None, help="API host (overrides API_HOST)")
     group.add_argument("--port", type=_port, default=None, help="API port (overrides API_PORT)")
     group.add_argument(
-        "--journal", type=Path, default=None, metavar="FILE", help="overrides JOURNAL_PATH"
+        "--journal",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="overrides JOURNAL_PATH (default data/trades.jsonl; with --simulate data/simulated.jsonl)",
     )
     group.add_argument(
         "--env-file", default=".env", metavar="FILE", help="settings file (default .env)"
@@ -123,6 +131,13 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(
             f"error: --simulate-url wants http://HOST:PORT, got {args.simulate_url!r}\n"
         )
+        return 2
+    if args.simulate and args.journal is None and "journal_path" not in settings.model_fields_set:
+        # A simulated exchange is not the testnet: its trades get a journal of their own.
+        settings = settings.model_copy(update={"journal_path": SIMULATED_JOURNAL})
+    problem = journal_problem(settings.journal_path)
+    if problem is not None:
+        sys.stderr.write(f"error: JOURNAL_PATH: {problem}\n")
         return 2
     configure_logging(settings)
     try:
@@ -226,12 +241,14 @@ async def _exchange(
     from simulator import Simulator, SimulatorConfig
 
     key, secret = secrets.token_hex(16), secrets.token_hex(32)
+    start_ms = await _resume_after_journal(settings.journal_path)
     config = SimulatorConfig(
         seed=1 if args.seed is None else args.seed,
         speed=1.0 if args.speed is None else args.speed,
         symbols=tuple(settings.symbols),
         api_key=key,
         api_secret=secret,
+        start_ms=start_ms,
     )
     sim = Simulator(config)
     await sim.start(host="127.0.0.1", port=0)
@@ -248,6 +265,18 @@ async def _exchange(
         yield "simulated", clock, client, sim.stream_url
     finally:
         await sim.stop()
+
+
+async def _resume_after_journal(path: Path) -> int | None:
+    """Market time never goes backwards for a journal: a simulated market starts after the
+    journal's last record when that lies ahead of the wall clock (None: start now)."""
+    last = await asyncio.to_thread(last_time_ms, path)
+    now = time.time_ns() // 1_000_000
+    if last is None or last < now:
+        return None
+    start = (last // MINUTE_MS + 1) * MINUTE_MS
+    log.info("the journal ends at %s: the simulated market resumes at %s", iso(last), iso(start))
+    return start
 
 
 @contextlib.asynccontextmanager

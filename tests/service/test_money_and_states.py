@@ -62,9 +62,7 @@ async def test_money_follows_the_exchanges_fills_on_the_variants_capital(
     assert Decimal(pos["dust"]) > 0 and Decimal(pos["qty"]) + Decimal(pos["dust"]) == held
     money = next(v for v in strategy["variants"] if v["name"] == "A")["money"]
     cash = Decimal("500") + (after["USDT"] - before["USDT"])
-    assert Decimal(money["capital"]) == 500 and abs(Decimal(money["cash"]) - cash) < Decimal(
-        "1e-8"
-    )
+    assert Decimal(money["capital"]) == 500 and abs(Decimal(money["cash"]) - cash) < Decimal("1e-8")
     # Holdings are marked at the last price when /strategy answered (the market moves on).
     equity = Decimal(money["equity"])
     assert equity == Decimal(money["cash"]) + Decimal(money["holdings"])

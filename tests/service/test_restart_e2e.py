@@ -1,0 +1,107 @@
+"""`main.py --simulate` restarted on the same journal, and journals that cannot be used:
+market time never goes backwards, ids never collide, history survives, bad paths exit 2."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.support import free_port
+from tests.service.test_e2e import ROOT, wait_healthy
+
+pytestmark = pytest.mark.e2e
+
+
+def _env() -> dict[str, str]:
+    return {
+        k: v for k, v in os.environ.items() if not k.startswith(("BINANCE_", "API_", "JOURNAL"))
+    }
+
+
+async def _run_until_orders(
+    tmp_path: Path, journal: Path, orders: int, name: str
+) -> tuple[int, list[dict[str, Any]], str]:
+    """Run the simulated service until the journal holds `orders` more filled orders (or a
+    minute passes); stop it with SIGINT. Returns the exit code, /signals at the end, its log."""
+    port = free_port()
+    before = _filled(journal)
+    cmd = [sys.executable, "main.py", "--simulate", "--speed", "600", "--seed", "2"]
+    cmd += ["--port", str(port), "--journal", str(journal), "--env-file", str(tmp_path / "no")]
+    log_path = tmp_path / f"{name}.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=log, stderr=subprocess.STDOUT)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            await wait_healthy(base, proc, timeout=30)
+            for _ in range(600):
+                if _filled(journal) >= before + orders:
+                    break
+                await asyncio.sleep(0.1)
+            async with httpx.AsyncClient() as http:
+                signals = (await http.get(f"{base}/signals", params={"limit": 1000})).json()
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+            code = await asyncio.to_thread(proc.wait, 30)
+    return code, signals, log_path.read_text()
+
+
+def _lines(journal: Path) -> list[dict[str, Any]]:
+    if not journal.exists():
+        return []
+    return [json.loads(x) for x in journal.read_text().splitlines() if x.strip()]
+
+
+def _filled(journal: Path) -> int:
+    return sum(1 for r in _lines(journal) if r["type"] == "filled")
+
+
+@pytest.mark.timeout(180)
+async def test_a_restarted_simulation_continues_the_journal(tmp_path: Path) -> None:
+    journal = tmp_path / "journal.jsonl"
+    code1, signals1, log1 = await _run_until_orders(tmp_path, journal, 4, "first")
+    assert code1 == 0, log1[-3000:]
+    first = _lines(journal)
+    code2, signals2, log2 = await _run_until_orders(tmp_path, journal, 4, "second")
+    assert code2 == 0, log2[-3000:]
+    second = _lines(journal)[len(first) :]
+
+    assert "the simulated market resumes at" in log2
+    # Market time never goes backwards for the journal.
+    assert min(r["time"] for r in second) > max(r["time"] for r in first)
+    # Client order ids never collide: no "duplicate decision", each id intended once.
+    assert "duplicate decision" not in log2
+    intents = [r["client_order_id"] for r in first + second if r["type"] == "intent"]
+    assert len(intents) == len(set(intents))
+    # The new in-process exchange does not know the old orders: the journal says so.
+    assert [r["type"] for r in second].count("reset") == 1
+    # Signal history survives the restart.
+    old = {(s["variant"], s["symbol"], s["time_ms"]) for s in signals1}
+    new = {(s["variant"], s["symbol"], s["time_ms"]) for s in signals2}
+    assert old and old <= new
+
+
+@pytest.mark.parametrize("make", ["folder", "file in the way"])
+def test_a_journal_that_cannot_be_written_stops_the_start(tmp_path: Path, make: str) -> None:
+    if make == "folder":
+        journal = tmp_path / "journal"
+        journal.mkdir()
+    else:
+        (tmp_path / "blocker").write_text("x")
+        journal = tmp_path / "blocker" / "journal.jsonl"
+    cmd = [sys.executable, "main.py", "--simulate", "--journal", str(journal)]
+    cmd += ["--port", str(free_port()), "--env-file", str(tmp_path / "no")]
+    done = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: JOURNAL_PATH: "), done.stderr
+    assert str(journal) in lines[0]
