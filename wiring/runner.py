@@ -100,7 +100,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         metavar="FILE",
-        help="overrides JOURNAL_PATH (default data/trades.jsonl; with --simulate data/simulated.jsonl)",
+        help="overrides JOURNAL_PATH (default data/trades.jsonl;"
+        " with --simulate data/simulated.jsonl)",
     )
     group.add_argument(
         "--env-file", default=".env", metavar="FILE", help="settings file (default .env)"
