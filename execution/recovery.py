@@ -16,6 +16,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from core.clock import Clock
+from core.symbols import split_symbol
 from execution.brokers import Broker
 from execution.codec import ExchangeReset
 from execution.errors import (
@@ -29,7 +30,6 @@ from execution.journal import Journal
 from execution.models import OrderRecord, OrderStatus
 from execution.positions import PositionBook
 from execution.risk import RiskManager
-from execution.symbols import split_symbol
 from strategy.models import SignalReason
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def assets_of(broker: Broker, symbol: str) -> tuple[str, str]:
         rules = broker.rules(symbol)
         return rules.base_asset, rules.quote_asset
     except ExchangeError:
-        return split_symbol(symbol)
+        return split_symbol(symbol) or (symbol, "")
 
 
 def rebuild(
