@@ -21,7 +21,7 @@ from backtest.candle_mode import CandleStops
 from backtest.progress import Progress
 from backtest.replay import replay_recording
 from backtest.run import BacktestConfig, BacktestResult, BacktestRun
-from backtest.sources import DataFile, DataKind, classify, load_klines
+from backtest.sources import DataFile, DataKind, identify, load_klines
 from config import Settings
 from core.clock import MINUTE_MS
 from core.errors import BadDataFile
@@ -130,7 +130,7 @@ def _open(
 async def run_backtest(settings: Settings, config: BacktestConfig) -> BacktestResult:
     """Run every file's events, merged in time order, through the live classes. A recording
     the service made, given alone, is replayed exactly instead (`backtest.replay`)."""
-    files = [classify(path, config.symbol) for path in config.files]
+    files = [identify(path, config.symbol) for path in config.files]
     alone = files[0] if len(files) == 1 else None
     if alone and alone.kind is DataKind.RECORDING and recording_header(alone.path) is not None:
         return await replay_recording(settings, config, alone.path)

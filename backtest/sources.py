@@ -82,7 +82,7 @@ def symbol_from_name(path: Path) -> str | None:
     return None
 
 
-def classify(path: Path, symbol: str | None) -> DataFile:
+def identify(path: Path, symbol: str | None) -> DataFile:
     """The file's kind and symbol (`symbol` from --symbol wins over the file name)."""
     kind = detect(path)
     if kind is DataKind.RECORDING:

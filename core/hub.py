@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any
 
 # Event kinds, as they appear in the WebSocket `type` field.
 CANDLE = "candle"
@@ -43,88 +42,13 @@ class Event:
 KindsListener = Callable[[frozenset[str], frozenset[str]], None]
 
 
-class Kinds(set[str]):
-    """The event kinds a subscriber wants: a set that reports every change (before, after) to
-    its hub, so `Hub.wanted()` is a counter lookup instead of a scan of every subscriber.
-    Mutate it like any set (`sub.kinds.add(TICK)`, `sub.kinds |= {...}`) or assign a new one."""
-
-    __slots__ = ("_listener",)
-
-    def __init__(self, kinds: Iterable[str] = (), listener: KindsListener | None = None) -> None:
-        super().__init__(kinds)
-        self._listener = listener
-
-    def _changed(self, before: frozenset[str]) -> None:
-        if self._listener is not None:
-            after = frozenset(self)
-            if after != before:
-                self._listener(before, after)
-
-    def add(self, kind: str) -> None:
-        before = frozenset(self)
-        super().add(kind)
-        self._changed(before)
-
-    def discard(self, kind: object) -> None:
-        before = frozenset(self)
-        super().discard(kind)
-        self._changed(before)
-
-    def remove(self, kind: str) -> None:
-        before = frozenset(self)
-        super().remove(kind)
-        self._changed(before)
-
-    def pop(self) -> str:
-        before = frozenset(self)
-        kind = super().pop()
-        self._changed(before)
-        return kind
-
-    def clear(self) -> None:
-        before = frozenset(self)
-        super().clear()
-        self._changed(before)
-
-    def update(self, *others: Iterable[str]) -> None:
-        before = frozenset(self)
-        super().update(*others)
-        self._changed(before)
-
-    def difference_update(self, *others: Iterable[Any]) -> None:
-        before = frozenset(self)
-        super().difference_update(*others)
-        self._changed(before)
-
-    def intersection_update(self, *others: Iterable[Any]) -> None:
-        before = frozenset(self)
-        super().intersection_update(*others)
-        self._changed(before)
-
-    def symmetric_difference_update(self, other: Iterable[str]) -> None:
-        before = frozenset(self)
-        super().symmetric_difference_update(other)
-        self._changed(before)
-
-    def __ior__(self, other: AbstractSet[str]) -> Self:  # type: ignore[override,misc]
-        self.update(other)
-        return self
-
-    def __isub__(self, other: AbstractSet[Any]) -> Self:  # type: ignore[misc]
-        self.difference_update(other)
-        return self
-
-    def __iand__(self, other: AbstractSet[Any]) -> Self:  # type: ignore[misc]
-        self.intersection_update(other)
-        return self
-
-    def __ixor__(self, other: AbstractSet[str]) -> Self:  # type: ignore[override,misc]
-        self.symmetric_difference_update(other)
-        return self
-
-
 class Subscriber:
-    """One consumer's bounded queue and what it wants to see."""
+    """One consumer's bounded queue and what it wants to see.
+
+    `kinds` is a frozenset: change it by assigning (`sub.kinds = {...}`, `sub.kinds |= {...}`,
+    `sub.kinds -= {...}`) or `set_kinds`; each change is reported (before, after) to the hub,
+    so `Hub.wanted()` is a counter lookup instead of a scan of every subscriber.
+    """
 
     def __init__(
         self,
@@ -134,26 +58,25 @@ class Subscriber:
         overflowed: asyncio.Event | None = None,
     ) -> None:
         self.queue = queue
-        self._kinds = Kinds(EVENT_KINDS - {TICK} if kinds is None else kinds)
+        self._kinds = frozenset(EVENT_KINDS - {TICK} if kinds is None else kinds)
+        self._listener: KindsListener | None = None
         self.symbols = symbols  # None means every symbol
         self.overflowed = overflowed or asyncio.Event()
 
     @property
-    def kinds(self) -> Kinds:
+    def kinds(self) -> frozenset[str]:
         return self._kinds
 
     @kinds.setter
     def kinds(self, kinds: Iterable[str]) -> None:
-        if kinds is self._kinds:  # `sub.kinds |= {...}` assigns the same set back
-            return
-        old = self._kinds
-        self._kinds = Kinds(kinds, old._listener)
-        old._listener = None
-        self._kinds._changed(frozenset(old))
+        self.set_kinds(kinds)
 
     def set_kinds(self, kinds: Iterable[str]) -> None:
         """Want exactly `kinds` from now on."""
-        self.kinds = kinds
+        before, after = self._kinds, frozenset(kinds)
+        self._kinds = after
+        if self._listener is not None and after != before:
+            self._listener(before, after)
 
     def wants(self, event: Event) -> bool:
         if event.kind not in self._kinds:
@@ -173,15 +96,15 @@ class Hub:
     def subscribe(self, maxsize: int = 1000) -> Subscriber:
         sub = Subscriber(queue=asyncio.Queue(maxsize=maxsize))
         self._subscribers.add(sub)
-        sub.kinds._listener = self._kinds_changed
-        self._kinds_changed(frozenset(), frozenset(sub.kinds))
+        sub._listener = self._kinds_changed
+        self._kinds_changed(frozenset(), sub.kinds)
         return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:
         if sub in self._subscribers:
             self._subscribers.discard(sub)
-            sub.kinds._listener = None
-            self._kinds_changed(frozenset(sub.kinds), frozenset())
+            sub._listener = None
+            self._kinds_changed(sub.kinds, frozenset())
 
     def _kinds_changed(self, before: frozenset[str], after: frozenset[str]) -> None:
         counts = self._wanted

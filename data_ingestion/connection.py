@@ -28,7 +28,7 @@ def tolerant_decode(frame: Any) -> Any:
         return {"e": "malformed", "m": str(exc), "raw": str(frame)[:120]}
 
 
-class Connection:
+class StreamConnection:
     """An open socket, its symbols, when it opened and last spoke (loop time), and whether it
     failed (`failed` is set once, with `reason`)."""
 
@@ -69,7 +69,7 @@ async def open_connection(
     stream_url: str | None,
     max_queue_size: int,
     timeout_s: float,
-) -> Connection:
+) -> StreamConnection:
     """Connect a multiplex socket for `symbols`; raises what connecting raised."""
     bsm = BinanceSocketManager(client, max_queue_size=max_queue_size)
     if stream_url:
@@ -78,7 +78,7 @@ async def open_connection(
     sock.MAX_RECONNECTS = 0  # the supervisor reconnects, with its own backoff
     sock.TIMEOUT = 0.5  # the read loop notices a close request within this
     sock._handle_message = tolerant_decode
-    conn = Connection(sock, symbols, asyncio.get_running_loop().time())
+    conn = StreamConnection(sock, symbols, asyncio.get_running_loop().time())
     queue_error = sock._propagate_error
 
     async def report(error: dict[str, Any]) -> None:

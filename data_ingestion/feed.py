@@ -41,7 +41,7 @@ from core.clock import Clock
 from core.tasks import TaskOwner
 from data_ingestion.backfill import BackfillError, TradeFetcher
 from data_ingestion.backoff import Backoff
-from data_ingestion.connection import Connection, open_connection
+from data_ingestion.connection import StreamConnection, open_connection
 from data_ingestion.models import Tick
 from data_ingestion.schemas import FrameError, NotATrade, decode_frame, trade_to_tick
 from data_ingestion.sequencer import (
@@ -121,7 +121,7 @@ class TradeFeed:
         self._windows: dict[str, asyncio.TimerHandle] = {}  # a symbol's reorder window
         self._last_msg: dict[str, tuple[int, float]] = {}  # clock ms, loop time
         self._changed = asyncio.Event()
-        self._conn: Connection | None = None
+        self._conn: StreamConnection | None = None
         self._connected = False
         self._held_for_reconnect: set[str] = set()
         self._held_for_silence: set[str] = set()
@@ -349,14 +349,14 @@ class TradeFeed:
 
     # -- connections ----------------------------------------------------------------------
 
-    async def _open(self, symbols: tuple[str, ...]) -> Connection:
+    async def _open(self, symbols: tuple[str, ...]) -> StreamConnection:
         conn = await open_connection(
             self._client, symbols, self._stream_url, self.max_queue_size, self._connect_timeout_s
         )
         conn.reader = self._tasks.spawn(self._read(conn), "reader")
         return conn
 
-    async def _read(self, conn: Connection) -> None:
+    async def _read(self, conn: StreamConnection) -> None:
         loop = asyncio.get_running_loop()
         while True:
             try:
@@ -462,7 +462,7 @@ class TradeFeed:
                 why = "planned reconnect" if planned else "symbols changed"
                 await self._handoff(conn, why)
 
-    async def _check_quiet(self, conn: Connection) -> None:
+    async def _check_quiet(self, conn: StreamConnection) -> None:
         """Silent stream: quiet market (release the hold) or stalled (fail the connection)?
 
         A trade REST knows and the stream has not delivered is a suspect (it may be in
@@ -492,7 +492,7 @@ class TradeFeed:
         finally:
             self._quiet_check = None
 
-    async def _handoff(self, old: Connection, why: str) -> None:
+    async def _handoff(self, old: StreamConnection, why: str) -> None:
         """Open the new socket first, close the old after the new one's first message."""
         try:
             new = await self._open(self._streams())

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from backtest.klines import read_kline_csv, read_kline_json
-from backtest.sources import DataKind, classify, detect, load_klines, symbol_from_name
+from backtest.sources import DataKind, detect, identify, load_klines, symbol_from_name
 from core.errors import BadDataFile
 
 
@@ -29,8 +29,8 @@ def test_testnet_klines_json_all_rows(binance_data: Path) -> None:
 
 def test_detect_and_symbol_from_name(binance_data: Path, tmp_path: Path) -> None:
     klines = binance_data / "testnet-btcusdt-2026-06-15" / "klines_1m.json"
-    assert classify(klines, None).symbol == "BTCUSDT"
-    assert classify(klines, None).kind is DataKind.KLINES
+    assert identify(klines, None).symbol == "BTCUSDT"
+    assert identify(klines, None).kind is DataKind.KLINES
     assert detect(binance_data / "rest" / "klines_btcusdt_2021.json") is DataKind.KLINES
     assert detect(binance_data / "testnet-btcusdt-2026-06-15" / "trades.json") is DataKind.TRADES
     assert detect(binance_data / "testnet-btcusdt-2026-06-15" / "aggTrades.json") is DataKind.TRADES
@@ -66,7 +66,7 @@ def test_vision_csv_ms_and_us(binance_data: Path, tmp_path: Path, micro: bool, h
     text = _vision_csv(src, micro, header)
     path = tmp_path / "BTCUSDT-1m-2026-06.csv"
     path.write_text(text)
-    data = classify(path, None)
+    data = identify(path, None)
     assert data.kind is DataKind.KLINES and data.symbol == "BTCUSDT"
     candles = load_klines(data)
     assert candles == read_kline_json(src, "BTCUSDT")[:20]

@@ -131,7 +131,7 @@ async def test_hub_delivers_only_what_a_subscriber_wants() -> None:
     assert btc_only.queue.get_nowait().data == {"c": 1}
     assert btc_only.queue.empty()
     assert hub.wanted(TICK) is False
-    btc_only.kinds.add(TICK)
+    btc_only.kinds |= {TICK}
     assert hub.wanted(TICK) is True
 
 

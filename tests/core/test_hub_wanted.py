@@ -5,7 +5,7 @@ from __future__ import annotations
 from core.hub import CANDLE, ORDER, SIGNAL, TICK, Event, Hub
 
 
-async def test_wanted_follows_mutations_assignments_and_unsubscribes() -> None:
+async def test_wanted_follows_assignments_and_unsubscribes() -> None:
     hub = Hub()
     assert not hub.wanted(CANDLE) and not hub.wanted(TICK)
     a = hub.subscribe()
@@ -15,24 +15,28 @@ async def test_wanted_follows_mutations_assignments_and_unsubscribes() -> None:
     assert hub.wanted(TICK)
     a.kinds -= {TICK, CANDLE}
     assert not hub.wanted(TICK) and hub.wanted(CANDLE)  # b still wants candles
-    a.kinds.clear()
+    a.kinds = set()
     b.kinds = {ORDER}
     assert not hub.wanted(CANDLE) and hub.wanted(ORDER)
-    b.kinds.discard(ORDER)
-    b.kinds.update({SIGNAL, TICK})
+    b.kinds = (b.kinds - {ORDER}) | {SIGNAL, TICK}
     assert not hub.wanted(ORDER) and hub.wanted(TICK)
     b.set_kinds(set())
     assert not hub.wanted(TICK) and not hub.wanted(SIGNAL)
-    b.kinds.add(TICK)
+    b.kinds |= {TICK}
     hub.unsubscribe(b)
     hub.unsubscribe(b)  # twice: no double count
     assert not hub.wanted(TICK)
-    b.kinds.add(CANDLE)  # an unsubscribed subscriber no longer counts
+    b.kinds |= {CANDLE}  # an unsubscribed subscriber no longer counts
     assert not hub.wanted(CANDLE)
-    a.kinds.add(CANDLE)
+    a.kinds |= {CANDLE}
     assert hub.wanted(CANDLE)
-    a.kinds.remove(CANDLE)
+    a.kinds -= {CANDLE}
     assert not hub.wanted(CANDLE)
+
+
+def test_kinds_cannot_change_behind_the_hubs_back() -> None:
+    sub = Hub().subscribe()
+    assert isinstance(sub.kinds, frozenset)  # no in-place mutation: every change is assigned
 
 
 async def test_an_overflowed_subscriber_stops_counting_and_nothing_is_built_for_nobody() -> None:

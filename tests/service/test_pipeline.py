@@ -84,7 +84,7 @@ def test_a_later_trade_closes_the_minute_and_publishes_the_candle(rig: Rig) -> N
 def test_ticks_reach_the_hub_only_when_someone_wants_them(rig: Rig) -> None:
     rig.trade(0, "100")
     assert rig.events(TICK) == []
-    rig.sub.kinds.add(TICK)
+    rig.sub.kinds |= {TICK}
     tick = rig.trade(0, "101", 2_000)
     (event,) = rig.events(TICK)
     assert event.data["trade_id"] == tick.trade_id and event.data["price"] == "101"
