@@ -7,13 +7,22 @@ one line naming the setting and why; main.py prints it and exits with code 2.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from core.variants import VariantSettings as VariantSettings  # re-exported
+from core.variants import parse_variants
 
 TESTNET_REST_URL = "https://testnet.binance.vision/api"
 TESTNET_STREAM_URL = "wss://stream.testnet.binance.vision/"
@@ -24,16 +33,6 @@ PLACEHOLDER_SECRETS = frozenset(
 
 class SettingsError(Exception):
     """A setting is wrong. `str(err)` is one line: `SETTING_NAME: why`."""
-
-
-@dataclass(frozen=True, slots=True)
-class VariantSettings:
-    """One risk variant of the strategy: its own stop-loss and, if set, its own periods."""
-
-    name: str
-    stop_loss: Decimal
-    ema_period: int
-    sma_period: int
 
 
 def _split_csv(value: Any) -> Any:
@@ -75,7 +74,9 @@ class Settings(BaseSettings):
     # Strategy.
     ema_period: int = Field(default=5, ge=1, le=10_000)
     sma_period: int = Field(default=10, ge=1, le=10_000)
-    # "A:0.15,B:0.10" or with own periods "A:0.15:5:10". Parsed into `variant_settings`.
+    # "A:0.15,B:0.10", with own periods "A:0.15:5:10", or a strategy of the library and an
+    # interval "A:0.15:ema_sma(5,10)@1m,B:0.10:rsi(14,30,70)@5m" (core/variants.py,
+    # docs/strategies.md). Parsed into `variant_settings`.
     variants: str = "A:0.15,B:0.10"
 
     # Orders and risk.
@@ -182,8 +183,9 @@ class Settings(BaseSettings):
 
     @field_validator("variants")
     @classmethod
-    def _check_variants(cls, value: str) -> str:
-        _parse_variants(value, ema_default=1, sma_default=1)  # raises on a bad format
+    def _check_variants(cls, value: str, info: ValidationInfo) -> str:
+        # EMA_PERIOD/SMA_PERIOD come first in the class, so they are checked and known here.
+        parse_variants(value, info.data.get("ema_period", 5), info.data.get("sma_period", 10))
         return value
 
     @model_validator(mode="after")
@@ -207,7 +209,7 @@ class Settings(BaseSettings):
 
     @property
     def variant_settings(self) -> list[VariantSettings]:
-        return _parse_variants(self.variants, self.ema_period, self.sma_period)
+        return parse_variants(self.variants, self.ema_period, self.sma_period)
 
     def order_quantity(self, symbol: str) -> Decimal | None:
         """The configured base quantity for `symbol`, or None (use `order_quote_default`)."""
@@ -221,34 +223,6 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _parse_variants(text: str, ema_default: int, sma_default: int) -> list[VariantSettings]:
-    variants: list[VariantSettings] = []
-    for part in _split_csv(text):
-        fields = part.split(":")
-        if len(fields) not in (2, 4):
-            raise ValueError(f"{part!r} should be NAME:STOP_LOSS or NAME:STOP_LOSS:EMA:SMA")
-        name = fields[0].strip()
-        if not name.isalnum() or len(name) > 8:
-            raise ValueError(f"variant name {name!r} must be 1-8 letters or digits")
-        stop = _parse_decimal(fields[1].strip(), "stop-loss")
-        if not Decimal(0) < stop < Decimal(1):
-            raise ValueError(f"stop-loss of {name} must be between 0 and 1, got {stop}")
-        ema, sma = ema_default, sma_default
-        if len(fields) == 4:
-            try:
-                ema, sma = int(fields[2]), int(fields[3])
-            except ValueError:
-                raise ValueError(f"periods of {name} must be whole numbers") from None
-            if not 1 <= ema < sma:
-                raise ValueError(f"periods of {name}: need 1 <= ema < sma, got {ema} and {sma}")
-        if any(v.name == name for v in variants):
-            raise ValueError(f"variant {name} is given twice")
-        variants.append(VariantSettings(name, stop, ema, sma))
-    if not variants:
-        raise ValueError("at least one variant is needed")
-    return variants
 
 
 def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:

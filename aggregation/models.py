@@ -30,7 +30,10 @@ class CandleSource(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Candle:
-    """Minute [open_time, open_time + 60000) of `symbol`. `complete` False: strategies skip it."""
+    """Interval [open_time, open_time + interval_ms) of `symbol`, a minute unless rolled up.
+
+    `complete` False: trades (or minutes) are missing, and strategies skip it.
+    """
 
     symbol: str
     open_time: int
@@ -45,11 +48,13 @@ class Candle:
     taker_buy_quote: Decimal
     complete: bool = True
     source: CandleSource = CandleSource.STREAM
+    # 60000 for the aggregator's minutes; a higher timeframe's length (aggregation.timeframes).
+    interval_ms: int = MINUTE_MS
 
     @property
     def close_time(self) -> int:
-        """Binance's kline close time: the last millisecond of the minute."""
-        return self.open_time + MINUTE_MS - 1
+        """Binance's kline close time: the last millisecond of the candle's interval."""
+        return self.open_time + self.interval_ms - 1
 
     def to_kline_row(self) -> list[Any]:
         """The `/api/v3/klines` row layout, decimals as strings written as Binance writes them."""

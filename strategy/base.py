@@ -1,7 +1,9 @@
 """The strategy contract: closed candles (and ticks) in, decisions out, parameters declared.
 
-A new strategy is a class satisfying `Strategy` plus a factory registered in
-`strategy.engine.STRATEGIES`; the engine, the executor and the service do not change.
+A new strategy is a class satisfying `Strategy`, registered by name in
+`strategy.library.LIBRARY`, with its parameters declared in `core.variants.CATALOGUE` (what the
+settings check); the engine, the executor, the backtest and the service do not change
+(docs/strategies.md).
 The engine owns what is common to every strategy: variants, positions, stops, publishing.
 """
 
@@ -17,12 +19,15 @@ from strategy.models import Side, Strength
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """What a strategy wants and the indicator values behind it (allocated only on a signal)."""
+    """What a strategy wants and the indicator values behind it (allocated only on a signal).
+
+    `ema`/`sma` are the crossover's averages; other strategies put theirs in `values`."""
 
     side: Side
     strength: Strength
     ema: float | None = None
     sma: float | None = None
+    values: dict[str, float] | None = None
 
 
 class Strategy(Protocol):

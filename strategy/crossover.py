@@ -20,7 +20,7 @@ class Crossover:
     STRONG when the close is also beyond both averages in the signal's direction.
     """
 
-    name = "ema_sma_crossover"
+    name = "ema_sma"
 
     __slots__ = ("_ema", "_prev_ema", "_prev_sma", "_sma", "ema_period", "sma_period")
 

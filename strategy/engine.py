@@ -1,4 +1,9 @@
-"""Runs one strategy per (symbol, parameter set) for every variant, and the stop-losses.
+"""Runs each variant's strategy per symbol, on the variant's interval, and the stop-losses.
+
+Candles in are the aggregator's closed 1-minute candles. A variant on a higher interval
+(`@5m` in VARIANTS) sees the candles rolled up from them (aggregation.timeframes): one rollup
+per (symbol, interval) in use, and variants with the same strategy, parameters and interval
+share one strategy instance.
 
 Positions: ONE source of truth, the execution layer's position book, built from actual fills.
 The engine does not import execution; the executor tells it what is held by calling
@@ -10,23 +15,18 @@ a mirror of that plus `pending` (an order it asked for is in flight: no second o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from aggregation.models import Candle, CandleSource
-from config import VariantSettings
+from aggregation.timeframes import Rollup, interval_ms
+from core.clock import MINUTE_MS
+from core.variants import VariantSettings
 from data_ingestion.models import Tick
 from strategy.base import Decision, Strategy
-from strategy.crossover import Crossover
+from strategy.library import build_strategy
 from strategy.models import Side, SignalRaised, SignalReason
-
-StrategyFactory = Callable[[VariantSettings], Strategy]
-
-# Strategies by name. Adding one: write a class satisfying strategy.base.Strategy, register it.
-STRATEGIES: dict[str, StrategyFactory] = {
-    Crossover.name: lambda v: Crossover(v.ema_period, v.sma_period),
-}
 
 _NONE: tuple[SignalRaised, ...] = ()  # returned when nothing happened: no allocation per candle
 _ZERO = Decimal(0)
@@ -51,32 +51,41 @@ class _Slot:
 
 
 class _Group:
-    """Variants sharing one strategy instance (same parameters): indicators computed once."""
+    """Variants sharing one strategy instance (same strategy, parameters and interval):
+    indicators computed once."""
 
-    __slots__ = ("slots", "strategy")
+    __slots__ = ("interval", "slots", "strategy")
 
-    def __init__(self, strategy: Strategy, slots: list[_Slot]) -> None:
+    def __init__(self, strategy: Strategy, slots: list[_Slot], interval: str) -> None:
         self.strategy = strategy
         self.slots = slots
+        self.interval = interval
+
+
+class _Frame:
+    """A higher interval of one symbol: its rollup and the groups trading on it."""
+
+    __slots__ = ("groups", "rollup")
+
+    def __init__(self, rollup: Rollup) -> None:
+        self.rollup = rollup
+        self.groups: list[_Group] = []
 
 
 class StrategyEngine:
     """Closed candles and ticks in, `SignalRaised` out, for every (variant, symbol)."""
 
-    def __init__(
-        self,
-        variants: list[VariantSettings],
-        symbols: Sequence[str] = (),
-        strategy: str = Crossover.name,
-    ) -> None:
+    def __init__(self, variants: list[VariantSettings], symbols: Sequence[str] = ()) -> None:
         if not variants:
             raise ValueError("at least one variant is needed")
-        if strategy not in STRATEGIES:
-            raise ValueError(f"unknown strategy {strategy!r}; known: {sorted(STRATEGIES)}")
-        self._factory = STRATEGIES[strategy]
-        self.strategy_name = strategy
+        for v in variants:  # a bad name, parameter or interval fails here, not on a candle
+            build_strategy(v.strategy, v.parameters())
+            interval_ms(v.interval)
         self._variants = list(variants)
+        # Every group of a symbol; the 1-minute ones; the higher intervals' frames.
         self._groups: dict[str, list[_Group]] = {}
+        self._minute: dict[str, list[_Group]] = {}
+        self._frames: dict[str, list[_Frame]] = {}
         self._slots: dict[tuple[str, str], _Slot] = {}
         self._open: dict[str, list[_Slot]] = {}  # symbol -> slots holding a position
         for symbol in symbols:
@@ -89,22 +98,33 @@ class StrategyEngine:
             return self._groups[symbol]
         groups: list[_Group] = []
         by_params: dict[str, _Group] = {}
+        frames: dict[str, _Frame] = {}
         for variant in self._variants:
-            strat = self._factory(variant)
-            key = repr(sorted(strat.parameters().items()))
+            strat = build_strategy(variant.strategy, variant.parameters())
+            key = repr((variant.interval, strat.name, sorted(strat.parameters().items())))
             slot = _Slot(variant.name, variant.stop_loss)
             self._slots[(variant.name, symbol)] = slot
             if key in by_params:
                 by_params[key].slots.append(slot)
-            else:
-                group = _Group(strat, [slot])
-                by_params[key] = group
-                groups.append(group)
+                continue
+            group = _Group(strat, [slot], variant.interval)
+            by_params[key] = group
+            groups.append(group)
+            length = interval_ms(variant.interval)
+            if length > MINUTE_MS:
+                frame = frames.get(variant.interval)
+                if frame is None:
+                    frame = frames[variant.interval] = _Frame(Rollup(symbol, length))
+                frame.groups.append(group)
         self._groups[symbol] = groups
+        self._minute[symbol] = [g for g in groups if interval_ms(g.interval) == MINUTE_MS]
+        self._frames[symbol] = list(frames.values())
         return groups
 
     def remove_symbol(self, symbol: str) -> None:
         self._groups.pop(symbol, None)
+        self._minute.pop(symbol, None)
+        self._frames.pop(symbol, None)
         self._open.pop(symbol, None)
         for variant in self._variants:
             self._slots.pop((variant.name, symbol), None)
@@ -115,15 +135,31 @@ class StrategyEngine:
     # -- inputs ------------------------------------------------------------------------------
 
     def on_candle(self, candle: Candle) -> Sequence[SignalRaised]:
-        """Crossovers on a closed candle. Incomplete candles are skipped; warm-up candles
-        (REST history at start) feed the indicators but raise no signal (they are the past)."""
-        if not candle.complete:
-            return _NONE
-        groups = self._groups.get(candle.symbol)
-        if groups is None:
-            groups = self.add_symbol(candle.symbol)
-        close = float(candle.close)  # indicators only; no order price is derived from it
+        """Decisions on a closed 1-minute candle and on the higher-interval candles it closes.
+
+        Incomplete candles are skipped (a higher interval with an incomplete or missing minute
+        is incomplete); warm-up candles (REST history at start) feed the indicators but raise no
+        signal (they are the past)."""
+        symbol = candle.symbol
+        minute = self._minute.get(symbol)
+        if minute is None:
+            self.add_symbol(symbol)
+            minute = self._minute[symbol]
         out: list[SignalRaised] | None = None
+        if candle.complete and minute:
+            out = self._run(minute, candle, out)
+        frames = self._frames[symbol]
+        if frames:
+            for frame in frames:
+                for bar in frame.rollup.add(candle):
+                    if bar.complete:
+                        out = self._run(frame.groups, bar, out)
+        return _NONE if out is None else out
+
+    def _run(
+        self, groups: list[_Group], candle: Candle, out: list[SignalRaised] | None
+    ) -> list[SignalRaised] | None:
+        close = float(candle.close)  # indicators only; no order price is derived from it
         for group in groups:
             decision = group.strategy.on_candle(candle, close)
             if decision is None or candle.source is CandleSource.WARMUP:
@@ -132,7 +168,7 @@ class StrategyEngine:
                 out = []
             for slot in group.slots:
                 out.append(self._decide(slot, candle, decision))
-        return _NONE if out is None else out
+        return out
 
     def on_tick(self, tick: Tick) -> Sequence[SignalRaised]:
         """Stop-losses: last price <= entry × (1 − stop_loss), compared in Decimal."""
@@ -191,6 +227,11 @@ class StrategyEngine:
 
     # -- reading -----------------------------------------------------------------------------
 
+    @property
+    def strategy_name(self) -> str:
+        """The variants' strategies, comma separated in order of first use ("ema_sma")."""
+        return ",".join(dict.fromkeys(v.strategy for v in self._variants))
+
     def snapshot(self) -> dict[str, Any]:
         """Parameters, indicator values, readiness and positions as the engine sees them."""
         symbols: dict[str, Any] = {}
@@ -201,6 +242,8 @@ class StrategyEngine:
                 for slot in group.slots:
                     per_variant[slot.variant] = {
                         **state,
+                        "strategy": group.strategy.name,
+                        "interval": group.interval,
                         "parameters": group.strategy.parameters(),
                         "position_qty": str(slot.qty),
                         "entry_price": None if slot.entry is None else str(slot.entry),
@@ -217,6 +260,10 @@ class StrategyEngine:
                     "stop_loss": str(v.stop_loss),
                     "ema_period": v.ema_period,
                     "sma_period": v.sma_period,
+                    "strategy": v.strategy,
+                    "parameters": v.parameters(),
+                    "interval": v.interval,
+                    "spec": v.spec,
                 }
                 for v in self._variants
             ],
@@ -246,4 +293,5 @@ class StrategyEngine:
             ema=decision.ema,
             sma=decision.sma,
             action=action,
+            indicators=decision.values,
         )

@@ -13,7 +13,7 @@ class Side(StrEnum):
 
 
 class SignalReason(StrEnum):
-    SIGNAL = "signal"  # an EMA/SMA crossover on a closed candle
+    SIGNAL = "signal"  # the variant's strategy decided on a closed candle
     STOP_LOSS = "stop_loss"  # a tick at or below entry × (1 − stop_loss)
     MANUAL = "manual"  # a person asked (API / dashboard)
     END_OF_DATA = "end_of_data"  # a backtest closing what is still open
@@ -28,7 +28,8 @@ class Strength(StrEnum):
 class SignalRaised:
     """A decision for one (variant, symbol).
 
-    `ref` identifies what made it: the candle open time for a crossover, the trade id for a stop,
+    `ref` identifies what made it: the candle open time for a strategy's signal (of the
+    variant's interval), the trade id for a stop,
     a caller-chosen number for a manual order. It goes into the client order id, so the same
     decision can never become two orders.
     """
@@ -44,3 +45,4 @@ class SignalRaised:
     ema: float | None = None
     sma: float | None = None
     action: str = ""  # what the position did about it: "open", "close", "none: already long", …
+    indicators: dict[str, float] | None = None  # a non-crossover strategy's values (RSI, …)
