@@ -15,9 +15,11 @@ CLOSE
     An interval closes when its last minute closes (the minute ending where the interval ends);
     its close time is the interval's last millisecond.
 EMPTY MINUTES
-    Flat minutes (volume 0, O=H=L=C=previous close) roll up like any other, so an interval of
-    only flat minutes is a candle with volume 0 and O=H=L=C=the previous close: Binance's
-    convention for an interval without trades.
+    Binance builds every interval from its trades. So a minute without trades (a flat candle
+    at the previous close) sets nothing but the counts: an interval's open is its first
+    trade's price even when its first minutes were quiet, and the previous close is never its
+    high or low. An interval without any trade is flat at the previous close with volume 0,
+    Binance's convention (the close of its flat minutes).
 INCOMPLETE
     An interval is complete only when every one of its minutes was seen and each was complete.
     The first interval after a start in its middle, one with a missing minute, or one with an
@@ -36,7 +38,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from aggregation.models import MINUTE_MS, Candle, CandleSource
+from aggregation.models import Candle, CandleSource
+from core.clock import MINUTE_MS
 from core.variants import INTERVALS  # Binance's interval names, in ms (the settings use them)
 
 __all__ = ["INTERVALS", "Rollup", "interval_ms", "roll_up", "roll_up_with_open"]
@@ -107,17 +110,8 @@ class Rollup:
         else:
             if t != self.last_minute + MINUTE_MS:  # type: ignore[operator]
                 self.complete = False  # a minute is missing
-            h, lo = minute.high, minute.low
-            if h > self.high:
-                self.high = h
-            if lo < self.low:
-                self.low = lo
-            self.close = minute.close
-            self.volume += minute.volume
-            self.quote += minute.quote_volume
-            self.trades += minute.trades
-            self.taker_base += minute.taker_buy_base
-            self.taker_quote += minute.taker_buy_quote
+            if minute.trades:
+                self._fold_trades(minute)
             self.minutes += 1
             if not minute.complete:
                 self.complete = False
@@ -130,6 +124,7 @@ class Rollup:
 
     def _begin(self, minute: Candle, start: int) -> None:
         self.start = start
+        # A flat first minute gives the previous close: the interval's OHLC if no trade comes.
         self.open, self.high, self.low, self.close = (
             minute.open, minute.high, minute.low, minute.close
         )  # fmt: skip
@@ -138,6 +133,24 @@ class Rollup:
         self.minutes = 1
         self.complete = minute.complete and minute.open_time == start
         self.backfill = minute.source is CandleSource.BACKFILL
+
+    def _fold_trades(self, minute: Candle) -> None:
+        """EMPTY MINUTES: only minutes with trades set the OHLC (Binance builds every interval
+        from its trades, so a flat minute's previous close is never an interval's high, low or
+        open when the interval has trades)."""
+        if not self.trades:  # the first trades of the interval
+            self.open, self.high, self.low = minute.open, minute.high, minute.low
+        else:
+            if minute.high > self.high:
+                self.high = minute.high
+            if minute.low < self.low:
+                self.low = minute.low
+        self.close = minute.close
+        self.volume += minute.volume
+        self.quote += minute.quote_volume
+        self.trades += minute.trades
+        self.taker_base += minute.taker_buy_base
+        self.taker_quote += minute.taker_buy_quote
 
     def _emit(self, last_source: CandleSource) -> Candle:
         candle = self._candle(self.interval_ms // MINUTE_MS, last_source)
