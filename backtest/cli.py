@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
             end_ms=parse_time(args.end, "--to"),
             journal_path=args.journal,
             progress=sys.stderr.isatty(),
+            capital=settings.variant_capital,
         )
         result = asyncio.run(run_backtest(settings, config))
     except (BadInputError, SettingsError) as exc:

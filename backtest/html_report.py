@@ -100,7 +100,9 @@ def _markers(frame: _Frame, trades: list[RoundTrip], color: str, variant: str) -
     return "".join(parts)
 
 
-def _symbol_charts(symbol: str, prices: PriceSeries, by_variant: dict[str, list[RoundTrip]]) -> str:
+def _symbol_charts(
+    symbol: str, prices: PriceSeries, by_variant: dict[str, list[RoundTrip]], capital: float
+) -> str:
     if not prices.closes:
         return f"<h2>{html.escape(symbol)}</h2><p>no candles</p>"
     times, closes = prices.close_times, prices.closes
@@ -112,7 +114,7 @@ def _symbol_charts(symbol: str, prices: PriceSeries, by_variant: dict[str, list[
     for index, (variant, trades) in enumerate(by_variant.items()):
         color = COLORS[index % len(COLORS)]
         body.append(_markers(frame, trades, color, variant))
-        capital, curve = equity_curve(trades, prices)
+        _, curve = equity_curve(trades, prices, capital)
         pct = [(e / capital - 1.0) * 100.0 for e in curve]
         curves.append((variant, color, _downsample(times, pct)))
         legend.append(f'<span style="color:{color}">■ {html.escape(variant)}</span>')
@@ -160,12 +162,13 @@ def render_html(
     prices: dict[str, PriceSeries],
     trades: dict[str, dict[str, list[RoundTrip]]],
     summaries: dict[str, dict[str, dict[str, Any]]],
+    capital: float,
 ) -> str:
     """The whole report. `trades[variant][symbol]`, `summaries[variant][symbol]`."""
     sections = []
     for symbol, series in prices.items():
         by_variant = {v: per.get(symbol, []) for v, per in trades.items()}
-        sections.append(_symbol_charts(symbol, series, by_variant))
+        sections.append(_symbol_charts(symbol, series, by_variant, capital))
     style = (
         "body{font-family:sans-serif;margin:16px;color:#222}"
         "table{border-collapse:collapse;margin:8px 0}"

@@ -1,9 +1,9 @@
 """Report figures for one (variant, symbol): trades, win rate, returns, drawdown, Sharpe, exposure.
 
-Money (P&L, fees) stays Decimal. Ratios are floats. Returns are relative to the capital one
-position ties up: the notional (quantity × price) of the first entry; the equity curve is that
-capital plus realised P&L plus the open position marked at each candle's close. Sharpe uses the
-per-minute returns of that curve, annualised with sqrt(525600).
+Money (P&L, fees) stays Decimal. Ratios are floats. Returns and drawdowns are relative to the
+variant's capital (VARIANT_CAPITAL), as in the live service (execution.accounts): the equity
+curve is that capital plus realised P&L plus the open position marked at each candle's close.
+Sharpe uses the per-minute returns of that curve, annualised with sqrt(525600).
 """
 
 from __future__ import annotations
@@ -68,11 +68,14 @@ class PriceSeries:
         self.closes.append(close)
 
 
-def equity_curve(trades: list[RoundTrip], prices: PriceSeries) -> tuple[float, list[float]]:
-    """(capital, equity at each candle close)."""
-    if not trades:
-        return 1.0, [1.0] * len(prices.closes)
-    capital = float(trades[0].quantity * trades[0].entry_price)
+def equity_curve(
+    trades: list[RoundTrip], prices: PriceSeries, capital: float
+) -> tuple[float, list[float]]:
+    """(capital, equity at each candle close): the variant's capital plus realised P&L plus
+    the open position marked at each close (execution.accounts defines the live figures the
+    same way)."""
+    if capital <= 0:
+        raise ValueError("capital must be positive")
     curve: list[float] = []
     realized = 0.0
     index = 0
@@ -90,20 +93,22 @@ def equity_curve(trades: list[RoundTrip], prices: PriceSeries) -> tuple[float, l
     return capital, curve
 
 
-def summarize(trades: list[RoundTrip], prices: PriceSeries) -> dict[str, Any]:
-    """The summary block of the report for one (variant, symbol)."""
-    capital, curve = equity_curve(trades, prices)
+def summarize(trades: list[RoundTrip], prices: PriceSeries, capital: Decimal) -> dict[str, Any]:
+    """The summary block of the report for one (variant, symbol); return and drawdown are
+    fractions of the variant's `capital` (VARIANT_CAPITAL)."""
+    _, curve = equity_curve(trades, prices, float(capital))
+    capital_f = float(capital)
     minutes = len(curve)
     wins = sum(1 for t in trades if t.pnl > 0)
     pnl = sum((t.pnl for t in trades), _ZERO)
     fees = sum((t.fees for t in trades), _ZERO)
-    final = capital + float(pnl)
-    total_return = final / capital - 1.0
+    final = capital_f + float(pnl)
+    total_return = final / capital_f - 1.0
     years = minutes / MINUTES_PER_YEAR
     if minutes < 1440:
         annualised: float | None = None  # under a day: an annualised figure means nothing
     elif final > 0:
-        annualised = (final / capital) ** (1.0 / years) - 1.0
+        annualised = (final / capital_f) ** (1.0 / years) - 1.0
     else:
         annualised = -1.0 if final <= 0 else 0.0
     span = (prices.close_times[-1] + 1 - prices.first_open_time) if minutes else 0
@@ -114,7 +119,7 @@ def summarize(trades: list[RoundTrip], prices: PriceSeries) -> dict[str, Any]:
         "win_rate": wins / len(trades) if trades else 0.0,
         "pnl": str(pnl),
         "fees_paid": str(fees),
-        "capital": capital,
+        "capital": str(capital),
         "total_return": total_return,
         "annualised_return": None if annualised is None else _finite(annualised),
         "max_drawdown": max_drawdown(curve),

@@ -21,7 +21,7 @@ def build_report(result: BacktestResult) -> dict[str, Any]:
             trades = result.trades[variant.name].get(symbol, [])
             per_symbol[symbol] = {
                 "trades": [t.to_json() for t in trades],
-                "summary": summarize(trades, result.prices[symbol]),
+                "summary": summarize(trades, result.prices[symbol], result.capital),
             }
         variants[variant.name] = per_symbol
         parameters[variant.name] = {
@@ -32,6 +32,7 @@ def build_report(result: BacktestResult) -> dict[str, Any]:
     return {
         "data": [str(p) for p in result.files],
         "fee_rate": str(result.fee_rate),
+        "capital": str(result.capital),
         "candles": result.candles,
         "ticks": result.ticks,
         "signals": len(result.signals),
@@ -100,7 +101,10 @@ def write_json(report: dict[str, Any], path: Path) -> None:
 def write_html(result: BacktestResult, report: dict[str, Any], path: Path) -> None:
     trades = {v.name: result.trades[v.name] for v in result.variants}
     title = "Backtest: " + ", ".join(p.name for p in result.files)
-    path.write_text(render_html(title, result.prices, trades, _summaries(report)), "utf-8")
+    path.write_text(
+        render_html(title, result.prices, trades, _summaries(report), float(result.capital)),
+        "utf-8",
+    )
 
 
 def _pct(value: float | None) -> str:

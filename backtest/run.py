@@ -40,6 +40,7 @@ class BacktestConfig:
     end_ms: int | None = None
     journal_path: Path | None = None
     progress: bool = False
+    capital: Decimal = Decimal("1000")  # each variant's (VARIANT_CAPITAL): returns refer to it
 
 
 @dataclass(slots=True)
@@ -53,6 +54,7 @@ class BacktestResult:
     signals: list[SignalRaised] = field(default_factory=list)
     candles_seen: list[Candle] = field(default_factory=list)
     journal: list[OrderRecord] = field(default_factory=list)
+    capital: Decimal = Decimal("1000")
     candles: int = 0
     ticks: int = 0
     start_ms: int | None = None
@@ -136,6 +138,7 @@ class BacktestRun:
         config = self.config
         result = BacktestResult(list(config.files), config.fee_rate, list(config.variants))
         result.candles_seen = self.candles_seen
+        result.capital = config.capital
         result.candles = len(self.candles_seen)
         result.ticks = self.ticks
         result.symbols = sorted(self.prices)

@@ -36,7 +36,7 @@ def _trip(entry_i: int, entry: str, exit_i: int, exit_: str, pnl: str, fees: str
 def test_equity_curve_marks_open_position_and_books_exits() -> None:
     prices = _series([100, 110, 90, 120, 120])
     trips = [_trip(1, "110", 3, "120", "9", "1")]
-    capital, curve = equity_curve(trips, prices)
+    capital, curve = equity_curve(trips, prices, 110.0)
     assert capital == 110.0
     # before entry: capital; open at 1 (minus entry fee 0.5); 90-110; exit booked at 3
     assert curve == [110.0, 109.5, 89.5, 119.0, 119.0]
@@ -48,7 +48,7 @@ def test_summary_figures() -> None:
         _trip(1, "110", 3, "120", "9", "1"),
         _trip(4, "120", 6, "80", "-41", "1"),
     ]
-    s = summarize(trips, prices)
+    s = summarize(trips, prices, Decimal(110))
     assert s["trades"] == 2 and s["wins"] == 1 and s["win_rate"] == 0.5
     assert s["pnl"] == "-32" and s["fees_paid"] == "2"
     assert s["total_return"] == pytest.approx(-32 / 110)
@@ -69,5 +69,17 @@ def test_sharpe_matches_definition() -> None:
 
 
 def test_no_trades_is_flat() -> None:
-    s = summarize([], _series([1, 2, 3]))
+    s = summarize([], _series([1, 2, 3]), Decimal(1000))
     assert s["trades"] == 0 and s["total_return"] == 0 and s["sharpe"] == 0
+
+
+def test_returns_and_drawdown_are_fractions_of_the_variants_capital() -> None:
+    """A long-only variant losing on every round trip loses a share of its capital, never
+    more than all of it (the old report divided by the first entry's notional: -674 %)."""
+    prices = _series([100, 50, 100, 50, 100, 50])
+    trips = [_trip(0, "100", 1, "50", "-50", "0"), _trip(2, "100", 3, "50", "-50", "0")]
+    s = summarize(trips, prices, Decimal(1000))
+    assert s["capital"] == "1000"
+    assert s["total_return"] == pytest.approx(-100 / 1000)
+    assert s["max_drawdown"] == pytest.approx(100 / 1000)
+    assert s["total_return"] >= -1.0 and s["max_drawdown"] <= 1.0
