@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+from decimal import Decimal
 from urllib.parse import unquote_plus
 
 from simulator import errors
 from simulator.params import Params
+from simulator.time_unit import to_millis
+
+RECV_WINDOW = re.compile(r"^[0-9]{1,5}(\.[0-9]{1,3})?$")  # ms, up to three decimals (µs)
 
 MAX_RECV_WINDOW = 60_000
 DEFAULT_RECV_WINDOW = 5_000
@@ -53,8 +58,8 @@ def verify(
     timestamp = params.int_("timestamp")
     if timestamp is None:
         raise errors.missing("timestamp")
-    recv_window = params.int_("recvWindow", DEFAULT_RECV_WINDOW)
-    assert recv_window is not None
+    timestamp = to_millis(timestamp)
+    recv_window = recv_window_ms(params.get("recvWindow"))
     if recv_window <= 0 or recv_window > MAX_RECV_WINDOW:
         raise errors.ApiError(400, -1131, "recvWindow must be less than 60000")
     signature = params.get("signature")
@@ -67,6 +72,20 @@ def verify(
     if check_timestamp:
         if timestamp - now_ms > 1000 * window_scale:
             raise errors.timestamp_ahead()
-        if now_ms - timestamp > recv_window * window_scale:
+        if now_ms - timestamp > recv_window * Decimal(window_scale):
             raise errors.timestamp_stale()
     return api_key
+
+
+def recv_window_ms(text: str | None) -> Decimal:
+    """recvWindow in milliseconds, with up to three decimals (default 5000)."""
+    if text is None:
+        return Decimal(DEFAULT_RECV_WINDOW)
+    if not RECV_WINDOW.match(text):
+        raise errors.ApiError(
+            400,
+            -1100,
+            "Illegal characters found in parameter 'recvWindow'; legal range is "
+            "'^[0-9]{1,5}(\\.[0-9]{1,3})?$'.",
+        )
+    return Decimal(text)

@@ -138,6 +138,7 @@ class SimulatorConfig:
     initial_balances: tuple[tuple[str, str], ...] = tuple(DEFAULT_BALANCES.items())
     commission_rate: Decimal = Decimal("0.001")
     weight_limit_1m: int = 6000  # request weight per (real) minute before HTTP 429
+    orders_per_10s: int = 50  # ORDERS rate limit per account and 10 real seconds (-1015)
     # Memory caps (bounded windows): trades kept for trades/historicalTrades/aggTrades and
     # backfills (>= the service's 100k-trade backfill limit), 1m candles kept for klines.
     max_trades_per_symbol: int = 100_000

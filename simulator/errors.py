@@ -7,16 +7,25 @@ class ApiError(Exception):
     """A request rejected the way Binance rejects it."""
 
     def __init__(
-        self, status: int, code: int, msg: str, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        code: int,
+        msg: str,
+        headers: dict[str, str] | None = None,
+        data: dict[str, object] | None = None,
     ) -> None:
         super().__init__(f"{status} {code} {msg}")
         self.status = status
         self.code = code
         self.msg = msg
         self.headers = headers or {}
+        self.data = data  # cancelReplace's partial results
 
     def body(self) -> dict[str, object]:
-        return {"code": self.code, "msg": self.msg}
+        body: dict[str, object] = {"code": self.code, "msg": self.msg}
+        if self.data is not None:
+            body["data"] = self.data
+        return body
 
 
 def missing(name: str) -> ApiError:
@@ -108,6 +117,10 @@ def too_much_weight(limit: int, retry_after_s: int) -> ApiError:
 
 def internal_error() -> ApiError:
     return ApiError(500, -1001, "Internal error; unable to process your request. Please try again.")
+
+
+def unsupported() -> ApiError:
+    return ApiError(404, -1020, "This operation is not supported.")
 
 
 def not_found() -> ApiError:

@@ -17,11 +17,12 @@ ORDER_TYPES = [
 STP_MODES = ["NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH", "DECREMENT", "TRANSFER"]
 
 
-def rate_limits(weight_limit: int) -> list[dict[str, object]]:
+def rate_limits(weight_limit: int, orders_10s: int = 50) -> list[dict[str, object]]:
     return [
         {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
          "limit": weight_limit},
-        {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 50},
+        {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10,
+         "limit": orders_10s},
         {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 160000},
         {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5,
          "limit": 61000},
@@ -67,13 +68,13 @@ def symbol_info(spec: SymbolSpec) -> dict[str, object]:
         "orderTypes": list(ORDER_TYPES),
         "icebergAllowed": True,
         "ocoAllowed": True,
-        "otoAllowed": True,
-        "opoAllowed": True,
+        "otoAllowed": False,
+        "opoAllowed": False,
         "quoteOrderQtyMarketAllowed": True,
-        "allowTrailingStop": True,
+        "allowTrailingStop": False,
         "cancelReplaceAllowed": True,
-        "amendAllowed": True,
-        "pegInstructionsAllowed": True,
+        "amendAllowed": False,
+        "pegInstructionsAllowed": False,
         "isSpotTradingAllowed": True,
         "isMarginTradingAllowed": False,
         "filters": filters(spec),
@@ -85,12 +86,12 @@ def symbol_info(spec: SymbolSpec) -> dict[str, object]:
 
 
 def exchange_info(
-    specs: list[SymbolSpec], server_time: int, weight_limit: int
+    specs: list[SymbolSpec], server_time: int, weight_limit: int, orders_10s: int = 50
 ) -> dict[str, object]:
     return {
         "timezone": "UTC",
         "serverTime": server_time,
-        "rateLimits": rate_limits(weight_limit),
+        "rateLimits": rate_limits(weight_limit, orders_10s),
         "exchangeFilters": [],
         "symbols": [symbol_info(s) for s in specs],
     }

@@ -13,15 +13,19 @@ _INT = re.compile(r"^-?[0-9]{1,20}$")
 
 
 class Params:
-    """The query string and the form body of one request, merged (body wins)."""
+    """The query string and the form body of one request, merged (the query string wins)."""
 
     def __init__(self, query: str, body: str) -> None:
         self.query = query
         self.body = body
         self._values: dict[str, str] = {}
-        for raw in (query, body):
+        for raw in (body, query):
             for key, value in parse_qsl(raw, keep_blank_values=True):
                 self._values[key] = value
+
+    def mapping(self) -> dict[str, str]:
+        """Every parameter, query string and body merged (the query string wins)."""
+        return dict(self._values)
 
     def get(self, name: str) -> str | None:
         value = self._values.get(name)

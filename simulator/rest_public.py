@@ -28,7 +28,7 @@ class PublicApi:
             ("exchangeInfo", 20, self.exchange_info),
             ("trades", 25, self.trades),
             ("historicalTrades", 25, self.historical_trades),
-            ("aggTrades", 2, self.agg_trades),
+            ("aggTrades", 4, self.agg_trades),
             ("ticker/price", 2, self.ticker_price),
             ("avgPrice", 2, self.avg_price),
         ]
@@ -47,7 +47,10 @@ class PublicApi:
             specs = list(state.specs.values())
         else:
             specs = [state.tape(name).spec for name in names]
-        return exchange_info(specs, state.clock.now_ms(), state.config.weight_limit_1m)
+        config = state.config
+        return exchange_info(
+            specs, state.clock.now_ms(), config.weight_limit_1m, config.orders_per_10s
+        )
 
     async def trades(self, params: Params, api_key: str | None) -> object:
         tape = self._state.tape(params.get("symbol"))
@@ -101,7 +104,7 @@ class PublicApi:
         """`symbol=X` or `symbols=["X","Y"]` (a JSON array), else None."""
         single, many = params.get("symbol"), params.get("symbols")
         if single is not None and many is not None:
-            raise errors.ApiError(400, -1101, "Combination of optional parameters invalid.")
+            raise errors.ApiError(400, -1128, "Combination of optional parameters invalid.")
         if single is not None:
             return [single]
         if many is None:

@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 
 from simulator import errors, views
-from simulator.accounts import Accounts, OrderRequest
 from simulator.endpoint import Endpoint
+from simulator.engine import Engine
+from simulator.order_types import default_resp_type, parse_order, resp_type
+from simulator.orders import Order
 from simulator.params import Params
 from simulator.state import MarketState
 
-CLIENT_ID = re.compile(r"^[a-zA-Z0-9\-_.]{1,36}$")
-RESP_TYPES = ("ACK", "RESULT", "FULL")
+
+def _open_orders_weight(query: Mapping[str, str]) -> int:
+    return 6 if query.get("symbol") else 80
+
+
+def _my_trades_weight(query: Mapping[str, str]) -> int:
+    return 5 if query.get("orderId") else 20
 
 
 class SignedApi:
     """Handlers of the signed endpoints; the caller's API key is already verified."""
 
-    def __init__(self, state: MarketState, accounts: Accounts) -> None:
+    def __init__(self, state: MarketState, engine: Engine) -> None:
         self._state = state
-        self._accounts = accounts
+        self._engine = engine
+        self._accounts = engine.accounts
 
     def endpoints(self) -> list[Endpoint]:
         base = "/api/v3/"
@@ -28,9 +36,24 @@ class SignedApi:
             Endpoint("POST", base + "order", 1, self.new_order, signed=True, order=True),
             Endpoint("GET", base + "order", 4, self.get_order, signed=True),
             Endpoint("DELETE", base + "order", 1, self.cancel_order, signed=True, order=True),
-            Endpoint("GET", base + "openOrders", 6, self.open_orders, signed=True),
+            Endpoint(
+                "GET",
+                base + "openOrders",
+                6,
+                self.open_orders,
+                signed=True,
+                weigher=_open_orders_weight,
+            ),
+            Endpoint("DELETE", base + "openOrders", 1, self.cancel_open_orders, signed=True),
             Endpoint("GET", base + "allOrders", 20, self.all_orders, signed=True),
-            Endpoint("GET", base + "myTrades", 20, self.my_trades, signed=True),
+            Endpoint(
+                "GET",
+                base + "myTrades",
+                20,
+                self.my_trades,
+                signed=True,
+                weigher=_my_trades_weight,
+            ),
         ]
 
     @staticmethod
@@ -38,84 +61,96 @@ class SignedApi:
         assert api_key is not None, "signed endpoints always get the caller's key"
         return api_key
 
-    def _symbol(self, params: Params) -> str:
+    def symbol(self, params: Params) -> str:
         return self._state.tape(params.get("symbol")).spec.symbol
 
     async def account(self, params: Params, api_key: str | None) -> object:
+        self._state.advance()
         acct = self._accounts.account(self._key(api_key))
         omit = params.get("omitZeroBalances") == "true"
         uid = 100_000 + list(self._state.config.credentials()).index(self._key(api_key))
         return views.account(acct, self._state.config.commission_rate, omit, uid)
 
     async def new_order(self, params: Params, api_key: str | None) -> object:
-        symbol = self._symbol(params)
-        side = params.require("side")
-        if side not in ("BUY", "SELL"):
-            raise errors.ApiError(400, -1117, "Invalid side.")
-        order_type = params.require("type")
-        if order_type not in ("MARKET", "LIMIT"):
-            raise errors.ApiError(400, -1116, "Invalid orderType.")
-        client_id = params.get("newClientOrderId")
-        if client_id is not None and not CLIENT_ID.match(client_id):
-            raise errors.illegal("newClientOrderId")
-        resp_type = params.get("newOrderRespType") or "FULL"
-        if resp_type not in RESP_TYPES:
-            raise errors.invalid("newOrderRespType")
-        request = OrderRequest(
-            symbol=symbol,
-            side=side,
-            type=order_type,
-            quantity=params.decimal("quantity"),
-            quote_qty=params.decimal("quoteOrderQty"),
-            price=params.decimal("price"),
-            time_in_force=params.get("timeInForce"),
-            client_order_id=client_id,
-        )
-        order = self._accounts.place(self._key(api_key), request)
+        request = parse_order(params, self.symbol(params))
+        answer = resp_type(params, default_resp_type(request.type))
+        order = self._engine.place(self._key(api_key), request)
         self._state.stats["orders_executed"] += 1
-        if resp_type == "ACK":
-            return views.ack(order)
-        return views.result(order) if resp_type == "RESULT" else views.full(order)
+        return views.placed(order, answer)
 
-    def _order_ref(self, params: Params) -> tuple[int | None, str | None]:
-        order_id = params.int_("orderId")
-        client_id = params.get("origClientOrderId")
+    def order_ref(self, params: Params, prefix: str = "orig") -> tuple[int | None, str | None]:
+        order_id = params.int_("orderId" if prefix == "orig" else f"{prefix}OrderId")
+        name = "origClientOrderId" if prefix == "orig" else f"{prefix}OrigClientOrderId"
+        client_id = params.get(name)
         if order_id is None and client_id is None:
+            first = "origClientOrderId" if prefix == "orig" else name
+            second = "orderId" if prefix == "orig" else f"{prefix}OrderId"
             raise errors.ApiError(
                 400,
                 -1102,
-                "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
+                f"Param '{first}' or '{second}' must be sent, but both were empty/null!",
             )
         return order_id, client_id
 
     async def get_order(self, params: Params, api_key: str | None) -> object:
-        symbol = self._symbol(params)
-        order_id, client_id = self._order_ref(params)
+        symbol = self.symbol(params)
+        order_id, client_id = self.order_ref(params)
+        self._state.advance()
         return views.query(self._accounts.find(self._key(api_key), symbol, order_id, client_id))
 
+    def find_open(self, api_key: str, symbol: str, params: Params, prefix: str = "orig") -> Order:
+        order_id, client_id = self.order_ref(params, prefix)
+        self._state.advance()
+        try:
+            order = self._accounts.find(api_key, symbol, order_id, client_id)
+        except errors.ApiError:
+            raise errors.unknown_order() from None
+        if not order.is_open:
+            raise errors.unknown_order()
+        return order
+
     async def cancel_order(self, params: Params, api_key: str | None) -> object:
-        symbol = self._symbol(params)
-        order_id, client_id = self._order_ref(params)
-        new_id = params.get("newClientOrderId")
-        order, cancel_id = self._accounts.cancel(
-            self._key(api_key), symbol, order_id, client_id, new_id
-        )
+        key = self._key(api_key)
+        order = self.find_open(key, self.symbol(params), params)
+        cancel_id = self._engine.cancel(order, params.get("newClientOrderId"))
         return views.canceled(order, cancel_id, self._state.clock.now_ms())
 
+    async def cancel_open_orders(self, params: Params, api_key: str | None) -> object:
+        """Cancels every open order of the symbol; an OCO answers as its order list."""
+        key, symbol = self._key(api_key), self.symbol(params)
+        self._state.advance()
+        open_orders = self._accounts.open_orders(key, symbol)
+        if not open_orders:
+            raise errors.unknown_order()
+        now = self._state.clock.now_ms()
+        answers: list[object] = []
+        seen_lists: set[int] = set()
+        for order in open_orders:
+            if not order.is_open or order.order_list_id in seen_lists:
+                continue
+            cancel_id = self._engine.cancel(order, params.get("newClientOrderId"))
+            order_list = self._accounts.list_of(order)
+            if order_list is None:
+                answers.append(views.canceled(order, cancel_id, now))
+                continue
+            seen_lists.add(order_list.order_list_id)
+            reports = [views.canceled(o, cancel_id, now) for o in order_list.orders]
+            answers.append(views.order_list(order_list, reports))
+        return answers
+
     async def open_orders(self, params: Params, api_key: str | None) -> object:
-        symbol = self._symbol(params) if params.has("symbol") else None
-        orders = self._accounts.all_orders(self._key(api_key))
-        return [
-            views.query(o)
-            for o in orders
-            if o.status == "NEW" and (symbol is None or o.symbol == symbol)
-        ]
+        if params.has("symbol") and params.has("symbols"):
+            raise errors.ApiError(400, -1128, "Combination of optional parameters invalid.")
+        symbol = self.symbol(params) if params.has("symbol") else None
+        self._state.advance()
+        return [views.query(o) for o in self._accounts.open_orders(self._key(api_key), symbol)]
 
     async def all_orders(self, params: Params, api_key: str | None) -> object:
-        symbol = self._symbol(params)
+        symbol = self.symbol(params)
         from_id = params.int_("orderId")
         start, end = params.int_("startTime"), params.int_("endTime")
         limit = params.limit(500, 1000)
+        self._state.advance()
         rows = [
             o
             for o in self._accounts.all_orders(self._key(api_key))
@@ -128,10 +163,11 @@ class SignedApi:
         return [views.query(o) for o in rows]
 
     async def my_trades(self, params: Params, api_key: str | None) -> object:
-        symbol = self._symbol(params)
+        symbol = self.symbol(params)
         order_id, from_id = params.int_("orderId"), params.int_("fromId")
         start, end = params.int_("startTime"), params.int_("endTime")
         limit = params.limit(500, 1000)
+        self._state.advance()
         rows = [
             (o, f)
             for o in self._accounts.all_orders(self._key(api_key))

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from types import TracebackType
 
@@ -18,17 +19,33 @@ from simulator.clock import MarketClock
 from simulator.config import SimulatorConfig
 from simulator.controls import Controls
 from simulator.endpoint import Endpoint
+from simulator.engine import Engine
 from simulator.faults import FaultInjector, ScriptedFault
 from simulator.market import Trade
+from simulator.order_count import OrderCounter
 from simulator.params import Params
 from simulator.ratelimit import WeightMeter
 from simulator.rest_market import MarketDataApi
 from simulator.rest_public import PublicApi
 from simulator.rest_signed import SignedApi
+from simulator.rest_trading import TradingApi
 from simulator.state import MarketState
 from simulator.streams import StreamServer
+from simulator.time_unit import to_micros, wants_micros
+from simulator.user_data import UserDataHub
 
 log = logging.getLogger(__name__)
+_Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: _Handler) -> web.StreamResponse:
+    """Unknown routes and methods answer Binance-style JSON, not aiohttp's text pages."""
+    try:
+        return await handler(request)
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as exc:
+        err = errors.unsupported()
+        return web.json_response(err.body(), status=exc.status)
 
 
 def _dumps(obj: object) -> str:
@@ -43,7 +60,11 @@ class Simulator:
         self.state = MarketState.build(self.config)
         self.faults = FaultInjector(self.config.faults, self.config.seed)
         self.accounts = Accounts(self.config, self.state)
-        self.controls = Controls(self.state, self.accounts.reset)
+        self.user_data = UserDataHub()
+        self.engine = Engine(self.state, self.accounts, self.user_data)
+        self.order_counter = OrderCounter(self.config.orders_per_10s)
+        self.engine.on_order = self.order_counter.record
+        self.controls = Controls(self.state, self.engine.reset)
         self._meter = WeightMeter(self.config.weight_limit_1m)
         self._streams = StreamServer(self.state, self.faults)
         self._runner: web.AppRunner | None = None
@@ -78,7 +99,7 @@ class Simulator:
         """Serve on host:port (0: a free port) and start the market clock."""
         if self._runner is not None:
             raise RuntimeError("the simulator is already started")
-        app = web.Application()
+        app = web.Application(middlewares=[json_errors])
         for endpoint in self._endpoints():
             app.router.add_route(endpoint.method, endpoint.path, self._route(endpoint))
         app.router.add_get("/ws", self._streams.handle)
@@ -131,8 +152,9 @@ class Simulator:
     def _endpoints(self) -> list[Endpoint]:
         public = PublicApi(self.state, self.server_time_ms).endpoints()
         public += MarketDataApi(self.state).endpoints()
-        signed = SignedApi(self.state, self.accounts).endpoints()
-        return public + signed
+        signed = SignedApi(self.state, self.engine)
+        trading = TradingApi(self.state, signed, self.engine, self.order_counter)
+        return public + signed.endpoints() + trading.endpoints()
 
     def _route(self, endpoint: Endpoint):  # type: ignore[no-untyped-def]
         async def handle(request: web.Request) -> web.StreamResponse:
@@ -141,12 +163,16 @@ class Simulator:
         return handle
 
     async def _dispatch(self, request: web.Request, endpoint: Endpoint) -> web.StreamResponse:
-        used = self._meter.charge(request.remote or "?", endpoint.cost(request.rel_url.query))
+        body = await request.text() if request.can_read_body else ""
+        params = Params(request.rel_url.raw_query_string, body)
+        client = request.remote or "?"
+        used = self._meter.charge(client, endpoint.cost(params.mapping()))
         headers = {"X-MBX-USED-WEIGHT": str(used), "X-MBX-USED-WEIGHT-1M": str(used)}
         self.state.stats["rest_requests"] += 1
+        api_key = None
         try:
-            if used > self._meter.limit:
-                raise errors.too_much_weight(self._meter.limit, self._meter.retry_after_s())
+            self._meter.check(client, used)
+            micros = wants_micros(request.headers)
             scripted = self.faults.take_scripted(request.method, endpoint.path)
             fault = scripted or self.faults.rest_fault(endpoint.order, endpoint.path)
             if fault == "-1021":
@@ -157,9 +183,6 @@ class Simulator:
             if fault == "500":
                 self.state.stats["injected_500"] += 1
                 raise errors.internal_error()
-            body = await request.text() if request.can_read_body else ""
-            params = Params(request.rel_url.raw_query_string, body)
-            api_key = None
             if endpoint.signed:
                 api_key = verify(
                     params,
@@ -169,6 +192,8 @@ class Simulator:
                     self.config.speed if self.config.recv_window_in_real_ms else 1.0,
                     self.config.check_timestamps,
                 )
+            if endpoint.order and request.method == "POST" and api_key is not None:
+                self.order_counter.check(api_key)
             result = await endpoint.handler(params, api_key)
         except errors.ApiError as err:
             self.state.stats[f"error_{err.code}"] += 1
@@ -176,12 +201,20 @@ class Simulator:
                 text=_dumps(err.body()),
                 status=err.status,
                 content_type="application/json",
-                headers={**headers, **err.headers},
+                headers={**headers, **err.headers, **self._order_counts(endpoint, api_key)},
             )
         hang = fault == "hang" or self.faults.hang_order()
         if endpoint.order and request.method == "POST" and hang:
             return await self._hang(request)
-        return web.Response(text=_dumps(result), content_type="application/json", headers=headers)
+        headers.update(self._order_counts(endpoint, api_key))
+        text = _dumps(to_micros(result) if micros else result)
+        return web.Response(text=text, content_type="application/json", headers=headers)
+
+    def _order_counts(self, endpoint: Endpoint, api_key: str | None) -> dict[str, str]:
+        """X-MBX-ORDER-COUNT-10S / -1D on the answers of order requests."""
+        if not endpoint.order or api_key is None:
+            return {}
+        return self.order_counter.headers(api_key)
 
     async def _hang(self, request: web.Request) -> web.StreamResponse:
         """The order executed; hold the response, then drop the connection without one."""
@@ -240,10 +273,12 @@ class Simulator:
 
     def all_orders(self, api_key: str | None = None) -> list[dict[str, object]]:
         """Every order (of one account, or of all), as GET /api/v3/allOrders shows it."""
+        self.state.advance()
         return [views.query(o) for o in self.accounts.all_orders(api_key)]
 
     def balances(self, api_key: str | None = None) -> dict[str, Decimal]:
         """Free balances of an account (default: the main api_key)."""
+        self.state.advance()
         return dict(self.accounts.account(api_key or self.config.api_key).free)
 
     def stats(self) -> dict[str, int]:

@@ -86,7 +86,7 @@ class MarketState:
         """The tape of `symbol` (-1102 if missing, -1121 if unknown)."""
         if symbol is None:
             raise errors.missing("symbol")
-        tape = self.tapes.get(symbol.upper() if symbol.isalnum() else symbol)
+        tape = self.tapes.get(symbol)  # case-sensitive, as on Binance
         if tape is None:
             raise errors.invalid_symbol()
         return tape

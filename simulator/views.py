@@ -4,20 +4,33 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from simulator.accounts import Account, Fill, Order
+from simulator.accounts import Account
 from simulator.money import fmt8
-
-STP_MODE = "EXPIRE_MAKER"
+from simulator.orders import ZERO, Fill, Order, OrderList
 
 
 def ack(order: Order) -> dict[str, object]:
     return {
         "symbol": order.symbol,
         "orderId": order.order_id,
-        "orderListId": -1,
+        "orderListId": order.order_list_id,
         "clientOrderId": order.client_order_id,
         "transactTime": order.time,
     }
+
+
+def _conditional(order: Order, iceberg_always: bool = False) -> dict[str, object]:
+    """Fields that appear only for some orders (rest-api.md "Conditional fields")."""
+    extra: dict[str, object] = {}
+    if order.strategy_id is not None:
+        extra["strategyId"] = order.strategy_id
+    if order.strategy_type is not None:
+        extra["strategyType"] = order.strategy_type
+    if order.iceberg_qty is not None and not iceberg_always:
+        extra["icebergQty"] = fmt8(order.iceberg_qty)
+    if order.status == "EXPIRED" and order.expiry_reason:
+        extra["expiryReason"] = order.expiry_reason
+    return extra
 
 
 def _order_state(order: Order) -> dict[str, object]:
@@ -36,11 +49,14 @@ def _order_state(order: Order) -> dict[str, object]:
 
 
 def result(order: Order) -> dict[str, object]:
+    stop = {"stopPrice": fmt8(order.stop_price)} if order.is_algo else {}
     return {
         **ack(order),
         **_order_state(order),
-        "workingTime": order.time,
-        "selfTradePreventionMode": STP_MODE,
+        **stop,
+        "workingTime": order.working_time,
+        **_conditional(order),
+        "selfTradePreventionMode": order.stp_mode,
     }
 
 
@@ -63,7 +79,7 @@ def query(order: Order) -> dict[str, object]:
     return {
         "symbol": order.symbol,
         "orderId": order.order_id,
-        "orderListId": -1,
+        "orderListId": order.order_list_id,
         "clientOrderId": order.client_order_id,
         "price": fmt8(order.price),
         "origQty": fmt8(order.orig_qty),
@@ -73,14 +89,15 @@ def query(order: Order) -> dict[str, object]:
         "timeInForce": order.time_in_force,
         "type": order.type,
         "side": order.side,
-        "stopPrice": "0.00000000",
-        "icebergQty": "0.00000000",
+        "stopPrice": fmt8(order.stop_price),
+        "icebergQty": fmt8(order.iceberg_qty or ZERO),
         "time": order.time,
         "updateTime": order.update_time,
-        "isWorking": True,
-        "workingTime": order.time,
+        "isWorking": order.working,
+        "workingTime": order.working_time,
         "origQuoteOrderQty": fmt8(order.orig_quote_qty),
-        "selfTradePreventionMode": STP_MODE,
+        **_conditional(order, iceberg_always=True),
+        "selfTradePreventionMode": order.stp_mode,
     }
 
 
@@ -89,11 +106,13 @@ def canceled(order: Order, cancel_client_id: str, now: int) -> dict[str, object]
         "symbol": order.symbol,
         "origClientOrderId": order.client_order_id,
         "orderId": order.order_id,
-        "orderListId": -1,
+        "orderListId": order.order_list_id,
         "clientOrderId": cancel_client_id,
         "transactTime": now,
         **_order_state(order),
-        "selfTradePreventionMode": STP_MODE,
+        **({"stopPrice": fmt8(order.stop_price)} if order.is_algo else {}),
+        **_conditional(order),
+        "selfTradePreventionMode": order.stp_mode,
     }
 
 
@@ -102,7 +121,7 @@ def my_trade(order: Order, f: Fill) -> dict[str, object]:
         "symbol": order.symbol,
         "id": f.trade_id,
         "orderId": order.order_id,
-        "orderListId": -1,
+        "orderListId": order.order_list_id,
         "price": fmt8(f.price),
         "qty": fmt8(f.qty),
         "quoteQty": fmt8(f.price * f.qty),
@@ -146,3 +165,30 @@ def account(acct: Account, rate: Decimal, omit_zero: bool, uid: int) -> dict[str
         "permissions": ["SPOT"],
         "uid": uid,
     }
+
+
+def order_list(lst: OrderList, reports: list[dict[str, object]] | None = None) -> dict[str, object]:
+    """An order list (OCO): its status, its orders and, for placements and cancels, reports."""
+    body: dict[str, object] = {
+        "orderListId": lst.order_list_id,
+        "contingencyType": lst.contingency_type,
+        "listStatusType": lst.list_status_type,
+        "listOrderStatus": lst.list_order_status,
+        "listClientOrderId": lst.list_client_order_id,
+        "transactionTime": lst.time,
+        "symbol": lst.symbol,
+        "orders": [
+            {"symbol": o.symbol, "orderId": o.order_id, "clientOrderId": o.client_order_id}
+            for o in lst.orders
+        ],
+    }
+    if reports is not None:
+        body["orderReports"] = reports
+    return body
+
+
+def placed(order: Order, resp_type: str) -> dict[str, object]:
+    """The answer to a new order in the requested newOrderRespType."""
+    if resp_type == "ACK":
+        return ack(order)
+    return result(order) if resp_type == "RESULT" else full(order)

@@ -81,7 +81,7 @@ async def test_reset_restores_balances_and_drops_every_order(
     sim: Simulator, client: AsyncClient, http: aiohttp.ClientSession
 ) -> None:
     filled = await client.create_order(symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.01")
-    far = (await _last(client) / 2).quantize(Decimal("0.01"))
+    far = (await _last(client) * Decimal("0.6")).quantize(Decimal("0.01"))
     await client.create_order(
         symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.01",
         price=str(far),

@@ -120,7 +120,7 @@ async def test_get_order_all_orders_my_trades_and_account(
 
 async def test_limit_order_rests_and_cancels(client: AsyncClient, sim: Simulator, load) -> None:
     last = Decimal((await client.get_symbol_ticker(symbol="BTCUSDT"))["price"])
-    far = (last * Decimal("0.5")).quantize(Decimal("0.01"))
+    far = (last * Decimal("0.6")).quantize(Decimal("0.01"))
     order = await client.create_order(
         symbol="BTCUSDT",
         side="BUY",
@@ -203,7 +203,7 @@ async def test_duplicate_client_order_id_only_while_open(client: AsyncClient) ->
         "type": "LIMIT",
         "timeInForce": "GTC",
         "quantity": "0.001",
-        "price": str((last * 2).quantize(Decimal("0.01"))),
+        "price": str((last * Decimal("1.5")).quantize(Decimal("0.01"))),
     }
     await client.create_order(**resting, newClientOrderId="dup")
     assert await _code(client.create_order(**resting, newClientOrderId="dup")) == (-2010, 400)

@@ -1,0 +1,110 @@
+"""Orders, fills and order lists as the simulator's matching engine keeps them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+ZERO = Decimal(0)
+ORDER_TYPES = (
+    "LIMIT",
+    "LIMIT_MAKER",
+    "MARKET",
+    "STOP_LOSS",
+    "STOP_LOSS_LIMIT",
+    "TAKE_PROFIT",
+    "TAKE_PROFIT_LIMIT",
+)
+ALGO_TYPES = frozenset({"STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"})
+LIMIT_TYPES = frozenset({"LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"})
+TIME_IN_FORCE = ("GTC", "IOC", "FOK")
+STP_MODES = ("NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH", "DECREMENT", "TRANSFER")
+DEFAULT_STP = "EXPIRE_MAKER"
+OPEN = frozenset({"NEW", "PARTIALLY_FILLED"})
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """A validated order as the client asked for it (before the filters and the balance)."""
+
+    symbol: str
+    side: str  # BUY | SELL
+    type: str  # one of ORDER_TYPES
+    quantity: Decimal | None
+    quote_qty: Decimal | None = None
+    price: Decimal | None = None
+    time_in_force: str | None = None
+    client_order_id: str | None = None
+    stop_price: Decimal | None = None
+    iceberg_qty: Decimal | None = None
+    stp_mode: str = DEFAULT_STP
+    strategy_id: int | None = None
+    strategy_type: int | None = None
+
+
+@dataclass
+class Fill:
+    trade_id: int
+    price: Decimal
+    qty: Decimal
+    commission: Decimal
+    commission_asset: str
+    time: int
+    is_maker: bool
+
+
+@dataclass
+class Order:
+    api_key: str
+    symbol: str
+    order_id: int
+    client_order_id: str
+    side: str
+    type: str
+    time_in_force: str
+    price: Decimal
+    orig_qty: Decimal
+    orig_quote_qty: Decimal
+    time: int
+    stop_price: Decimal = ZERO
+    iceberg_qty: Decimal | None = None
+    stp_mode: str = DEFAULT_STP
+    strategy_id: int | None = None
+    strategy_type: int | None = None
+    order_list_id: int = -1
+    status: str = "NEW"
+    executed_qty: Decimal = ZERO
+    cumm_quote: Decimal = ZERO
+    update_time: int = 0
+    working: bool = True  # on the book (a stop order is not until it triggers)
+    working_time: int = -1
+    expiry_reason: str | None = None
+    locked_asset: str = ""
+    locked: Decimal = ZERO  # what this order holds of locked_asset
+    fills: list[Fill] = field(default_factory=list)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN
+
+    @property
+    def is_algo(self) -> bool:
+        return self.type in ALGO_TYPES
+
+
+@dataclass
+class OrderList:
+    """An OCO pair: the orders of one list, cancelled together."""
+
+    order_list_id: int
+    list_client_order_id: str
+    symbol: str
+    orders: list[Order]
+    time: int
+    list_status_type: str = "EXEC_STARTED"  # EXEC_STARTED | ALL_DONE
+    list_order_status: str = "EXECUTING"  # EXECUTING | ALL_DONE | REJECT
+    contingency_type: str = "OCO"
+
+    @property
+    def is_open(self) -> bool:
+        return self.list_order_status == "EXECUTING"
