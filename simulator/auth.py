@@ -44,37 +44,56 @@ def verify(
     now_ms: int,
     window_scale: float,
     check_timestamp: bool,
+    payloads: list[str] | None = None,
 ) -> str:
     """The caller's API key if the request is signed correctly and in time; else ApiError.
 
     `window_scale` multiplies the recvWindow and the 1000 ms lead (the simulator's clock may
     run faster than real time: with a scale equal to the speed they are real milliseconds).
+    `payloads`: the signed texts to accept (default: REST's totalParams, as sent or decoded).
     """
     if not api_key:
         raise errors.api_key_format()
     secret = credentials.get(api_key)
     if secret is None:
         raise errors.api_key_rejected()
-    timestamp = params.int_("timestamp")
-    if timestamp is None:
-        raise errors.missing("timestamp")
-    timestamp = to_millis(timestamp)
-    recv_window = recv_window_ms(params.get("recvWindow"))
-    if recv_window <= 0 or recv_window > MAX_RECV_WINDOW:
-        raise errors.ApiError(400, -1131, "recvWindow must be less than 60000")
+    timestamp, recv_window = _time_params(params)
     signature = params.get("signature")
     if signature is None:
         raise errors.missing("signature")
-    payload = signed_payload(params)
-    candidates = {sign(secret, payload), sign(secret, unquote_plus(payload))}
+    if payloads is None:
+        payload = signed_payload(params)
+        payloads = [payload, unquote_plus(payload)]
+    candidates = {sign(secret, p) for p in payloads}
     if not any(hmac.compare_digest(signature.lower(), c) for c in candidates):
         raise errors.bad_signature()
     if check_timestamp:
-        if timestamp - now_ms > 1000 * window_scale:
-            raise errors.timestamp_ahead()
-        if now_ms - timestamp > recv_window * Decimal(window_scale):
-            raise errors.timestamp_stale()
+        _check_window(timestamp, recv_window, now_ms, window_scale)
     return api_key
+
+
+def check_time(params: Params, now_ms: int, window_scale: float, check_timestamp: bool) -> None:
+    """The timestamp / recvWindow checks alone (a WebSocket API session already logged on)."""
+    timestamp, recv_window = _time_params(params)
+    if check_timestamp:
+        _check_window(timestamp, recv_window, now_ms, window_scale)
+
+
+def _time_params(params: Params) -> tuple[int, Decimal]:
+    timestamp = params.int_("timestamp")
+    if timestamp is None:
+        raise errors.missing("timestamp")
+    recv_window = recv_window_ms(params.get("recvWindow"))
+    if recv_window <= 0 or recv_window > MAX_RECV_WINDOW:
+        raise errors.ApiError(400, -1131, "recvWindow must be less than 60000")
+    return to_millis(timestamp), recv_window
+
+
+def _check_window(timestamp: int, recv_window: Decimal, now_ms: int, scale: float) -> None:
+    if timestamp - now_ms > 1000 * scale:
+        raise errors.timestamp_ahead()
+    if now_ms - timestamp > recv_window * Decimal(scale):
+        raise errors.timestamp_stale()
 
 
 def recv_window_ms(text: str | None) -> Decimal:

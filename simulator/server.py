@@ -33,6 +33,7 @@ from simulator.state import MarketState
 from simulator.streams import StreamServer
 from simulator.time_unit import to_micros, wants_micros
 from simulator.user_data import UserDataHub
+from simulator.ws_api import WsApi
 
 log = logging.getLogger(__name__)
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -68,6 +69,7 @@ class Simulator:
         self._meter = WeightMeter(self.config.weight_limit_1m)
         self._streams = StreamServer(self.state, self.faults)
         self._runner: web.AppRunner | None = None
+        self._ws_api: WsApi | None = None
         self._broadcaster: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._host = ""
@@ -91,6 +93,11 @@ class Simulator:
         return f"http://{self._host}:{self.port}/api"
 
     @property
+    def ws_api_url(self) -> str:
+        """The WebSocket API (python-binance's `WS_API_TESTNET_URL`)."""
+        return f"ws://{self._host}:{self.port}/ws-api/v3"
+
+    @property
     def stream_url(self) -> str:
         """For python-binance's `BinanceSocketManager.STREAM_TESTNET_URL`."""
         return f"ws://{self._host}:{self.port}/"
@@ -100,8 +107,18 @@ class Simulator:
         if self._runner is not None:
             raise RuntimeError("the simulator is already started")
         app = web.Application(middlewares=[json_errors])
-        for endpoint in self._endpoints():
+        endpoints = self._endpoints()
+        for endpoint in endpoints:
             app.router.add_route(endpoint.method, endpoint.path, self._route(endpoint))
+        self._ws_api = WsApi(
+            self.state,
+            endpoints,
+            self._meter,
+            self.order_counter,
+            self.user_data,
+            self.server_time_ms,
+        )
+        app.router.add_get("/ws-api/v3", self._ws_api.handle)
         app.router.add_get("/ws", self._streams.handle)
         app.router.add_get("/ws/{tail:.*}", self._streams.handle)
         app.router.add_get("/stream", self._streams.handle)
@@ -130,6 +147,8 @@ class Simulator:
                 await self._broadcaster
             self._broadcaster = None
         await self._streams.close_all()
+        if self._ws_api is not None:
+            await self._ws_api.close_all()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

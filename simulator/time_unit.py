@@ -35,7 +35,12 @@ MICROS_FROM = 10**14  # a timestamp at or above this is in microseconds
 
 
 def wants_micros(headers: Mapping[str, str]) -> bool:
-    unit = headers.get("X-MBX-TIME-UNIT")
+    """REST: the X-MBX-TIME-UNIT header."""
+    return is_micros(headers.get("X-MBX-TIME-UNIT"))
+
+
+def is_micros(unit: str | None) -> bool:
+    """True for MICROSECOND, False for MILLISECOND or nothing; -1194 for anything else."""
     if unit is None or unit in ("MILLISECOND", "millisecond"):
         return False
     if unit in ("MICROSECOND", "microsecond"):
