@@ -333,18 +333,6 @@ class Tape:
             return self.trades[max(lo, hi - limit) : hi]
         return self.trades[lo : min(hi, lo + limit)]
 
-    def klines(self, start_ms: int | None, end_ms: int | None, limit: int) -> list[Candle]:
-        """Binance's selection: from startTime forward, else the last `limit` up to endTime."""
-        lo = 0 if start_ms is None else bisect_left(self.candles, start_ms, key=_open_time)
-        hi = (
-            len(self.candles)
-            if end_ms is None
-            else bisect_right(self.candles, end_ms, key=_open_time)
-        )
-        if start_ms is None:
-            return self.candles[max(lo, hi - limit) : hi]
-        return self.candles[lo : min(hi, lo + limit)]
-
     def avg_price(self, now_ms: int, minutes: int = 5) -> Decimal:
         """Volume-weighted price of the last `minutes` minutes (last price if none traded)."""
         since = now_ms - minutes * MINUTE_MS
@@ -363,7 +351,3 @@ def _trim(rows: list[Trade] | list[Candle], cap: int) -> None:
 
 def _time(trade: Trade) -> int:
     return trade.time
-
-
-def _open_time(candle: Candle) -> int:
-    return candle.open_time

@@ -156,3 +156,22 @@ async def test_weight_headers_on_every_response(client: AsyncClient) -> None:
     with pytest.raises(BinanceAPIException):
         await client.get_klines(symbol="NOPE", interval="1m")
     assert int(client.response.headers["X-MBX-USED-WEIGHT-1M"]) == first + 22
+
+
+async def test_python_binance_market_data_calls(client: AsyncClient) -> None:
+    book = await client.get_order_book(symbol="BTCUSDT", limit=5)
+    assert len(book["bids"]) == 5 and book["lastUpdateId"] > 0
+    ticker = await client.get_ticker(symbol="ETHUSDT")
+    assert ticker["symbol"] == "ETHUSDT" and int(ticker["count"]) > 0
+    assert len(await client.get_ticker()) == 2
+    top = await client.get_orderbook_ticker(symbol="BTCUSDT")
+    assert Decimal(top["bidPrice"]) < Decimal(top["askPrice"])
+    assert [t["symbol"] for t in await client.get_orderbook_tickers()] == ["BTCUSDT", "ETHUSDT"]
+    hours = await client.get_klines(symbol="BTCUSDT", interval="1h", limit=2)
+    assert hours[1][0] - hours[0][0] == 3_600_000
+    ui = await client.get_ui_klines(symbol="BTCUSDT", interval="1h", limit=2)
+    assert [r[0] for r in ui] == [r[0] for r in hours]
+    minutes = await client.get_klines(symbol="BTCUSDT", interval="1m", startTime=0, limit=3)
+    start = minutes[0][0] + 1  # get_historical_klines pages by startTime: no row before it
+    rows = await client.get_historical_klines("BTCUSDT", "1m", start_str=start, limit=1000)
+    assert [r[0] for r in rows[:2]] == [r[0] for r in minutes[1:]]
