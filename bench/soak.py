@@ -187,6 +187,10 @@ class Soak:
             health = (await http.get(f"{self.api}/health")).json()
             strategy = (await http.get(f"{self.api}/strategy")).json()
             sample.health_status = str(health.get("status"))
+            feeds = health.get("symbols", {})
+            sample.feeds_live = bool(feeds) and all(
+                f.get("status") == "live" for f in feeds.values()
+            )
             sample.reasons = [str(r) for r in health.get("reasons", [])]
             sample.states = {
                 str(v.get("name")): (v.get("state"), v.get("state_reason"))
@@ -271,12 +275,14 @@ class Soak:
         began = time.monotonic()
         while time.monotonic() - began < 60:
             await self.poll(http)
-            report_ok = self.run.samples[-1].health_status == "ok"
-            if report_ok and not JournalView.read(self.journal).open_intents():
+            if (
+                self.run.samples[-1].feeds_live
+                and not JournalView.read(self.journal).open_intents()
+            ):
                 break
             await asyncio.sleep(POLL_S)
         else:
-            self.run.settle_note = "open intents or health not ok after 60 s"
+            self.run.settle_note = "open intents or feeds not live after 60 s"
         async with self.exchange() as client:
             steps = await lot_steps(client, SYMBOLS)
             for _ in range(10):

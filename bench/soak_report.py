@@ -30,6 +30,7 @@ class Sample:
     sim_rss: float | None
     answered: bool = False
     health_status: str = ""
+    feeds_live: bool = False
     reasons: list[str] = field(default_factory=list)
     states: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # variant -> (state, why)
 
@@ -48,7 +49,7 @@ def halted_minutes(samples: list[Sample], journal: JournalView) -> dict[str, tup
             continue
         for variant, spans in windows.items():
             for start, end in spans:
-                lo, hi = max(a.market_ms, start), min(b.market_ms, end or b.market_ms)
+                lo, hi = max(a.market_ms, start), min(b.market_ms, end)
                 if hi > lo:
                     out[variant][0] += (hi - lo) / 60_000
                     # Silent only if the polls on both sides say nothing: a refusal (or the
@@ -202,7 +203,10 @@ def report(run: Run, journal: JournalView, elapsed_s: float) -> bool:
             f" {silent:.0f} of them without a visible state (state != active with a reason)"
         )
     refused = sum(len(spans) for spans in journal.refusal_windows().values())
-    out.append(f"refusal spans (a BUY refused before sending, until the next BUY sent): {refused}")
+    out.append(
+        f"refusal spans (from a BUY refused before sending to the last one refused before the"
+        f" next BUY sent): {refused}"
+    )
     answered = [s for s in samples if s.answered]
     degraded = sum(1 for s in answered if s.health_status != "ok")
     why = Counter(r.split(":")[0][:60] for s in answered for r in s.reasons)

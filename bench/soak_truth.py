@@ -135,22 +135,25 @@ class JournalView:
         done = {str(r.get("client_order_id")) for r in self.records if r.get("type") != "intent"}
         return [cid for cid in self.intents if cid not in done]
 
-    def refusal_windows(self) -> dict[str, list[tuple[int, int | None]]]:
-        """Per variant, market-time spans during which it refused entries: from a BUY refused
-        before sending (an outcome with no intent) to its next BUY sent."""
-        spans: dict[str, list[tuple[int, int | None]]] = defaultdict(list)
-        open_at: dict[str, int] = {}
+    def refusal_windows(self) -> dict[str, list[tuple[int, int]]]:
+        """Per variant, market-time spans during which it certainly refused entries: from a
+        BUY refused before sending (an outcome with no intent) to the last BUY refused before
+        its next BUY sent. (After the last refusal nothing says it still refuses: a daily limit
+        may have ended.)"""
+        spans: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        run: dict[str, tuple[int, int]] = {}  # variant -> (first refusal, last refusal)
         for r in self.records:
             variant, side, at = r.get("variant"), r.get("side"), r.get("time")
             if not isinstance(variant, str) or side != "BUY" or not isinstance(at, int):
                 continue
             if r.get("type") == "intent":
-                if variant in open_at:
-                    spans[variant].append((open_at.pop(variant), at))
+                if variant in run:
+                    spans[variant].append(run.pop(variant))
             elif r.get("type") == "rejected" and str(r.get("client_order_id")) not in self.intents:
-                open_at.setdefault(variant, at)
-        for variant, at in open_at.items():
-            spans[variant].append((at, None))
+                first = run[variant][0] if variant in run else at
+                run[variant] = (first, at)
+        for variant, span in run.items():
+            spans[variant].append(span)
         return spans
 
 
