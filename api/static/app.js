@@ -32,6 +32,7 @@ const state = {
   view: L.VIEW_MINUTES[saved.view] ? saved.view : "1m",
   tz: saved.tz === "local" ? "local" : "utc",
   candles: {}, // symbol -> closed 1m candles (normalised, oldest first)
+  serverBars: {}, // "symbol/view" -> the service's closed bars of that interval, or null
   open: {}, // symbol -> open 1m candle (normalised) or null
   prices: {}, // symbol -> last price (number)
   health: null,
@@ -116,6 +117,7 @@ async function loadSnapshot() {
     state.trades = listOf(trades, "trades");
     state.signals = listOf(signals, "signals");
     await Promise.all(state.symbols.map(loadCandles));
+    await loadViewBars(state.selected, state.view);
     markDirty("all");
   })();
   try { await state.reloading; } finally { state.reloading = null; }
@@ -127,6 +129,31 @@ async function loadCandles(symbol) {
   state.open[symbol] = data.open_candle ? L.normCandle(data.open_candle) : null;
   updatePrice(symbol);
   if (symbol === state.selected) chart.reset();
+}
+
+/**
+ * The service's candles of a higher interval (GET /candles/{symbol}?interval=). A service
+ * without intervals answers 422: the page then builds the bars from its 1m candles alone.
+ */
+async function loadViewBars(symbol, view) {
+  if (!symbol || view === "1m") return;
+  const key = `${symbol}/${view}`;
+  const refresh = state.serverBars[key] !== undefined;
+  try {
+    const data = await api(`/candles/${encodeURIComponent(symbol)}?interval=${view}&limit=1000`);
+    state.serverBars[key] = listOf(data, "candles").map(L.normCandle);
+  } catch {
+    state.serverBars[key] = null;
+  }
+  // A refresh keeps the user's zoom and pan; a first read shows the newest bars.
+  if (symbol === state.selected && view === state.view) chart.reset(refresh);
+}
+
+/** The bars of the selected view: the service's closed bars, then the page's newer ones. */
+function viewBars(symbol, view) {
+  const local = L.aggregate(state.candles[symbol] ?? [], L.VIEW_MINUTES[view]);
+  const server = view === "1m" ? null : state.serverBars[`${symbol}/${view}`];
+  return server ? L.mergeBars(server, local) : local;
 }
 
 async function refreshHealth() {
@@ -296,7 +323,13 @@ function handle(msg) {
       if (state.open[sym] && state.open[sym].time <= c.time) state.open[sym] = null;
       if (upsertCandle(sym, c)) {
         updatePrice(sym);
-        if (sym === state.selected) chart.closed();
+        if (sym === state.selected) {
+          chart.closed();
+          // A bar of the view just closed: read the service's version of it.
+          if (state.view !== "1m" && L.closesBar(c.time, chart.minutes())) {
+            loadViewBars(sym, state.view).catch(() => {});
+          }
+        }
         markDirty("kpi", "variants", "positions");
       }
       break;
@@ -452,10 +485,10 @@ const chart = {
     }
     return [...seen.values()];
   },
-  reset() {
+  reset(keepRange = false) {
     if (!this.api) return;
     const sym = state.selected;
-    const bars = L.aggregate(state.candles[sym] ?? [], this.minutes());
+    const bars = viewBars(sym, state.view);
     this.bars = bars;
     const shown = bars.slice();
     const open = state.open[sym];
@@ -468,7 +501,9 @@ const chart = {
     this.volume.setData(shown.map(volumeRow));
     // The last 150 bars (zoom and pan reach the rest); a short history fills the width.
     const n = shown.length;
-    if (n) this.api.timeScale().setVisibleLogicalRange({ from: Math.max(0, n - 150), to: n + 2 });
+    if (n && !keepRange) {
+      this.api.timeScale().setVisibleLogicalRange({ from: Math.max(0, n - 150), to: n + 2 });
+    }
     const digits = L.priceDigits(shown.at(-1)?.close);
     this.candles.applyOptions({
       priceFormat: { type: "price", precision: digits, minMove: 10 ** -digits },
@@ -507,7 +542,7 @@ const chart = {
     // A closed 1m candle: rebuild the view's bars (cheap) and redraw the last ones.
     if (!this.api) return;
     const prevLen = this.bars.length;
-    const bars = L.aggregate(state.candles[state.selected] ?? [], this.minutes());
+    const bars = viewBars(state.selected, state.view);
     if (bars.length < prevLen || bars.length - prevLen > 2) { this.reset(); return; }
     this.bars = bars;
     const last = bars.at(-1);
@@ -952,7 +987,13 @@ function wireControls() {
   });
   $("view-tabs").addEventListener("click", (e) => {
     const view = e.target.closest("button")?.dataset.view;
-    if (view && view !== state.view) { state.view = view; markTabs(); chart.reset(); saveSettings(); }
+    if (view && view !== state.view) {
+      state.view = view;
+      markTabs();
+      chart.reset();
+      saveSettings();
+      loadViewBars(state.selected, view).catch(() => {});
+    }
   });
   for (const id of ["f-symbol", "f-variant", "f-action"]) {
     $(id).addEventListener("change", () => { markDirty("signals"); saveSettings(); });
@@ -1012,6 +1053,7 @@ function selectSymbol(sym) {
   chart.reset();
   markDirty("kpi");
   saveSettings();
+  loadViewBars(sym, state.view).catch(() => {});
 }
 
 /** Follow one more symbol: POST /symbols/{symbol}, then re-read the snapshot. */

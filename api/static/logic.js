@@ -3,7 +3,7 @@
 // (total P&L across positions) are for display and use floats, never for any decision.
 
 export const MINUTE_MS = 60_000;
-export const VIEW_MINUTES = { "1m": 1, "5m": 5, "15m": 15 };
+export const VIEW_MINUTES = { "1m": 1, "5m": 5, "15m": 15, "1h": 60 };
 
 /** A number from an API value (decimal string, number or null). NaN when absent. */
 export function num(value) {
@@ -354,4 +354,22 @@ export function toastSpot(size, view, top, controls, margin = 12) {
 export function cleanSymbol(text) {
   const s = String(text ?? "").trim().toUpperCase();
   return /^[A-Z0-9]{5,20}$/.test(s) ? s : null;
+}
+
+// ---------------------------------------------------------------- server bars
+
+/**
+ * The bars of a view: the service's closed bars of that interval (`server`, oldest first), then
+ * the page's own bars (`local`, built from its 1m candles) that are newer than the last of them:
+ * the interval in progress and any closed since the server's were read.
+ */
+export function mergeBars(server, local) {
+  if (!server.length) return local.slice();
+  const last = server[server.length - 1].time;
+  return [...server, ...local.filter((b) => b.time > last)];
+}
+
+/** Whether the 1m candle opening at `timeMs` is the last minute of a bar of `minutes`. */
+export function closesBar(timeMs, minutes) {
+  return (timeMs + MINUTE_MS) % (minutes * MINUTE_MS) === 0;
 }

@@ -333,3 +333,40 @@ def test_settings_hold_no_token(browser, service):
     assert "dashboard-test-token" not in stored  # the token stays in this tab's sessionStorage
     page.evaluate("localStorage.clear()")
     page.context.close()
+
+
+def test_interval_selector_reads_the_services_candles(browser, service):
+    page = open_page(browser, service, 1440, 900)
+    page.goto(service.url + "/")
+    wait_ready(page)
+    for view, minutes in (("15m", 15), ("1h", 60)):
+        with page.expect_response(
+            lambda r, v=view: f"/candles/BTCUSDT?interval={v}" in r.url
+        ) as info:
+            page.click(f"#view-tabs button[data-view='{view}']")
+        assert info.value.status == 200
+        page.wait_for_function(
+            "(m) => { const d = window.dashboard.chart.candles.data();"
+            " return d.length > 1 && d.every((b) => b.time % (m * 60) === 0); }",
+            arg=minutes,
+        )
+        served = service.get(f"/candles/BTCUSDT?interval={view}&limit=1000")["candles"]
+        by_time = {c["open_time"] // 1000: c for c in served}
+        bars = page.evaluate("window.dashboard.chart.candles.data()")
+        volumes = {
+            v["time"]: v["value"] for v in page.evaluate("window.dashboard.chart.volume.data()")
+        }
+        # Every bar the service had closed when we asked is drawn with its values (the newest
+        # bar is the interval in progress, built by the page from the live 1m candles).
+        checked = 0
+        for bar in bars[:-1]:
+            row = by_time.get(bar["time"])
+            if row is None:
+                continue
+            assert (bar["open"], bar["high"], bar["low"], bar["close"]) == tuple(
+                float(row[k]) for k in ("open", "high", "low", "close")
+            ), (view, bar, row)
+            assert volumes[bar["time"]] == float(row["volume"])
+            checked += 1
+        assert checked >= 2, (view, len(bars), len(served))
+    page.context.close()

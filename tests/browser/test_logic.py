@@ -352,3 +352,18 @@ def test_toast_spot_is_the_first_corner_that_covers_no_control():
         False,
         True,
     ]
+
+
+def test_view_bars_take_the_services_closed_bars_then_the_pages_newer_ones():
+    server = [{"time": 0, "close": 1}, {"time": 900_000, "close": 2}]
+    local = [{"time": 900_000, "close": 20}, {"time": 1_800_000, "close": 3}]
+    got = run_js(
+        """
+        return [L.mergeBars(data.server, data.local).map((b) => [b.time, b.close]),
+                L.mergeBars([], data.local).map((b) => b.close),
+                [840_000, 780_000, 3_540_000].map((t) => L.closesBar(t, 15)),
+                L.closesBar(3_540_000, 60)];
+        """,
+        {"server": server, "local": local},
+    )
+    assert got == [[[0, 1], [900_000, 2], [1_800_000, 3]], [20, 3], [True, False, True], True]
