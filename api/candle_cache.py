@@ -6,7 +6,7 @@ from __future__ import annotations
 import orjson
 
 from aggregation.models import Candle
-from pipeline.wire import candle_data
+from api.serialize import candle_data
 
 
 class CandleJsonCache:

@@ -11,8 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 from api.schemas import OrderEventOut, OrderOutcomeOut, PositionOut, TradeOut
+from api.serialize import iso_ms, plain
 from execution.models import OrderRecord, Position
-from pipeline.wire import iso_ms, plain
 
 _MONEY = Decimal("1e-10")  # finer than any quote precision; sums stay exact to 1e-9
 

@@ -22,9 +22,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.auth import bearer_of, token_ok
 from api.candle_cache import CandleJsonCache
 from api.convert import order_event, position_out
+from api.serialize import candle_data, event_data, health_data, signal_data
 from core.hub import ERROR, EVENT_KINDS, ORDER, POSITION, STATUS, TRADE, Event, Subscriber
 from execution.models import OrderRecord, Position
-from pipeline.wire import candle_data, to_data
 from service.container import Service
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def wire_data(event: Event, last_price: PriceOf) -> Any:
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
         # Sent as published rather than failing every client's sender on one odd record.
         log.warning("%s event not in the API's shape (%r): sent as published", event.kind, exc)
-    return to_data(data)
+    return event_data(event)
 
 
 def encode_data(event: Event, now_ms: int, last_price: PriceOf) -> bytes:
@@ -147,8 +147,8 @@ def snapshot_data(service: Service, cache: CandleJsonCache) -> dict[str, Any]:
             position_out(p, service.tick_store.last_price(p.symbol)).model_dump()
             for p in service.positions.all()
         ],
-        "signals": [to_data(s) for s in service.signals.query(limit=50)],
-        "health": to_data(service.health()),
+        "signals": [signal_data(s) for s in service.signals.query(limit=50)],
+        "health": health_data(service.health()),
     }
 
 

@@ -20,7 +20,6 @@ from data_ingestion.models import Tick
 from data_ingestion.tick_store import TickStore
 from pipeline.metrics import ServiceMetrics
 from pipeline.signal_log import SignalLog
-from pipeline.wire import candle_data, tick_data, to_data
 from strategy.engine import ACTION_CLOSE, ACTION_OPEN, StrategyEngine
 from strategy.models import SignalRaised
 
@@ -82,7 +81,7 @@ class Pipeline:
                 for signal in signals:
                     self._raise(signal)
             if self._hub_wanted(TICK):
-                self.hub.publish(Event(TICK, tick_data(tick), tick.symbol, self.clock.now_ms()))
+                self.hub.publish(Event(TICK, tick, tick.symbol, self.clock.now_ms()))
         except Exception:  # one bad tick must not end the feed; it is logged and counted
             self.handler_errors += 1
             log.exception("pipeline failed on a tick of %s", tick.symbol)
@@ -90,8 +89,8 @@ class Pipeline:
     def on_candle(self, candle: Candle) -> None:
         """A closed minute (from a later trade, the clock, or a backfill)."""
         self.metrics.candles.inc((candle.symbol, candle.source))  # a StrEnum: its value
-        if self._hub_wanted(CANDLE):  # the event's data is built only for a reader
-            self.hub.publish(Event(CANDLE, candle_data(candle), candle.symbol, self.clock.now_ms()))
+        if self._hub_wanted(CANDLE):  # no event is built when nobody reads it
+            self.hub.publish(Event(CANDLE, candle, candle.symbol, self.clock.now_ms()))
         signals = self.engine.on_candle(candle)
         if signals:
             for signal in signals:
@@ -104,8 +103,7 @@ class Pipeline:
             self.signals.add(signal)
             self.metrics.signals.inc((signal.variant, signal.reason))
             if self._hub_wanted(SIGNAL):
-                data = to_data(signal)
-                self.hub.publish(Event(SIGNAL, data, signal.symbol, self.clock.now_ms()))
+                self.hub.publish(Event(SIGNAL, signal, signal.symbol, self.clock.now_ms()))
             if signal.action in (ACTION_OPEN, ACTION_CLOSE):
                 self.submit(signal)
         except Exception:
@@ -129,8 +127,7 @@ class Pipeline:
         for symbol in changed:
             candle = self.aggregator.open_candle(symbol)
             if candle is not None:
-                data = candle_data(candle, closed=False)
-                self.hub.publish(Event(CANDLE_UPDATE, data, symbol, now))
+                self.hub.publish(Event(CANDLE_UPDATE, candle, symbol, now))
 
     async def run_candle_updates(self) -> None:
         while True:

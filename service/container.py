@@ -11,6 +11,7 @@ import asyncio
 import logging
 import random
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from aggregation.warmup import warm_up_from_rest
@@ -24,7 +25,6 @@ from execution.exchange_check import check_account
 from execution.rules import parse_exchange_info
 from execution.variant_state import State
 from pipeline.pipeline import Pipeline
-from pipeline.wire import iso_ms, to_data
 from service.components import Components, EventRecorder, apply_rules
 from service.errors import ConflictError, NotFoundError
 from service.health import FeedReport, HealthReport
@@ -237,7 +237,7 @@ class Service:
             ended = await self.executor.end_positions_by_reset(check.reset)
             held = ", ".join(f"{p.variant}/{p.symbol} {p.held_qty}" for p in ended) or "none"
             log.warning("%s; positions ended without selling: %s", check.reset, held)
-            when = iso_ms(self.clock.now_ms())
+            when = datetime.fromtimestamp(self.clock.now_ms() / 1000, tz=UTC).isoformat()
             self.reset_notice = f"exchange reset detected at {when}: {check.reset}"
         for mismatch in check.mismatches:
             log.warning("journal and account disagree: %s", mismatch)
@@ -288,8 +288,7 @@ class Service:
             await asyncio.sleep(STATUS_CHECK_S)
 
     def _publish_status(self, report: HealthReport | None = None) -> None:
-        data = to_data(report or self.health())
-        self.hub.publish(Event(STATUS, data, None, self.clock.now_ms()))
+        self.hub.publish(Event(STATUS, report or self.health(), None, self.clock.now_ms()))
 
     # -- symbols -------------------------------------------------------------------------------
 

@@ -22,12 +22,12 @@ from typing import Any
 import uvicorn
 
 from api.app import create_app
+from api.serialize import iso_ms as iso
 from config import Settings, SettingsError, load_settings
 from core.clock import MINUTE_MS, Clock, SimulatedClock, SystemClock
 from core.remote_clock import ClockUnavailableError, RemoteClock
 from core.tasks import TaskOwner
 from execution.journal import journal_problem, last_time_ms
-from pipeline.wire import iso_ms as iso
 from recording.recorder import Recorder
 from service.logs import configure_logging
 from wiring.clocked_client import ClockedClient

@@ -16,7 +16,7 @@ from aggregation.timeframes import roll_up_with_open
 from api.candle_cache import CandleJsonCache
 from api.deps import ServiceDep, normalise_symbol
 from api.schemas import CandleOut, CandleSeriesOut, errors
-from pipeline.wire import candle_data
+from api.serialize import candle_data
 
 router = APIRouter(prefix="/candles", tags=["candles"])
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from api.deps import ServiceDep
 from api.schemas import HealthOut
-from pipeline.wire import to_data
+from api.serialize import health_data
 
 router = APIRouter(prefix="/health", tags=["health"])
 
@@ -14,4 +14,4 @@ router = APIRouter(prefix="/health", tags=["health"])
 @router.get("", response_model=HealthOut, summary="Service health")
 async def health(service: ServiceDep) -> HealthOut:
     """`degraded` names its reasons (exchange unreachable, a feed reconnecting or stale, …)."""
-    return HealthOut.model_validate(to_data(service.health()))
+    return HealthOut.model_validate(health_data(service.health()))

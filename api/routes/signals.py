@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import ServiceDep
 from api.schemas import SignalOut, errors
-from pipeline.wire import to_data
+from api.serialize import signal_data
 
 router = APIRouter(prefix="/signals", tags=["signals"])
 
@@ -22,4 +22,4 @@ async def signals(
 ) -> list[SignalOut]:
     """Crossovers, stop-losses and manual decisions, filtered by symbol and variant."""
     found = service.signals.query(symbol.upper() if symbol else None, variant, limit)
-    return [SignalOut.model_validate(to_data(s)) for s in found]
+    return [SignalOut.model_validate(signal_data(s)) for s in found]

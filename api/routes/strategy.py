@@ -8,8 +8,8 @@ from fastapi import APIRouter
 
 from api.deps import ServiceDep
 from api.schemas import StrategyOut, StrategyVariantOut, VariantMoneyOut
+from api.serialize import plain
 from execution.accounts import VariantMoney
-from pipeline.wire import plain, to_data
 
 router = APIRouter(prefix="/strategy", tags=["strategy"])
 _CENT = Decimal("0.01")
@@ -38,7 +38,7 @@ async def strategy(service: ServiceDep) -> StrategyOut:
     """What the strategy runs with, each variant's state and money, and where the indicators
     stand. Never a secret."""
     settings = service.settings
-    snapshot = to_data(service.engine.snapshot())
+    snapshot = service.engine.snapshot()  # JSON-ready: strings, numbers, None
     accounts = service.executor.accounts
     variants: list[StrategyVariantOut] = []
     for v in settings.variant_settings:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Query
 
 from api.deps import ServiceDep, normalise_symbol
 from api.schemas import TickOut, errors
-from pipeline.wire import tick_data
+from api.serialize import tick_data
 
 router = APIRouter(prefix="/ticks", tags=["ticks"])
 

@@ -15,7 +15,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from aggregation.models import Candle, CandleSource
 from api.schemas import PositionOut
-from pipeline.wire import candle_data, plain, plain_text
+from api.serialize import candle_data, plain, plain_text
 from simulator import Simulator
 from tests.api import support
 from tests.api.test_ws import recv, recv_type

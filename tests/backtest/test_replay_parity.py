@@ -27,13 +27,13 @@ import pytest
 from binance import AsyncClient
 
 from api.app import create_app
+from api.serialize import candle_data, signal_data
 from backtest.run import BacktestConfig, BacktestResult
 from backtest.runner import run_backtest
 from config import Settings, load_settings
 from core.clock import SimulatedClock
 from core.hub import CANDLE
 from execution.codec import encode
-from pipeline.wire import candle_data, to_data
 from recording.format import read_recording
 from recording.recorder import Recorder
 from simulator import FaultConfig, Simulator, SimulatorConfig
@@ -215,7 +215,7 @@ def test_replay_gives_the_live_runs_candles_signals_and_orders(
         assert len(live) >= 10, f"only {len(live)} live candles of {symbol}"
         # The replay goes on to the end of the recording, after the API was read.
         problems += _differences(f"{symbol} candle", live, replayed[: len(live)], CANDLE_FIELDS)
-    replayed_signals = [to_data(s) for s in result.signals]
+    replayed_signals = [signal_data(s) for s in result.signals]
     assert len(live_run.signals) >= 2 * MIN_FILLS
     problems += _differences(
         "signal", live_run.signals, replayed_signals[: len(live_run.signals)], SIGNAL_FIELDS
@@ -276,7 +276,7 @@ async def test_quiet_minutes_and_dropped_streams_replay_exactly(
             await asyncio.sleep(7.0)  # ~14 market minutes
     live_candles: list[dict[str, Any]] = []
     while not closes.queue.empty():
-        live_candles.append(closes.queue.get_nowait().data)
+        live_candles.append(candle_data(closes.queue.get_nowait().data))
     kinds = [e["e"] for _, e in read_recording(recording)]
     assert kinds.count("close") >= 2, "no minute was closed by the clock"
     assert kinds.count("hold") >= 2 and kinds.count("release") >= 2
@@ -291,8 +291,8 @@ async def test_quiet_minutes_and_dropped_streams_replay_exactly(
     replayed = [candle_data(c) for c in result.candles_seen]
     problems = _differences("candle", live_candles, replayed, CANDLE_FIELDS)
     flat = sum(1 for c in live_candles if c["trades"] == 0)
-    live_signals = [to_data(s) for s in service.signals.query(limit=100_000)]
-    problems += _differences("signal", live_signals, [to_data(s) for s in result.signals],
+    live_signals = [signal_data(s) for s in service.signals.query(limit=100_000)]
+    problems += _differences("signal", live_signals, [signal_data(s) for s in result.signals],
                              SIGNAL_FIELDS)  # fmt: skip
     replayed = [encode(rec) for rec in result.journal]
     problems += _journal_differences(_journal(settings.journal_path), replayed)

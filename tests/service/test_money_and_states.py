@@ -13,6 +13,7 @@ import httpx
 import orjson
 
 from api.app import create_app
+from api.serialize import health_data
 from core.hub import STATUS
 from execution.codec import SignalNote, encode
 from service.container import Service
@@ -88,7 +89,7 @@ async def test_a_variant_that_cannot_open_says_why_in_every_place(
 
         def halted_status_seen() -> bool:
             while not sub.queue.empty():
-                statuses.append(sub.queue.get_nowait().data)
+                statuses.append(health_data(sub.queue.get_nowait().data))
             return any(s["variants"][0]["state"] == "halted" for s in statuses)
 
         await support.wait_for(halted_status_seen, what="a status event with A halted")

@@ -73,11 +73,13 @@ def test_a_later_trade_closes_the_minute_and_publishes_the_candle(rig: Rig) -> N
     rig.trade(1, "101")
     (event,) = rig.events(CANDLE)
     assert event.symbol == "BTCUSDT"
-    data = event.data
-    ohlc = (data["open"], data["high"], data["low"], data["close"])
+    candle = event.data  # the hub carries the Candle; the API serialises it
+    assert isinstance(candle, Candle)
+    row = candle.to_kline_row()
+    ohlc = tuple(row[1:5])
     assert ohlc == ("100.00000000", "103.00000000", "99.00000000", "99.00000000")  # as Binance
-    assert data["open_time"] == T0 and data["trades"] == 3 and data["closed"] is True
-    assert data["volume"] == "1.50000000"
+    assert candle.open_time == T0 and candle.trades == 3 and candle.complete
+    assert row[5] == "1.50000000"
     assert rig.pipeline.tick_store.last_price("BTCUSDT") == Decimal("101")
 
 
@@ -87,7 +89,7 @@ def test_ticks_reach_the_hub_only_when_someone_wants_them(rig: Rig) -> None:
     rig.sub.kinds |= {TICK}
     tick = rig.trade(0, "101", 2_000)
     (event,) = rig.events(TICK)
-    assert event.data["trade_id"] == tick.trade_id and event.data["price"] == "101"
+    assert event.data == tick and event.data.price == Decimal("101")
 
 
 def test_open_candle_published_once_per_change(rig: Rig) -> None:
@@ -95,7 +97,7 @@ def test_open_candle_published_once_per_change(rig: Rig) -> None:
     rig.trade(0, "105", 1_500)
     rig.pipeline.publish_open_candles()
     (update,) = rig.events(CANDLE_UPDATE)
-    assert update.data["closed"] is False and update.data["high"] == "105.00000000"
+    assert update.data.high == Decimal("105") and update.data.open_time == T0
     rig.pipeline.publish_open_candles()  # nothing changed since
     assert rig.events(CANDLE_UPDATE) == []
 
@@ -109,7 +111,7 @@ def test_the_clock_closes_a_quiet_minute_after_grace_and_lag(rig: Rig) -> None:
     rig.clock.set(end + 2_000 + rig.pipeline.close_lag_ms)
     rig.pipeline.close_due()
     (event,) = rig.events(CANDLE)
-    assert event.data["open_time"] == T0
+    assert event.data.open_time == T0
 
 
 def test_crossover_becomes_a_signal_event_and_an_order(rig: Rig) -> None:
@@ -118,9 +120,9 @@ def test_crossover_becomes_a_signal_event_and_an_order(rig: Rig) -> None:
         rig.trade(minute, price)
     rig.trade(6, "111")  # closes the jump's minute
     signals = [e.data for e in rig.events(SIGNAL)]
-    assert [(s["variant"], s["side"], s["action"]) for s in signals] == [
-        ("A", "BUY", "open"),
-        ("B", "BUY", "open"),
+    assert [(s.variant, s.side, s.action) for s in signals] == [
+        ("A", Side.BUY, "open"),
+        ("B", Side.BUY, "open"),
     ]
     assert [(s.variant, s.side) for s in rig.submitted] == [("A", Side.BUY), ("B", Side.BUY)]
     assert len(rig.pipeline.signals) == 2
