@@ -48,6 +48,7 @@ async def test_any_ws_tail_accepts_subscribe_like_ccxt_pro(binance_data: Path) -
         "btcusdt@ticker",
         "btcusdt@miniTicker",
         "!miniTicker@arr",
+        "!ticker_4h@arr",
         "btcusdt@avgPrice",
         "ethusdt@ticker_1h",
         "ethusdt@kline_1s",
@@ -91,6 +92,7 @@ async def test_any_ws_tail_accepts_subscribe_like_ccxt_pro(binance_data: Path) -
         assert all(list(event) == fields.split() for event in got[name]), name
     assert got["ethusdt@ticker_1h"][0]["e"] == "1hTicker"
     assert {t["s"] for t in got["!miniTicker@arr"][0]} == {"BTCUSDT", "ETHUSDT"}
+    assert {t["e"] for t in got["!ticker_4h@arr"][0]} == {"4hTicker"}
     for event in got["ethusdt@kline_1s"]:
         assert event["k"]["i"] == "1s" and event["k"]["T"] == event["k"]["t"] + 999
     hour = got["ethusdt@kline_1h@+08:00"][0]["k"]
