@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from simulator.intervals import MINUTE_MS, Interval
@@ -120,6 +120,9 @@ class KlineBook:
 
     def __init__(self, tape: Tape) -> None:
         self._tape = tape
+        # The open kline of each interval is pushed every 2 s: its closed 1m candles are
+        # aggregated once and kept here, (interval -> (open time, minutes aggregated, bar)).
+        self._open: dict[Interval, tuple[int, int, Bar]] = {}
 
     def first_open(self, interval: Interval) -> int | None:
         """The open time of the oldest kline the simulator can serve (None: no trades yet)."""
@@ -144,7 +147,17 @@ class KlineBook:
         lo = max(0, (open_time - first) // MINUTE_MS)
         hi = max(0, (end - first) // MINUTE_MS)
         prev = candles[lo - 1].close if lo > 0 else candles[0].open
-        return aggregate_candles(self._flat(interval, open_time, end, prev), candles[lo:hi])
+        if hi < len(candles) or hi - lo < 2:  # a closed kline, or a short one
+            return aggregate_candles(self._flat(interval, open_time, end, prev), candles[lo:hi])
+        # The open kline: every candle but the last is closed and never changes.
+        done = self._open.get(interval)
+        if done is None or done[0] != open_time:
+            done = (open_time, open_time, self._flat(interval, open_time, end, prev))
+        upto = candles[-1].open_time
+        start = max(lo, (done[1] - first) // MINUTE_MS)
+        prefix = aggregate_candles(done[2], candles[start : len(candles) - 1])
+        self._open[interval] = (open_time, upto, prefix)
+        return aggregate_candles(replace(prefix), candles[-1:])
 
     def select(
         self, interval: Interval, start: int | None, end: int | None, limit: int, now: int
