@@ -15,7 +15,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from aggregation.models import Candle
-from backtest.metrics import RoundTrip
 from config import Settings, VariantSettings
 from core.clock import ManualClock
 from core.hub import Hub
@@ -24,6 +23,7 @@ from execution.brokers import PaperBroker
 from execution.executor import OrderExecutor
 from execution.journal import Journal
 from execution.models import Mode, OrderRecord
+from execution.performance import RoundTrip, fee_in_quote, round_trips
 from execution.positions import PositionBook
 from execution.rules import SymbolRules
 from strategy.engine import ACTION_CLOSE, StrategyEngine
@@ -165,35 +165,13 @@ class ExecutionBridge:
         return self.journal.orders()
 
     def round_trips(self, variants: list[VariantSettings]) -> dict[str, dict[str, list[RoundTrip]]]:
-        """Filled BUY -> closing SELL pairs per (variant, symbol), from the journal."""
+        """Round trips per (variant, symbol) from the journal's fills (execution.performance,
+        the same pairing as the live `GET /performance`)."""
         out: dict[str, dict[str, list[RoundTrip]]] = {v.name: {} for v in variants}
-        open_buys: dict[tuple[str, str], OrderRecord] = {}
-        for rec in self.journal.trades():
-            key = (rec.variant, rec.symbol)
-            if rec.side is Side.BUY:
-                open_buys[key] = rec
-                continue
-            entry = open_buys.pop(key, None)
-            if entry is None or entry.avg_price is None or rec.avg_price is None:
-                continue
-            out.setdefault(key[0], {}).setdefault(key[1], []).append(
-                RoundTrip(
-                    entry_time=entry.fill_time_ms or entry.time_ms,
-                    entry_price=entry.avg_price,
-                    exit_time=rec.fill_time_ms or rec.time_ms,
-                    exit_price=rec.avg_price,
-                    exit_reason=rec.reason.value,
-                    quantity=rec.executed_qty,
-                    fees=self._fee_quote(entry) + self._fee_quote(rec),
-                    pnl=rec.realized_pnl or Decimal(0),
-                    entry_order_id=entry.client_order_id,
-                    exit_order_id=rec.client_order_id,
-                )
-            )
+        trips = round_trips(self.journal.trades(), fee_in_quote(self._base_asset))
+        for (variant, symbol), closed in trips.closed.items():
+            out.setdefault(variant, {})[symbol] = closed
         return out
 
-    def _fee_quote(self, rec: OrderRecord) -> Decimal:
-        rules = self._rules.get(rec.symbol) or default_rules(rec.symbol)
-        if rec.commission_asset == rules.base_asset and rec.avg_price is not None:
-            return rec.commission * rec.avg_price
-        return rec.commission
+    def _base_asset(self, symbol: str) -> str:
+        return (self._rules.get(symbol) or default_rules(symbol)).base_asset

@@ -1,5 +1,8 @@
 """Report figures for one (variant, symbol): trades, win rate, returns, drawdown, Sharpe, exposure.
 
+Round trips, their counts, P&L, fees, stops, hold time and exposure, and the drawdown of a
+curve come from execution.performance, the same code as the live `GET /performance`.
+
 Money (P&L, fees) stays Decimal. Ratios are floats. Returns and drawdowns are relative to the
 variant's capital (VARIANT_CAPITAL), as in the live service (execution.accounts): the equity
 curve is that capital plus realised P&L plus the open position marked at each candle's close.
@@ -15,38 +18,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from execution.performance import RoundTrip, trip_stats
+from execution.performance import max_drawdown as _max_drawdown
+
+__all__ = ["PriceSeries", "RoundTrip", "equity_curve", "max_drawdown", "sharpe", "summarize"]
+
 MINUTES_PER_YEAR = 525_600
-_ZERO = Decimal(0)
-
-
-@dataclass(frozen=True, slots=True)
-class RoundTrip:
-    """One closed position: entry fill, exit fill, fees of both sides, net P&L."""
-
-    entry_time: int
-    entry_price: Decimal
-    exit_time: int
-    exit_price: Decimal
-    exit_reason: str
-    quantity: Decimal
-    fees: Decimal  # quote currency, both sides
-    pnl: Decimal  # (exit − entry) × quantity − fees
-    entry_order_id: str = ""
-    exit_order_id: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "entry_time": self.entry_time,
-            "entry_price": str(self.entry_price),
-            "exit_time": self.exit_time,
-            "exit_price": str(self.exit_price),
-            "exit_reason": self.exit_reason,
-            "quantity": str(self.quantity),
-            "fees": str(self.fees),
-            "pnl": str(self.pnl),
-            "entry_order_id": self.entry_order_id,
-            "exit_order_id": self.exit_order_id,
-        }
 
 
 @dataclass(slots=True)
@@ -99,10 +76,9 @@ def summarize(trades: list[RoundTrip], prices: PriceSeries, capital: Decimal) ->
     _, curve = equity_curve(trades, prices, float(capital))
     capital_f = float(capital)
     minutes = len(curve)
-    wins = sum(1 for t in trades if t.pnl > 0)
-    pnl = sum((t.pnl for t in trades), _ZERO)
-    fees = sum((t.fees for t in trades), _ZERO)
-    final = capital_f + float(pnl)
+    span = (prices.close_times[-1] + 1 - prices.first_open_time) if minutes else 0
+    stats = trip_stats(trades, prices.first_open_time, prices.first_open_time + span)
+    final = capital_f + float(stats.pnl)
     total_return = final / capital_f - 1.0
     years = minutes / MINUTES_PER_YEAR
     if minutes < 1440:
@@ -111,34 +87,27 @@ def summarize(trades: list[RoundTrip], prices: PriceSeries, capital: Decimal) ->
         annualised = (final / capital_f) ** (1.0 / years) - 1.0
     else:
         annualised = -1.0 if final <= 0 else 0.0
-    span = (prices.close_times[-1] + 1 - prices.first_open_time) if minutes else 0
-    held = sum(t.exit_time - t.entry_time for t in trades)
     return {
-        "trades": len(trades),
-        "wins": wins,
-        "win_rate": wins / len(trades) if trades else 0.0,
-        "pnl": str(pnl),
-        "fees_paid": str(fees),
+        "trades": stats.round_trips,
+        "wins": stats.wins,
+        "win_rate": stats.win_rate,
+        "pnl": str(stats.pnl),
+        "fees_paid": str(stats.fees),
+        "stops_hit": stats.stops_hit,
+        "avg_hold_s": None if stats.avg_hold_ms is None else stats.avg_hold_ms / 1000,
         "capital": str(capital),
         "total_return": total_return,
         "annualised_return": None if annualised is None else _finite(annualised),
         "max_drawdown": max_drawdown(curve),
         "sharpe": sharpe(curve),
-        "exposure": held / span if span > 0 else 0.0,
+        "exposure": stats.exposure,
         "minutes": minutes,
     }
 
 
 def max_drawdown(curve: list[float]) -> float:
     """Largest fall from a running peak, as a fraction of that peak (0.25 = 25 %)."""
-    peak = -math.inf
-    worst = 0.0
-    for value in curve:
-        if value > peak:
-            peak = value
-        elif peak > 0:
-            worst = max(worst, (peak - value) / peak)
-    return worst
+    return _max_drawdown(curve) or 0.0
 
 
 def sharpe(curve: list[float]) -> float:
