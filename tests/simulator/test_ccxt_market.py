@@ -38,7 +38,7 @@ def _point(exchange: Any, sim: Simulator) -> Any:
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def sim() -> AsyncIterator[Simulator]:
-    async with Simulator(make_config(history_minutes=600)) as running:
+    async with Simulator(make_config(history_minutes=600, trade_rate=0.5)) as running:
         yield running
 
 
@@ -148,18 +148,25 @@ async def test_watch_ticker_and_bids_asks(pro: Any) -> None:
     assert quotes["BTC/USDT"]["bid"] < quotes["BTC/USDT"]["ask"]
 
 
-async def test_watch_order_book_syncs_with_the_snapshot(pro: Any, sim: Simulator) -> None:
-    book = await asyncio.wait_for(pro.watch_order_book("BTC/USDT"), 10)
-    nonces = [book["nonce"]]
-    server = sim.state.books["BTCUSDT"]
-    compared = 0
-    while compared < 3:
-        book = await asyncio.wait_for(pro.watch_order_book("BTC/USDT"), 5)
-        nonces.append(book["nonce"])
-        if book["nonce"] == server.update_id:  # no trade released since that event
-            bids, asks = server.top(1000)
-            assert book["bids"] == [[float(p), float(q)] for p, q in bids]
-            assert book["asks"] == [[float(p), float(q)] for p, q in asks]
-            compared += 1
+async def test_watch_order_book_syncs_with_the_snapshot() -> None:
+    """At speed 2 (a trade every ~0.25 s) most events leave the server's book where they end."""
+    async with Simulator(make_config(speed=2.0)) as slow:
+        pro = _point(ccxt_pro.binance({"options": dict(OPTIONS)}), slow)
+        try:
+            await pro.load_markets()
+            book = await asyncio.wait_for(pro.watch_order_book("BTC/USDT"), 10)
+            nonces = [book["nonce"]]
+            server = slow.state.books["BTCUSDT"]
+            compared = 0
+            while compared < 3:
+                book = await asyncio.wait_for(pro.watch_order_book("BTC/USDT"), 5)
+                nonces.append(book["nonce"])
+                if book["nonce"] == server.update_id:  # no trade released since that event
+                    bids, asks = server.top(1000)
+                    assert book["bids"] == [[float(p), float(q)] for p, q in bids]
+                    assert book["asks"] == [[float(p), float(q)] for p, q in asks]
+                    compared += 1
+        finally:
+            await pro.close()
     assert nonces == sorted(nonces) and nonces[-1] > nonces[0]
     assert book["bids"][0][0] < book["asks"][0][0]
