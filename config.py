@@ -26,6 +26,7 @@ from core.variants import parse_variants
 
 TESTNET_REST_URL = "https://testnet.binance.vision/api"
 TESTNET_STREAM_URL = "wss://stream.testnet.binance.vision/"
+MIN_PUBLIC_TOKEN = 16  # characters of API_TOKEN needed for a non-loopback API_HOST
 PLACEHOLDER_SECRETS = frozenset(
     {"changeme", "change-me", "your_api_key", "your_api_secret", "xxx", "secret", "key", "..."}
 )
@@ -100,19 +101,49 @@ class Settings(BaseSettings):
     risk_max_orders_per_day: int = Field(default=2000, ge=1)
     journal_path: Path = Path("data/trades.jsonl")
 
-    # HTTP API.
+    # HTTP API (docs/security.md: what each of these protects).
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65535)
     api_token: SecretStr | None = None
+    # Other pages allowed to call mutating routes and /ws: "https://a.example,http://b:3000".
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Host names the API answers to besides loopback and API_HOST ("*": any, behind a proxy
+    # that checks them itself). Stops DNS rebinding.
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    api_max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    api_access_log: bool = False  # one line per request (query strings scrubbed)
     ws_client_queue: int = Field(default=1000, ge=10, le=1_000_000)
 
     log_level: str = "INFO"
 
-    @field_validator("symbols", "cors_origins", mode="before")
+    @field_validator("symbols", "cors_origins", "allowed_hosts", mode="before")
     @classmethod
     def _csv_list(cls, value: Any) -> Any:
         return _split_csv(value)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_origins(cls, value: list[str]) -> list[str]:
+        out: list[str] = []
+        for origin in value:
+            scheme, sep, rest = origin.strip().lower().rstrip("/").partition("://")
+            if origin.strip() == "*":
+                raise ValueError("'*' would let every web page trade: list the origins")
+            if not sep or scheme not in ("http", "https") or not rest or "/" in rest:
+                raise ValueError(f"{origin!r} is not an origin such as https://host[:port]")
+            out.append(f"{scheme}://{rest}")
+        return out
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _check_hosts(cls, value: list[str]) -> list[str]:
+        out: list[str] = []
+        for host in value:
+            name = host.strip().lower()
+            if name != "*" and (not name or any(c in name for c in "/@ ")):
+                raise ValueError(f"{host!r} is not a host name (no scheme, path or port)")
+            out.append(name.removeprefix("[").removesuffix("]"))
+        return out
 
     @field_validator("symbols")
     @classmethod
@@ -199,10 +230,14 @@ class Settings(BaseSettings):
             )
         if self.ema_period >= self.sma_period:
             raise ValueError("ema_period must be shorter than sma_period for a crossover")
-        if not _is_loopback(self.api_host) and self.api_token is None:
-            raise ValueError(
-                f"api_host {self.api_host!r} is not loopback: set API_TOKEN before exposing the API"
-            )
+        if not _is_loopback(self.api_host):
+            token = self.api_token.get_secret_value() if self.api_token is not None else ""
+            if len(token) < MIN_PUBLIC_TOKEN:
+                raise ValueError(
+                    f"api_host {self.api_host!r} is not loopback: set an API_TOKEN of at least"
+                    f" {MIN_PUBLIC_TOKEN} characters before exposing the API"
+                    " (python -c 'import secrets; print(secrets.token_urlsafe(24))')"
+                )
         return self
 
     @property
@@ -219,12 +254,26 @@ class Settings(BaseSettings):
 
 
 def _is_loopback(host: str) -> bool:
-    if host == "localhost":
+    if host.lower() == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host.removeprefix("[").removesuffix("]")).is_loopback
     except ValueError:
         return False
+
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})  # noqa: S104  # names, not a bind
+
+
+def host_names(settings: Settings) -> frozenset[str]:
+    """The Host names the API answers to: loopback, API_HOST (unless a wildcard bind) and
+    ALLOWED_HOSTS; lower case, without port or brackets. Contains "*" when any is allowed."""
+    names = set(LOOPBACK_NAMES) | set(settings.allowed_hosts)
+    bound = settings.api_host.lower().removeprefix("[").removesuffix("]")
+    if bound not in WILDCARD_HOSTS:
+        names.add(bound)
+    return frozenset(names)
 
 
 def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import importlib
@@ -10,10 +11,13 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 
 from api import ws
 from api.candle_cache import CandleJsonCache
+from api.errors import validation_error
+from api.guard import RequestGuard
 from api.routes import (
     candles,
     health,
@@ -33,8 +37,10 @@ log = logging.getLogger(__name__)
 DESCRIPTION = """EMA/SMA crossover trading service for the Binance Spot Testnet.
 
 Money is a decimal string; times are epoch milliseconds with ISO-8601 UTC twins (`*_iso`).
-Mutating routes and `/ws` need `Authorization: Bearer <API_TOKEN>` (or `?token=`) when the
-service has an API_TOKEN. Live events: WebSocket `/ws`.
+Mutating routes and `/ws` need `Authorization: Bearer <API_TOKEN>` (or `?token=`; the header
+wins) when the service has an API_TOKEN. They refuse another site's `Origin` (403) unless it is
+in CORS_ORIGINS; every route refuses a `Host` the service does not answer to (400). Request
+bodies are JSON (415 otherwise) of at most API_MAX_BODY_BYTES (413). Live events: WebSocket `/ws`.
 """
 
 
@@ -81,6 +87,17 @@ def create_app(service: Service) -> FastAPI:
     app.state.service = service
     app.state.settings = service.settings
     app.state.candle_cache = CandleJsonCache(service.settings.candle_history + 10)
+    app.state.frames = ws.FrameParts()  # this app's /ws frame cache (shared by its clients)
+    app.state.symbols_lock = asyncio.Lock()  # one change of the symbol set at a time
+    app.add_exception_handler(RequestValidationError, validation_error)
+    for module in (health, symbols, candles, ticks, signals, positions, orders, trades, strategy):
+        app.include_router(module.router)
+    app.include_router(metrics.router)
+    # Middleware, innermost first: /ws in front of the router (see its docstring), the guard in
+    # front of both (Host, Origin, token, body), CORS outermost so that its headers are on the
+    # guard's refusals too.
+    app.add_middleware(ws.WebSocketEndpoint)
+    app.add_middleware(RequestGuard, settings=service.settings)
     if service.settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -88,10 +105,6 @@ def create_app(service: Service) -> FastAPI:
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    for module in (health, symbols, candles, ticks, signals, positions, orders, trades, strategy):
-        app.include_router(module.router)
-    app.include_router(metrics.router)
-    app.add_middleware(ws.WebSocketEndpoint)  # /ws, in front of the router (see its docstring)
     _include_dashboard(app)
 
     return app

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 
 from config import Settings
 from service.container import Service
@@ -20,9 +22,30 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def get_symbols_lock(request: Request) -> asyncio.Lock:
+    """Held while the symbol set changes: concurrent adds and removes run one after another."""
+    lock: asyncio.Lock = request.app.state.symbols_lock
+    return lock
+
+
 ServiceDep = Annotated[Service, Depends(get_service)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+SymbolsLockDep = Annotated[asyncio.Lock, Depends(get_symbols_lock)]
+
+_SYMBOL = re.compile(r"[A-Z0-9]{1,20}")
+_NAME = re.compile(r"[A-Za-z0-9]{1,8}")
 
 
 def normalise_symbol(symbol: str) -> str:
-    return symbol.strip().upper()
+    """`symbol` in upper case; 422 unless 1-20 letters or digits (so it can be echoed)."""
+    upper = symbol.strip().upper()
+    if not _SYMBOL.fullmatch(upper):
+        raise HTTPException(422, detail="a symbol is 1-20 letters or digits, e.g. BTCUSDT")
+    return upper
+
+
+def variant_name(variant: str) -> str:
+    """`variant` unchanged; 422 unless 1-8 letters or digits (so it can be echoed)."""
+    if not _NAME.fullmatch(variant):
+        raise HTTPException(422, detail="a variant name is 1-8 letters or digits, e.g. A")
+    return variant

@@ -173,7 +173,7 @@ class OrderIn(BaseModel):
 
     symbol: str = Field(min_length=5, max_length=20, pattern=r"^[A-Za-z0-9]+$")
     side: Literal["BUY", "SELL"]
-    quantity: Decimal = Field(gt=0, max_digits=30, decimal_places=12)
+    quantity: Decimal = Field(gt=0, max_digits=30, decimal_places=12, allow_inf_nan=False)
     variant: str = Field(min_length=1, max_length=8, pattern=r"^[A-Za-z0-9]+$")
 
 

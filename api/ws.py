@@ -12,16 +12,15 @@ import contextlib
 import logging
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Literal
-from urllib.parse import parse_qs
+from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.auth import bearer_of, token_ok
 from api.candle_cache import CandleJsonCache
 from api.convert import order_event, position_out
+from api.errors import short
 from api.serialize import candle_data, event_data, health_data, signal_data
 from core.hub import ERROR, EVENT_KINDS, ORDER, POSITION, STATUS, TRADE, Event, Subscriber
 from execution.models import OrderRecord, Position
@@ -31,22 +30,28 @@ log = logging.getLogger(__name__)
 
 SNAPSHOT = "snapshot"
 SNAPSHOT_CANDLES = 200
-CLOSE_POLICY_VIOLATION = 1008
 CLOSE_TRY_AGAIN_LATER = 1013
+MAX_DETAIL = 500  # characters of an error reply's detail
 CLOSE_WAIT_S = 10.0  # a slow client gets this long to take the close frame
 Channel = Literal[
     "candle", "candle_update", "tick", "signal", "order", "trade", "position", "status", "error"
 ]
 
 
+MAX_MESSAGE_CHARS = 4096  # a client message longer than this is refused unparsed
+MAX_ITEMS = 64  # channels or symbols in one message
+Symbol = Annotated[str, StringConstraints(min_length=1, max_length=20)]
+
+
 class ClientOp(BaseModel):
-    """What a client may send: change which channels and symbols it receives."""
+    """What a client may send: change which channels and symbols it receives. Symbols must be
+    ones the service streams, so a connection's subscription is bounded by the service's."""
 
     model_config = ConfigDict(extra="forbid")
 
     op: Literal["subscribe", "unsubscribe"]
-    channels: list[Channel] = []
-    symbols: list[str] = []
+    channels: list[Channel] = Field(default_factory=list, max_length=MAX_ITEMS)
+    symbols: list[Symbol] = Field(default_factory=list, max_length=MAX_ITEMS)
 
 
 PriceOf = Callable[[str], Decimal | None]
@@ -86,6 +91,7 @@ class FrameParts:
     The hub hands one event to every client's queue, and the clients' senders run one after the
     other in the same loop turn, so remembering the last event built serves nearly all of them
     (per client, only the seq is spliced in). Holds a reference to that event, so identity is safe.
+    One per app (`app.state.frames`), shared by that app's connections.
     """
 
     __slots__ = ("_event", "_head", "_tail")
@@ -104,12 +110,20 @@ class FrameParts:
         return self._head, self._tail
 
 
-FRAMES = FrameParts()
+class BadOp(ValueError):
+    """A client message that is refused (its text is the error reply's detail, bounded)."""
 
 
 def apply_op(sub: Subscriber, op: ClientOp, known_symbols: list[str]) -> None:
-    """Subscribe adds channels and symbols; unsubscribe removes them. Initially: all symbols."""
+    """Subscribe adds channels and symbols; unsubscribe removes them. Initially: all symbols.
+    A symbol the service does not stream refuses the whole message (`BadOp`)."""
     symbols = {s.strip().upper() for s in op.symbols}
+    unknown = sorted(symbols - set(known_symbols))
+    if unknown:
+        shown = ", ".join(unknown[:5]) + (
+            f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        )
+        raise BadOp(f"not streamed: {shown} (streamed: {', '.join(known_symbols)})")
     if op.op == "subscribe":
         sub.kinds |= set(op.channels)
         if symbols:
@@ -119,6 +133,15 @@ def apply_op(sub: Subscriber, op: ClientOp, known_symbols: list[str]) -> None:
         if symbols:
             current = set(known_symbols) if sub.symbols is None else sub.symbols
             sub.symbols = current - symbols
+
+
+def problems_of(exc: ValidationError) -> str:
+    """pydantic's errors as one bounded line (locations cut short, never the input)."""
+    parts = []
+    for e in exc.errors(include_url=False)[:5]:
+        loc = ".".join(str(short(p)) for p in e["loc"][:4]) or "message"
+        parts.append(f"{loc}: {e['msg']}")
+    return "; ".join(parts)[:MAX_DETAIL]
 
 
 def subscription(sub: Subscriber) -> dict[str, Any]:
@@ -159,11 +182,14 @@ class Disconnected(Exception):
 class Connection:
     """One client: its subscriber queue, its seq counter, and the task sending its frames."""
 
-    def __init__(self, receive: Receive, send: Send, service: Service, sub: Subscriber) -> None:
+    def __init__(
+        self, receive: Receive, send: Send, service: Service, sub: Subscriber, frames: FrameParts
+    ) -> None:
         self._receive = receive
         self._send = send
         self.service = service
         self.sub = sub
+        self.frames = frames
         self.seq = 0
 
     async def send(self, kind: str, ts_ms: int, data: bytes) -> None:
@@ -188,7 +214,7 @@ class Connection:
         queue = self.sub.queue
         encode = self.encode
         send = self._send
-        parts = FRAMES.of
+        parts = self.frames.of
         while True:
             event = await queue.get()
             while True:
@@ -207,35 +233,27 @@ class Connection:
             if message["type"] != "websocket.receive":
                 continue
             text = message.get("text") or (message.get("bytes") or b"").decode(errors="replace")
+            if len(text) > MAX_MESSAGE_CHARS:
+                detail = f"message of {len(text)} characters; at most {MAX_MESSAGE_CHARS}"
+                self.reply(ERROR, {"error": "bad message", "detail": detail})
+                continue
             try:
                 op = ClientOp.model_validate_json(text)
+                apply_op(self.sub, op, self.service.symbols())
             except ValidationError as exc:
-                problems = "; ".join(
-                    f"{'.'.join(str(p) for p in e['loc']) or 'message'}: {e['msg']}"
-                    for e in exc.errors(include_url=False)
-                )
-                self.reply(ERROR, {"error": "bad message", "detail": problems})
+                self.reply(ERROR, {"error": "bad message", "detail": problems_of(exc)})
                 continue
-            apply_op(self.sub, op, self.service.symbols())
+            except BadOp as exc:
+                self.reply(ERROR, {"error": "bad message", "detail": str(exc)[:MAX_DETAIL]})
+                continue
             self.reply(STATUS, {"subscription": subscription(self.sub)})
-
-
-def token_of(scope: Scope) -> str | None:
-    """`?token=` (browsers), else `Authorization: Bearer`."""
-    raw: bytes = scope.get("query_string", b"")
-    tokens = parse_qs(raw.decode("latin-1")).get("token")
-    if tokens and tokens[0]:
-        return tokens[0]
-    for name, value in scope.get("headers", []):
-        if name == b"authorization":
-            return bearer_of(bytes(value).decode("latin-1"))
-    return None
 
 
 class WebSocketEndpoint:
     """`/ws` as a plain ASGI handler in front of the app's router (added as a middleware), so a
     frame's path is the server's own ASGI send: no Starlette WebSocket wrapper and no exception
-    middleware wrapper on each of the thousands of sends a second. Other scopes pass through."""
+    middleware wrapper on each of the thousands of sends a second. Other scopes pass through.
+    Host, Origin and the API token were checked in front of it (api.guard.RequestGuard)."""
 
     def __init__(self, app: ASGIApp, path: str = "/ws") -> None:
         self.app = app
@@ -246,23 +264,19 @@ class WebSocketEndpoint:
             await self.app(scope, receive, send)
             return
         state = scope["app"].state
-        await serve(state.service, state.candle_cache, scope, receive, send)
+        await serve(state.service, state.candle_cache, state.frames, receive, send)
 
 
 async def serve(
-    service: Service, cache: CandleJsonCache, scope: Scope, receive: Receive, send: Send
+    service: Service, cache: CandleJsonCache, frames: FrameParts, receive: Receive, send: Send
 ) -> None:
     """Events of the service. See README "REST and WebSocket API" for the protocol."""
     if (await receive())["type"] != "websocket.connect":
         return
     settings = service.settings
     await send({"type": "websocket.accept"})
-    if not token_ok(settings.api_token, token_of(scope)):
-        reason = "missing or wrong API token"
-        await send({"type": "websocket.close", "code": CLOSE_POLICY_VIOLATION, "reason": reason})
-        return
     sub = service.hub.subscribe(maxsize=settings.ws_client_queue)
-    conn = Connection(receive, send, service, sub)
+    conn = Connection(receive, send, service, sub, frames)
     service.metrics.ws_clients.inc()
     tasks: list[asyncio.Task[Any]] = []
     try:

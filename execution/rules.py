@@ -55,29 +55,29 @@ class SymbolRules:
         if qty <= 0:
             return "quantity is zero after rounding to the LOT_SIZE step"
         if qty < self.min_qty:
-            return f"LOT_SIZE: quantity {qty} below minQty {self.min_qty.normalize()}"
+            return f"LOT_SIZE: quantity {qty:f} below minQty {self.min_qty.normalize():f}"
         if self.max_qty > 0 and qty > self.max_qty:
-            return f"LOT_SIZE: quantity {qty} above maxQty {self.max_qty.normalize()}"
+            return f"LOT_SIZE: quantity {qty:f} above maxQty {self.max_qty.normalize():f}"
         if self.step_size > 0 and qty % self.step_size != 0:
-            return f"LOT_SIZE: quantity {qty} not a multiple of stepSize {self.step_size}"
+            return f"LOT_SIZE: quantity {qty:f} not a multiple of stepSize {self.step_size:f}"
         if self.market_min_qty > 0 and qty < self.market_min_qty:
-            return f"MARKET_LOT_SIZE: quantity {qty} below minQty {self.market_min_qty}"
+            return f"MARKET_LOT_SIZE: quantity {qty:f} below minQty {self.market_min_qty:f}"
         if self.market_max_qty > 0 and qty > self.market_max_qty:
-            return f"MARKET_LOT_SIZE: quantity {qty} above maxQty {self.market_max_qty}"
+            return f"MARKET_LOT_SIZE: quantity {qty:f} above maxQty {self.market_max_qty:f}"
         if price is None:
             return None
         notional = qty * price
         if self.min_notional_applies_to_market and notional < self.min_notional:
             return (
-                f"NOTIONAL: {notional.normalize()} below minNotional"
-                f" {self.min_notional.normalize()}"
+                f"NOTIONAL: {notional.normalize():f} below minNotional"
+                f" {self.min_notional.normalize():f}"
             )
         if (
             self.max_notional_applies_to_market
             and self.max_notional > 0
             and notional > self.max_notional
         ):
-            return f"NOTIONAL: {notional.normalize()} above maxNotional {self.max_notional}"
+            return f"NOTIONAL: {notional.normalize():f} above maxNotional {self.max_notional:f}"
         return None
 
 

@@ -1,33 +1,104 @@
-"""Logging set-up. Secrets from the settings are masked in every record, as a second guard:
-nothing logs them on purpose (settings are never logged unmasked)."""
+"""Logging set-up. Every line the service writes goes through `Scrubber`:
+
+- the query string of every URL path (`/ws?token=…`, uvicorn's access and WebSocket lines,
+  python-binance's signed URLs) keeps its parameter names and loses its values;
+- each secret of the settings is masked in the encodings a log line could carry it in: as is,
+  URL-encoded (`+ / =` as `%2B %2F %3D`, or `+` for a space), JSON- or repr-escaped. Secrets of
+  under 8 characters are masked only where they stand alone (not inside a longer word), so a
+  short token does not blank out every word that contains its letters.
+
+Nothing logs secrets on purpose (settings are never logged unmasked): this is the second guard.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+import sys
+from typing import TextIO
+from urllib.parse import quote, quote_plus
 
 from config import Settings
 
 MASK = "***"
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+SHORT_SECRET = 8  # shorter secrets are masked only as whole words
+# A URL path with a query: "/ws?token=x&y=1" -> "/ws?token=***&y=***".
+_QUERY = re.compile(r"(?P<path>/[^\s?\"'<>]*)\?(?P<query>[^\s\"'<>#]*)")
+
+
+def _scrub_query(match: re.Match[str]) -> str:
+    parts = []
+    for part in match["query"].split("&"):
+        name, sep, _ = part.partition("=")
+        parts.append(f"{name}={MASK}" if sep else MASK if part else "")
+    return f"{match['path']}?{'&'.join(parts)}"
+
+
+def encodings(secret: str) -> set[str]:
+    """The forms of `secret` a log line might carry (URL-encoded, escaped)."""
+    forms = {
+        secret,
+        quote(secret, safe=""),
+        quote(secret),
+        quote_plus(secret),
+        json.dumps(secret)[1:-1],
+        repr(secret)[1:-1],
+    }
+    return {f for f in forms if f}
+
+
+class Scrubber:
+    """Text -> the same text with query values and secrets masked."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        long_forms: set[str] = set()
+        short_forms: set[str] = set()
+        for secret in secrets:
+            forms = encodings(secret)
+            (long_forms if len(secret) >= SHORT_SECRET else short_forms).update(forms)
+        alternatives = [re.escape(f) for f in sorted(long_forms, key=len, reverse=True)]
+        alternatives += [
+            rf"(?<![A-Za-z0-9]){re.escape(f)}(?![A-Za-z0-9])"
+            for f in sorted(short_forms, key=len, reverse=True)
+        ]
+        # Percent-escapes may come in either case (%2b or %2B).
+        self._secrets = re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
+
+    def __call__(self, text: str) -> str:
+        if "?" in text:
+            text = _QUERY.sub(_scrub_query, text)
+        if self._secrets is not None:
+            text = self._secrets.sub(MASK, text)
+        return text
 
 
 class SecretFilter(logging.Filter):
-    """Replaces each secret's text in a record's final message with `***`."""
+    """Scrubs a record's message (so every handler after this one sees it scrubbed too)."""
 
     def __init__(self, secrets: list[str]) -> None:
         super().__init__()
-        self._secrets = [s for s in secrets if len(s) >= 4]
+        self.scrub = Scrubber(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self._secrets:
-            return True
         message = record.getMessage()
-        masked = message
-        for secret in self._secrets:
-            masked = masked.replace(secret, MASK)
+        masked = self.scrub(message)
         if masked != message:
             record.msg, record.args = masked, None
         return True
+
+
+class ScrubbingFormatter(logging.Formatter):
+    """The whole formatted line scrubbed, tracebacks included (an exception's text may hold a
+    URL or a header)."""
+
+    def __init__(self, scrub: Scrubber) -> None:
+        super().__init__(FORMAT)
+        self.scrub = scrub
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.scrub(super().format(record))
 
 
 def secrets_of(settings: Settings) -> list[str]:
@@ -35,15 +106,21 @@ def secrets_of(settings: Settings) -> list[str]:
     return [v.get_secret_value() for v in values if v is not None]
 
 
+def log_handler(settings: Settings, stream: TextIO | None = None) -> logging.Handler:
+    """The service's one log handler: one line per record on `stream` (stderr), scrubbed."""
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    secret_filter = SecretFilter(secrets_of(settings))
+    handler.addFilter(secret_filter)
+    handler.setFormatter(ScrubbingFormatter(secret_filter.scrub))
+    return handler
+
+
 def configure_logging(settings: Settings) -> None:
-    """Root logging at LOG_LEVEL, one line per record, secrets masked."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter(FORMAT))
-    handler.addFilter(SecretFilter(secrets_of(settings)))
+    """Root logging at LOG_LEVEL, one line per record, secrets and query strings scrubbed."""
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
-    root.addHandler(handler)
+    root.addHandler(log_handler(settings))
     root.setLevel(settings.log_level)
     # python-binance and the HTTP stack are chatty at DEBUG and may echo signed URLs.
     for name in ("binance", "aiohttp", "websockets", "urllib3"):

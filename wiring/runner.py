@@ -13,6 +13,7 @@ import contextlib
 import logging
 import secrets
 import signal
+import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Generator
@@ -37,6 +38,7 @@ log = logging.getLogger("service")
 
 SIMULATED_JOURNAL = Path("data/simulated.jsonl")
 SHUTDOWN_GRACE_S = 1
+WS_MAX_FRAME = 64 * 1024  # a client's /ws message larger than this closes it (1009) unread
 
 
 def _positive_float(text: str) -> float:
@@ -104,12 +106,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         " with --simulate data/simulated.jsonl)",
     )
     group.add_argument(
-        "--env-file", default=".env", metavar="FILE", help="settings file (default .env)"
+        "--env-file",
+        default=None,
+        metavar="FILE",
+        help="settings file (default: .env when present); naming a missing file is an error",
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    """Build the settings, then serve until SIGINT/SIGTERM. 2 on a wrong setting."""
+    """Build the settings, bind the API port, then serve until SIGINT/SIGTERM. 2 on a wrong
+    setting, a missing --env-file or a busy port (one line on stderr, nothing started)."""
     overrides: dict[str, Any] = {}
     if args.host is not None:
         overrides["api_host"] = args.host
@@ -117,8 +123,11 @@ def run(args: argparse.Namespace) -> int:
         overrides["api_port"] = args.port
     if args.journal is not None:
         overrides["journal_path"] = args.journal
+    if args.env_file is not None and not Path(args.env_file).is_file():
+        sys.stderr.write(f"error: --env-file {args.env_file}: no such file\n")
+        return 2
     try:
-        settings = load_settings(args.env_file, **overrides)
+        settings = load_settings(args.env_file or ".env", **overrides)
     except SettingsError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2
@@ -140,14 +149,39 @@ def run(args: argparse.Namespace) -> int:
     if problem is not None:
         sys.stderr.write(f"error: JOURNAL_PATH: {problem}\n")
         return 2
+    try:
+        sock = bind_api(settings.api_host, settings.api_port)
+    except OSError as exc:
+        where = f"{settings.api_host}:{settings.api_port}"
+        reason = exc.strerror or str(exc)
+        sys.stderr.write(f"error: API_PORT: cannot listen on {where} ({reason}); set --port\n")
+        return 2
     configure_logging(settings)
     try:
-        return asyncio.run(serve(settings, args))
+        with sock:
+            return asyncio.run(serve(settings, args, sock))
     except KeyboardInterrupt:  # a second Ctrl-C while stopping
         return 130
     except ClockUnavailableError as exc:
         sys.stderr.write(f"error: --simulate-url: {exc}\n")
         return 2
+
+
+def bind_api(host: str, port: int) -> socket.socket:
+    """The API's listening socket, bound before anything else starts (a busy port is known
+    before the simulator, the journal or the exchange are touched). uvicorn serves on it."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # not SO_REUSEPORT
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
 
 
 class _Server(uvicorn.Server):
@@ -175,7 +209,7 @@ class _Server(uvicorn.Server):
         self.should_exit = True
 
 
-async def serve(settings: Settings, args: argparse.Namespace) -> int:
+async def serve(settings: Settings, args: argparse.Namespace, sock: socket.socket) -> int:
     async with _exchange(settings, args) as (mode, clock, client, stream_url):
         recorder = _recorder(args.record)
         service = build_service(
@@ -196,14 +230,16 @@ async def serve(settings: Settings, args: argparse.Namespace) -> int:
             # Each frame is encoded once for every client; compressing it per connection would
             # multiply the work by the number of clients for little gain on small messages.
             ws_per_message_deflate=False,
+            ws_max_size=WS_MAX_FRAME,
             lifespan="on",
             log_config=None,
-            access_log=False,
+            access_log=settings.api_access_log,  # scrubbed by service.logs like every line
             timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         )
         server = _Server(config)
-        log.info("API on http://%s:%d (docs: /docs)", settings.api_host, settings.api_port)
-        await server.serve()
+        port = sock.getsockname()[1]
+        log.info("API on http://%s:%d (docs: /docs)", settings.api_host, port)
+        await server.serve(sockets=[sock])
         return 0 if server.started else 1
 
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException
 
 from api.auth import TokenRequired
 from api.convert import outcome_out, position_out
-from api.deps import ServiceDep, normalise_symbol
+from api.deps import ServiceDep, normalise_symbol, variant_name
 from api.schemas import OrderOutcomeOut, PositionOut, errors
 from service.container import Service
 
@@ -51,6 +51,7 @@ async def positions_of(service: ServiceDep, symbol: str) -> list[PositionOut]:
 async def close_position(service: ServiceDep, variant: str, symbol: str) -> OrderOutcomeOut:
     """A manual market exit of the whole position (journaled like every order)."""
     symbol = normalise_symbol(symbol)
+    variant = variant_name(variant)
     if variant not in _variants(service):
         raise HTTPException(404, detail=f"variant {variant!r} is not one of {_variants(service)}")
     if symbol not in service.symbols():

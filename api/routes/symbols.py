@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 
 from api.auth import TokenRequired
-from api.deps import ServiceDep, normalise_symbol
+from api.deps import ServiceDep, SymbolsLockDep, normalise_symbol
 from api.schemas import SymbolOut, SymbolRemovedOut, SymbolsOut, errors
 from service.container import Service
 from service.errors import ConflictError, NotFoundError
@@ -39,11 +39,12 @@ async def list_symbols(service: ServiceDep) -> SymbolsOut:
     dependencies=[TokenRequired],
     responses=errors(401, 404, 409, 422),
 )
-async def add_symbol(service: ServiceDep, symbol: str) -> SymbolOut:
+async def add_symbol(service: ServiceDep, lock: SymbolsLockDep, symbol: str) -> SymbolOut:
     """Subscribe to `symbol` (checked against exchangeInfo) and warm up its candles."""
     symbol = normalise_symbol(symbol)
     try:
-        await service.add_symbol(symbol)
+        async with lock:
+            await service.add_symbol(symbol)
     except NotFoundError as exc:
         raise HTTPException(404, detail=str(exc)) from None
     except ConflictError as exc:
@@ -59,13 +60,16 @@ async def add_symbol(service: ServiceDep, symbol: str) -> SymbolOut:
 )
 async def remove_symbol(
     service: ServiceDep,
+    lock: SymbolsLockDep,
     symbol: str,
     force: Annotated[bool, Query(description="close open positions first")] = False,
 ) -> SymbolRemovedOut:
-    """Unsubscribe; refused (409) while a position is open unless `force=true`."""
+    """Unsubscribe; refused (409) while a position is open unless `force=true`. A second
+    request for the same symbol waits for the first and then finds nothing to remove (404)."""
     symbol = normalise_symbol(symbol)
     try:
-        closed = await service.remove_symbol(symbol, force=force)
+        async with lock:
+            closed = await service.remove_symbol(symbol, force=force)
     except NotFoundError as exc:
         raise HTTPException(404, detail=str(exc)) from None
     except ConflictError as exc:

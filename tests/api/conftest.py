@@ -32,5 +32,5 @@ async def client(service: Service) -> AsyncIterator[httpx.AsyncClient]:
     async with app.router.lifespan_context(app):
         await support.wait_for(lambda: support.is_live(service), what="service live")
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
             yield c

@@ -19,6 +19,7 @@ from core.clock import SimulatedClock
 from service.container import Service
 from simulator import Simulator, SimulatorConfig
 from wiring.compose import build_service
+from wiring.runner import WS_MAX_FRAME
 
 KEY = "k3y-" + "a1" * 14
 SECRET = "s3cr3t-" + "b2" * 20
@@ -86,8 +87,9 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def live_server(service: Service) -> AsyncIterator[str]:
-    """uvicorn serving the app (and so the service) in this event loop; yields its base URL."""
+async def live_server(service: Service, access_log: bool = False) -> AsyncIterator[str]:
+    """uvicorn serving the app (and so the service) in this event loop, configured as
+    wiring/runner.py configures it; yields its address (host:port)."""
     app = create_app(service)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -96,9 +98,10 @@ async def live_server(service: Service) -> AsyncIterator[str]:
         app,
         ws="websockets-sansio",
         ws_per_message_deflate=False,
+        ws_max_size=WS_MAX_FRAME,
         lifespan="on",
         log_config=None,
-        access_log=False,
+        access_log=access_log,
     )
     server = uvicorn.Server(config)
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]

@@ -31,7 +31,8 @@ def service_url(tmp_path: Path) -> Iterator[str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BINANCE_", "API_"))}
     cmd = [sys.executable, "main.py", "--simulate", "--speed", "60", "--port", str(port)]
-    cmd += ["--journal", str(tmp_path / "journal.jsonl"), "--env-file", str(tmp_path / "x")]
+    (tmp_path / "empty.env").write_text("")  # no settings file of the developer's
+    cmd += ["--journal", str(tmp_path / "journal.jsonl"), "--env-file", str(tmp_path / "empty.env")]
     log = (tmp_path / "service.log").open("wb")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

@@ -33,7 +33,7 @@ async def guarded(
     async with app.router.lifespan_context(app):
         await support.wait_for(lambda: support.is_live(service), what="service live")
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
             yield c, service
 
 
@@ -96,7 +96,7 @@ async def test_unreachable_exchange_degrades_but_serves(
     app = create_app(service)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
             await support.wait_for(lambda: "attempt 2" in caplog.text, what="two attempts")
             health = (await http.get("/health")).json()
             assert health["status"] == "degraded" and health["mode"] == "paper"

@@ -46,7 +46,15 @@ async def test_simulated_service_end_to_end(tmp_path: Path) -> None:
     journal = tmp_path / "journal.jsonl"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BINANCE_", "API_"))}
     cmd = [sys.executable, "main.py", "--simulate", "--speed", "60", "--seed", "1"]
-    cmd += ["--port", str(port), "--journal", str(journal), "--env-file", str(tmp_path / "x")]
+    (tmp_path / "empty.env").write_text("")  # no settings file of the developer's
+    cmd += [
+        "--port",
+        str(port),
+        "--journal",
+        str(journal),
+        "--env-file",
+        str(tmp_path / "empty.env"),
+    ]
     log_path = tmp_path / "service.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
