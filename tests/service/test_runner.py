@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,37 @@ def test_the_log_filter_masks_every_secret() -> None:
     assert filt.filter(record)
     assert record.getMessage() == f"k={MASK} s={MASK} t={MASK}"
     assert "key-123456" not in repr(settings)
+
+
+def test_a_missing_env_file_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main.main(["--simulate", "--env-file", str(tmp_path / "nope.env")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: --env-file") and "nope.env" in err
+
+
+def test_a_busy_port_is_one_line_and_exit_2_before_anything_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    journal = tmp_path / "journal.jsonl"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = main.main(["--simulate", "--port", str(port), "--journal", str(journal)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: API_PORT") and str(port) in err
+    assert not journal.exists() and caplog.records == []  # no simulator, no service, no log
+
+
+@pytest.mark.parametrize("token", ["", "a", "password1", "fifteen-chars-x"])
+def test_a_public_bind_needs_a_token_of_16_characters(
+    token: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("API_TOKEN", token)
+    assert main.main(["--host", "0.0.0.0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: API_HOST") and "16" in err
+    assert len(token) < 2 or token not in err  # the token is not printed

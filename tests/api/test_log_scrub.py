@@ -1,0 +1,112 @@
+"""No log line shows a token: the service's own log handler (service.logs.log_handler) on a
+real uvicorn with its access log on, fed tokens in every way clients send them."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote, quote_plus
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from config import Settings
+from service.logs import MASK, SHORT_SECRET, encodings, log_handler
+from tests.api import support
+from tests.api.test_ws import quiet_service, recv
+
+
+@contextlib.contextmanager
+def service_log(settings: Settings) -> Iterator[io.StringIO]:
+    """What the service's handler writes, while it is installed on the root logger."""
+    stream = io.StringIO()
+    handler = log_handler(settings, stream)
+    root = logging.getLogger()
+    level = root.level
+    # A uvicorn started with access_log=False (other tests') stops its access logger's
+    # propagation for the whole process; the service's one server never does.
+    access = logging.getLogger("uvicorn.access")
+    propagate = access.propagate
+    access.propagate = True
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        access.propagate = propagate
+
+
+def leaks(text: str, secret: str) -> list[str]:
+    """The forms of `secret` found in `text` (short secrets: as a whole word only)."""
+    found = []
+    for form in encodings(secret):
+        if len(secret) >= SHORT_SECRET:
+            hit = form.lower() in text.lower()
+        else:
+            pattern = rf"(?<![A-Za-z0-9]){re.escape(form)}(?![A-Za-z0-9])"
+            hit = re.search(pattern, text, re.IGNORECASE) is not None
+        if hit:
+            found.append(form)
+    return found
+
+
+@pytest.mark.parametrize("token", ["Ab+/=cd" + "x7" * 8, "z+/=", "k9", "s p=ce&x"])
+async def test_no_access_or_websocket_line_shows_the_token(tmp_path: Path, token: str) -> None:
+    cfg = support.settings(tmp_path, api_token=token)
+    service = quiet_service(cfg)
+    with service_log(cfg) as log:
+        async with support.live_server(service, access_log=True) as address:
+            async with httpx.AsyncClient(base_url=f"http://{address}") as http:
+                raw = f"/health?token={token}&limit=1"
+                for path in (
+                    f"/health?token={quote(token, safe='')}",
+                    f"/health?token={quote_plus(token)}&x=1",
+                    f"/health?token={quote(token, safe='').lower()}",
+                    raw.replace(" ", "%20").replace("&x", "&x"),
+                ):
+                    assert (await http.get(path)).status_code == 200
+                by_query = await http.post("/symbols/BTCUSDT", params={"token": token})
+                assert by_query.status_code == 409  # let through: it was the token
+                refused = await http.post(f"/symbols/BTCUSDT?token={quote(token)}x")
+                assert refused.status_code == 401
+            ws_url = f"ws://{address}/ws?token={quote(token, safe='')}"  # as the dashboard
+            async with connect(ws_url) as ws:
+                assert (await recv(ws))["type"] == "snapshot"
+            with contextlib.suppress(ConnectionClosed):
+                async with connect(f"ws://{address}/ws?token={quote_plus(token)}zz") as ws:
+                    await recv(ws)
+    text = log.getvalue()
+    assert '"GET /health?token=***' in text  # the access lines were written, scrubbed
+    assert "WebSocket /ws?token=***" in text
+    assert '"POST /symbols/BTCUSDT?token=***' in text
+    assert leaks(text, token) == [], text
+
+
+def test_tracebacks_and_messages_are_scrubbed_too(tmp_path: Path) -> None:
+    token = "tr4ce+/=" + "y8" * 8
+    key, secret = "k3y-" + "q" * 20, "s3c-" + "w" * 20
+    cfg = support.settings(
+        tmp_path, api_token=token, binance_api_key=key, binance_api_secret=secret
+    )
+    log = logging.getLogger("tests.scrub")
+    with service_log(cfg) as stream:
+        try:
+            raise ValueError(f"GET https://x.example/api?signature=abc&key={quote(key)}")
+        except ValueError:
+            log.exception("request failed with %s", quote_plus(token))
+        log.warning("header was %r and %s", f"Bearer {token}", secret.upper())
+        log.info("not a secret: /candles/BTCUSDT and is it reachable? yes")
+    text = stream.getvalue()
+    for value in (token, key, secret):
+        assert leaks(text, value) == [], text
+    assert "signature=***&key=***" in text and "Traceback" in text
+    assert "not a secret: /candles/BTCUSDT and is it reachable? yes" in text
+    assert text.count(MASK) >= 4
