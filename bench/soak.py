@@ -130,7 +130,8 @@ class Soak:
             env["RISK_MAX_ORDERS_PER_DAY"] = str(self.args.max_orders_per_day)
         cmd = [sys.executable, "main.py", "--simulate-url", self.sim_url, "--port"]
         cmd += [str(self.port), "--journal", str(self.journal)]
-        cmd += ["--env-file", str(self.tmp / "no.env")]
+        (self.tmp / "empty.env").write_text("")  # not the developer's .env
+        cmd += ["--env-file", str(self.tmp / "empty.env")]
         log = (self.tmp / "service.log").open("ab")
         began = time.monotonic()
         self.service = await asyncio.create_subprocess_exec(

@@ -26,10 +26,17 @@ from wiring.clocked_client import ClockedClient
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def empty_env(folder: Path) -> Path:
+    """A settings file with nothing in it (not the developer's .env; a missing one is an error)."""
+    path = folder / "empty.env"
+    path.write_text("")
+    return path
+
+
 def test_simulate_and_simulate_url_exclude_each_other(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    env = ["--env-file", str(tmp_path / "none")]
+    env = ["--env-file", str(empty_env(tmp_path))]
     assert main.main(["--simulate", "--simulate-url", "http://127.0.0.1:1", *env]) == 2
     assert "exclude each other" in capsys.readouterr().err
     assert main.main(["--simulate-url", "127.0.0.1:9100", *env]) == 2
@@ -40,7 +47,7 @@ def test_an_unreachable_simulator_is_one_line_and_exit_2(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    argv = ["--simulate-url", url, "--env-file", str(tmp_path / "none")]
+    argv = ["--simulate-url", url, "--env-file", str(empty_env(tmp_path))]
     assert main.main([*argv, "--journal", str(tmp_path / "j.jsonl")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --simulate-url: cannot read the clock at") and url in err
@@ -65,7 +72,7 @@ async def health(http: httpx.AsyncClient, base: str, proc: subprocess.Popen[byte
 def start(port: int, url: str, journal: Path, log: Any) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BINANCE_", "API_"))}
     cmd = [sys.executable, "main.py", "--simulate-url", url, "--port", str(port)]
-    cmd += ["--journal", str(journal), "--env-file", str(journal.parent / "none")]
+    cmd += ["--journal", str(journal), "--env-file", str(empty_env(journal.parent))]
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
