@@ -80,6 +80,14 @@ def is_live(service: Service) -> bool:
     return service.trading_ready and all(f.status == "live" for f in health.symbols.values())
 
 
+def empty_env(folder: Path) -> Path:
+    """A settings file with nothing in it, for `--env-file` (not the developer's .env; naming
+    a missing file is an error)."""
+    path = folder / "empty.env"
+    path.write_text("")
+    return path
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -29,7 +29,7 @@ async def running(service: Service, live: bool = True) -> AsyncIterator[httpx.As
         if live:
             await support.wait_for(lambda: support.is_live(service), what="service live")
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
             yield c
 
 

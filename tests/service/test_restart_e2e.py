@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.support import free_port
+from tests.api.support import empty_env, free_port
 from tests.service.test_e2e import ROOT, wait_healthy
 
 pytestmark = pytest.mark.e2e
@@ -35,7 +35,7 @@ async def _run_until_orders(
     port = free_port()
     before = _filled(journal)
     cmd = [sys.executable, "main.py", "--simulate", "--speed", "600", "--seed", "2"]
-    cmd += ["--port", str(port), "--journal", str(journal), "--env-file", str(tmp_path / "no")]
+    cmd += ["--port", str(port), "--journal", str(journal), "--env-file", str(empty_env(tmp_path))]
     log_path = tmp_path / f"{name}.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=log, stderr=subprocess.STDOUT)
@@ -99,7 +99,7 @@ def test_a_journal_that_cannot_be_written_stops_the_start(tmp_path: Path, make: 
         (tmp_path / "blocker").write_text("x")
         journal = tmp_path / "blocker" / "journal.jsonl"
     cmd = [sys.executable, "main.py", "--simulate", "--journal", str(journal)]
-    cmd += ["--port", str(free_port()), "--env-file", str(tmp_path / "no")]
+    cmd += ["--port", str(free_port()), "--env-file", str(empty_env(tmp_path))]
     done = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()

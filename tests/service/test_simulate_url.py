@@ -20,17 +20,10 @@ from binance.exceptions import BinanceAPIException
 import main
 from core.remote_clock import RemoteClock
 from simulator import Simulator, SimulatorConfig
-from tests.api.support import free_port
+from tests.api.support import empty_env, free_port
 from wiring.clocked_client import ClockedClient
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def empty_env(folder: Path) -> Path:
-    """A settings file with nothing in it (not the developer's .env; a missing one is an error)."""
-    path = folder / "empty.env"
-    path.write_text("")
-    return path
 
 
 def test_simulate_and_simulate_url_exclude_each_other(
