@@ -142,19 +142,20 @@ def run(args: argparse.Namespace) -> int:
             f"error: --simulate-url wants http://HOST:PORT, got {args.simulate_url!r}\n"
         )
         return 2
-    if args.simulate and args.journal is None and "journal_path" not in settings.model_fields_set:
-        # A simulated exchange is not the testnet: its trades get a journal of their own.
-        settings = settings.model_copy(update={"journal_path": SIMULATED_JOURNAL})
-    problem = journal_problem(settings.journal_path)
-    if problem is not None:
-        sys.stderr.write(f"error: JOURNAL_PATH: {problem}\n")
-        return 2
     try:
         sock = bind_api(settings.api_host, settings.api_port)
     except OSError as exc:
         where = f"{settings.api_host}:{settings.api_port}"
         reason = exc.strerror or str(exc)
         sys.stderr.write(f"error: API_PORT: cannot listen on {where} ({reason}); set --port\n")
+        return 2
+    if args.simulate and args.journal is None and "journal_path" not in settings.model_fields_set:
+        # A simulated exchange is not the testnet: its trades get a journal of their own.
+        settings = settings.model_copy(update={"journal_path": SIMULATED_JOURNAL})
+    problem = journal_problem(settings.journal_path)
+    if problem is not None:
+        sock.close()
+        sys.stderr.write(f"error: JOURNAL_PATH: {problem}\n")
         return 2
     configure_logging(settings)
     try:
