@@ -67,7 +67,7 @@ class Accounts:
     def account(self, api_key: str) -> Account:
         return self._accounts[api_key]
 
-    def keys(self) -> list[str]:
+    def api_keys(self) -> list[str]:
         return list(self._accounts)
 
     def all_orders(self, api_key: str | None = None) -> list[Order]:

@@ -163,6 +163,8 @@ class SimulatorConfig:
             raise ValueError("api_key and api_secret must not be empty")
         if self.commission_rate < 0 or self.weight_limit_1m <= 0:
             raise ValueError("commission_rate must be >= 0 and weight_limit_1m > 0")
+        if self.orders_per_10s <= 0:
+            raise ValueError("orders_per_10s must be positive")
         if self.max_trades_per_symbol < 1000 or self.max_candles_per_symbol < 1000:
             raise ValueError("max_trades_per_symbol and max_candles_per_symbol must be >= 1000")
         if self.tick_interval_s <= 0 or self.ping_interval_s <= 0:

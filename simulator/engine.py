@@ -27,7 +27,13 @@ from simulator.money import floor_to_step
 from simulator.order_types import rejected
 from simulator.orders import ZERO, Fill, Order, OrderList, OrderRequest
 from simulator.state import MarketState
-from simulator.user_data import UserDataHub, account_position, execution_report, list_status
+from simulator.user_data import (
+    UserDataHub,
+    account_position,
+    balance_update,
+    execution_report,
+    list_status,
+)
 
 IMMEDIATE = "Order would immediately match and take."
 WOULD_TRIGGER = "Order would trigger immediately."
@@ -64,10 +70,31 @@ class Engine:
         state.listeners.append(self.on_trades)
 
     def reset(self) -> None:
-        """A testnet reset (see Accounts.reset); the book empties with the orders."""
+        """A testnet reset (see Accounts.reset); the book empties with the orders.
+
+        Subscribers hear it as deposits: a `balanceUpdate` per asset whose total changed,
+        then one `outboundAccountPosition` with every asset.
+        """
+        before = {key: self._totals(key) for key in self.accounts.api_keys()}
         self.accounts.reset()
         for orders in self._book.values():
             orders.clear()
+        now = self._state.clock.now_ms()
+        for key, totals in before.items():
+            if not self.hub.has_subscribers(key):
+                continue
+            after = self._totals(key)
+            for asset in sorted(after):
+                delta = after[asset] - totals.get(asset, ZERO)
+                if delta:
+                    self.hub.publish(key, balance_update(asset, delta, now))
+            account = self.accounts.account(key)
+            account.update_time = now
+            self.hub.publish(key, account_position(account, sorted(after), now))
+
+    def _totals(self, api_key: str) -> dict[str, Decimal]:
+        account = self.accounts.account(api_key)
+        return {a: f + account.locked.get(a, ZERO) for a, f in account.free.items()}
 
     def last_price(self, symbol: str) -> Decimal:
         self._state.advance()

@@ -223,3 +223,18 @@ async def test_python_binance_ws_methods_and_user_socket(sim: Simulator) -> None
             assert kinds == ["NEW", "TRADE"]
     finally:
         await client.close_connection()
+
+
+async def test_a_reset_is_heard_as_balance_updates(api: Api, sim: Simulator) -> None:
+    await api.call("userDataStream.subscribe.signature", sign=True)
+    await api.call(
+        "order.place", sign=True, symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.01"
+    )
+    await api.event("outboundAccountPosition")
+    sim.controls.reset()
+    updates = [(await api.event("balanceUpdate"))["event"] for _ in range(2)]
+    assert {u["a"] for u in updates} == {"BTC", "USDT"}
+    btc = next(u for u in updates if u["a"] == "BTC")
+    assert Decimal(btc["d"]) == Decimal("-0.00999")  # 0.01 bought, 0.1 % paid in BTC
+    position = (await api.event("outboundAccountPosition"))["event"]
+    assert {b["a"]: b["f"] for b in position["B"]}["USDT"] == "10000.00000000"
