@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from binance import AsyncClient
 
 from aggregation.aggregator import CandleAggregator
@@ -19,6 +20,8 @@ from aggregation.timeframes import INTERVALS, Rollup
 from data_ingestion.backfill import rest_trade_to_tick
 from simulator import Simulator
 from tests.simulator.conftest import make_client, make_config
+
+pytestmark = pytest.mark.e2e  # a real server on loopback with real waits (not in the fast lane)
 
 HISTORY_MINUTES = 2 * 1440 + 300  # covers one whole UTC day whatever the start
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 from binance import AsyncClient
 
 from aggregation.timeframes import INTERVALS
@@ -16,6 +17,8 @@ from api.routes.candles import IntervalName
 from service.container import Service
 from simulator import Simulator
 from tests.api import support
+
+pytestmark = pytest.mark.e2e  # a real server on loopback with real waits (not in the fast lane)
 
 FIELDS = ("open", "high", "low", "close", "volume", "quote_volume", "trades", "taker_buy_base",
           "taker_buy_quote")  # fmt: skip

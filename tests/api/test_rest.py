@@ -7,9 +7,12 @@ from decimal import Decimal
 from itertools import pairwise
 
 import httpx
+import pytest
 
 from service.container import Service
 from tests.api import support
+
+pytestmark = pytest.mark.e2e  # a real server on loopback with real waits (not in the fast lane)
 
 
 async def test_health_reports_ok_live_feeds_and_mode(client: httpx.AsyncClient) -> None:

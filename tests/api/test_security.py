@@ -17,6 +17,8 @@ from simulator import Simulator
 from tests.api import support
 from wiring.compose import build_service
 
+pytestmark = pytest.mark.e2e  # a real server on loopback with real waits (not in the fast lane)
+
 TOKEN = "t0ken-" + "c3" * 16
 ORDER = {"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.001", "variant": "A"}
 

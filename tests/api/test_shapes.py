@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from aggregation.models import Candle, CandleSource
@@ -44,6 +45,7 @@ def assert_plain(row: dict[str, Any], fields: tuple[str, ...]) -> None:
             assert PLAIN.match(value), (name, value)
 
 
+@pytest.mark.e2e
 async def test_order_trade_position_events_have_the_rest_shapes(
     sim: Simulator, tmp_path: Path
 ) -> None:
@@ -94,6 +96,7 @@ async def test_order_trade_position_events_have_the_rest_shapes(
             assert_plain(rejected, ("quantity", "executed_qty", "quote_qty", "commission"))
 
 
+@pytest.mark.e2e
 async def test_decimals_are_plain_and_candles_have_eight_places(
     sim: Simulator, tmp_path: Path
 ) -> None:

@@ -28,6 +28,8 @@ from simulator import Simulator
 from tests.api import support
 from wiring.compose import build_service
 
+pytestmark = pytest.mark.e2e  # a real server on loopback with real waits (not in the fast lane)
+
 TOKEN = "ws-t0ken-" + "d4" * 12
 
 

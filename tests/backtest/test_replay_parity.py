@@ -248,6 +248,7 @@ def test_torn_recording_replays_what_precedes_the_tear(live_run: LiveRun, tmp_pa
     assert not problems, "\n".join(problems[:30])
 
 
+@pytest.mark.e2e
 async def test_quiet_minutes_and_dropped_streams_replay_exactly(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -97,6 +97,7 @@ def test_a_token_allows_a_public_host() -> None:
     assert "s3cr3t-token-0123456" not in repr(settings)
 
 
+@pytest.mark.e2e
 def test_main_stops_on_a_bad_setting_with_one_line_and_exit_2(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "SYMBOLS": "BTC$USDT", "HOME": str(tmp_path)}
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import pytest
 from binance import AsyncClient
 
 from data_ingestion.backfill import TradeFetcher
 from simulator import FaultConfig, Simulator
 from tests.data_ingestion.harness import config, running
+
+pytestmark = pytest.mark.e2e  # a real server on loopback with real waits (not in the fast lane)
 
 FAST_RETRIES = {"retries": 2, "retry_delay_s": 0.05}
 

@@ -11,6 +11,7 @@ import asyncio
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from binance import AsyncClient
 
 from aggregation.aggregator import CandleAggregator
@@ -21,6 +22,8 @@ from core.clock import SimulatedClock
 from data_ingestion.backoff import Backoff
 from data_ingestion.feed import TradeFeed
 from simulator import FaultConfig, Simulator, SimulatorConfig
+
+pytestmark = pytest.mark.e2e  # a real server on loopback with real waits (not in the fast lane)
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
 SPEED = (

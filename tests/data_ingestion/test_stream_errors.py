@@ -11,9 +11,13 @@ import logging
 import re
 import socket
 
+import pytest
+
 from data_ingestion.backoff import Backoff
 from data_ingestion.feed import SIMULATE_HINT
 from tests.data_ingestion.harness import config, running
+
+pytestmark = pytest.mark.e2e  # a real server on loopback with real waits (not in the fast lane)
 
 
 def _free_port() -> int:

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from aggregation.warmup import warm_up_from_rest
 from simulator import FaultConfig
 from tests.data_ingestion.harness import config, running
+
+pytestmark = pytest.mark.e2e  # a real server on loopback with real waits (not in the fast lane)
 
 
 def _consecutive(ids: list[int]) -> bool:

@@ -8,6 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from core.clock import SystemClock
 from execution.models import OrderStatus
 from simulator import FaultConfig, Simulator, SimulatorConfig
@@ -23,6 +25,7 @@ async def trade_rounds(executor, variant: str, symbol: str, qty: str) -> None:
         await executor.close_position(variant, symbol)
 
 
+@pytest.mark.e2e
 async def test_every_intent_has_exactly_one_exchange_order(tmp_path: Path) -> None:
     faults = FaultConfig(
         order_hang_probability=0.05, order_hang_s=2.0, server_error_probability=0.08,

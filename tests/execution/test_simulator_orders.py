@@ -92,6 +92,7 @@ async def test_timestamp_error_resyncs_and_retries_once(tmp_path: Path) -> None:
             await client.close_connection()
 
 
+@pytest.mark.e2e
 async def test_rate_limit_pauses_for_retry_after(tmp_path: Path) -> None:
     async with Simulator(sim_config(rate_limit_probability=1.0, retry_after_s=1)) as sim:
         client = make_client(sim.rest_url)

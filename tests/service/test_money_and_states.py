@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 
 from api.app import create_app
 from api.serialize import health_data
@@ -20,6 +21,8 @@ from service.container import Service
 from simulator import Simulator
 from strategy.models import Side, SignalRaised, SignalReason
 from tests.api import support
+
+pytestmark = pytest.mark.e2e  # a real server on loopback with real waits (not in the fast lane)
 
 
 @contextlib.asynccontextmanager

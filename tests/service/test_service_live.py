@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from binance import AsyncClient
 
 from api.app import create_app
@@ -13,6 +14,8 @@ from recording.recorder import Recorder
 from simulator import Simulator, SimulatorConfig
 from tests.api import support
 from wiring.compose import build_service
+
+pytestmark = pytest.mark.e2e  # a real server on loopback with real waits (not in the fast lane)
 
 
 async def test_live_clock_takes_the_server_time_offset(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ import pytest_asyncio
 from simulator import Simulator
 from tests.simulator.conftest import make_config
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.e2e]
 
 OPTIONS = {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False}
 

@@ -130,6 +130,7 @@ def test_bad_control_flags_stop_the_start_with_one_line(
     assert "--reset-at" in capsys.readouterr().err
 
 
+@pytest.mark.e2e
 async def test_trades_and_candles_are_bounded_windows() -> None:
     config = make_config(
         history_minutes=1100, trade_rate=1.0, max_trades_per_symbol=1000, symbols=("BTCUSDT",),

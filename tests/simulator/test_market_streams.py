@@ -10,10 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from binance import AsyncClient, BinanceSocketManager
 
 from simulator import Simulator
 from tests.simulator.conftest import assert_shape, make_client, make_config
+
+pytestmark = pytest.mark.e2e  # a real server on loopback with real waits (not in the fast lane)
 
 
 def _recorded(binance_data: Path, stream_suffix: str) -> dict[str, Any]:

@@ -105,6 +105,7 @@ async def test_sim_clock_is_the_market_clock_and_never_drifts() -> None:
     assert served > sim.clock.start_ms + (served - sim.clock.start_ms) // 2  # it did drift
 
 
+@pytest.mark.e2e
 async def test_a_stale_offset_meets_1021_until_the_client_resyncs() -> None:
     # The server gains 5 s per market second: python-binance's 10 s recvWindow is gone in 2 s.
     drift = 5_000.0
