@@ -28,6 +28,7 @@ def build_report(result: BacktestResult) -> dict[str, Any]:
             "stop_loss": str(variant.stop_loss),
             "ema_period": variant.ema_period,
             "sma_period": variant.sma_period,
+            "strategy": variant.spec,  # e.g. rsi(period=14,oversold=30.0,overbought=70.0)@5m
         }
     return {
         "data": [str(p) for p in result.files],

@@ -76,6 +76,8 @@ async def test_strategy_backtests_on_recorded_klines(
         assert len(want) >= 5 and {side for _, side in want} == {"BUY", "SELL"}
         assert got == want, variant
     report = build_report(result)
+    assert report["parameters"]["B"]["strategy"].startswith(f"{name}(")
+    assert report["parameters"]["B"]["strategy"].endswith(")@5m")
     for variant in ("A", "B"):
         assert result.trades[variant]["BTCUSDT"], f"{name} {variant} made no round trip"
         assert report["variants"][variant]["BTCUSDT"]["summary"]["trades"] >= 1
