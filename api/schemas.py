@@ -153,6 +153,10 @@ class StrategyVariantOut(BaseModel):
     stop_loss: DecimalStr
     ema_period: int
     sma_period: int
+    strategy: str = Field(default="ema_sma", description="the library's name (docs/strategies.md)")
+    parameters: dict[str, int | float] = Field(default_factory=dict)
+    interval: str = Field(default="1m", description="the candles it decides on")
+    spec: str = Field(default="", description="as VARIANTS writes it: rsi(period=14,…)@5m")
     state: Literal["active", "paused", "halted"]
     state_reason: str | None
     money: VariantMoneyOut
