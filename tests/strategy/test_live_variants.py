@@ -19,6 +19,7 @@ from simulator import Simulator
 from tests.api import support
 from tests.strategy import reference
 
+pytestmark = pytest.mark.e2e  # a real server on loopback with real waits (not in the fast lane)
 VARIANTS = "A:0.15,B:0.10:rsi(5,30,70)@3m"
 
 
@@ -41,7 +42,7 @@ async def test_a_3m_rsi_variant_runs_live_on_the_simulators_3m_klines(
     async with app.router.lifespan_context(app):
         await support.wait_for(lambda: support.is_live(service), what="service live")
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             body = (await client.get("/strategy")).json()
     variants = {v["name"]: v for v in body["variants"]}
     assert (variants["A"]["strategy"], variants["A"]["interval"]) == ("ema_sma", "1m")
