@@ -23,12 +23,14 @@ from api.routes import (
     health,
     metrics,
     orders,
+    performance,
     positions,
     signals,
     strategy,
     symbols,
     ticks,
     trades,
+    variants,
 )
 from service.container import Service
 
@@ -90,7 +92,10 @@ def create_app(service: Service) -> FastAPI:
     app.state.frames = ws.FrameParts()  # this app's /ws frame cache (shared by its clients)
     app.state.symbols_lock = asyncio.Lock()  # one change of the symbol set at a time
     app.add_exception_handler(RequestValidationError, validation_error)
-    for module in (health, symbols, candles, ticks, signals, positions, orders, trades, strategy):
+    for module in (
+        health, symbols, candles, ticks, signals, positions, orders, trades, strategy,
+        performance, variants,
+    ):  # fmt: skip
         app.include_router(module.router)
     app.include_router(metrics.router)
     # Middleware, innermost first: /ws in front of the router (see its docstring), the guard in
@@ -102,7 +107,7 @@ def create_app(service: Service) -> FastAPI:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=service.settings.cors_origins,
-            allow_methods=["GET", "POST", "DELETE"],
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
         )
     _include_dashboard(app)

@@ -159,6 +159,7 @@ class StrategyVariantOut(BaseModel):
     spec: str = Field(default="", description="as VARIANTS writes it: rsi(period=14,…)@5m")
     state: Literal["active", "paused", "halted"]
     state_reason: str | None
+    paused: bool = Field(default=False, description="a person paused it")
     money: VariantMoneyOut
 
 

@@ -22,9 +22,21 @@ from api.candle_cache import CandleJsonCache
 from api.convert import order_event, position_out
 from api.errors import short
 from api.serialize import candle_data, event_data, health_data, signal_data
-from core.hub import ERROR, EVENT_KINDS, ORDER, POSITION, STATUS, TRADE, Event, Subscriber
+from api.variant_schemas import performance_out
+from core.hub import (
+    ERROR,
+    EVENT_KINDS,
+    ORDER,
+    PERFORMANCE,
+    POSITION,
+    STATUS,
+    TRADE,
+    Event,
+    Subscriber,
+)
 from execution.models import OrderRecord, Position
 from service.container import Service
+from service.performance import PerformanceReport
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +46,16 @@ CLOSE_TRY_AGAIN_LATER = 1013
 MAX_DETAIL = 500  # characters of an error reply's detail
 CLOSE_WAIT_S = 10.0  # a slow client gets this long to take the close frame
 Channel = Literal[
-    "candle", "candle_update", "tick", "signal", "order", "trade", "position", "status", "error"
+    "candle",
+    "candle_update",
+    "tick",
+    "signal",
+    "order",
+    "trade",
+    "position",
+    "status",
+    "error",
+    "performance",
 ]
 
 
@@ -66,6 +87,8 @@ def wire_data(event: Event, last_price: PriceOf) -> Any:
             return order_event(data).model_dump()
         if event.kind == POSITION and isinstance(data, Position):
             return position_out(data, last_price(data.symbol)).model_dump()
+        if event.kind == PERFORMANCE and isinstance(data, PerformanceReport):
+            return performance_out(data).model_dump()
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
         # Sent as published rather than failing every client's sender on one odd record.
         log.warning("%s event not in the API's shape (%r): sent as published", event.kind, exc)
@@ -172,6 +195,7 @@ def snapshot_data(service: Service, cache: CandleJsonCache) -> dict[str, Any]:
         ],
         "signals": [signal_data(s) for s in service.signals.query(limit=50)],
         "health": health_data(service.health()),
+        "performance": performance_out(service.performance.report()).model_dump(),
     }
 
 

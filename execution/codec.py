@@ -2,9 +2,10 @@
 
 Entries are `OrderRecord`s (one line per status change: `intent` before the request, then
 `filled`, `rejected` or `abandoned`), `SignalNote`s (the signal history, so it survives a
-restart) and `ExchangeReset`s (the exchange was wiped: what the journal held is gone). A line
-that is JSON but not one of these shapes raises `JournalFormatError` naming what is wrong; the
-journal adds the file and line number.
+restart), `ExchangeReset`s (the exchange was wiped: what the journal held is gone) and
+`VariantControl`s (a person paused, resumed or re-configured a variant: it survives restarts).
+A line that is JSON but not one of these shapes raises `JournalFormatError` naming what is
+wrong; the journal adds the file and line number.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from strategy.models import Side, SignalRaised, SignalReason, Strength
 SIGNAL = "signal"
 RESET = "reset"
 REPAIR = "repair"
+CONTROL = "control"
+CONTROL_ACTIONS = ("pause", "resume", "configure")
 
 
 class JournalFormatError(FatalError):
@@ -42,7 +45,21 @@ class ExchangeReset:
     detail: str
 
 
-Entry = OrderRecord | SignalNote | ExchangeReset
+@dataclass(frozen=True, slots=True)
+class VariantControl:
+    """A person's command to a variant, replayed in order at start: `pause` (no new entries;
+    exits and stops go on), `resume`, or `configure` (the stop-loss and/or the strategy's
+    parameters, already validated, as they are from then on)."""
+
+    time_ms: int
+    variant: str
+    action: str  # one of CONTROL_ACTIONS
+    reason: str = ""
+    stop_loss: Decimal | None = None
+    parameters: tuple[tuple[str, int | float], ...] = ()
+
+
+Entry = OrderRecord | SignalNote | ExchangeReset | VariantControl
 
 
 def _opt(value: Decimal | None) -> str | None:
@@ -59,6 +76,12 @@ def encode(entry: Entry) -> dict[str, Any]:
             "reason": s.reason.value, "price": _plain(s.price), "time": s.time_ms, "ref": s.ref,
             "strength": None if s.strength is None else s.strength.value,
             "ema": s.ema, "sma": s.sma, "action": s.action,
+        }  # fmt: skip
+    if isinstance(entry, VariantControl):
+        return {
+            "type": CONTROL, "time": entry.time_ms, "variant": entry.variant,
+            "action": entry.action, "reason": entry.reason,
+            "stop_loss": _opt(entry.stop_loss), "parameters": dict(entry.parameters),
         }  # fmt: skip
     return {"type": RESET, "time": entry.time_ms, "detail": entry.detail}
 
@@ -92,6 +115,8 @@ def decode(obj: dict[str, Any]) -> Entry | None:
             return SignalNote(_decode_signal(obj))
         if kind == RESET:
             return ExchangeReset(int(obj["time"]), str(obj.get("detail", "")))
+        if kind == CONTROL:
+            return _decode_control(obj)
         return _decode_order(obj)
     except KeyError as exc:
         raise JournalFormatError(f"{kind or 'record'} without {exc.args[0]!r}") from None
@@ -150,6 +175,25 @@ def _decode_order(obj: dict[str, Any]) -> OrderRecord:
         realized_pnl=_dec(obj, "realized_pnl"),
         error_code=_int(obj, "code"),
         error=obj.get("error"),
+    )
+
+
+def _decode_control(obj: dict[str, Any]) -> VariantControl:
+    action = str(obj["action"])
+    if action not in CONTROL_ACTIONS:
+        raise ValueError(f"action {action!r} is not one of {', '.join(CONTROL_ACTIONS)}")
+    params = obj.get("parameters") or {}
+    if not isinstance(params, dict) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in params.values()
+    ):
+        raise ValueError("parameters is not an object of numbers")
+    return VariantControl(
+        time_ms=int(obj["time"]),
+        variant=str(obj["variant"]),
+        action=action,
+        reason=str(obj.get("reason") or ""),
+        stop_loss=_dec(obj, "stop_loss"),
+        parameters=tuple((str(k), v) for k, v in params.items()),
     )
 
 

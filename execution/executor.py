@@ -95,6 +95,8 @@ class OrderExecutor:
         self._seen: set[str] = set()  # client order ids already journaled: never again
         self._last_manual_ref = 0
         self._running = False
+        # Why a variant may not open positions now (a person paused it), or None.
+        self.entry_gate: Callable[[str], str | None] | None = None
 
     @classmethod
     def from_settings(
@@ -310,6 +312,12 @@ class OrderExecutor:
         why: str | None = None
         if s.side is Side.SELL and (qty <= 0 or qty > held.held_qty):
             why = f"long-only: holding {plain(held.held_qty)}, cannot sell {plain(qty)}"
+        elif (
+            s.side is Side.BUY
+            and self.entry_gate is not None
+            and (paused := self.entry_gate(s.variant))
+        ):
+            why = f"variant {s.variant} is paused: {paused}"
         elif s.side is Side.BUY:
             why = self.risk.check_entry(s.variant, s.symbol, qty, price, held.held_qty)
             if why is None and self.accounts is not None and price is not None:
@@ -448,6 +456,10 @@ class OrderExecutor:
             self._publish(TRADE, outcome, outcome.symbol)
             self._publish(POSITION, position, outcome.symbol)
         return outcome
+
+    def lot(self, symbol: str) -> tuple[str, str, Decimal | None]:
+        """(base asset, quote asset, LOT_SIZE step) of `symbol`, as far as known."""
+        return self._lot(symbol)
 
     def _lot(self, symbol: str) -> tuple[str, str, Decimal | None]:
         """(base asset, quote asset, LOT_SIZE step) of `symbol`, as far as known."""

@@ -172,14 +172,17 @@ class TripStats:
 
 
 def trip_stats(
-    trips: Sequence[RoundTrip], start_ms: int, end_ms: int, open_since: int | None = None
+    trips: Sequence[RoundTrip], start_ms: int, end_ms: int, open_since: Iterable[int] = ()
 ) -> TripStats:
-    """Counts, P&L, fees and time in the market of `trips` over [start_ms, end_ms)."""
+    """Counts, P&L, fees and time in the market of `trips` over [start_ms, end_ms); positions
+    still open since `open_since` count up to `end_ms`. Time held is the union of the
+    holding intervals: trips of several symbols at once count once."""
     count = len(trips)
     wins = 0
     pnl = fees = _ZERO
     stops = 0
-    held = 0
+    hold_total = 0
+    intervals: list[tuple[int, int]] = []
     for t in trips:
         if t.pnl > 0:
             wins += 1
@@ -187,10 +190,10 @@ def trip_stats(
         fees += t.fees
         if t.exit_reason == SignalReason.STOP_LOSS.value:
             stops += 1
-        held += t.exit_time - t.entry_time
-    closed_held = held
-    if open_since is not None and end_ms > open_since:
-        held += end_ms - open_since
+        hold_total += t.exit_time - t.entry_time
+        intervals.append((t.entry_time, t.exit_time))
+    intervals.extend((since, end_ms) for since in open_since if end_ms > since)
+    held = _union_ms(intervals)
     span = end_ms - start_ms
     return TripStats(
         round_trips=count,
@@ -199,10 +202,24 @@ def trip_stats(
         pnl=pnl,
         fees=fees,
         stops_hit=stops,
-        avg_hold_ms=closed_held // count if count else None,
+        avg_hold_ms=hold_total // count if count else None,
         held_ms=held,
         exposure=min(1.0, held / span) if span > 0 else 0.0,
     )
+
+
+def _union_ms(intervals: list[tuple[int, int]]) -> int:
+    """Total length of the union of [start, end) intervals (already sorted when disjoint)."""
+    total = 0
+    reach: int | None = None
+    for start, end in sorted(intervals) if len(intervals) > 1 else intervals:
+        if reach is None or start >= reach:
+            total += end - start
+            reach = end
+        elif end > reach:
+            total += end - reach
+            reach = end
+    return total
 
 
 def max_drawdown(curve: Iterable[N]) -> N | None:

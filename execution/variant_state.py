@@ -58,6 +58,11 @@ class VariantStates:
     def clear_variant(self, variant: str) -> None:
         self._own.pop(variant, None)
 
+    def paused_by_person(self, variant: str) -> str | None:
+        """The reason when `variant` itself was paused (`set_variant(..., PAUSED, ...)`)."""
+        own = self._own.get(variant)
+        return own[1] if own is not None and own[0] is State.PAUSED else None
+
     def of(self, variant: str) -> VariantState:
         halted = [r for s, r in self._service.values() if s is State.HALTED]
         if variant in self._own and self._own[variant][0] is State.HALTED:

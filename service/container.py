@@ -26,8 +26,10 @@ from execution.rules import parse_exchange_info
 from execution.variant_state import State
 from pipeline.pipeline import Pipeline
 from service.components import Components, EventRecorder, apply_rules
+from service.controls import VariantControls
 from service.errors import ConflictError, NotFoundError
 from service.health import FeedReport, HealthReport
+from service.performance import LivePerformance
 from strategy.models import SignalRaised
 
 log = logging.getLogger(__name__)
@@ -97,6 +99,16 @@ class Service:
         self.trading_ready = False  # the executor is started (rules loaded, journal recovered)
         self.reset_notice: str | None = None  # an exchange reset seen at start, until restart
         self.account_mismatches: list[str] = []
+        self.controls = VariantControls(
+            settings.variant_settings, journal=self.journal, executor=self.executor,
+            engine=self.engine, states=self.states, clock=clock,
+            history=lambda symbol: self.aggregator.history(symbol, settings.candle_history),
+        )  # fmt: skip
+        self.performance = LivePerformance(
+            [v.name for v in settings.variant_settings], settings.variant_capital,
+            hub=self.hub, journal=self.journal, clock=clock, lot=self.executor.lot,
+            price_of=self.tick_store.last_price,
+        )  # fmt: skip
         self._register_metric_sources()
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -127,6 +139,7 @@ class Service:
         self._tasks.spawn(self.metrics.measure_loop_lag(), "loop-lag")
         self._tasks.spawn(self.parts.order_metrics.run(), "order-metrics")
         self._tasks.spawn(self._watch_status(), "status")
+        self._tasks.spawn(self.performance.run(), "performance")
 
     async def stop(self) -> None:
         """Stop the stream, then the workers (draining the journal), then close the client."""
@@ -197,12 +210,14 @@ class Service:
         if not self.trading_ready:
             # Journal recovery: positions rebuilt, open intents reconciled with the exchange.
             await self.executor.start()
+            self.controls.restore()  # paused / re-configured variants stay so
             self.signals.restore(
                 e.signal for e in self.journal.records() if isinstance(e, SignalNote)
             )
             self.signals.on_add = self._journal_signal
             if self.mode != "paper":
                 await self._check_account()
+            self.performance.load()
             self.trading_ready = True
             held = [f"{p.variant}/{p.symbol} {p.qty}" for p in self.positions.open()]
             log.info(

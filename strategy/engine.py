@@ -15,7 +15,8 @@ a mirror of that plus `pending` (an order it asked for is in flight: no second o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -131,6 +132,39 @@ class StrategyEngine:
 
     def symbols(self) -> list[str]:
         return list(self._groups)
+
+    def variants(self) -> list[VariantSettings]:
+        return list(self._variants)
+
+    def reconfigure(
+        self, variant: VariantSettings, history: Callable[[str], Sequence[Candle]]
+    ) -> None:
+        """Run `variant` (same name) with a new stop-loss and/or parameters from now on.
+
+        Every symbol's strategies are rebuilt (variants sharing an instance may now differ)
+        and warmed up again on `history(symbol)`, the closed 1-minute candles, as warm-up (no
+        signal). What each variant holds, its order in flight and its stop state are kept; the
+        stop price follows the new stop-loss. ValueError for a variant that is not running or
+        a bad strategy parameter (nothing changes then)."""
+        if all(v.name != variant.name for v in self._variants):
+            raise ValueError(f"variant {variant.name!r} is not running")
+        build_strategy(variant.strategy, variant.parameters())
+        interval_ms(variant.interval)
+        self._variants = [variant if v.name == variant.name else v for v in self._variants]
+        for symbol in list(self._groups):
+            kept = {v.name: self._slots[(v.name, symbol)] for v in self._variants}
+            del self._groups[symbol]
+            self.add_symbol(symbol)
+            self._open[symbol] = []
+            for name, old in kept.items():
+                slot = self._slots[(name, symbol)]
+                slot.pending, slot.stop_fired = old.pending, old.stop_fired
+                slot.qty, slot.entry = old.qty, old.entry
+                if slot.entry is not None and slot.qty > 0:
+                    slot.stop_price = slot.entry * (1 - slot.stop_loss)
+                    self._open[symbol].append(slot)
+            for candle in history(symbol):
+                self.on_candle(replace(candle, source=CandleSource.WARMUP))
 
     # -- inputs ------------------------------------------------------------------------------
 

@@ -41,7 +41,7 @@ async def strategy(service: ServiceDep) -> StrategyOut:
     snapshot = service.engine.snapshot()  # JSON-ready: strings, numbers, None
     accounts = service.executor.accounts
     variants: list[StrategyVariantOut] = []
-    for v in settings.variant_settings:
+    for v in service.controls.variants():  # as they run now (PATCH /variants/{name})
         state = service.states.of(v.name)
         assert accounts is not None  # built from settings: every service has capital
         variants.append(
@@ -56,6 +56,7 @@ async def strategy(service: ServiceDep) -> StrategyOut:
                 spec=v.spec,
                 state=state.state.value,
                 state_reason=state.reason,
+                paused=service.controls.paused(v.name),
                 money=money_out(accounts.money(v.name)),
             )
         )

@@ -86,7 +86,7 @@ def test_trip_stats_count_wins_stops_hold_and_exposure() -> None:
     ]
     trips = round_trips(fills, FEE)
     closed = trips.closed[("A", "BTCUSDT")]
-    stats = trip_stats(closed, 0, 10 * MIN, trips.open_since.get(("A", "BTCUSDT")))
+    stats = trip_stats(closed, 0, 10 * MIN, trips.open_since.values())
     assert (stats.round_trips, stats.wins, stats.stops_hit) == (2, 1, 1)
     assert stats.win_rate == 0.5 and stats.pnl == Decimal("-5.6")
     assert stats.avg_hold_ms == (2 * MIN + 1 * MIN) // 2

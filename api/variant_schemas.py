@@ -1,0 +1,152 @@
+"""Bodies of the performance and variant-control routes (and of the /ws `performance` message),
+and the functions that build them from the service's objects."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.schemas import DecimalStr
+from api.serialize import iso_ms, plain
+from core.variants import VariantSettings
+from service.performance import Figures, PerformanceReport
+
+_Q = Decimal("1e-8")
+_CENT = Decimal("0.01")
+
+
+class FiguresOut(BaseModel):
+    """Performance of a variant or of one of its symbols, from the journal's fills since the
+    last exchange reset (definitions: docs/trading.md, "Performance")."""
+
+    round_trips: int = Field(description="closed positions: first entry fill to closing exit")
+    wins: int = Field(description="round trips with P&L > 0")
+    win_rate: float = Field(description="wins / round trips (0..1)")
+    realized_pnl: DecimalStr
+    unrealized_pnl: DecimalStr
+    pnl: DecimalStr = Field(description="realized + unrealized")
+    fees: DecimalStr = Field(description="every fill's commission, valued in quote")
+    return_pct: DecimalStr = Field(description="pnl / capital × 100")
+    max_drawdown_pct: DecimalStr = Field(
+        description="largest fall of equity (capital + pnl) from its peak, marked at fills"
+        " and candle closes, % of the peak"
+    )
+    stops_hit: int = Field(description="round trips ended by the stop-loss")
+    exposure: float = Field(description="share of the time a position was held (0..1)")
+    avg_hold_s: float | None = Field(description="mean round-trip duration; null: none yet")
+    open_positions: int
+
+
+class VariantPerformanceOut(BaseModel):
+    variant: str
+    capital: DecimalStr
+    equity: DecimalStr = Field(description="capital + realized + unrealized")
+    totals: FiguresOut
+    symbols: dict[str, FiguresOut]
+
+
+class PerformanceOut(BaseModel):
+    time_ms: int
+    time_iso: str
+    start_ms: int = Field(description="since: the first fill after the last reset, or start")
+    start_iso: str
+    variants: list[VariantPerformanceOut]
+
+
+class EquityPointOut(BaseModel):
+    time_ms: int
+    equity: DecimalStr
+
+
+class EquityCurveOut(BaseModel):
+    variant: str
+    capital: DecimalStr
+    points: list[EquityPointOut] = Field(
+        description="equity marked at fills and candle closes, oldest first (bounded: older"
+        " stretches are thinned)"
+    )
+
+
+class VariantOut(BaseModel):
+    """A variant as it runs now, and its state."""
+
+    name: str
+    stop_loss: DecimalStr
+    strategy: str
+    parameters: dict[str, int | float]
+    interval: str
+    state: Literal["active", "paused", "halted"]
+    state_reason: str | None
+    paused: bool = Field(description="a person paused it (POST /variants/{name}/pause)")
+
+
+class PauseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="", max_length=200, description="shown with the state")
+
+
+class VariantPatchIn(BaseModel):
+    """What to change; at least one of the two. Checked like the VARIANTS setting."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stop_loss: Decimal | None = Field(
+        default=None, gt=0, lt=1, max_digits=12, description="e.g. 0.08 for 8 %"
+    )
+    parameters: dict[str, int | float] | None = Field(
+        default=None, description='the strategy\'s parameters by name, e.g. {"ema_period": 4}'
+    )
+
+
+class CloseAllOut(BaseModel):
+    variant: str
+    closed: list[str] = Field(description="symbols whose position was sold")
+    refused: dict[str, str] = Field(description="symbol -> why its exit was refused")
+
+
+def _q(value: Decimal) -> str:
+    return plain(value.quantize(_Q))
+
+
+def figures_out(f: Figures) -> FiguresOut:
+    s = f.stats
+    return FiguresOut(
+        round_trips=s.round_trips, wins=s.wins, win_rate=round(s.win_rate, 4),
+        realized_pnl=_q(f.realized_pnl), unrealized_pnl=_q(f.unrealized_pnl),
+        pnl=_q(f.realized_pnl + f.unrealized_pnl), fees=_q(f.fees),
+        return_pct=plain(f.return_pct.quantize(_CENT)),
+        max_drawdown_pct=plain(f.max_drawdown_pct.quantize(_CENT)), stops_hit=s.stops_hit,
+        exposure=round(s.exposure, 4),
+        avg_hold_s=None if s.avg_hold_ms is None else s.avg_hold_ms / 1000,
+        open_positions=f.open_positions,
+    )  # fmt: skip
+
+
+def performance_out(report: PerformanceReport) -> PerformanceOut:
+    return PerformanceOut(
+        time_ms=report.time_ms,
+        time_iso=iso_ms(report.time_ms),
+        start_ms=report.start_ms,
+        start_iso=iso_ms(report.start_ms),
+        variants=[
+            VariantPerformanceOut(
+                variant=v.variant,
+                capital=_q(v.capital),
+                equity=_q(v.equity),
+                totals=figures_out(v.figures),
+                symbols={s: figures_out(f) for s, f in sorted(v.symbols.items())},
+            )
+            for v in report.variants
+        ],
+    )
+
+
+def variant_out(v: VariantSettings, state: str, reason: str | None, paused: bool) -> VariantOut:
+    return VariantOut(
+        name=v.name, stop_loss=plain(v.stop_loss), strategy=v.strategy,
+        parameters=v.parameters(), interval=v.interval, state=state,  # type: ignore[arg-type]
+        state_reason=reason, paused=paused,
+    )  # fmt: skip
