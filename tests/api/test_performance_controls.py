@@ -42,7 +42,7 @@ async def running(service: Service) -> AsyncIterator[httpx.AsyncClient]:
         await support.wait_for(lambda: support.is_live(service), what="service live")
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
-            transport=transport, base_url="http://test", headers=AUTH
+            transport=transport, base_url="http://127.0.0.1", headers=AUTH
         ) as c:
             yield c
 
