@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 from websockets.asyncio.client import connect
 
 from api.app import create_app
@@ -22,6 +23,8 @@ from config import Settings
 from service.container import Service
 from simulator import Simulator
 from tests.api import support
+
+pytestmark = pytest.mark.e2e  # a real server on loopback with real waits (not in the fast lane)
 
 TOKEN = "c0ntrol-" + "e5" * 12
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
