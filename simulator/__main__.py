@@ -131,6 +131,8 @@ def banner(sim: Simulator) -> str:
         f"Binance Spot Testnet simulator on {sim.rest_url.removesuffix('/api')}\n"
         f"  REST    client.API_TESTNET_URL     = {sim.rest_url!r}\n"
         f"  streams bsm.STREAM_TESTNET_URL     = {sim.stream_url!r}\n"
+        f"  ws api  client.WS_API_TESTNET_URL  = {sim.ws_api_url!r}\n"
+        f"  market controls POST /sim/shock {{symbol, percent}}, POST /sim/reset\n"
         f"  api key {cfg.api_key}   api secret {cfg.api_secret}   (local test credentials)\n"
         f"  symbols {','.join(cfg.symbols)}   speed x{cfg.speed:g}   seed {cfg.seed}   "
         f"trade rate {cfg.trade_rate:g}/s   history {cfg.history_minutes} min\n"

@@ -201,13 +201,13 @@ class WsApi:
             query = Params(urlencode({k: _text(v) for k, v in params.items()}), "")
             weight = endpoint.cost(query.mapping()) if endpoint else SESSION_WEIGHT
             used = self._meter.charge(session.client, weight)
-            limits = self._rate_limits(session, used, endpoint)
+            limits = self._rate_limits(used, endpoint, session.api_key)
             self._meter.check(session.client, used)
             if endpoint is None:
                 result: object = self._session_method(session, method, params, query)
             else:
-                result = await self._call(session, endpoint, params, query)
-                limits = self._rate_limits(session, used, endpoint)
+                result, caller = await self._call(session, endpoint, params, query)
+                limits = self._rate_limits(used, endpoint, caller)
         except errors.ApiError as err:
             return _error_frame(request_id, err, limits if session.return_rate_limits else None)
         if not isinstance(result, dict | list):
@@ -223,11 +223,12 @@ class WsApi:
 
     async def _call(
         self, session: Session, endpoint: Endpoint, params: dict[str, object], query: Params
-    ) -> object:
+    ) -> tuple[object, str | None]:
+        """The handler's answer and the caller's API key (None: an unsigned method)."""
         api_key = self._authorize(session.api_key, params, query) if endpoint.signed else None
         if endpoint.order and endpoint.method == "POST" and api_key is not None:
             self._counter.check(api_key)
-        return await endpoint.handler(query, api_key)
+        return await endpoint.handler(query, api_key), api_key
 
     def _authorize(self, session_key: str | None, params: dict[str, object], query: Params) -> str:
         """The request's API key: its own signature's, else the logged-on session's."""
@@ -244,11 +245,12 @@ class WsApi:
         return verify(query, str(key), credentials, now, scale, check, ws_payloads(params))
 
     def _rate_limits(
-        self, session: Session, used: int, endpoint: Endpoint | None
+        self, used: int, endpoint: Endpoint | None, api_key: str | None
     ) -> list[dict[str, object]]:
+        """REQUEST_WEIGHT, after the two ORDERS counts for an order method of a known key."""
         limits: list[dict[str, object]] = []
-        if endpoint is not None and endpoint.order and session.api_key is not None:
-            limits += self._counter.rate_limits(session.api_key)
+        if endpoint is not None and endpoint.order and api_key is not None:
+            limits += self._counter.rate_limits(api_key)
         limits.append(
             {
                 "rateLimitType": "REQUEST_WEIGHT",

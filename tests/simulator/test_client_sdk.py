@@ -12,15 +12,17 @@ from typing import Any, TypeVar
 
 import pytest
 from binance_common import errors as sdk_errors
-from binance_common.configuration import ConfigurationRestAPI
+from binance_common.configuration import ConfigurationRestAPI, ConfigurationWebSocketAPI
 from binance_sdk_spot.rest_api.models import enums
 from binance_sdk_spot.spot import Spot
+from binance_sdk_spot.websocket_api.models import enums as ws_enums
 
 from simulator import Simulator
 from tests.simulator.conftest import KEY, SECRET, make_config
 
 pytestmark = pytest.mark.e2e
 T = TypeVar("T")
+TICK = Decimal("0.01")
 
 
 @pytest.fixture
@@ -178,3 +180,34 @@ async def test_errors_are_the_sdk_error_classes(sim: Simulator) -> None:
     assert "Signature for this request is not valid" in str(err.value)
     with pytest.raises(sdk_errors.UnauthorizedError):
         await _call(_spot(sim, key="unknown").get_account)
+
+
+async def test_websocket_api_user_data_of_a_stop_fill(sim: Simulator) -> None:
+    config = ConfigurationWebSocketAPI(api_key=KEY, api_secret=SECRET, stream_url=sim.ws_api_url)
+    ws: Any = Spot(config_ws_api=config).websocket_api
+    await ws.create_connection()
+    try:
+        events: asyncio.Queue[Any] = asyncio.Queue()
+        subscribed = await ws.user_data_stream_subscribe_signature()
+        subscribed.stream.on("message", events.put_nowait)
+        stop = float((sim.state.tape("BTCUSDT").last_price * Decimal("0.95")).quantize(TICK))
+        placed = await ws.order_place(
+            symbol="BTCUSDT",
+            side=ws_enums.OrderPlaceSideEnum.SELL,
+            type=ws_enums.OrderPlaceTypeEnum.STOP_LOSS,
+            quantity=0.01,
+            stop_price=stop,
+        )
+        assert placed.data().result.order_id > 0
+        sim.controls.shock("BTCUSDT", Decimal(-10))
+        reports: list[Any] = []
+        while not reports or reports[-1].x != "TRADE":
+            event = (await asyncio.wait_for(events.get(), 5)).actual_instance
+            if type(event).__name__ == "ExecutionReport":
+                reports.append(event)
+        assert [(r.x, r.X) for r in reports] == [("NEW", "NEW"), ("TRADE", "FILLED")]
+        assert reports[-1].z == "0.01000000" and reports[-1].o == "STOP_LOSS"
+        status = await ws.order_status(symbol="BTCUSDT", order_id=reports[-1].i)
+        assert status.data().result.status == "FILLED"
+    finally:
+        await ws.close_connection()

@@ -179,6 +179,12 @@ async def test_signature_subscription_cancel_and_open_orders(api: Api, sim: Simu
         price=price,
     )
     order_id = placed["result"]["orderId"]
+    orders_10s = placed["rateLimits"][0]
+    assert (orders_10s["rateLimitType"], orders_10s["interval"], orders_10s["count"]) == (
+        "ORDERS",
+        "SECOND",
+        1,
+    )
     opened = await api.call("openOrders.status", sign=True, symbol="BTCUSDT")
     assert [o["orderId"] for o in opened["result"]] == [order_id]
     canceled = await api.call(
