@@ -106,8 +106,11 @@ def ws_payloads(params: dict[str, object]) -> list[str]:
 
 
 def _text(value: object) -> str:
+    """A JSON parameter as the REST query string would carry it (arrays as JSON)."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return json.dumps(value, separators=(",", ":"))
     return str(value)
 
 

@@ -85,6 +85,8 @@ async def test_public_and_signed_requests_and_errors(api: Api, sim: Simulator) -
     assert (ping["status"], ping["result"]) == (200, {})
     assert ping["rateLimits"][0]["rateLimitType"] == "REQUEST_WEIGHT"
     assert (await api.call("v3/time"))["result"]["serverTime"] > 0
+    prices = await api.call("ticker.price", symbols=["BTCUSDT", "ETHUSDT"])
+    assert [p["symbol"] for p in prices["result"]] == ["BTCUSDT", "ETHUSDT"]
     account = await api.call("account.status", sign=True)
     assert account["status"] == 200 and account["result"]["accountType"] == "SPOT"
     unsigned = await api.call("account.status")
