@@ -28,7 +28,7 @@ from execution.errors import (
     UnknownOutcomeError,
     classify,
 )
-from execution.models import BrokerFill, Mode
+from execution.models import BrokerFill, Mode, RestingOrder
 from execution.rules import SymbolRules, parse_exchange_info
 from execution.server_time import ServerTime
 from strategy.models import Side
@@ -268,3 +268,55 @@ class TestnetBroker:
     async def resync_time(self) -> None:
         """Measure the server-time offset again (the service's one offset: see ServerTime)."""
         await self.server_time.sync()
+
+    # -- stops resting on the exchange (STOP_MODE=exchange) --------------------------------
+
+    async def place_stop(
+        self, symbol: str, quantity: Decimal, stop_price: Decimal, client_order_id: str
+    ) -> RestingOrder:
+        """A STOP_LOSS SELL: a MARKET sell of `quantity` once a trade is at or below
+        `stop_price`."""
+        try:
+            resp = await self._client.create_order(
+                symbol=symbol,
+                side="SELL",
+                type="STOP_LOSS",
+                quantity=qty_text(quantity),
+                stopPrice=qty_text(stop_price),
+                newClientOrderId=client_order_id,
+                newOrderRespType="RESULT",
+            )
+        except Exception as exc:
+            raise classify(exc) from None
+        return await self._resting(symbol, resp)
+
+    async def find_stop(self, symbol: str, client_order_id: str) -> RestingOrder | None:
+        """The stop's state on the exchange (with its fill once executed); None: absent."""
+        try:
+            order = await self._client.get_order(symbol=symbol, origClientOrderId=client_order_id)
+        except Exception as exc:
+            err = classify(exc)
+            if isinstance(err, OrderNotFoundError):
+                return None
+            raise err from None
+        return await self._resting(symbol, order)
+
+    async def cancel_order(self, symbol: str, client_order_id: str) -> RestingOrder:
+        """Cancel an open order; CancelRejectedError (-2011) when it is not open any more."""
+        try:
+            resp = await self._client.cancel_order(symbol=symbol, origClientOrderId=client_order_id)
+        except Exception as exc:
+            raise classify(exc) from None
+        return await self._resting(symbol, resp)
+
+    async def _resting(self, symbol: str, order: dict[str, Any]) -> RestingOrder:
+        status = str(order.get("status", ""))
+        executed = Decimal(str(order.get("executedQty", "0")))
+        fill = None
+        if status == "FILLED" and executed > 0:
+            try:
+                trades = await self._client.get_my_trades(symbol=symbol, orderId=order["orderId"])
+            except Exception as exc:
+                raise classify(exc) from None
+            fill = _fill_from_trades(order, executed, list(trades), "qty")
+        return RestingOrder(int(order["orderId"]), status, fill)

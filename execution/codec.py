@@ -93,14 +93,18 @@ def _encode_order(r: OrderRecord) -> dict[str, Any]:
         "reason": r.reason.value, "mode": r.mode, "signal_time": r.signal_time_ms,
         "time": r.time_ms, "closing": r.closing, "ref": r.ref, "price_hint": _opt(r.price_hint),
     }  # fmt: skip
+    if r.order_type != "MARKET":
+        rec.update(order_type=r.order_type, stop_price=_opt(r.stop_price))
+    if r.exchange_order_id is not None:
+        rec["exchange_order_id"] = r.exchange_order_id
     if r.status is OrderStatus.FILLED:
         rec.update(
-            exchange_order_id=r.exchange_order_id, executed_qty=_plain(r.executed_qty),
+            executed_qty=_plain(r.executed_qty),
             avg_price=_opt(r.avg_price), quote_qty=_plain(r.quote_qty),
             commission=_plain(r.commission), commission_asset=r.commission_asset,
             fill_time=r.fill_time_ms, realized_pnl=_opt(r.realized_pnl),
         )  # fmt: skip
-    elif r.status is not OrderStatus.INTENT:
+    elif r.status not in (OrderStatus.INTENT, OrderStatus.OPEN):
         rec.update(code=r.error_code, error=r.error)
     return rec
 
@@ -175,6 +179,8 @@ def _decode_order(obj: dict[str, Any]) -> OrderRecord:
         realized_pnl=_dec(obj, "realized_pnl"),
         error_code=_int(obj, "code"),
         error=obj.get("error"),
+        order_type=str(obj.get("order_type", "MARKET")),
+        stop_price=_dec(obj, "stop_price"),
     )
 
 

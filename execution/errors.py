@@ -12,6 +12,8 @@ How the executor reacts to each:
   looked up by client order id before anything is resent.
 - `OrderNotFoundError` (-2013): the lookup confirmed the order does not exist; only this
   allows the same client order id to be sent again.
+- `CancelRejectedError` (-2011 on a cancel): the order is not open (filled, canceled or
+  absent): it is looked up to learn which.
 - `OrderNotExecutedError`: the lookup found the order, and the exchange says nothing of it
   was executed (EXPIRED, CANCELED, REJECTED): recorded as rejected.
 - Anything else on the lookup path (-1021, 5xx, 429, timeouts, other 4xx) proves nothing: the
@@ -36,6 +38,7 @@ TIMESTAMP_OUT_OF_WINDOW = -1021
 TOO_MANY_REQUESTS = -1003
 BAD_CREDENTIALS = frozenset({-2014, -2015, -1022})  # key format, key/IP/permissions, signature
 ORDER_DOES_NOT_EXIST = -2013
+CANCEL_REJECTED = -2011
 DEFAULT_RETRY_AFTER_S = 1.0
 
 
@@ -66,6 +69,10 @@ class FilterFailureError(OrderRejectedError):
 
 class InvalidSymbolError(OrderRejectedError, FatalError):
     """-1121: the symbol does not exist on this exchange (a wrong setting)."""
+
+
+class CancelRejectedError(OrderRejectedError):
+    """-2011: a cancel found no open order with that id: look it up (filled? canceled?)."""
 
 
 class OrderNotExecutedError(OrderRejectedError):
@@ -128,6 +135,8 @@ def classify(exc: BaseException) -> ExchangeError:
             return InvalidSymbolError(text, code, status)
         if code == TIMESTAMP_OUT_OF_WINDOW:
             return TimestampError(text, code, status)
+        if code == CANCEL_REJECTED:
+            return CancelRejectedError(text, code, status)
         if code == ORDER_DOES_NOT_EXIST:
             return OrderNotFoundError(text, code, status)
         return OrderRejectedError(text, code, status)

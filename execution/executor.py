@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import cast
 
 from config import Settings
 from core.clock import Clock
@@ -23,30 +24,23 @@ from execution.accounts import Accounts
 from execution.brokers import Broker
 from execution.codec import ExchangeReset
 from execution.errors import (
-    DuplicateOrderError,
     ExchangeError,
-    OrderNotExecutedError,
-    OrderRejectedError,
-    RateLimitedError,
-    TimestampError,
-    classify,
 )
 from execution.ids import client_order_id
 from execution.journal import Journal
 from execution.models import BrokerFill, OrderRecord, OrderStatus, Position
 from execution.numbers import plain
+from execution.once import OnceOnly
 from execution.positions import PositionBook
 from execution.recovery import assets_of, rebuild, reconcile
 from execution.risk import RiskManager
+from execution.stops import ExchangeStops, StopBroker
 from strategy.models import Side, SignalRaised, SignalReason
 
 log = logging.getLogger(__name__)
 
 PositionListener = Callable[[str, str, Decimal, Decimal | None], None]
 ACTIONABLE = frozenset({"open", "close"})
-# -1021 on the placement itself means the request was refused before it was processed: after
-# this many (each after a time resync) the order is recorded as rejected with that code.
-PLACEMENT_CLOCK_RETRIES = 3
 
 
 @dataclass(slots=True)
@@ -54,6 +48,15 @@ class _Job:
     signal: SignalRaised
     quantity: Decimal | None = None  # manual orders; None: from settings / the position
     future: asyncio.Future[OrderRecord] | None = field(default=None)
+
+
+@dataclass(slots=True)
+class _StopJob:
+    """Ask the exchange about a position's stop (`protect`: make it match the position)."""
+
+    variant: str
+    symbol: str
+    protect: bool = False
 
 
 class OrderExecutor:
@@ -75,7 +78,10 @@ class OrderExecutor:
         on_position: PositionListener | None = None,
         backoff_s: float = 0.05,
         backoff_max_s: float = 2.0,
+        stop_loss_of: Callable[[str], Decimal] | None = None,
     ) -> None:
+        """With `stop_loss_of` (STOP_MODE=exchange) every open position keeps a STOP_LOSS
+        order on the exchange (execution.stops); the broker must be able to place one."""
         self.broker = broker
         self.journal = journal
         self.positions = positions or PositionBook()
@@ -87,9 +93,12 @@ class OrderExecutor:
         self._quote_default = order_quote_default
         self._price_of = price_of
         self._listeners: list[PositionListener] = [on_position] if on_position else []
-        self._backoff_s = backoff_s
-        self._backoff_max_s = backoff_max_s
-        self._queues: dict[tuple[str, str], asyncio.Queue[_Job | None]] = {}
+        self._once = OnceOnly(risk, broker.resync_time, backoff_s, backoff_max_s)
+        self.stops: ExchangeStops | None = None
+        if stop_loss_of is not None:
+            stop_broker = cast(StopBroker, broker)
+            self.stops = ExchangeStops(stop_broker, self._once, clock, stop_loss_of, self._keep)
+        self._queues: dict[tuple[str, str], asyncio.Queue[_Job | _StopJob | None]] = {}
         self._tasks = TaskOwner("executor")
         self._workers: list[asyncio.Task[None]] = []
         self._seen: set[str] = set()  # client order ids already journaled: never again
@@ -147,8 +156,12 @@ class OrderExecutor:
         self._seen, self._last_manual_ref = rebuild(
             self.journal, self.positions, self.risk, self._lot
         )
+        if self.stops is not None:
+            self.stops.rebuild(self.journal.orders())
         for outcome in await reconcile(self.journal, self.broker, self._clock):
             await self._finish(outcome)
+        if self.stops is not None:
+            await self.stops.reconcile(self.positions.all)
         for pos in self.positions.all():
             self._notify(pos.variant, pos.symbol)
         self._running = True
@@ -195,9 +208,19 @@ class OrderExecutor:
     # -- inputs ------------------------------------------------------------------------------
 
     def submit(self, signal: SignalRaised) -> None:
-        """Queue a signal that asks for an order (action open/close); never waits."""
-        if signal.action in ACTIONABLE:
-            self._enqueue(_Job(signal))
+        """Queue a signal that asks for an order (action open/close); never waits. The
+        service's own stop is only a backstop while a stop rests on the exchange for it."""
+        if signal.action not in ACTIONABLE:
+            return
+        stops = self.stops
+        if (
+            stops is not None
+            and signal.reason is SignalReason.STOP_LOSS
+            and stops.live(signal.variant, signal.symbol) is not None
+        ):
+            self.check_stop(signal.variant, signal.symbol)  # it has probably filled: ask
+            return
+        self._enqueue(_Job(signal))
 
     async def close_position(self, variant: str, symbol: str) -> OrderRecord:
         """Manual exit of the whole position."""
@@ -231,10 +254,21 @@ class OrderExecutor:
         self._enqueue(_Job(signal, quantity, fut))
         return await fut
 
-    def _enqueue(self, job: _Job) -> None:
+    def check_stop(self, variant: str, symbol: str, protect: bool = False) -> None:
+        """Ask the exchange about the position's stop in its worker (a user-data event, the
+        polling fallback); `protect`: place or replace it to match the position (a changed
+        stop-loss)."""
+        if self.stops is not None and self._running:
+            self._enqueue(_StopJob(variant, symbol, protect))
+
+    def _enqueue(self, job: _Job | _StopJob) -> None:
         if not self._running:
             raise RuntimeError("executor is not started")
-        key = (job.signal.variant, job.signal.symbol)
+        key = (
+            (job.variant, job.symbol)
+            if isinstance(job, _StopJob)
+            else (job.signal.variant, job.signal.symbol)
+        )
         q = self._queues.get(key)
         if q is None:
             q = self._queues[key] = asyncio.Queue()
@@ -243,15 +277,30 @@ class OrderExecutor:
 
     # -- the worker --------------------------------------------------------------------------
 
-    async def _work(self, q: asyncio.Queue[_Job | None]) -> None:
+    async def _work(self, q: asyncio.Queue[_Job | _StopJob | None]) -> None:
         while True:
             job = await q.get()
             try:
                 if job is None:
                     return
-                await self._run_job(job)
+                if isinstance(job, _StopJob):
+                    await self._run_stop_job(job)
+                else:
+                    await self._run_job(job)
             finally:
                 q.task_done()
+
+    async def _run_stop_job(self, job: _StopJob) -> None:
+        assert self.stops is not None
+        try:
+            if job.protect:
+                await self.stops.protect(self.positions.get(job.variant, job.symbol))
+            else:
+                await self.stops.check(job.variant, job.symbol)
+        except Exception:
+            log.exception("stop of %s %s", job.variant, job.symbol)
+        finally:
+            self._notify(job.variant, job.symbol)
 
     async def execute(self, signal: SignalRaised) -> OrderRecord | None:
         """Process one signal now, in the caller's task, and return its outcome (None when the
@@ -268,7 +317,7 @@ class OrderExecutor:
         """One order, start to end: its outcome goes to the job's future (if any) and the
         strategy hears about the position afterwards, whatever happened."""
         try:
-            outcome = await self._process(job)
+            outcome = await self._exit_by_stop(job) or await self._process(job)
             if job.future is not None and not job.future.done():
                 job.future.set_result(outcome)
             return outcome
@@ -279,6 +328,17 @@ class OrderExecutor:
             return None
         finally:
             self._notify(job.signal.variant, job.signal.symbol)
+
+    async def _exit_by_stop(self, job: _Job) -> OrderRecord | None:
+        """With stops on the exchange, an exit first cancels the position's stop. When the
+        exchange says the stop had already sold, that was the exit: no second sale."""
+        s = job.signal
+        if self.stops is None or s.side is not Side.SELL:
+            return None
+        released = await self.stops.release(s.variant, s.symbol)
+        if released is not None and released.filled and job.quantity is None:
+            return released
+        return None
 
     def _price(self, symbol: str) -> Decimal | None:
         return self._price_of(symbol) if self._price_of is not None else None
@@ -346,63 +406,13 @@ class OrderExecutor:
         return await self._finish(outcome)
 
     async def _send(self, intent: OrderRecord) -> BrokerFill | ExchangeError:
-        """Send once. An unknown outcome stays unknown until the exchange answers about this
-        client order id: found is its state; -2013 (absent) is the only answer that lets the
-        same id go again. A lookup that fails (-1021, 5xx, 429, a timeout, a failed time
-        resync, any other error) proves nothing: look again, with capped backoff."""
-        lookup = False
-        clock_refusals = 0
-        delay = self._backoff_s
-        while True:
-            await self.risk.wait_until_allowed()
-            try:
-                if lookup:
-                    found = await self.broker.find_order(intent.symbol, intent.client_order_id)
-                    if found is not None:
-                        return found
-                    lookup = False  # confirmed absent: the same id may be sent again
-                    continue
-                return await self.broker.place_market(
-                    intent.symbol, intent.side, intent.quantity, intent.client_order_id
-                )
-            except Exception as raw:
-                err = classify(raw)
-            if isinstance(err, OrderNotExecutedError):
-                return err  # the exchange answered about this id: nothing was executed
-            if isinstance(err, DuplicateOrderError):
-                lookup = True
-                continue
-            if isinstance(err, RateLimitedError):
-                log.warning("rate limited: pausing %.1fs (%s)", err.retry_after_s, err)
-                self.risk.pause(err.retry_after_s)
-                lookup = True  # refused, but a lookup is the safe way back
-                continue
-            if isinstance(err, TimestampError):
-                if not lookup:
-                    clock_refusals += 1
-                    if clock_refusals > PLACEMENT_CLOCK_RETRIES:
-                        return err  # refused unprocessed each time: nothing was executed
-                await self._resync_time(intent.client_order_id)
-                continue
-            if isinstance(err, OrderRejectedError) and not lookup:
-                return err  # the exchange refused the order itself
-            log.warning(
-                "order %s: %s; %s", intent.client_order_id, err,
-                "looking it up again" if lookup else "looking it up",
-            )  # fmt: skip
-            lookup = True
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self._backoff_max_s)
-
-    async def _resync_time(self, client_order_id: str) -> None:
-        """Refresh the server-time offset after -1021; a failure is logged, never raised."""
-        try:
-            await self.broker.resync_time()
-        except Exception as raw:
-            log.warning(
-                "order %s: server time resync failed (%s); retrying", client_order_id, classify(raw)
-            )
-            await asyncio.sleep(self._backoff_s)
+        """Send once; an unknown outcome is looked up by its id (execution.once)."""
+        broker, symbol, cid = self.broker, intent.symbol, intent.client_order_id
+        return await self._once.send(
+            cid,
+            lambda: broker.place_market(symbol, intent.side, intent.quantity, cid),
+            lambda: broker.find_order(symbol, cid),
+        )
 
     async def _reject(
         self,
@@ -429,7 +439,21 @@ class OrderExecutor:
     async def _finish(self, outcome: OrderRecord) -> OrderRecord:
         outcome = self._record(outcome)
         await self._append(outcome)
+        if self.stops is not None and outcome.filled and outcome.order_type == "MARKET":
+            position = self.positions.get(outcome.variant, outcome.symbol)
+            try:
+                await self.stops.protect(position, outcome)
+            except Exception:
+                log.exception("placing the stop of %s %s", outcome.variant, outcome.symbol)
         return outcome
+
+    async def _keep(self, rec: OrderRecord) -> OrderRecord:
+        """Journal and publish a stop's record (a fill also moves the position)."""
+        if rec.filled:
+            return await self._finish(rec)
+        await self._append(rec)
+        self._publish(ORDER, rec, rec.symbol)
+        return rec
 
     async def _append(self, record: OrderRecord) -> None:
         """Journal one record; a journal that is not durable (a backtest's) takes it without

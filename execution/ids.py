@@ -32,6 +32,20 @@ def base36(n: int) -> str:
     return (_PAIRS[n] if n >= 36 else _DIGITS[n]) + out
 
 
+def stop_order_id(entry_client_order_id: str, version: int = 1) -> str:
+    """The id of the stop that protects the position an entry opened: the entry's id with
+    `pS` (a protective stop SELL) for its tag, and `-<version>` from the second stop on (a
+    replaced stop gets a new id: ids are never reused)."""
+    variant, _, rest = entry_client_order_id.partition("-")
+    symbol, _, rest = rest.partition("-")
+    _, _, ref = rest.partition("-")
+    readable = f"{variant}-{symbol}-pS-{ref}" + (f"-{base36(version)}" if version > 1 else "")
+    if ref and len(readable) <= 36 and CLIENT_ID_RE.match(readable):
+        return readable
+    digest = hashlib.sha256(f"{entry_client_order_id}/{version}".encode()).hexdigest()[:24]
+    return f"pS-{digest}"
+
+
 def client_order_id(variant: str, symbol: str, reason: SignalReason, ref: int, side: Side) -> str:
     """`A-BTCUSDT-sB-<ref base 36>`: variant, symbol, what made it (s signal with the candle
     open time, x stop-loss with the trade id, m manual, e end of data), side, ref. A name too

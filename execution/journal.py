@@ -39,7 +39,15 @@ from execution.models import OrderRecord, OrderStatus
 
 log = logging.getLogger(__name__)
 
-OUTCOMES = frozenset({OrderStatus.FILLED, OrderStatus.REJECTED, OrderStatus.ABANDONED})
+OUTCOMES = frozenset(
+    {
+        OrderStatus.FILLED,
+        OrderStatus.REJECTED,
+        OrderStatus.ABANDONED,
+        OrderStatus.OPEN,  # a stop the exchange accepted: no longer an unknown outcome
+        OrderStatus.CANCELED,
+    }
+)
 
 
 class JournalCorruptError(FatalError):

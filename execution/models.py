@@ -20,6 +20,8 @@ class OrderStatus(StrEnum):
     FILLED = "filled"
     REJECTED = "rejected"  # by our checks (no request sent) or by the exchange
     ABANDONED = "abandoned"  # an intent found never to have reached the exchange after a crash
+    OPEN = "open"  # a stop order the exchange accepted: resting until it triggers or is canceled
+    CANCELED = "canceled"  # a stop order canceled (before an exit, or replaced)
 
 
 class Mode(StrEnum):
@@ -45,6 +47,20 @@ class BrokerFill:
     commission_asset: str
     fill_time_ms: int
     status: str = "FILLED"
+
+
+@dataclass(frozen=True, slots=True)
+class RestingOrder:
+    """What the exchange says of an order that may rest on its book (a stop): Binance's
+    status (NEW, FILLED, CANCELED, EXPIRED, …) and, once executed, its fill."""
+
+    exchange_order_id: int
+    status: str
+    fill: BrokerFill | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.status in ("NEW", "PARTIALLY_FILLED", "PENDING_NEW")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +93,8 @@ class OrderRecord:
     realized_pnl: Decimal | None = None  # on a SELL: proceeds minus the average cost sold
     error_code: int | None = None
     error: str | None = None
+    order_type: str = "MARKET"  # or "STOP_LOSS": a stop resting on the exchange (STOP_MODE)
+    stop_price: Decimal | None = None
 
     @property
     def filled(self) -> bool:
@@ -93,6 +111,15 @@ class OrderRecord:
             avg_price=fill.avg_price, quote_qty=fill.quote_qty, commission=fill.commission,
             commission_asset=fill.commission_asset, fill_time_ms=fill.fill_time_ms or now_ms,
         )  # fmt: skip
+
+    def resting(self, exchange_order_id: int, now_ms: int) -> OrderRecord:
+        """This stop intent, accepted by the exchange and resting there."""
+        return replace(
+            self, status=OrderStatus.OPEN, time_ms=now_ms, exchange_order_id=exchange_order_id
+        )
+
+    def canceled(self, now_ms: int, why: str) -> OrderRecord:
+        return replace(self, status=OrderStatus.CANCELED, time_ms=now_ms, error=why)
 
     def refused(
         self, why: str, code: int | None, now_ms: int, abandoned: bool = False

@@ -62,7 +62,7 @@ def rebuild(
         if not isinstance(entry, OrderRecord):
             continue
         seen.add(entry.client_order_id)
-        if entry.status is OrderStatus.INTENT:
+        if entry.status is OrderStatus.INTENT and entry.order_type == "MARKET":
             risk.record_order(entry.variant, entry.time_ms)
             if entry.reason is SignalReason.MANUAL:
                 last_manual = max(last_manual, entry.ref)
@@ -86,6 +86,8 @@ async def reconcile(
     intent the exchange cannot answer for after `attempts` stays open (next start retries)."""
     outcomes: list[OrderRecord] = []
     for intent in journal.open_intents():
+        if intent.order_type != "MARKET":
+            continue  # a stop's intent: execution.stops reconciles it
         delay = backoff_s
         for _ in range(attempts):
             try:
