@@ -234,7 +234,7 @@ class OrderEventOut(TradeOut):
     """The data of an `order` or `trade` WebSocket event: a /trades row (fill fields empty or
     zero until filled) plus what became of the order."""
 
-    status: Literal["intent", "filled", "rejected", "abandoned"]
+    status: Literal["intent", "filled", "rejected", "abandoned", "open", "canceled"]
     closing: bool = Field(description="the order closes the position")
     error_code: int | None = Field(description="the exchange's (or risk check's) code if refused")
     error: str | None = Field(description="why it was rejected or abandoned")
@@ -245,7 +245,7 @@ class OrderEventOut(TradeOut):
 class OrderOutcomeOut(BaseModel):
     """What became of an order: `filled` or `rejected` (with the exchange's code and reason)."""
 
-    status: Literal["intent", "filled", "rejected", "abandoned"]
+    status: Literal["intent", "filled", "rejected", "abandoned", "open", "canceled"]
     client_order_id: str
     variant: str
     symbol: str

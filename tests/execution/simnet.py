@@ -30,8 +30,13 @@ async def sync_time(client: AsyncClient) -> AsyncClient:
 
 
 async def make_executor(
-    client: AsyncClient, journal_path: Path, clock: Clock, max_position: str = "100000"
+    client: AsyncClient,
+    journal_path: Path,
+    clock: Clock,
+    max_position: str = "100000",
+    stop_loss: Decimal | None = None,
 ) -> OrderExecutor:
+    """The executor against the simulator; with `stop_loss`, stops rest on the exchange."""
     broker = TestnetBroker(client, {}, mode=Mode.SIMULATED.value)
     await broker.resync_time()  # the simulator's clock is not the wall clock
     await broker.load_rules(["BTCUSDT", "ETHUSDT"])
@@ -47,5 +52,6 @@ async def make_executor(
         broker, Journal(journal_path), clock, risk, price_of=prices.get,
         order_quantities={"BTCUSDT": Decimal("0.001"), "ETHUSDT": Decimal("0.01")},
         backoff_s=0.02, backoff_max_s=0.2,
+        stop_loss_of=None if stop_loss is None else (lambda variant: stop_loss),
     )  # fmt: skip
     return executor
