@@ -99,6 +99,13 @@ class ExchangeStops:
     def all_live(self) -> list[OrderRecord]:
         return list(self._live.values())
 
+    def owner_of(self, client_order_id: str) -> tuple[str, str] | None:
+        """The (variant, symbol) whose live stop has this id, if any."""
+        for key, stop in self._live.items():
+            if stop.client_order_id == client_order_id:
+                return key
+        return None
+
     # -- start -----------------------------------------------------------------------------
 
     def rebuild(self, orders: Iterable[OrderRecord]) -> None:
