@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     Field,
@@ -26,6 +26,7 @@ from core.variants import parse_variants
 
 TESTNET_REST_URL = "https://testnet.binance.vision/api"
 TESTNET_STREAM_URL = "wss://stream.testnet.binance.vision/"
+TESTNET_WS_API_URL = "wss://ws-api.testnet.binance.vision/ws-api/v3"
 MIN_PUBLIC_TOKEN = 16  # characters of API_TOKEN needed for a non-loopback API_HOST
 PLACEHOLDER_SECRETS = frozenset(
     {"changeme", "change-me", "your_api_key", "your_api_secret", "xxx", "secret", "key", "..."}
@@ -64,6 +65,8 @@ class Settings(BaseSettings):
     binance_api_secret: SecretStr | None = None
     binance_rest_url: str = TESTNET_REST_URL
     binance_stream_url: str = TESTNET_STREAM_URL
+    # The WebSocket API: order events as they happen (stops that fill on the exchange).
+    binance_ws_api_url: str = TESTNET_WS_API_URL
 
     # Market data.
     symbols: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["BTCUSDT", "ETHUSDT"])
@@ -88,6 +91,11 @@ class Settings(BaseSettings):
     # For a symbol without a quantity above: spend about this much quote currency per order.
     order_quote_default: Decimal = Field(default=Decimal("20"), gt=0)
     paper_fee_rate: Decimal = Field(default=Decimal("0.001"), ge=0, lt=1)
+    # Where stop-losses live: "exchange" (a STOP_LOSS order rests on the exchange for every open
+    # position, so it is protected while the service is down), "service" (checked on every
+    # trade by the service), or "auto": exchange with API keys (and --simulate), service in
+    # paper mode. Backtests always use the service's stops.
+    stop_mode: Literal["auto", "exchange", "service"] = "auto"
     # Each variant's starting capital in quote currency: its cash for entries, and the base of
     # its return and drawdown. A long-only variant can never spend more than its cash.
     variant_capital: Decimal = Field(default=Decimal("1000"), gt=0, allow_inf_nan=False)
@@ -205,6 +213,13 @@ class Settings(BaseSettings):
         if not value.startswith(("ws://", "wss://")):
             raise ValueError(f"{value!r} must start with ws:// or wss://")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("binance_ws_api_url")
+    @classmethod
+    def _check_ws_api_url(cls, value: str) -> str:
+        if not value.startswith(("ws://", "wss://")):
+            raise ValueError(f"{value!r} must start with ws:// or wss://")
+        return value
 
     @field_validator("log_level")
     @classmethod

@@ -10,9 +10,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from api.schemas import OrderEventOut, OrderOutcomeOut, PositionOut, TradeOut
+from api.schemas import OrderEventOut, OrderOutcomeOut, PositionOut, StopOrderOut, TradeOut
 from api.serialize import iso_ms, plain
-from execution.models import OrderRecord, Position
+from execution.models import OrderRecord, OrderStatus, Position
 
 _MONEY = Decimal("1e-10")  # finer than any quote precision; sums stay exact to 1e-9
 
@@ -25,7 +25,9 @@ def _money(value: Decimal) -> str:
     return plain(value.quantize(_MONEY))
 
 
-def position_out(position: Position, last_price: Decimal | None) -> PositionOut:
+def position_out(
+    position: Position, last_price: Decimal | None, stop: OrderRecord | None = None
+) -> PositionOut:
     unrealized = position.unrealized_pnl(last_price)
     return PositionOut(
         variant=position.variant,
@@ -45,6 +47,17 @@ def position_out(position: Position, last_price: Decimal | None) -> PositionOut:
         unrealized_pnl=None if unrealized is None else _money(unrealized),
         updated_ms=position.updated_ms,
         updated_iso=iso_ms(position.updated_ms),
+        stop_order=None if stop is None else stop_order_out(stop),
+    )
+
+
+def stop_order_out(stop: OrderRecord) -> StopOrderOut:
+    return StopOrderOut(
+        client_order_id=stop.client_order_id,
+        exchange_order_id=stop.exchange_order_id,
+        stop_price=_opt(stop.stop_price),
+        quantity=plain(stop.quantity),
+        state="open" if stop.status is OrderStatus.OPEN else "intent",
     )
 
 

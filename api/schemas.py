@@ -182,6 +182,16 @@ class OrderIn(BaseModel):
     variant: str = Field(min_length=1, max_length=8, pattern=r"^[A-Za-z0-9]+$")
 
 
+class StopOrderOut(BaseModel):
+    """The STOP_LOSS order resting on the exchange for a position (STOP_MODE=exchange)."""
+
+    client_order_id: str
+    exchange_order_id: int | None = Field(description="None while it is being placed")
+    stop_price: DecimalStr | None
+    quantity: DecimalStr
+    state: Literal["intent", "open"]
+
+
 class PositionOut(BaseModel):
     variant: str
     symbol: str
@@ -203,6 +213,9 @@ class PositionOut(BaseModel):
     )
     updated_ms: int
     updated_iso: str
+    stop_order: StopOrderOut | None = Field(
+        default=None, description="the stop resting on the exchange (STOP_MODE=exchange)"
+    )
 
 
 class TradeOut(BaseModel):

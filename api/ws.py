@@ -78,7 +78,10 @@ class ClientOp(BaseModel):
 PriceOf = Callable[[str], Decimal | None]
 
 
-def wire_data(event: Event, last_price: PriceOf) -> Any:
+StopOf = Callable[[str, str], OrderRecord | None]
+
+
+def wire_data(event: Event, last_price: PriceOf, stop_of: StopOf | None = None) -> Any:
     """An event's data as the API shows it: `order`/`trade` as a /trades row plus `status`,
     `position` as a /positions row (the executor publishes its journal dicts)."""
     data = event.data
@@ -86,7 +89,8 @@ def wire_data(event: Event, last_price: PriceOf) -> Any:
         if event.kind in (ORDER, TRADE) and isinstance(data, OrderRecord):
             return order_event(data).model_dump()
         if event.kind == POSITION and isinstance(data, Position):
-            return position_out(data, last_price(data.symbol)).model_dump()
+            stop = None if stop_of is None else stop_of(data.variant, data.symbol)
+            return position_out(data, last_price(data.symbol), stop).model_dump()
         if event.kind == PERFORMANCE and isinstance(data, PerformanceReport):
             return performance_out(data).model_dump()
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
@@ -95,12 +99,14 @@ def wire_data(event: Event, last_price: PriceOf) -> Any:
     return event_data(event)
 
 
-def encode_data(event: Event, now_ms: int, last_price: PriceOf) -> bytes:
+def encode_data(
+    event: Event, now_ms: int, last_price: PriceOf, stop_of: StopOf | None = None
+) -> bytes:
     """The event's data as JSON, encoded once and kept on the event for every other client."""
     if event.encoded is None:
         if not event.ts_ms:
             event.ts_ms = now_ms
-        event.encoded = orjson.dumps(wire_data(event, last_price))
+        event.encoded = orjson.dumps(wire_data(event, last_price, stop_of))
     return event.encoded
 
 
@@ -190,7 +196,9 @@ def snapshot_data(service: Service, cache: CandleJsonCache) -> dict[str, Any]:
         "candles": candles,
         "open_candles": open_candles,
         "positions": [
-            position_out(p, service.tick_store.last_price(p.symbol)).model_dump()
+            position_out(
+                p, service.tick_store.last_price(p.symbol), service.stop_of(p.variant, p.symbol)
+            ).model_dump()
             for p in service.positions.all()
         ],
         "signals": [signal_data(s) for s in service.signals.query(limit=50)],
@@ -221,7 +229,10 @@ class Connection:
         await self._send({"type": "websocket.send", "text": frame(kind, self.seq, ts_ms, data)})
 
     def encode(self, event: Event) -> bytes:
-        return encode_data(event, self.service.clock.now_ms(), self.service.tick_store.last_price)
+        service = self.service
+        return encode_data(
+            event, service.clock.now_ms(), service.tick_store.last_price, service.stop_of
+        )
 
     def reply(self, kind: str, data: Any) -> None:
         """A message for this client only, in order with its events (through its queue)."""

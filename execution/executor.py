@@ -79,9 +79,10 @@ class OrderExecutor:
         backoff_s: float = 0.05,
         backoff_max_s: float = 2.0,
         stop_loss_of: Callable[[str], Decimal] | None = None,
+        stop_broker: StopBroker | None = None,
     ) -> None:
         """With `stop_loss_of` (STOP_MODE=exchange) every open position keeps a STOP_LOSS
-        order on the exchange (execution.stops); the broker must be able to place one."""
+        order on the exchange (execution.stops), through `stop_broker` (default: `broker`)."""
         self.broker = broker
         self.journal = journal
         self.positions = positions or PositionBook()
@@ -96,8 +97,8 @@ class OrderExecutor:
         self._once = OnceOnly(risk, broker.resync_time, backoff_s, backoff_max_s)
         self.stops: ExchangeStops | None = None
         if stop_loss_of is not None:
-            stop_broker = cast(StopBroker, broker)
-            self.stops = ExchangeStops(stop_broker, self._once, clock, stop_loss_of, self._keep)
+            via = stop_broker or cast(StopBroker, broker)
+            self.stops = ExchangeStops(via, self._once, clock, stop_loss_of, self._keep)
         self._queues: dict[tuple[str, str], asyncio.Queue[_Job | _StopJob | None]] = {}
         self._tasks = TaskOwner("executor")
         self._workers: list[asyncio.Task[None]] = []

@@ -19,6 +19,8 @@ from execution.models import BrokerFill
 from execution.positions import PositionBook
 from execution.rules import SymbolRules
 from execution.server_time import ServerTime
+from execution.stop_watch import StopWatch
+from execution.user_stream import UserStream
 from execution.variant_state import VariantStates
 from pipeline.metrics import ServiceMetrics
 from pipeline.pipeline import Pipeline
@@ -78,6 +80,8 @@ class Components:
     order_metrics: OrderMetrics
     server_time: ServerTime
     states: VariantStates
+    # STOP_MODE=exchange: what hears about the exchange's stops (events, else polling).
+    stop_watch: tuple[StopWatch, UserStream] | None = None
 
 
 async def apply_rules(broker: PaperBroker | TestnetBroker, rules: dict[str, SymbolRules]) -> None:

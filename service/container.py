@@ -8,9 +8,11 @@ so the API is up even when the testnet is not reachable.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +24,7 @@ from core.hub import STATUS, Event
 from core.tasks import TaskOwner
 from execution.codec import SignalNote
 from execution.exchange_check import check_account
+from execution.models import OrderRecord
 from execution.rules import parse_exchange_info
 from execution.variant_state import State
 from pipeline.pipeline import Pipeline
@@ -219,6 +222,10 @@ class Service:
                 await self._check_account()
             self.performance.load()
             self.trading_ready = True
+            if self.parts.stop_watch is not None:
+                watch, stream = self.parts.stop_watch
+                self._tasks.spawn(stream.run(), "user-stream")
+                self._tasks.spawn(watch.poll_while_down(), "stop-poll")
             held = [f"{p.variant}/{p.symbol} {p.qty}" for p in self.positions.open()]
             log.info(
                 "journal %s recovered; open positions: %s",
@@ -405,8 +412,21 @@ class Service:
             variants=variants,
         )
 
+    def stop_of(self, variant: str, symbol: str) -> OrderRecord | None:
+        """The stop resting on the exchange for this position (STOP_MODE=exchange)."""
+        stops = self.executor.stops
+        return None if stops is None else stops.live(variant, symbol)
+
     def _register_metric_sources(self) -> None:
         m = self.metrics
+        stops = self.executor.stops
+        if stops is not None:
+            counts = stops.counts
+            for what in ("placed", "filled", "canceled"):
+                m.add_source(
+                    f"stop_orders_{what}", f"Stop orders {what} on the exchange",
+                    functools.partial(_count, counts, what),
+                )  # fmt: skip
         m.add_source("late_trades", "Trades too late for their minute", self._late_trades)
         m.add_source("reconnects", "Trade stream reconnects", self._reconnects)
         m.add_source("gaps_backfilled", "Trade-id gaps filled from REST", self._gaps)
@@ -424,6 +444,10 @@ class Service:
             return 0.0
         states = self.feed.states().values()
         return float(sum(s.gaps - s.unfilled_gaps for s in states))
+
+
+def _count(counts: Counter[str], key: str) -> float:
+    return float(counts[key])
 
 
 async def _quietly(awaitable: Any, what: str, timeout_s: float = 1.0) -> None:

@@ -266,6 +266,13 @@ class StrategyEngine:
         """The variants' strategies, comma separated in order of first use ("ema_sma")."""
         return ",".join(dict.fromkeys(v.strategy for v in self._variants))
 
+    def stop_loss(self, variant: str) -> Decimal:
+        """The variant's stop-loss as the engine applies it now."""
+        for slot in self._slots.values():
+            if slot.variant == variant:
+                return slot.stop_loss
+        return next(v.stop_loss for v in self._variants if v.name == variant)
+
     def snapshot(self) -> dict[str, Any]:
         """Parameters, indicator values, readiness and positions as the engine sees them."""
         symbols: dict[str, Any] = {}

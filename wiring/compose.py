@@ -7,6 +7,7 @@ wrapped by the recording taps (`recording.taps`).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from config import Settings
@@ -22,6 +23,8 @@ from execution.models import Mode
 from execution.positions import PositionBook
 from execution.rules import SymbolRules
 from execution.server_time import ServerTime
+from execution.stop_watch import StopWatch
+from execution.user_stream import UserStream
 from execution.variant_state import VariantStates
 from pipeline.metrics import ServiceMetrics
 from pipeline.pipeline import Pipeline
@@ -81,6 +84,7 @@ def build_components(
     else:
         broker = TestnetBroker(client, rules, mode=mode, server_time=server_time)
     sender: Broker = broker if recorder is None else RecordingBroker(broker, recorder)
+    stops_on_exchange = stops_live_on_exchange(settings, mode)
     executor = OrderExecutor.from_settings(
         settings,
         sender,
@@ -90,7 +94,22 @@ def build_components(
         positions=positions,
         price_of=tick_store.last_price,
         on_position=engine.on_position_changed,
+        stop_loss_of=engine.stop_loss if stops_on_exchange else None,
+        stop_broker=broker if stops_on_exchange else None,
     )
+    stop_watch = None
+    if stops_on_exchange:
+        stop_watch = StopWatch(executor)
+        ws_api_url = (
+            stream_url.rstrip("/") + "/ws-api/v3"
+            if mode == Mode.SIMULATED.value
+            else settings.binance_ws_api_url
+        )
+        user_stream = UserStream(
+            ws_api_url, client.API_KEY, client.API_SECRET,
+            lambda: int(time.time() * 1000 + client.timestamp_offset),
+            stop_watch.on_report, stop_watch.on_connected,
+        )  # fmt: skip
     states = VariantStates(
         [v.name for v in settings.variant_settings], executor.risk, executor.capital_shortfall
     )
@@ -130,4 +149,14 @@ def build_components(
     return Components(
         hub, metrics, tick_store, signals, rules, engine, journal, positions, broker, executor,
         pipeline, feed, order_metrics, server_time, states,
+        (stop_watch, user_stream) if stop_watch is not None else None,
     )  # fmt: skip
+
+
+def stops_live_on_exchange(settings: Settings, mode: str) -> bool:
+    """STOP_MODE, with `auto` resolved: on the exchange whenever orders go to one."""
+    if settings.stop_mode == "auto":
+        return mode != Mode.PAPER.value
+    if settings.stop_mode == "exchange" and mode == Mode.PAPER.value:
+        return False  # a paper broker has no exchange to keep a stop on
+    return settings.stop_mode == "exchange"

@@ -23,7 +23,8 @@ def _all(service: Service, symbol: str | None = None) -> list[PositionOut]:
     for s in symbols:
         price = service.tick_store.last_price(s)
         for variant in _variants(service):
-            out.append(position_out(service.positions.get(variant, s), price))
+            stop = service.stop_of(variant, s)
+            out.append(position_out(service.positions.get(variant, s), price, stop))
     return out
 
 
