@@ -61,6 +61,9 @@ class HealthOut(BaseModel):
     now_iso: str
     symbols: dict[str, FeedOut]
     variants: list[VariantStateOut] = Field(description="whether each variant can open positions")
+    notices: list[str] = Field(
+        default=[], description="what the start found (an exchange reset); not a fault now"
+    )
 
 
 class SymbolOut(BaseModel):

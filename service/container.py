@@ -100,8 +100,9 @@ class Service:
         self._set_exchange_error("connecting to the exchange", State.PAUSED)
         self._feed_started = False
         self.trading_ready = False  # the executor is started (rules loaded, journal recovered)
-        self.reset_notice: str | None = None  # an exchange reset seen at start, until restart
-        self.account_mismatches: list[str] = []
+        # What the start found that a person should know, though nothing is wrong now (an
+        # exchange reset that ended the journal's positions, holdings the account lacks).
+        self.notices: list[str] = []
         self.controls = VariantControls(
             settings.variant_settings, journal=self.journal, executor=self.executor,
             engine=self.engine, states=self.states, clock=clock,
@@ -260,10 +261,10 @@ class Service:
             held = ", ".join(f"{p.variant}/{p.symbol} {p.held_qty}" for p in ended) or "none"
             log.warning("%s; positions ended without selling: %s", check.reset, held)
             when = datetime.fromtimestamp(self.clock.now_ms() / 1000, tz=UTC).isoformat()
-            self.reset_notice = f"exchange reset detected at {when}: {check.reset}"
+            self.notices.append(f"exchange reset detected at {when}: {check.reset}")
         for mismatch in check.mismatches:
             log.warning("journal and account disagree: %s", mismatch)
-        self.account_mismatches = check.mismatches
+        self.notices += [f"journal and account disagree: {m}" for m in check.mismatches]
 
     def _journal_signal(self, signal: SignalRaised) -> None:
         """Every signal goes to the journal too, so the signal history survives a restart."""
@@ -398,9 +399,6 @@ class Service:
             for v in variants
             if v.state is not State.ACTIVE and v.reason != self._exchange_error
         ]
-        if self.reset_notice is not None:
-            reasons.append(self.reset_notice)
-        reasons += [f"journal and account disagree: {m}" for m in self.account_mismatches]
         return HealthReport(
             status="degraded" if reasons else "ok",
             reasons=reasons,
@@ -410,6 +408,7 @@ class Service:
             now_ms=now,
             symbols=feeds,
             variants=variants,
+            notices=list(self.notices),
         )
 
     def stop_of(self, variant: str, symbol: str) -> OrderRecord | None:

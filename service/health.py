@@ -26,3 +26,4 @@ class HealthReport:
     now_ms: int
     symbols: dict[str, FeedReport] = field(default_factory=dict)
     variants: list[VariantState] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # found at start; nothing wrong now

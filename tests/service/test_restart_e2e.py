@@ -34,7 +34,7 @@ async def _run_until_orders(
     minute passes); stop it with SIGINT. Returns the exit code, /signals at the end, its log."""
     port = free_port()
     before = _filled(journal)
-    cmd = [sys.executable, "main.py", "--simulate", "--speed", "600", "--seed", "2"]
+    cmd = [sys.executable, "main.py", "--simulate", "--speed", "120", "--seed", "2"]
     cmd += ["--port", str(port), "--journal", str(journal), "--env-file", str(empty_env(tmp_path))]
     log_path = tmp_path / f"{name}.log"
     with log_path.open("wb") as log:
@@ -68,10 +68,10 @@ def _filled(journal: Path) -> int:
 @pytest.mark.timeout(180)
 async def test_a_restarted_simulation_continues_the_journal(tmp_path: Path) -> None:
     journal = tmp_path / "journal.jsonl"
-    code1, signals1, log1 = await _run_until_orders(tmp_path, journal, 4, "first")
+    code1, signals1, log1 = await _run_until_orders(tmp_path, journal, 2, "first")
     assert code1 == 0, log1[-3000:]
     first = _lines(journal)
-    code2, signals2, log2 = await _run_until_orders(tmp_path, journal, 4, "second")
+    code2, signals2, log2 = await _run_until_orders(tmp_path, journal, 2, "second")
     assert code2 == 0, log2[-3000:]
     second = _lines(journal)[len(first) :]
 
