@@ -126,6 +126,7 @@ def health_data(report: HealthReport) -> dict[str, Any]:
             {"variant": v.variant, "state": v.state.value, "reason": v.reason}
             for v in report.variants
         ],
+        "notices": list(report.notices),
     }
 
 

@@ -151,8 +151,9 @@ class OrderExecutor:
 
     # -- life --------------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Open the journal, rebuild positions from it, reconcile open intents, tell listeners."""
+    async def start(self, reconcile_stops: bool = True) -> None:
+        """Open the journal, rebuild positions from it, reconcile open intents (and, unless
+        the caller does it later with `reconcile_stops()`, the stops), tell listeners."""
         await self.journal.start()
         self._seen, self._last_manual_ref = rebuild(
             self.journal, self.positions, self.risk, self._lot
@@ -161,11 +162,18 @@ class OrderExecutor:
             self.stops.rebuild(self.journal.orders())
         for outcome in await reconcile(self.journal, self.broker, self._clock):
             await self._finish(outcome)
-        if self.stops is not None:
-            await self.stops.reconcile(self.positions.all)
+        if reconcile_stops:
+            await self.reconcile_stops()
         for pos in self.positions.all():
             self._notify(pos.variant, pos.symbol)
         self._running = True
+
+    async def reconcile_stops(self) -> None:
+        """Stops against the exchange (execution.stops.ExchangeStops.reconcile)."""
+        if self.stops is not None:
+            await self.stops.reconcile(self.positions.all)
+            for pos in self.positions.all():
+                self._notify(pos.variant, pos.symbol)
 
     async def end_positions_by_reset(self, detail: str) -> list[Position]:
         """The exchange was wiped: journal it, and forget what the journal said was held."""
@@ -173,6 +181,8 @@ class OrderExecutor:
         await self.journal.append(ExchangeReset(self._clock.now_ms(), detail))
         for pos in self.positions.all():
             self.positions.clear(pos.variant, pos.symbol)
+        if self.stops is not None:
+            self.stops.forget_all()  # the wiped exchange has none of them
         for pos in ended:
             self._notify(pos.variant, pos.symbol)
             self._publish(POSITION, self.positions.get(pos.variant, pos.symbol), pos.symbol)

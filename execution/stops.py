@@ -99,6 +99,10 @@ class ExchangeStops:
     def all_live(self) -> list[OrderRecord]:
         return list(self._live.values())
 
+    def forget_all(self) -> None:
+        """The exchange was reset: no stop of ours rests there any more."""
+        self._live.clear()
+
     def owner_of(self, client_order_id: str) -> tuple[str, str] | None:
         """The (variant, symbol) whose live stop has this id, if any."""
         for key, stop in self._live.items():

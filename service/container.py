@@ -213,7 +213,7 @@ class Service:
         await self.parts.server_time.sync()
         if not self.trading_ready:
             # Journal recovery: positions rebuilt, open intents reconciled with the exchange.
-            await self.executor.start()
+            await self.executor.start(reconcile_stops=False)
             self.controls.restore()  # paused / re-configured variants stay so
             self.signals.restore(
                 e.signal for e in self.journal.records() if isinstance(e, SignalNote)
@@ -221,6 +221,7 @@ class Service:
             self.signals.on_add = self._journal_signal
             if self.mode != "paper":
                 await self._check_account()
+            await self.executor.reconcile_stops()  # after a reset is known: none on a wiped one
             self.performance.load()
             self.trading_ready = True
             if self.parts.stop_watch is not None:

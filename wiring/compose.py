@@ -7,6 +7,7 @@ wrapped by the recording taps (`recording.taps`).
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -36,6 +37,8 @@ from service.container import Service
 from service.order_metrics import OrderMetrics
 from strategy.engine import StrategyEngine
 from strategy.models import SignalRaised
+
+log = logging.getLogger(__name__)
 
 
 def build_service(
@@ -84,7 +87,7 @@ def build_components(
     else:
         broker = TestnetBroker(client, rules, mode=mode, server_time=server_time)
     sender: Broker = broker if recorder is None else RecordingBroker(broker, recorder)
-    stops_on_exchange = stops_live_on_exchange(settings, mode)
+    stops_on_exchange = stops_live_on_exchange(settings, mode, recording=recorder is not None)
     executor = OrderExecutor.from_settings(
         settings,
         sender,
@@ -153,10 +156,14 @@ def build_components(
     )  # fmt: skip
 
 
-def stops_live_on_exchange(settings: Settings, mode: str) -> bool:
-    """STOP_MODE, with `auto` resolved: on the exchange whenever orders go to one."""
+def stops_live_on_exchange(settings: Settings, mode: str, recording: bool = False) -> bool:
+    """STOP_MODE, with `auto` resolved: on the exchange whenever orders go to one, except in a
+    run that records for a replay (a backtest replays the service's stops, not the
+    exchange's: the recording would not reproduce)."""
     if settings.stop_mode == "auto":
-        return mode != Mode.PAPER.value
+        return mode != Mode.PAPER.value and not recording
+    if settings.stop_mode == "exchange" and recording:
+        log.warning("STOP_MODE=exchange with --record: a replay will not reproduce stop fills")
     if settings.stop_mode == "exchange" and mode == Mode.PAPER.value:
         return False  # a paper broker has no exchange to keep a stop on
     return settings.stop_mode == "exchange"
