@@ -150,3 +150,7 @@ class VariantControls:
             new = configured(self._variants[name], control.stop_loss, dict(control.parameters))
             self._engine.reconfigure(new, self._history)
             self._variants[name] = new
+            if control.stop_loss is not None:  # a stop resting on the exchange moves too
+                for pos in self._executor.positions.open():
+                    if pos.variant == name:
+                        self._executor.check_stop(name, pos.symbol, protect=True)

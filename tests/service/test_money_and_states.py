@@ -167,3 +167,29 @@ async def test_a_testnet_reset_ends_the_journals_positions_and_signals_survive(
     assert [(s["variant"], s["symbol"]) for s in signals] == [("B", "ETHUSDT")]
     kinds = [orjson.loads(x)["type"] for x in cfg.journal_path.read_bytes().splitlines()]
     assert kinds[-1] == "reset" and kinds.count("filled") == 1
+
+
+async def test_a_new_stop_loss_replaces_the_stop_resting_on_the_exchange(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    service = support.simulated_service(sim, support.settings(tmp_path))
+    async with running(service) as http:
+        order = {"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.001", "variant": "A"}
+        bought = (await http.post("/orders", json=order)).json()
+        before = await service.client.get_open_orders(symbol="BTCUSDT")
+        changed = await http.patch("/variants/A", json={"stop_loss": "0.05"})
+        assert changed.status_code == 200, changed.text
+        await service.executor.wait_idle()
+        after = await service.client.get_open_orders(symbol="BTCUSDT")
+        row = next(p for p in (await http.get("/positions")).json() if p["variant"] == "A")
+    entry = Decimal(bought["avg_price"])
+    (old,), (new,) = before, after
+    assert Decimal(old["stopPrice"]) == (entry * Decimal("0.85")).quantize(
+        Decimal("0.01"), "ROUND_DOWN"
+    )
+    assert Decimal(new["stopPrice"]) == (entry * Decimal("0.95")).quantize(
+        Decimal("0.01"), "ROUND_DOWN"
+    )
+    assert new["clientOrderId"] != old["clientOrderId"]  # a new order, never a reused id
+    assert row["stop_order"]["client_order_id"] == new["clientOrderId"]
+    assert Decimal(row["stop_order"]["stop_price"]) == Decimal(new["stopPrice"])
