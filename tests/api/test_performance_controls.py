@@ -109,7 +109,9 @@ def recompute(orders: list[dict[str, Any]], variant: str) -> dict[str, Any]:
         holds.append(o["updateTime"] - entry_time)
         trip_pnl = Decimal(0)
         entry_time = None
-        if "-x" in o["clientOrderId"]:  # the stop-loss's client order ids: A-BTCUSDT-xS-…
+        # A stop-loss exit: the STOP_LOSS order resting on the exchange (STOP_MODE=exchange),
+        # or the service's own stop sold at market (client order ids A-BTCUSDT-xS-…).
+        if o["type"] == "STOP_LOSS" or "-x" in o["clientOrderId"]:
             stops += 1
     return {
         "round_trips": len(trips),

@@ -27,7 +27,7 @@ import httpx
 import pytest
 from binance import AsyncClient
 
-from tests.api.support import free_port
+from tests.api.support import empty_env, free_port
 from tests.service.test_e2e import ROOT, wait_healthy
 
 pytestmark = pytest.mark.e2e
@@ -66,7 +66,7 @@ def start_service(sim_url: str, journal: Path, stop_mode: str, name: str) -> tup
         VARIANTS="A:0.15:900:999,B:0.10:900:999", SYMBOLS="BTCUSDT,ETHUSDT",
     )  # fmt: skip
     cmd = [sys.executable, "main.py", "--simulate-url", sim_url, "--port", str(port)]
-    cmd += ["--journal", str(journal), "--env-file", str(journal.parent / "none")]
+    cmd += ["--journal", str(journal), "--env-file", str(empty_env(journal.parent))]
     log = (journal.parent / f"{name}.log").open("ab")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     return proc, f"http://127.0.0.1:{port}"
