@@ -49,7 +49,10 @@ def test_rsi_edges_flat_is_50_and_only_rising_is_100() -> None:
 
 @pytest.mark.parametrize(("fast", "slow", "signal"), [(12, 26, 9), (3, 7, 4), (1, 2, 1)])
 def test_macd_equals_pandas(closes: Closes, fast: int, slow: int, signal: int) -> None:
-    want = reference.macd(pd.Series(closes), fast, slow, signal)
+    want = {
+        name: col.tolist()
+        for name, col in reference.macd(pd.Series(closes), fast, slow, signal).items()
+    }
     m = MACD(fast, slow, signal)
     for i, x in enumerate(closes):
         m.update(x)
@@ -62,7 +65,9 @@ def test_macd_equals_pandas(closes: Closes, fast: int, slow: int, signal: int) -
 
 @pytest.mark.parametrize(("period", "k"), [(20, 2.0), (5, 1.5), (2, 1.0), (60, 3.0)])
 def test_bollinger_bands_equal_pandas(closes: Closes, period: int, k: float) -> None:
-    want = reference.bands(pd.Series(closes), period, k)
+    want = {
+        name: col.tolist() for name, col in reference.bands(pd.Series(closes), period, k).items()
+    }
     b = Bands(period, k)
     for i, x in enumerate(closes):
         b.update(x)
