@@ -37,6 +37,7 @@ class _Book:
         "incomplete",
         "last_close",
         "last_closed",
+        "late_logged_minute",
         "late_trades",
         "low",
         "minute",
@@ -60,6 +61,7 @@ class _Book:
         self.history: deque[Candle] = deque(maxlen=history)
         self.held = 0
         self.late_trades = 0
+        self.late_logged_minute: int | None = None
         self.incomplete: list[tuple[int, int]] = []  # minute ranges, inclusive
         self.backfilled: list[tuple[int, int]] = []
 
@@ -125,12 +127,13 @@ class CandleAggregator:
         if late_open or (b.last_closed is not None and m <= b.last_closed):
             b.late_trades += 1
             self.late_trades += 1
-            log.warning(
-                "late trade %s #%d at %d for a closed minute: counted, not merged",
-                tick.symbol,
-                tick.trade_id,
-                tick.trade_time_ms,
-            )
+            if m != b.late_logged_minute:  # one line per late minute, not one per trade
+                b.late_logged_minute = m
+                log.warning(
+                    "late trade %s #%d at %d for a closed minute: counted, not merged"
+                    " (%d late so far; the late_trades metric counts every one)",
+                    tick.symbol, tick.trade_id, tick.trade_time_ms, b.late_trades,
+                )  # fmt: skip
             return
         if b.minute is not None:
             self._close_open(b)

@@ -18,6 +18,7 @@ import orjson
 from binance import BinanceSocketManager
 
 log = logging.getLogger(__name__)
+CLOSE_S = 0.5  # a polite close gets this long; then the socket is aborted
 
 
 def tolerant_decode(frame: Any) -> Any:
@@ -54,13 +55,34 @@ class StreamConnection:
         self.first_message.set()
 
     async def close(self) -> None:
-        """Stop the reader and close the socket; never raises (it may already be broken)."""
+        """Stop the reader and close the socket, within CLOSE_S; never raises (it may already
+        be broken). What a polite close leaves running is ended: python-binance's read loop
+        spins on a socket stuck in CLOSING (a peer that never answers the close frame) and
+        would keep the process from exiting, so the transport is aborted and that loop
+        cancelled."""
         if self.reader is not None:
             self.reader.cancel()
         try:
-            await asyncio.wait_for(self.sock.__aexit__(None, None, None), 5.0)
+            await asyncio.wait_for(self.sock.__aexit__(None, None, None), CLOSE_S)
         except Exception as exc:  # closing a broken socket may fail in many ways
             log.debug("feed: closing socket: %r", exc)
+        finally:
+            self._abort()
+
+    def _abort(self) -> None:
+        ws = getattr(self.sock, "ws", None)
+        transport = getattr(ws, "transport", None)
+        if transport is not None:
+            transport.abort()
+        for task in asyncio.all_tasks():
+            coro = task.get_coro()
+            frame = getattr(coro, "cr_frame", None)
+            if (
+                frame is not None
+                and getattr(coro, "__name__", "") == "_read_loop"
+                and frame.f_locals.get("self") is self.sock
+            ):
+                task.cancel()
 
 
 async def open_connection(

@@ -30,6 +30,9 @@ CANDLE_UPDATE_INTERVAL_S = 1.0  # the open candle goes out at most once a second
 # reorder window). The clock closes a minute only this much later than its grace, measured in
 # market time: at --speed 60 half a real second is half a market minute.
 DELIVERY_LAG_REAL_S = 0.5
+# When trades arrive later than that (a loaded machine, a burst at --speed 600), the clock waits
+# for twice the delay seen, up to this many times the usual lag, halving it at every close.
+LAG_CAP = 10
 
 
 class Pipeline:
@@ -58,6 +61,7 @@ class Pipeline:
         self.submit = submit
         self.aggregator = CandleAggregator(candle_history, grace_ms, on_close=self.on_candle)
         self.close_lag_ms = int(DELIVERY_LAG_REAL_S * speed * 1000)
+        self.seen_delay_ms = 0  # the largest trade delay (clock − trade time) since the close
         # Closes quiet minutes once started; the feed's gate (holds, gaps) too.
         self.close_timer = CloseTimer(clock, self.aggregator, self.close_lag_ms, self.close_due)
         self._changed: set[str] = set()  # symbols whose open candle moved since last published
@@ -73,6 +77,9 @@ class Pipeline:
         """One trade from the feed (already deduplicated and in trade-id order)."""
         try:
             self._count_tick(tick.symbol)
+            delay = self.clock.now_ms() - tick.trade_time_ms
+            if delay > self.seen_delay_ms:
+                self.seen_delay_ms = delay
             self.tick_store.add(tick)
             self._add_tick(tick)
             self._changed.add(tick.symbol)
@@ -115,8 +122,13 @@ class Pipeline:
     # -- closing on the clock (the close timer, `aggregation.timer`) ----------------------------
 
     def close_due(self) -> int:
-        """Close every minute whose end + grace (+ the delivery lag) has passed on the clock."""
-        return self.aggregator.close_due(self.clock.now_ms() - self.close_lag_ms)
+        """Close every minute whose end + grace (+ the delivery lag) has passed on the clock.
+        The lag stretches while trades arrive late, so a minute is not closed before its
+        trades are in (they would be late trades, left out of their candle)."""
+        lag = self.close_lag_ms
+        lag = max(lag, min(2 * self.seen_delay_ms, LAG_CAP * lag))
+        self.seen_delay_ms //= 2
+        return self.aggregator.close_due(self.clock.now_ms() - lag)
 
     def publish_open_candles(self) -> None:
         """The open candle of each symbol that changed since the last call."""

@@ -114,6 +114,25 @@ def test_the_clock_closes_a_quiet_minute_after_grace_and_lag(rig: Rig) -> None:
     assert event.data.open_time == T0
 
 
+def test_trades_arriving_late_make_the_clock_wait_for_them(rig: Rig) -> None:
+    """A loaded machine delivers trades seconds after they happened: the clock must not close
+    their minute before they are in (they would be left out of their candle)."""
+    lag = rig.pipeline.close_lag_ms
+    rig.trade(0, "100")
+    late_by = 3 * lag
+    rig.clock.set(T0 + 5_000 + late_by)  # the next trade of minute 0 is delivered late
+    tick = Tick("BTCUSDT", 99, Decimal("101"), Decimal("0.5"), T0 + 5_000, False)
+    rig.pipeline.on_tick(tick)
+    end = T0 + MINUTE_MS
+    rig.clock.set(end + 2_000 + lag)  # the usual close time: too early now
+    rig.pipeline.close_due()
+    assert rig.events(CANDLE) == []
+    rig.clock.set(end + 2_000 + 2 * late_by)
+    rig.pipeline.close_due()
+    (event,) = rig.events(CANDLE)
+    assert event.data.trades == 2 and rig.pipeline.aggregator.late_trades == 0
+
+
 def test_crossover_becomes_a_signal_event_and_an_order(rig: Rig) -> None:
     # Falling closes, then a jump: EMA(2) crosses above SMA(3) on the jump's candle.
     for minute, price in enumerate(["100", "99", "98", "97", "96", "110"]):
