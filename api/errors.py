@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import Request
@@ -22,6 +23,8 @@ def short(value: Any, depth: int = 0) -> Any:
         if len(value) <= MAX_TEXT:
             return value
         return f"{value[:MAX_TEXT]}… ({len(value)} characters)"
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # NaN and Infinity are not JSON
     if value is None or isinstance(value, bool | int | float):
         return value
     if depth >= MAX_DEPTH:

@@ -18,6 +18,7 @@ the read path. See docs/security.md for the threat model.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -26,6 +27,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import UNAUTHORIZED_DETAIL, scope_token, token_ok
 from config import Settings, host_names
+
+log = logging.getLogger(__name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CLOSE_POLICY_VIOLATION = 1008
@@ -207,4 +210,9 @@ async def refuse(refusal: Refusal, scope: Scope, receive: Receive, send: Send) -
     response = JSONResponse(
         {"detail": refusal.detail}, status_code=refusal.status, headers=refusal.headers
     )
-    await response(scope, receive, send)
+    try:
+        await response(scope, receive, send)
+    except Exception as exc:
+        # A refusal goes out before the body is read; the server may meanwhile have found the
+        # body malformed and answered 400 itself (uvicorn's h11 then refuses a second answer).
+        log.debug("refusal not sent, the connection was answered or closed: %r", exc)
