@@ -192,22 +192,18 @@ async def test_422_bodies_never_echo_large_input(
     assert (await client.post(f"/positions/{'V' * 8000}/BTCUSDT/close")).status_code == 422
 
 
-@pytest.mark.parametrize(
-    "quantity", ["NaN", "Infinity", "-Infinity", "nan", "inf", "sNaN", "1e400"]
-)
-async def test_nan_and_infinity_are_422(
-    open_api: tuple[httpx.AsyncClient, Service], quantity: str
-) -> None:
+async def test_nan_and_infinity_are_422(open_api: tuple[httpx.AsyncClient, Service]) -> None:
     client, service = open_api
     before = journal_lines(service)
-    as_string = await client.post("/orders", json={**ORDER, "quantity": quantity})
-    assert as_string.status_code == 422, as_string.text
-    raw = json.dumps({**ORDER, "quantity": 0}).replace(": 0,", f": {quantity},")  # a number
-    assert quantity in raw
-    as_number = await client.post(
-        "/orders", content=raw, headers={"Content-Type": "application/json"}
-    )
-    assert as_number.status_code == 422, (raw, as_number.text)
+    for quantity in ("NaN", "Infinity", "-Infinity", "nan", "inf", "sNaN", "1e400"):
+        as_string = await client.post("/orders", json={**ORDER, "quantity": quantity})
+        assert as_string.status_code == 422, as_string.text
+        raw = json.dumps({**ORDER, "quantity": 0}).replace(": 0,", f": {quantity},")  # a number
+        assert quantity in raw
+        as_number = await client.post(
+            "/orders", content=raw, headers={"Content-Type": "application/json"}
+        )
+        assert as_number.status_code == 422, (raw, as_number.text)
     assert journal_lines(service) == before
 
 
