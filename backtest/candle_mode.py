@@ -10,8 +10,9 @@ its live `on_tick` (the same stop check a live trade goes through).
 
 Entries fill at the close of the candle that signalled, so a stop can only fire from the next
 candle on. Synthetic trades are not added to the aggregator (the candles come from the file).
-Nothing is built for a candle of a symbol no variant holds: the executor's position reports
-(`on_position`, an executor listener) say which symbols are held.
+Nothing is built for a candle whose low stays above every stop level of its symbol (the engine
+would fire none): the executor's position reports (`on_position`, an executor listener) say
+what is held, and at which levels.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class CandleStops:
         self._record = record
         self._submit = submit
         self._levels: dict[str, dict[str, Decimal]] = {}  # symbol -> variant -> stop level
+        self._highest: dict[str, Decimal] = {}  # symbol -> its highest stop level
 
     def on_position(self, variant: str, symbol: str, qty: Decimal, entry: Decimal | None) -> None:
         """An executor listener: what (variant, symbol) holds after an order's outcome."""
@@ -51,13 +53,17 @@ class CandleStops:
             levels[variant] = entry * (1 - stop_loss)
         else:
             levels.pop(variant, None)
-        if not levels:
+        if levels:
+            self._highest[symbol] = max(levels.values())
+        else:
             del self._levels[symbol]
+            self._highest.pop(symbol, None)
 
     def before_close(self, candle: Candle) -> None:
         symbol = candle.symbol
-        if symbol not in self._levels:
-            return  # nothing held: neither synthetic trade can fire a stop
+        highest = self._highest.get(symbol)
+        if highest is None or candle.low > highest:
+            return  # nothing held, or no stop level reached: neither trade can fire a stop
         t = candle.open_time
         on_tick = self._engine.on_tick
         self._raise(on_tick(Tick(symbol, t, candle.open, Decimal(0), t, True)), None)

@@ -167,8 +167,9 @@ async def bench_paper(
 async def bench_simulator(n: int, tmp: Path) -> None:
     stamp = Stamp()
     config = SimulatorConfig(seed=5, symbols=("BTCUSDT",), api_key=KEY, api_secret=SECRET,
-                             history_minutes=1,
+                             history_minutes=1, orders_per_10s=1_000_000,
                              initial_balances=(("USDT", "1000000"), ("BTC", "100")))  # fmt: skip
+    # orders_per_10s: this measures a decision's latency, not the exchange's order-rate limit.
     async with Simulator(config) as sim:
         client = make_client(sim.rest_url)
         original = client.create_order
