@@ -21,6 +21,7 @@ CHART_LIBRARY = "lightweight-charts.standalone.production.js"
 _FILES: dict[str, tuple[Path, str]] = {
     "app.js": (STATIC_DIR / "app.js", "text/javascript"),
     "logic.js": (STATIC_DIR / "logic.js", "text/javascript"),
+    "abpanel.js": (STATIC_DIR / "abpanel.js", "text/javascript"),
     "style.css": (STATIC_DIR / "style.css", "text/css"),
     "favicon.svg": (STATIC_DIR / "favicon.svg", "image/svg+xml"),
     f"vendor/{CHART_LIBRARY}": (VENDOR_DIR / CHART_LIBRARY, "text/javascript"),

@@ -1,6 +1,7 @@
 // The dashboard: REST snapshot + /ws events -> KPI cards, chart, variant cards, tables, toasts.
 // Plain ES module, no build step. Pure logic lives in logic.js (tested with node).
 import * as L from "./logic.js";
+import { createAbPanel } from "./abpanel.js";
 
 const LOCAL_CHART = "/static/vendor/lightweight-charts.standalone.production.js";
 const CDN_CHART =
@@ -380,6 +381,10 @@ function handle(msg) {
     case "status":
       if (d && typeof d === "object" && d.symbols) state.health = { ...state.health, ...d };
       markDirty("kpi");
+      state.ab?.status();
+      break;
+    case "performance":
+      state.ab?.performance(d);
       break;
     case "error":
       toast(`Error: ${detailText(d?.detail ?? d?.message ?? d)}`, "error");
@@ -394,6 +399,7 @@ function applySnapshot(d) {
   if (state.everConnected && state.symbols.length === 0) return; // REST load still running
   if (Array.isArray(d.positions)) state.positions = d.positions;
   if (d.status && typeof d.status === "object") state.health = d.status;
+  if (d.performance) state.ab?.performance(d.performance);
   markDirty("all");
 }
 
@@ -825,6 +831,7 @@ function setZone(tz, save = true) {
   for (const el of document.querySelectorAll(".tz")) el.textContent = L.tzLabel(state.tz);
   chart.applyZone();
   chart.readout(null);
+  state.ab?.applyZone();
   if (save) saveSettings();
   markDirty("trades", "signals", "variants");
 }
@@ -1121,6 +1128,10 @@ async function main() {
   }
   await chartReady;
   chart.reset();
+  state.ab = createAbPanel({
+    api, state, toast, esc, onChange: () => loadSnapshot().catch(() => {}),
+  });
+  await state.ab.refresh();
   connect();
   setInterval(refreshHealth, HEALTH_EVERY_MS);
   setInterval(() => markDirty("kpi"), 1000);

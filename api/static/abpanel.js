@@ -1,0 +1,258 @@
+// The A/B panel: each variant's state and controls, its money (GET /strategy) and performance
+// (GET /performance, the /ws `performance` message) side by side, and the equity curves of all
+// variants on one chart (GET /performance/equity?variant=…).
+import * as L from "./logic.js";
+
+const STRATEGY_EVERY_MS = 5000;
+const CURVES_EVERY_MS = 2000;
+
+/** "1h 05m", "3m 20s", "42s" from seconds; "—" when unknown. */
+export function holdText(seconds) {
+  const s = Number(seconds);
+  if (seconds === null || seconds === undefined || !Number.isFinite(s)) return "—";
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = Math.floor(s % 60);
+  if (h) return `${h}h ${String(m).padStart(2, "0")}m`;
+  return m ? `${m}m ${String(r).padStart(2, "0")}s` : `${r}s`;
+}
+
+/** Equity marks -> chart rows: seconds, strictly rising (the last mark of a second wins). */
+export function equityRows(points) {
+  const rows = [];
+  for (const p of points ?? []) {
+    const time = Math.floor(Number(p.time_ms) / 1000);
+    const value = Number(p.equity);
+    if (!Number.isFinite(time) || !Number.isFinite(value)) continue;
+    if (rows.length && rows.at(-1).time >= time) {
+      if (rows.at(-1).time === time) rows.at(-1).value = value;
+      continue;
+    }
+    rows.push({ time, value });
+  }
+  return rows;
+}
+
+const signed = (n, digits = 2) => `${n > 0 ? "+" : ""}${L.fmt(n, digits)}`;
+const cls = (n) => (n > 0 ? "up" : n < 0 ? "down" : "");
+
+/**
+ * The panel. `ctx` gives the page's helpers: api(path, opts), state (symbols, variants,
+ * colours, health, strategy, tz), toast(text, kind), esc(text), onChange() (the page re-reads
+ * what a control changed).
+ */
+export function createAbPanel(ctx) {
+  const { api, state, toast, esc } = ctx;
+  const root = document.getElementById("ab-panel");
+  const panel = {
+    perf: null, chart: null, series: {}, curvesAt: 0, curvesQueued: false, busy: new Set(),
+    heads: "",
+  };
+  root.hidden = false;
+  root.innerHTML = `
+    <article class="card ab-card" id="ab-figures">
+      <div class="card-head"><h2>A / B comparison</h2>
+        <span class="ab-since" id="ab-since"></span></div>
+      <div class="ab-heads" id="ab-heads"></div>
+      <div class="ab-table-wrap"><table class="ab-table" id="ab-table"><thead></thead><tbody></tbody></table></div>
+    </article>
+    <article class="card ab-card" id="ab-equity">
+      <div class="card-head"><h2>Equity</h2><span class="ab-legend" id="ab-legend"></span></div>
+      <div id="equity-chart" class="equity-chart" aria-label="equity curves"></div>
+    </article>`;
+
+  function variants() { return state.strategy?.variants ?? state.variants ?? []; }
+  function perfOf(name) { return panel.perf?.variants?.find((v) => v.variant === name) ?? null; }
+  /** State and reason: the newest health (it follows /ws status), else /strategy. */
+  function stateOf(v) {
+    const h = state.health?.variants?.find((x) => x.variant === v.name);
+    return { state: h?.state ?? v.state ?? "active", reason: h ? h.reason : v.state_reason };
+  }
+
+  function renderHeads() {
+    const html = variants().map((v) => {
+      const s = stateOf(v);
+      const paused = Boolean(v.paused) || (s.state === "paused" && /by a person/.test(s.reason ?? ""));
+      const busy = panel.busy.has(v.name) ? " disabled" : "";
+      return `<div class="ab-head" style="--vc:${state.colours[v.name] ?? "#fff"}" data-variant="${esc(v.name)}">
+        <div class="ab-name"><span class="vtag" style="--vc:${state.colours[v.name] ?? "#fff"}">${esc(v.name)}</span>
+          <span class="ab-stop">stop ${L.fmt(L.num(v.stop_loss) * 100, 1).replace(/\.0$/, "")} %</span>
+          <span class="ab-spec" title="${esc(v.spec || v.strategy || "")}">${esc(v.spec || v.strategy || "")}</span></div>
+        <div class="ab-state"><span class="pill state-${esc(s.state)}" data-testid="state-${esc(v.name)}"
+          data-state="${esc(s.state)}">${esc(s.state)}</span>
+          <span class="ab-reason" data-testid="reason-${esc(v.name)}">${esc(s.reason ?? "")}</span></div>
+        <div class="ab-controls">
+          ${paused
+            ? `<button type="button" data-act="resume" data-variant="${esc(v.name)}" data-testid="resume-${esc(v.name)}"${busy}>Resume</button>`
+            : `<button type="button" class="ghost" data-act="pause" data-variant="${esc(v.name)}" data-testid="pause-${esc(v.name)}"${busy}>Pause</button>`}
+          <button type="button" class="danger" data-act="close-all" data-variant="${esc(v.name)}" data-testid="close-all-${esc(v.name)}"${busy}>Close all</button>
+        </div>
+      </div>`;
+    }).join("");
+    // Only when something changed: a button under the pointer is never replaced for nothing.
+    if (html !== panel.heads) {
+      panel.heads = html;
+      document.getElementById("ab-heads").innerHTML = html;
+    }
+  }
+
+  /** Rows: [label, (variant) -> [text, class]]. */
+  const ROWS = [
+    ["Capital", (m) => [L.fmt(L.num(m.money?.capital), 2)]],
+    ["Equity", (m) => [L.fmt(L.num(m.money?.equity), 2)]],
+    ["Return", (m) => { const n = L.num(m.money?.return_pct); return [`${signed(n)} %`, cls(n)]; }],
+    ["Drawdown now / max", (m) => [`${L.fmt(L.num(m.money?.drawdown_pct), 2)} / ${L.fmt(L.num(m.perf?.max_drawdown_pct ?? m.money?.max_drawdown_pct), 2)} %`]],
+    ["Round trips", (m) => [m.perf ? String(m.perf.round_trips) : "—"]],
+    ["Wins · win rate", (m) => [m.perf ? `${m.perf.wins} · ${L.fmt(m.perf.win_rate * 100, 0)} %` : "—"]],
+    ["Realized P&L", (m) => { const n = L.num(m.perf?.realized_pnl); return [signed(n), cls(n)]; }],
+    ["Unrealized P&L", (m) => { const n = L.num(m.perf?.unrealized_pnl); return [signed(n), cls(n)]; }],
+    ["Fees", (m) => [L.fmt(L.num(m.perf?.fees), 2)]],
+    ["Stops hit", (m) => [m.perf ? String(m.perf.stops_hit) : "—"]],
+    ["Exposure", (m) => [m.perf ? `${L.fmt(m.perf.exposure * 100, 0)} %` : "—"]],
+    ["Average hold", (m) => [holdText(m.perf?.avg_hold_s)]],
+  ];
+
+  function renderTable() {
+    const vs = variants();
+    const table = document.getElementById("ab-table");
+    table.tHead.innerHTML = `<tr><th></th>${vs.map((v) =>
+      `<th class="num"><span class="vtag" style="--vc:${state.colours[v.name] ?? "#fff"}">${esc(v.name)}</span></th>`).join("")}</tr>`;
+    const models = vs.map((v) => ({ money: v.money, perf: perfOf(v.name)?.totals ?? null }));
+    table.tBodies[0].innerHTML = ROWS.map(([label, cell]) => `<tr><th scope="row">${esc(label)}</th>${
+      models.map((m, i) => {
+        const [text, c] = cell(m);
+        return `<td class="num ${c ?? ""}" data-testid="ab-${esc(label)}-${esc(vs[i].name)}">${esc(text)}</td>`;
+      }).join("")}</tr>`).join("");
+    const since = panel.perf?.start_ms;
+    document.getElementById("ab-since").textContent = since
+      ? `since ${L.formatTime(since, state.tz)} ${L.tzLabel(state.tz)}` : "";
+  }
+
+  function render() {
+    renderHeads();
+    renderTable();
+    renderLegend();
+  }
+
+  function renderLegend() {
+    document.getElementById("ab-legend").innerHTML = variants().map((v) => {
+      const p = perfOf(v.name);
+      const ret = p ? L.num(p.totals.return_pct) : NaN;
+      return `<span class="vtag" style="--vc:${state.colours[v.name] ?? "#fff"}">${esc(v.name)}</span>
+        <span class="${cls(ret)}">${Number.isFinite(ret) ? `${signed(ret)} %` : ""}</span>`;
+    }).join(" ");
+  }
+
+  function initChart() {
+    const LC = window.LightweightCharts;
+    if (!LC || panel.chart) return;
+    panel.chart = LC.createChart(document.getElementById("equity-chart"), {
+      autoSize: true,
+      layout: { background: { color: "transparent" }, textColor: "#8c98b3", attributionLogo: false },
+      grid: { vertLines: { color: "#1c2640" }, horzLines: { color: "#1c2640" } },
+      timeScale: { timeVisible: true, secondsVisible: false, borderColor: "#243150" },
+      rightPriceScale: { borderColor: "#243150" },
+    });
+    applyZone();
+  }
+
+  function applyZone() {
+    if (!panel.chart) return;
+    panel.chart.applyOptions({
+      localization: { timeFormatter: (t) => `${L.formatTime(t * 1000, state.tz)} ${L.tzLabel(state.tz)}` },
+      timeScale: { tickMarkFormatter: (t, type) => L.tickText(t, type, state.tz) },
+    });
+    renderTable();
+  }
+
+  async function loadCurves() {
+    panel.curvesQueued = false;
+    panel.curvesAt = Date.now();
+    initChart();
+    if (!panel.chart) return;
+    const LC = window.LightweightCharts;
+    for (const v of variants()) {
+      let data;
+      try {
+        data = await api(`/performance/equity?variant=${encodeURIComponent(v.name)}`);
+      } catch { continue; }
+      let series = panel.series[v.name];
+      if (!series) {
+        series = panel.series[v.name] = panel.chart.addSeries(LC.LineSeries, {
+          color: state.colours[v.name] ?? "#fff", lineWidth: 2, title: v.name,
+          priceFormat: { type: "price", precision: 2, minMove: 0.01 },
+        });
+      }
+      series.setData(equityRows(data.points));
+    }
+    root.dataset.curves = String(Object.keys(panel.series).length);
+  }
+
+  /** Equity curves again, at most every CURVES_EVERY_MS. */
+  function queueCurves() {
+    if (panel.curvesQueued) return;
+    panel.curvesQueued = true;
+    const wait = Math.max(0, panel.curvesAt + CURVES_EVERY_MS - Date.now());
+    setTimeout(() => { loadCurves().catch(() => {}); }, wait);
+  }
+
+  async function refresh() {
+    try {
+      const [strategy, perf] = await Promise.all([api("/strategy"), api("/performance")]);
+      state.strategy = strategy;
+      panel.perf = perf;
+    } catch { /* the page's banner says why */ }
+    render();
+    queueCurves();
+  }
+
+  async function act(kind, name, button) {
+    if (kind === "close-all" && !window.confirm(
+      `Close every open position of variant ${name} at market now?\n\nIt is not paused: its strategy may open again.`)) {
+      return;
+    }
+    panel.busy.add(name);
+    if (button) button.disabled = true;
+    try {
+      const out = await api(`/variants/${encodeURIComponent(name)}/${kind}`, { method: "POST" });
+      if (kind === "close-all") {
+        const closed = out.closed?.length ? out.closed.join(", ") : "nothing was open";
+        const refused = Object.entries(out.refused ?? {}).map(([s, why]) => `${s}: ${why}`).join("; ");
+        toast(`Variant ${name}: closed ${closed}${refused ? ` — refused ${refused}` : ""}`, refused ? "reject" : "info");
+      } else {
+        toast(`Variant ${name} ${kind === "pause" ? "paused: no new entries" : "resumed"}`, "info");
+      }
+      if (out.state && state.health?.variants) {
+        state.health.variants = state.health.variants.map((x) =>
+          (x.variant === name ? { ...x, state: out.state, reason: out.state_reason } : x));
+      }
+    } catch (err) {
+      toast(`${kind} ${name} failed: ${err.message}`, "error");
+    } finally {
+      panel.busy.delete(name);
+      await refresh();
+      ctx.onChange?.();
+    }
+  }
+
+  root.addEventListener("click", (e) => {
+    const btn = e.target.closest("button[data-act]");
+    if (btn) act(btn.dataset.act, btn.dataset.variant, btn);
+  });
+  setInterval(() => { api("/strategy").then((s) => { state.strategy = s; render(); }).catch(() => {}); },
+    STRATEGY_EVERY_MS);
+
+  return {
+    refresh,
+    render,
+    applyZone,
+    /** The /ws `performance` message (or the snapshot's). */
+    performance(data) {
+      if (!data || !Array.isArray(data.variants)) return;
+      panel.perf = data;
+      renderTable();
+      renderLegend();
+      queueCurves();
+    },
+    /** Health changed (a /ws status): states and reasons. */
+    status() { renderHeads(); },
+  };
+}

@@ -1,0 +1,263 @@
+"""The A/B panel in Chromium: both variants' figures and equity curves, pause / resume / close all
+from the page (checked through REST and the journal), a -12 % shock that fires B's 10 % stop and
+not A's 15 % one, the phone layout, and the screenshots of docs/dashboard.md.
+
+The service runs against a standalone simulator (`python -m simulator`, `--simulate-url`) so
+that the test can shock its market (`POST /sim/shock`).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.browser.support import (
+    ROOT,
+    TOKEN,
+    Problems,
+    Service,
+    free_port,
+    open_page,
+    shot,
+    wait_ready,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+CLEAR_TOASTS = (
+    "for (const id of ['toasts', 'toast-dock']) document.getElementById(id).replaceChildren()"
+)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"{url}: the process exited:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"{url} did not answer:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A standalone simulator at speed 60; yields its base URL."""
+    tmp = tmp_path_factory.mktemp("ab-sim")
+    port = free_port()
+    log = tmp / "simulator.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "simulator", "--port", str(port), "--speed", "60",
+             "--seed", "5", "--log-level", "WARNING"],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_http(url + "/api/v3/ping", proc, log)
+        yield url
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def service(market: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    tmp = tmp_path_factory.mktemp("ab-service")
+    port = free_port()
+    env = {
+        **os.environ,
+        "JOURNAL_PATH": str(tmp / "trades.jsonl"),
+        "API_TOKEN": TOKEN,
+        "LOG_LEVEL": "WARNING",
+    }
+    log = tmp / "service.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "main.py", "--simulate-url", market, "--port", str(port)],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    svc = Service(f"http://127.0.0.1:{port}", tmp / "trades.jsonl", proc, log)
+    try:
+        _wait_http(svc.url + "/health", proc, log)
+        deadline = time.monotonic() + 30
+        while svc.get("/health")["status"] != "ok" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        yield svc
+    finally:
+        _stop(proc)
+
+
+def post(service: Service, path: str, body: Any = None) -> httpx.Response:
+    return httpx.post(service.url + path, json=body, headers=AUTH, timeout=10)
+
+
+def buy(service: Service, variant: str, symbol: str = "BTCUSDT", qty: str = "0.001") -> None:
+    body = {"symbol": symbol, "side": "BUY", "quantity": qty, "variant": variant}
+    r = post(service, "/orders", body)
+    assert r.status_code == 200, r.text
+
+
+def is_open(service: Service, variant: str, symbol: str = "BTCUSDT") -> bool:
+    rows = service.get("/positions")
+    return any(p["variant"] == variant and p["symbol"] == symbol and p["is_open"] for p in rows)
+
+
+def wait_until(check: Any, timeout: float = 15.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def cell(page: Any, label: str, variant: str) -> str:
+    text: str = page.locator(f"[data-testid='ab-{label}-{variant}']").inner_text()
+    return text
+
+
+def number(text: str) -> Decimal:
+    return Decimal(text.replace(",", "").replace("%", "").replace("+", "").strip())
+
+
+@pytest.fixture
+def page(browser: Any, service: Service) -> Iterator[Any]:
+    page = open_page(browser, service, 1440, 1000)
+    problems = Problems()
+    problems.watch(page)
+    page.goto(service.url + "/")
+    wait_ready(page)
+    page.wait_for_selector("#ab-panel[data-curves='2']")
+    yield page
+    page.context.close()
+    assert not problems.items, problems.items
+
+
+def test_the_panel_shows_both_variants_money_and_performance(page: Any, service: Service) -> None:
+    heads = page.locator(".ab-head")
+    assert heads.count() == 2
+    assert page.locator("#ab-table thead th").all_inner_texts()[1:] == ["A", "B"]
+    strategy = service.get("/strategy")
+    for v in strategy["variants"]:
+        name = v["name"]
+        assert number(cell(page, "Capital", name)) == Decimal(v["money"]["capital"])
+        assert (
+            page.locator(f"[data-testid='state-{name}']").get_attribute("data-state") == v["state"]
+        )
+    perf = {v["variant"]: v["totals"] for v in service.get("/performance")["variants"]}
+    page.wait_for_function(
+        "n => document.querySelector(\"[data-testid='ab-Round trips-A']\").textContent === n",
+        arg=str(perf["A"]["round_trips"]),
+        timeout=10_000,
+    )
+    assert page.locator("#equity-chart canvas").count() > 0  # both curves on one chart
+
+
+def test_pause_and_resume_from_the_page(page: Any, service: Service) -> None:
+    page.click("[data-testid='pause-A']")
+    page.wait_for_selector("[data-testid='state-A'][data-state='paused']")
+    assert "paused by a person" in page.locator("[data-testid='reason-A']").inner_text()
+    a = next(v for v in service.get("/strategy")["variants"] if v["name"] == "A")
+    assert a["paused"] and a["state"] == "paused"
+    body = {"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.001", "variant": "A"}
+    refused = post(service, "/orders", body)
+    assert refused.status_code == 400 and "A is paused" in refused.json()["detail"]
+    page.click("[data-testid='resume-A']")
+    page.wait_for_selector("[data-testid='state-A'][data-state='active']")
+    assert not next(v for v in service.get("/strategy")["variants"] if v["name"] == "A")["paused"]
+    actions = [x["action"] for x in service.journal_lines() if x.get("type") == "control"]
+    assert actions[-2:] == ["pause", "resume"]
+
+
+def test_close_all_asks_first_then_sells_every_position(page: Any, service: Service) -> None:
+    buy(service, "A", "BTCUSDT")
+    buy(service, "A", "ETHUSDT", "0.01")
+    answers = iter([False, True])  # dismissed first: nothing is sold
+    page.on("dialog", lambda d: d.accept() if next(answers) else d.dismiss())
+    page.click("[data-testid='close-all-A']")
+    page.wait_for_timeout(300)
+    assert is_open(service, "A", "BTCUSDT") and is_open(service, "A", "ETHUSDT")
+    with page.expect_response(lambda r: r.url.endswith("/variants/A/close-all")) as info:
+        page.click("[data-testid='close-all-A']")
+    assert info.value.status == 200
+    assert not is_open(service, "A", "BTCUSDT") and not is_open(service, "A", "ETHUSDT")
+    sells = [
+        x for x in service.journal_lines()
+        if x.get("type") == "filled" and x["variant"] == "A" and x["side"] == "SELL"
+        and x["reason"] == "manual"
+    ]  # fmt: skip
+    assert {x["symbol"] for x in sells[-2:]} == {"BTCUSDT", "ETHUSDT"}
+
+
+def test_a_shock_fires_bs_stop_not_as_and_the_panel_shows_it(
+    page: Any, service: Service, market: str
+) -> None:
+    stops_before = {
+        v["variant"]: v["totals"]["stops_hit"] for v in service.get("/performance")["variants"]
+    }
+    buy(service, "A")
+    buy(service, "B")
+    shock = httpx.post(market + "/sim/shock", json={"symbol": "BTCUSDT", "percent": "-12"})
+    assert shock.status_code == 200, shock.text
+    wait_until(lambda: not is_open(service, "B"), what="B's stop-loss exit")
+    perf = {v["variant"]: v["totals"] for v in service.get("/performance")["variants"]}
+    assert perf["B"]["stops_hit"] == stops_before["B"] + 1
+    assert perf["A"]["stops_hit"] == stops_before["A"]
+    page.wait_for_function(
+        "n => document.querySelector(\"[data-testid='ab-Stops hit-B']\").textContent === n",
+        arg=str(perf["B"]["stops_hit"]),
+    )
+    assert cell(page, "Stops hit", "A") == str(perf["A"]["stops_hit"])
+    page.wait_for_timeout(2500)  # the curves' next refresh (every 2 s at most)
+    page.evaluate(CLEAR_TOASTS)  # the docs' screenshots show the page, not the last fills
+    shot(page, "dashboard.png")
+    phone = open_page(page.context.browser, service, 390, 844, is_mobile=True, has_touch=True)
+    phone.goto(service.url + "/")
+    wait_ready(phone)
+    phone.wait_for_selector("#ab-panel[data-curves='2']")
+    phone.wait_for_timeout(1500)
+    phone.evaluate(CLEAR_TOASTS)
+    shot(phone, "dashboard-390.png", full_page=True)
+    phone.context.close()
+
+
+def test_the_panel_on_a_phone(browser: Any, service: Service) -> None:
+    page = open_page(browser, service, 390, 844, is_mobile=True, has_touch=True)
+    page.goto(service.url + "/")
+    wait_ready(page)
+    page.wait_for_selector("#ab-panel[data-curves='2']")
+    width = page.evaluate("document.scrollingElement.scrollWidth")
+    assert width <= 390, f"the page scrolls sideways: {width} px"
+    for name in ("A", "B"):
+        for control in (f"pause-{name}", f"close-all-{name}"):
+            box = page.locator(f"[data-testid='{control}']").bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, control
+    table = page.locator("#ab-table").bounding_box()
+    assert table is not None and table["width"] <= 390
+    page.locator("[data-testid='pause-B']").tap()
+    page.wait_for_selector("[data-testid='state-B'][data-state='paused']")
+    page.locator("[data-testid='resume-B']").tap()
+    page.wait_for_selector("[data-testid='state-B'][data-state='active']")
+    page.context.close()
