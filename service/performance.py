@@ -3,8 +3,9 @@
 The fills since the last exchange reset are read from the journal at start and followed through
 the hub's `trade` events; each variant's equity (capital + realized + unrealized, as
 execution.accounts) is marked at every fill (at its price) and at every closed candle (at its
-close) into a bounded curve and a running drawdown. Figures are computed on request, and pushed
-as a /ws `performance` message at most once a second after something changed.
+close) into a bounded curve and a running drawdown; a report also marks the drawdown at the
+last trade prices, so its max is never below the drawdown it sees now. Figures are computed on
+request, and pushed as a /ws `performance` message at most once a second after a change.
 """
 
 from __future__ import annotations
@@ -223,11 +224,17 @@ class LivePerformance:
                 stats = trip_stats(
                     trips.closed.get(key, []), start, now, () if since is None else (since,)
                 )
+                figures = self._figures(stats, [pos], (variant, symbol))
+                pnl = figures.realized_pnl + figures.unrealized_pnl
+                self._meter(variant, symbol).mark(self.capital + pnl)
                 symbols[symbol] = self._figures(stats, [pos], (variant, symbol))
             every = [t for (v, _), ts in trips.closed.items() if v == variant for t in ts]
             every.sort(key=lambda t: t.entry_time)
             opens = [t for (v, _), t in trips.open_since.items() if v == variant]
             stats = trip_stats(every, start, now, opens)
+            figures = self._figures(stats, list(positions.values()), (variant, None))
+            now_equity = self.capital + figures.realized_pnl + figures.unrealized_pnl
+            self._meter(variant, None).mark(now_equity)
             figures = self._figures(stats, list(positions.values()), (variant, None))
             equity = self.capital + figures.realized_pnl + figures.unrealized_pnl
             out.append(VariantPerformance(variant, self.capital, equity, figures, symbols))

@@ -1,0 +1,45 @@
+"""The A/B panel's pure helpers (api/static/abpanel.js), run by node on hand-worked cases."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+NODE = shutil.which("node")
+PANEL = Path(__file__).resolve().parents[2] / "api" / "static" / "abpanel.js"
+pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
+
+
+def run_js(body: str) -> object:
+    script = (
+        f"import * as P from {json.dumps(PANEL.as_uri())};\n"
+        f"process.stdout.write(JSON.stringify((() => {{ {body} }})()));\n"
+    )
+    assert NODE is not None
+    done = subprocess.run(
+        [NODE, "--input-type=module", "-e", script],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_equity_marks_become_rising_chart_rows() -> None:
+    points = [
+        {"time_ms": 1_000, "equity": "1000"},
+        {"time_ms": 1_400, "equity": "999.5"},  # same second: the later mark wins
+        {"time_ms": 2_000, "equity": "1001.25"},
+        {"time_ms": 1_500, "equity": "7"},  # older than the last row: dropped
+        {"time_ms": "x", "equity": "1"},
+    ]
+    rows = run_js(f"return P.equityRows({json.dumps(points)});")
+    assert rows == [{"time": 1, "value": 999.5}, {"time": 2, "value": 1001.25}]
+
+
+def test_hold_times_read_as_durations() -> None:
+    out = run_js("return [P.holdText(42.9), P.holdText(200), P.holdText(3900), P.holdText(null)];")
+    assert out == ["42s", "3m 20s", "1h 05m", "—"]
