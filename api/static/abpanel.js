@@ -167,6 +167,8 @@ export function createAbPanel(ctx) {
   async function loadCurves() {
     panel.curvesQueued = false;
     panel.curvesAt = Date.now();
+    // Money from /strategy too, with the curves: the figures side by side are of one moment.
+    try { state.strategy = await api("/strategy"); render(); } catch { /* banner says why */ }
     initChart();
     if (!panel.chart) return;
     const LC = window.LightweightCharts;
