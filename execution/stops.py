@@ -33,7 +33,7 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Protocol
 
 from core.clock import Clock
-from execution.errors import CancelRejectedError, ExchangeError, classify
+from execution.errors import CancelRejectedError, ExchangeError, TimestampError, classify
 from execution.ids import stop_order_id
 from execution.models import OrderRecord, OrderStatus, Position, RestingOrder
 from execution.once import OnceOnly
@@ -217,7 +217,11 @@ class ExchangeStops:
                 if state is None or not state.live:
                     return await self._settle(stop, state)
             except Exception as raw:  # the cancel's outcome is unknown: ask again
-                log.warning("cancel of stop %s: %s; retrying", stop.client_order_id, classify(raw))
+                err = classify(raw)
+                log.warning("cancel of stop %s: %s; retrying", stop.client_order_id, err)
+                if isinstance(err, TimestampError):
+                    await self._once.resync(stop.client_order_id)
+                    continue
             await asyncio.sleep(self._retry_s)
 
     async def check(self, variant: str, symbol: str) -> OrderRecord | None:

@@ -1,4 +1,8 @@
-"""Unfilled order count per account: the ORDERS rate limits (10 s and 1 day, real time).
+"""Unfilled order count per account: the ORDERS rate limits (10 s and 1 day).
+
+They count market time (the simulator's clock), so a run at `--speed 600` meets them as the
+same strategy would live: its orders are 600 times closer together in real time, not more
+frequent in the market.
 
 Every placed order counts (a filled order does not give its count back here: Binance's
 decrement rules are not modelled). Over a limit, a new order gets HTTP 429 / -1015.
@@ -8,12 +12,16 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 
 from simulator import errors
 
 
 class OrderCounter:
-    def __init__(self, per_10s: int = 50, per_day: int = 160_000) -> None:
+    def __init__(
+        self, per_10s: int = 50, per_day: int = 160_000, now: Callable[[], float] = time.time
+    ) -> None:
+        self._now = now  # seconds
         self.limits = (("SECOND", 10, per_10s), ("DAY", 1, per_day))  # interval, num, limit
         self._recent: dict[str, deque[float]] = {}
         self._day: dict[str, tuple[int, int]] = {}
@@ -25,14 +33,14 @@ class OrderCounter:
         return recent
 
     def counts(self, api_key: str) -> tuple[int, int]:
-        """Orders placed in the last 10 s and today (UTC), real time."""
-        now = time.time()
+        """Orders placed in the last 10 s and today (UTC), on the counter's clock."""
+        now = self._now()
         day, count = self._day.get(api_key, (int(now // 86_400), 0))
         today = count if day == int(now // 86_400) else 0
         return len(self._trim(api_key, now)), today
 
     def record(self, api_key: str) -> None:
-        now = time.time()
+        now = self._now()
         self._trim(api_key, now).append(now)
         day = int(now // 86_400)
         last_day, count = self._day.get(api_key, (day, 0))

@@ -63,7 +63,9 @@ class Simulator:
         self.accounts = Accounts(self.config, self.state)
         self.user_data = UserDataHub()
         self.engine = Engine(self.state, self.accounts, self.user_data)
-        self.order_counter = OrderCounter(self.config.orders_per_10s)
+        self.order_counter = OrderCounter(
+            self.config.orders_per_10s, now=lambda: self.clock.now_ms() / 1000
+        )
         self.engine.on_order = self.order_counter.record
         self.controls = Controls(self.state, self.engine.reset)
         self._meter = WeightMeter(self.config.weight_limit_1m)

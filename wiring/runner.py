@@ -297,9 +297,11 @@ async def _exchange(
         config.seed,
     )
     try:
-        client = AsyncClient(key, secret, testnet=True)
-        client.API_TESTNET_URL = sim.rest_url
         clock = SimulatedClock(sim.clock.now_ms, sim.clock.speed)
+        # Signs on the simulated clock: wall time + a fixed offset leaves the recvWindow
+        # within seconds when the market runs faster than real time.
+        client = ClockedClient(key, secret, testnet=True, clock=clock)
+        client.API_TESTNET_URL = sim.rest_url
         yield "simulated", clock, client, sim.stream_url
     finally:
         await sim.stop()
