@@ -217,6 +217,9 @@ class TestnetBroker:
         except KeyError:
             raise InvalidSymbolError(f"no rules for symbol {symbol}", -1121) from None
 
+    def set_rules(self, rules: SymbolRules) -> None:
+        self._rules[rules.symbol] = rules
+
     async def load_rules(self, symbols: list[str] | None = None) -> dict[str, SymbolRules]:
         """Fetch exchangeInfo and keep the rules of `symbols` (all when None)."""
         try:

@@ -86,8 +86,5 @@ class Components:
 
 async def apply_rules(broker: PaperBroker | TestnetBroker, rules: dict[str, SymbolRules]) -> None:
     """Give the broker the exchange's symbol rules once exchangeInfo is loaded."""
-    if isinstance(broker, PaperBroker):
-        for rule in rules.values():
-            broker.set_rules(rule)
-    else:
-        await broker.load_rules()
+    for rule in rules.values():  # the service fetched exchangeInfo once: no second request
+        broker.set_rules(rule)

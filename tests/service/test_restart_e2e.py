@@ -51,7 +51,11 @@ async def _run_until_orders(
         finally:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGINT)
-            code = await asyncio.to_thread(proc.wait, 30)
+            try:
+                code = await asyncio.to_thread(proc.wait, 30)
+            except subprocess.TimeoutExpired:
+                proc.kill()  # never leave a service behind
+                code = await asyncio.to_thread(proc.wait, 10)
     return code, signals, log_path.read_text()
 
 
