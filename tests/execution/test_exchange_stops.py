@@ -4,6 +4,8 @@ settled by asking it about the stop's id."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -159,3 +161,62 @@ async def test_a_restart_reconciles_stops_with_the_journal(tmp_path: Path) -> No
     (new_stop,) = eth_open
     assert new_stop["type"] == "STOP_LOSS" and new_stop["clientOrderId"] != b_stop.client_order_id
     assert second.stops is not None and second.stops.live("B", "ETHUSDT") is not None
+
+
+async def _stop_exit_heard(tmp_path: Path, stream_url: str | None) -> tuple[Any, Any]:
+    """A stop fills on the exchange with nobody asking: the user-data stream (at
+    `stream_url`, or a dead port: the stream is down) or the polling fallback must hear it."""
+    from execution.stop_watch import StopWatch
+    from execution.user_stream import UserStream
+    from tests.api.support import free_port
+
+    async with Simulator(sim_config()) as sim:
+        client = make_client(sim.rest_url)
+        executor = await make_executor(client, tmp_path / "j.jsonl", SystemClock(), stop_loss=STOP)
+        await executor.start()
+        watch = StopWatch(executor, poll_s=0.2)
+        url = stream_url or f"ws://127.0.0.1:{free_port()}/ws-api/v3"
+        stream = UserStream(
+            sim.ws_api_url if stream_url == "sim" else url, KEY, SECRET,
+            lambda: int(time.time() * 1000 + client.timestamp_offset),
+            watch.on_report, watch.on_connected,
+        )  # fmt: skip
+        tasks = [asyncio.create_task(stream.run()), asyncio.create_task(watch.poll_while_down())]
+        try:
+            await executor.manual_order("A", "BTCUSDT", Side.BUY, Decimal("0.001"))
+            if stream_url == "sim":
+                for _ in range(100):
+                    if stream.connected:
+                        break
+                    await asyncio.sleep(0.02)
+                assert stream.connected
+            sim.controls.shock("BTCUSDT", Decimal("-30"))
+            for _ in range(200):
+                if executor.positions.get("A", "BTCUSDT").qty == 0:
+                    break
+                await asyncio.sleep(0.02)
+            orders = await orders_on_exchange(client)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await executor.stop()
+            await client.close_connection()
+    return executor, (orders, watch, stream)
+
+
+async def test_a_stop_fill_is_heard_from_the_user_data_stream(tmp_path: Path) -> None:
+    executor, (orders, watch, _stream) = await _stop_exit_heard(tmp_path, "sim")
+    stop = next(o for o in orders if o["type"] == "STOP_LOSS")
+    (exit_,) = [r for r in stops_of(executor) if r.filled]
+    assert exit_.exchange_order_id == stop["orderId"] and watch.events >= 1
+    assert executor.positions.get("A", "BTCUSDT").qty == 0
+
+
+async def test_a_stop_fill_while_the_stream_is_down_is_found_by_polling(tmp_path: Path) -> None:
+    executor, (orders, watch, stream) = await _stop_exit_heard(tmp_path, None)
+    assert not stream.connected and stream.reconnects >= 1 and watch.events == 0
+    stop = next(o for o in orders if o["type"] == "STOP_LOSS")
+    (exit_,) = [r for r in stops_of(executor) if r.filled]
+    assert exit_.exchange_order_id == stop["orderId"]
+    assert exit_.quote_qty == Decimal(stop["cummulativeQuoteQty"])
