@@ -320,6 +320,7 @@ async def amain(args: argparse.Namespace) -> int:
         finally:
             await soak.stop_all()
             if args.keep:
+                Path(args.keep).mkdir(parents=True, exist_ok=True)
                 for name in ("journal.jsonl", "service.log", "simulator.log"):
                     src = Path(tmp) / name
                     if src.exists():
