@@ -320,7 +320,6 @@ async def amain(args: argparse.Namespace) -> int:
         finally:
             await soak.stop_all()
             if args.keep:
-                Path(args.keep).mkdir(parents=True, exist_ok=True)
                 for name in ("journal.jsonl", "service.log", "simulator.log"):
                     src = Path(tmp) / name
                     if src.exists():
@@ -356,7 +355,10 @@ def main() -> int:
     )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", default=None, help="copy journal and logs to this folder")
-    return asyncio.run(amain(parser.parse_args()))
+    args = parser.parse_args()
+    if args.keep:
+        Path(args.keep).mkdir(parents=True, exist_ok=True)
+    return asyncio.run(amain(args))
 
 
 if __name__ == "__main__":
