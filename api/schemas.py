@@ -134,6 +134,10 @@ class SignalOut(BaseModel):
     ema: float | None
     sma: float | None
     action: str
+    indicators: dict[str, float | None] | None = Field(
+        description="a non-crossover strategy's values behind it (rsi; macd, signal, hist; "
+        "lower, middle, upper); null for ema_sma, whose values are ema and sma"
+    )
 
 
 class VariantMoneyOut(BaseModel):

@@ -9,6 +9,7 @@ event once (`event_data`).
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -83,6 +84,7 @@ def tick_data(tick: Tick) -> dict[str, Any]:
 
 
 def signal_data(signal: SignalRaised) -> dict[str, Any]:
+    """A signal as GET /signals rows and /ws `signal` events both show it (`SignalOut`)."""
     return {
         "variant": signal.variant,
         "symbol": signal.symbol,
@@ -96,7 +98,15 @@ def signal_data(signal: SignalRaised) -> dict[str, Any]:
         "ema": signal.ema,
         "sma": signal.sma,
         "action": signal.action,
+        "indicators": indicator_values(signal.indicators),
     }
+
+
+def indicator_values(values: dict[str, float] | None) -> dict[str, float | None] | None:
+    """A strategy's indicator values; one not finite (not ready) as None, as JSON allows."""
+    if values is None:
+        return None
+    return {name: v if math.isfinite(v) else None for name, v in values.items()}
 
 
 def feed_data(feed: FeedReport) -> dict[str, Any]:
