@@ -42,7 +42,8 @@ from aggregation.models import Candle, CandleSource
 from core.clock import MINUTE_MS
 from core.variants import INTERVALS  # Binance's interval names, in ms (the settings use them)
 
-__all__ = ["INTERVALS", "Rollup", "interval_ms", "roll_up", "roll_up_with_open"]
+__all__ = ["INTERVALS", "INTERVAL_NAMES", "Rollup", "interval_ms", "roll_up", "roll_up_with_open"]
+INTERVAL_NAMES = {length: name for name, length in INTERVALS.items()}  # 300000 -> "5m"
 _NONE: tuple[Candle, ...] = ()
 _ZERO = Decimal(0)
 

@@ -10,15 +10,15 @@ from api.serialize import candle_data
 
 
 class CandleJsonCache:
-    """Per symbol: open time -> (the candle object, its JSON). A different object for the same
-    minute (a backfill re-close, a re-added symbol) is re-encoded."""
+    """Per (symbol, interval): open time -> (the candle object, its JSON). A different object
+    for the same candle (a backfill re-close, a re-added symbol) is re-encoded."""
 
     def __init__(self, max_per_symbol: int) -> None:
         self._max = max(10, max_per_symbol)
-        self._by_symbol: dict[str, dict[int, tuple[Candle, bytes]]] = {}
+        self._by_series: dict[tuple[str, int], dict[int, tuple[Candle, bytes]]] = {}
 
     def encode(self, candle: Candle) -> bytes:
-        table = self._by_symbol.setdefault(candle.symbol, {})
+        table = self._by_series.setdefault((candle.symbol, candle.interval_ms), {})
         hit = table.get(candle.open_time)
         if hit is not None and hit[0] is candle:
             return hit[1]

@@ -83,10 +83,17 @@ class SymbolRemovedOut(BaseModel):
     closed_positions: list[str] = Field(description="variants whose position was closed first")
 
 
+# aggregation.timeframes.INTERVALS (a test checks they agree)
+IntervalName = Literal["1m", "3m", "5m", "15m", "30m", "1h", "4h", "1d"]
+
+
 class CandleOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"description": "Binance's 1m kline fields"})
+    model_config = ConfigDict(
+        json_schema_extra={"description": "Binance's kline fields, of a 1m … 1d candle"}
+    )
 
     symbol: str
+    interval: IntervalName
     open_time: int
     close_time: int
     open_time_iso: str
@@ -100,15 +107,15 @@ class CandleOut(BaseModel):
     trades: int
     taker_buy_base: DecimalStr
     taker_buy_quote: DecimalStr
-    complete: bool = Field(description="false: trades of this minute are missing (a gap)")
-    closed: bool = Field(description="false for the minute still being built")
+    complete: bool = Field(description="false: trades of this candle are missing (a gap)")
+    closed: bool = Field(description="false for the candle still being built")
     source: Literal["stream", "backfill", "warmup"]
 
 
 class CandleSeriesOut(BaseModel):
     symbol: str
     candles: list[CandleOut] = Field(description="closed candles, oldest first")
-    open_candle: CandleOut | None = Field(description="the minute still being built")
+    open_candle: CandleOut | None = Field(description="the candle still being built")
 
 
 class TickOut(BaseModel):

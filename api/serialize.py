@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from aggregation.models import Candle
+from aggregation.timeframes import INTERVAL_NAMES
 from core.hub import CANDLE, CANDLE_UPDATE, SIGNAL, STATUS, TICK, Event
 from data_ingestion.models import Tick
 from service.health import FeedReport, HealthReport
@@ -48,10 +49,12 @@ def plain_text(text: str | None) -> str | None:
 
 
 def candle_data(candle: Candle, closed: bool = True) -> dict[str, Any]:
-    """`closed` False for the minute still being built; `complete` False: trades are missing."""
+    """`closed` False for the candle still being built; `complete` False: trades are missing.
+    `interval`: "1m" for the aggregator's minutes, "5m" … for the rolled-up ones."""
     row = candle.to_kline_row()
     return {
         "symbol": candle.symbol,
+        "interval": INTERVAL_NAMES[candle.interval_ms],
         "open_time": candle.open_time,
         "close_time": candle.close_time,
         "open_time_iso": iso_ms(candle.open_time),

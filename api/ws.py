@@ -12,24 +12,22 @@ import contextlib
 import logging
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.candle_cache import CandleJsonCache
 from api.convert import order_event, position_out
-from api.errors import short
 from api.serialize import candle_data, event_data, health_data, signal_data
 from api.variant_schemas import performance_out
+from api.ws_ops import ClientOp, reply_to, subscription
 from core.hub import (
     ERROR,
     EVENT_KINDS,
     ORDER,
     PERFORMANCE,
     POSITION,
-    STATUS,
     TRADE,
     Event,
     Subscriber,
@@ -43,36 +41,8 @@ log = logging.getLogger(__name__)
 SNAPSHOT = "snapshot"
 SNAPSHOT_CANDLES = 200
 CLOSE_TRY_AGAIN_LATER = 1013
-MAX_DETAIL = 500  # characters of an error reply's detail
 CLOSE_WAIT_S = 10.0  # a slow client gets this long to take the close frame
-Channel = Literal[
-    "candle",
-    "candle_update",
-    "tick",
-    "signal",
-    "order",
-    "trade",
-    "position",
-    "status",
-    "error",
-    "performance",
-]
-
-
 MAX_MESSAGE_CHARS = 4096  # a client message longer than this is refused unparsed
-MAX_ITEMS = 64  # channels or symbols in one message
-Symbol = Annotated[str, StringConstraints(min_length=1, max_length=20)]
-
-
-class ClientOp(BaseModel):
-    """What a client may send: change which channels and symbols it receives. Symbols must be
-    ones the service streams, so a connection's subscription is bounded by the service's."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    op: Literal["subscribe", "unsubscribe"]
-    channels: list[Channel] = Field(default_factory=list, max_length=MAX_ITEMS)
-    symbols: list[Symbol] = Field(default_factory=list, max_length=MAX_ITEMS)
 
 
 PriceOf = Callable[[str], Decimal | None]
@@ -139,49 +109,9 @@ class FrameParts:
         return self._head, self._tail
 
 
-class BadOp(ValueError):
-    """A client message that is refused (its text is the error reply's detail, bounded)."""
-
-
-def apply_op(sub: Subscriber, op: ClientOp, known_symbols: list[str]) -> None:
-    """Subscribe adds channels and symbols; unsubscribe removes them. Initially: all symbols.
-    A symbol the service does not stream refuses the whole message (`BadOp`)."""
-    symbols = {s.strip().upper() for s in op.symbols}
-    unknown = sorted(symbols - set(known_symbols))
-    if unknown:
-        shown = ", ".join(unknown[:5]) + (
-            f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
-        )
-        raise BadOp(f"not streamed: {shown} (streamed: {', '.join(known_symbols)})")
-    if op.op == "subscribe":
-        sub.kinds |= set(op.channels)
-        if symbols:
-            sub.symbols = symbols if sub.symbols is None else sub.symbols | symbols
-    else:
-        sub.kinds -= set(op.channels)
-        if symbols:
-            current = set(known_symbols) if sub.symbols is None else sub.symbols
-            sub.symbols = current - symbols
-
-
-def problems_of(exc: ValidationError) -> str:
-    """pydantic's errors as one bounded line (locations cut short, never the input)."""
-    parts = []
-    for e in exc.errors(include_url=False)[:5]:
-        loc = ".".join(str(short(p)) for p in e["loc"][:4]) or "message"
-        parts.append(f"{loc}: {e['msg']}")
-    return "; ".join(parts)[:MAX_DETAIL]
-
-
-def subscription(sub: Subscriber) -> dict[str, Any]:
-    return {
-        "channels": sorted(sub.kinds),
-        "symbols": None if sub.symbols is None else sorted(sub.symbols),
-    }
-
-
-def snapshot_data(service: Service, cache: CandleJsonCache) -> dict[str, Any]:
-    """What a page needs to draw at once: candles per symbol, open candles, positions, status.
+def snapshot_data(service: Service, cache: CandleJsonCache, sub: Subscriber) -> dict[str, Any]:
+    """What a page needs to draw at once: candles per symbol, open candles, positions, status,
+    and what the connection is subscribed to (1m candles: the `candles` here are 1m).
     Closed candles come as the JSON the REST routes cached (a burst of connections re-encodes
     nothing)."""
     candles: dict[str, Any] = {}
@@ -193,6 +123,7 @@ def snapshot_data(service: Service, cache: CandleJsonCache) -> dict[str, Any]:
         open_candles[symbol] = None if current is None else candle_data(current, closed=False)
     return {
         "symbols": service.symbols(),
+        "subscription": subscription(sub),
         "candles": candles,
         "open_candles": open_candles,
         "positions": [
@@ -272,16 +203,8 @@ class Connection:
                 detail = f"message of {len(text)} characters; at most {MAX_MESSAGE_CHARS}"
                 self.reply(ERROR, {"error": "bad message", "detail": detail})
                 continue
-            try:
-                op = ClientOp.model_validate_json(text)
-                apply_op(self.sub, op, self.service.symbols())
-            except ValidationError as exc:
-                self.reply(ERROR, {"error": "bad message", "detail": problems_of(exc)})
-                continue
-            except BadOp as exc:
-                self.reply(ERROR, {"error": "bad message", "detail": str(exc)[:MAX_DETAIL]})
-                continue
-            self.reply(STATUS, {"subscription": subscription(self.sub)})
+            service = self.service
+            self.reply(*reply_to(text, self.sub, service.symbols(), service.timeframes.keep))
 
 
 class WebSocketEndpoint:
@@ -316,7 +239,7 @@ async def serve(
     tasks: list[asyncio.Task[Any]] = []
     try:
         now = service.clock.now_ms()
-        await conn.send(SNAPSHOT, now, orjson.dumps(snapshot_data(service, cache)))
+        await conn.send(SNAPSHOT, now, orjson.dumps(snapshot_data(service, cache, sub)))
         tasks = [
             asyncio.create_task(conn.sender(), name="ws:sender"),
             asyncio.create_task(conn.receiver(), name="ws:receiver"),

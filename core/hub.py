@@ -36,11 +36,14 @@ class Event:
     data: Any
     symbol: str | None = None
     ts_ms: int = 0
+    # A candle's interval ("1m", "5m", …): only subscribers of that interval get it; None: all.
+    interval: str | None = None
     # Serialised once, lazily, by whoever first needs the wire form (shared by all subscribers).
     encoded: bytes | None = None
 
 
 KindsListener = Callable[[frozenset[str], frozenset[str]], None]
+DEFAULT_INTERVALS = frozenset({"1m"})  # candle intervals a new subscriber gets
 
 
 class Subscriber:
@@ -48,7 +51,8 @@ class Subscriber:
 
     `kinds` is a frozenset: change it by assigning (`sub.kinds = {...}`, `sub.kinds |= {...}`,
     `sub.kinds -= {...}`) or `set_kinds`; each change is reported (before, after) to the hub,
-    so `Hub.wanted()` is a counter lookup instead of a scan of every subscriber.
+    so `Hub.wanted()` is a counter lookup instead of a scan of every subscriber. `intervals`
+    (the candle intervals wanted, 1m by default) works the same way, for `Hub.wanted_interval()`.
     """
 
     def __init__(
@@ -61,6 +65,8 @@ class Subscriber:
         self.queue = queue
         self._kinds = frozenset(EVENT_KINDS - {TICK} if kinds is None else kinds)
         self._listener: KindsListener | None = None
+        self._intervals = DEFAULT_INTERVALS
+        self._interval_listener: KindsListener | None = None
         self.symbols = symbols  # None means every symbol
         self.overflowed = overflowed or asyncio.Event()
 
@@ -79,8 +85,21 @@ class Subscriber:
         if self._listener is not None and after != before:
             self._listener(before, after)
 
+    @property
+    def intervals(self) -> frozenset[str]:
+        return self._intervals
+
+    @intervals.setter
+    def intervals(self, intervals: Iterable[str]) -> None:
+        before, after = self._intervals, frozenset(intervals)
+        self._intervals = after
+        if self._interval_listener is not None and after != before:
+            self._interval_listener(before, after)
+
     def wants(self, event: Event) -> bool:
         if event.kind not in self._kinds:
+            return False
+        if event.interval is not None and event.interval not in self._intervals:
             return False
         return self.symbols is None or event.symbol is None or event.symbol in self.symbols
 
@@ -92,31 +111,30 @@ class Hub:
         self._subscribers: set[Subscriber] = set()
         self._on_overflow = on_overflow
         self._wanted: dict[str, int] = {}  # kind -> how many subscribers want it
+        self._intervals: dict[str, int] = {}  # candle interval -> how many subscribers want it
         self.dropped_subscribers = 0
 
     def subscribe(self, maxsize: int = 1000) -> Subscriber:
         sub = Subscriber(queue=asyncio.Queue(maxsize=maxsize))
         self._subscribers.add(sub)
         sub._listener = self._kinds_changed
+        sub._interval_listener = self._intervals_changed
         self._kinds_changed(frozenset(), sub.kinds)
+        self._intervals_changed(frozenset(), sub.intervals)
         return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:
         if sub in self._subscribers:
             self._subscribers.discard(sub)
-            sub._listener = None
+            sub._listener = sub._interval_listener = None
             self._kinds_changed(sub.kinds, frozenset())
+            self._intervals_changed(sub.intervals, frozenset())
 
     def _kinds_changed(self, before: frozenset[str], after: frozenset[str]) -> None:
-        counts = self._wanted
-        for kind in after - before:
-            counts[kind] = counts.get(kind, 0) + 1
-        for kind in before - after:
-            left = counts.get(kind, 0) - 1
-            if left > 0:
-                counts[kind] = left
-            else:
-                counts.pop(kind, None)
+        _count(self._wanted, before, after)
+
+    def _intervals_changed(self, before: frozenset[str], after: frozenset[str]) -> None:
+        _count(self._intervals, before, after)
 
     @property
     def subscriber_count(self) -> int:
@@ -125,6 +143,10 @@ class Hub:
     def wanted(self, kind: str) -> bool:
         """Cheap check before building an event nobody would read (O(1))."""
         return kind in self._wanted
+
+    def wanted_interval(self, interval: str) -> bool:
+        """Whether any subscriber wants candles of `interval` (O(1), whatever its channels)."""
+        return interval in self._intervals
 
     def publish(self, event: Event) -> None:
         if event.kind not in self._wanted:
@@ -143,3 +165,15 @@ class Hub:
             sub.overflowed.set()
             if self._on_overflow is not None:
                 self._on_overflow(sub)
+
+
+def _count(counts: dict[str, int], before: frozenset[str], after: frozenset[str]) -> None:
+    """Keep `counts` (key -> how many subscribers want it) up to date with one change."""
+    for key in after - before:
+        counts[key] = counts.get(key, 0) + 1
+    for key in before - after:
+        left = counts.get(key, 0) - 1
+        if left > 0:
+            counts[key] = left
+        else:
+            counts.pop(key, None)

@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 from aggregation.aggregator import CandleAggregator
 from aggregation.models import Candle
+from aggregation.timeframe_book import TimeframeBook
+from aggregation.timeframes import INTERVAL_NAMES
 from aggregation.timer import CloseTimer
 from core.clock import Clock
 from core.hub import CANDLE, CANDLE_UPDATE, SIGNAL, TICK, Event, Hub
@@ -33,6 +35,7 @@ DELIVERY_LAG_REAL_S = 0.5
 # When trades arrive later than that (a loaded machine, a burst at --speed 600), the clock waits
 # for twice the delay seen, up to this many times the usual lag, halving it at every close.
 LAG_CAP = 10
+MINUTE = "1m"  # the aggregator's candles' interval, as /ws subscribers name it
 
 
 class Pipeline:
@@ -60,6 +63,8 @@ class Pipeline:
         self.signals = signals
         self.submit = submit
         self.aggregator = CandleAggregator(candle_history, grace_ms, on_close=self.on_candle)
+        # 3m … 1d candles from the closed minutes, for the intervals someone asked for (REST, /ws).
+        self.timeframes = TimeframeBook(self.aggregator.history, candle_history)
         self.close_lag_ms = int(DELIVERY_LAG_REAL_S * speed * 1000)
         self.seen_delay_ms = 0  # the largest trade delay (clock − trade time) since the close
         # Closes quiet minutes once started; the feed's gate (holds, gaps) too.
@@ -96,8 +101,13 @@ class Pipeline:
     def on_candle(self, candle: Candle) -> None:
         """A closed minute (from a later trade, the clock, or a backfill)."""
         self.metrics.candles.inc((candle.symbol, candle.source))  # a StrEnum: its value
-        if self._hub_wanted(CANDLE):  # no event is built when nobody reads it
-            self.hub.publish(Event(CANDLE, candle, candle.symbol, self.clock.now_ms()))
+        wanted = self._hub_wanted(CANDLE)
+        if wanted and self.hub.wanted_interval(MINUTE):  # no event built when nobody reads it
+            self.hub.publish(Event(CANDLE, candle, candle.symbol, self.clock.now_ms(), MINUTE))
+        for bar in self.timeframes.add(candle):
+            interval = INTERVAL_NAMES[bar.interval_ms]
+            if wanted and self.hub.wanted_interval(interval):
+                self.hub.publish(Event(CANDLE, bar, bar.symbol, self.clock.now_ms(), interval))
         signals = self.engine.on_candle(candle)
         if signals:
             for signal in signals:
@@ -131,15 +141,23 @@ class Pipeline:
         return self.aggregator.close_due(self.clock.now_ms() - lag)
 
     def publish_open_candles(self) -> None:
-        """The open candle of each symbol that changed since the last call."""
+        """The open candle of each symbol that changed since the last call, of every interval
+        a subscriber wants (a higher interval's: its closed minutes and the open one)."""
         changed, self._changed = self._changed, set()
         if not self._hub_wanted(CANDLE_UPDATE):
             return  # nobody reads them; a new client gets the open candles in its snapshot
+        wanted = self.hub.wanted_interval
+        minute = wanted(MINUTE)
+        higher = [name for name in self.timeframes.kept if wanted(name)]
         now = self.clock.now_ms()
         for symbol in changed:
             candle = self.aggregator.open_candle(symbol)
-            if candle is not None:
-                self.hub.publish(Event(CANDLE_UPDATE, candle, symbol, now))
+            if candle is not None and minute:
+                self.hub.publish(Event(CANDLE_UPDATE, candle, symbol, now, MINUTE))
+            for name in higher:
+                bar = self.timeframes.open_candle(symbol, name, candle)
+                if bar is not None:
+                    self.hub.publish(Event(CANDLE_UPDATE, bar, symbol, now, name))
 
     async def run_candle_updates(self) -> None:
         while True:
@@ -155,6 +173,7 @@ class Pipeline:
         last = before[-1].open_time if before else None
         taken = self.aggregator.warm_up(symbol, candles)
         for candle in self.aggregator.history(symbol, None, None if last is None else last + 1):
+            self.timeframes.add(candle)  # the past: kept for REST, not published
             for signal in self.engine.on_candle(candle):
                 self._raise(signal)
         return taken

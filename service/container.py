@@ -83,6 +83,7 @@ class Service:
         self._symbols: list[str] = list(settings.symbols)
         self.pipeline: Pipeline = self.parts.pipeline
         self.aggregator = self.pipeline.aggregator
+        self.timeframes = self.pipeline.timeframes  # 3m … 1d candles (REST and /ws)
         self.engine = self.parts.engine
         self.executor = self.parts.executor
         self.positions = self.parts.positions
@@ -365,6 +366,7 @@ class Service:
             self.recorder.record_symbol("remove", symbol)
         self.engine.remove_symbol(symbol)
         self.aggregator.remove_symbol(symbol)
+        self.timeframes.drop(symbol)
         self.tick_store.drop(symbol)
         self._publish_status()
         return holding

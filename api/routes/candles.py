@@ -1,21 +1,23 @@
 """GET /candles and /candles/{symbol}: closed 1-minute candles, oldest first.
 
-`GET /candles/{symbol}?interval=5m` (3m … 1d): candles rolled up from the 1-minute ones kept
-(CANDLE_HISTORY minutes), equal to Binance's klines of that interval (aggregation/timeframes.py);
-the oldest interval, when the kept minutes start inside it, has `complete: false`.
+`GET /candles/{symbol}?interval=5m` (3m … 1d): candles rolled up from the closed 1-minute ones,
+equal to Binance's klines of that interval: the service's `TimeframeBook`
+(aggregation/timeframe_book.py), the same candle objects /ws publishes. An interval first asked
+for is rolled up from the minutes kept (CANDLE_HISTORY); its oldest candle, when those minutes
+start inside it, has `complete: false`.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
-from aggregation.timeframes import roll_up_with_open
+from aggregation.models import Candle
 from api.candle_cache import CandleJsonCache
 from api.deps import ServiceDep, normalise_symbol
-from api.schemas import CandleOut, CandleSeriesOut, errors
+from api.schemas import CandleOut, CandleSeriesOut, IntervalName, errors
 from api.serialize import candle_data
 
 router = APIRouter(prefix="/candles", tags=["candles"])
@@ -29,8 +31,6 @@ def get_cache(request: Request) -> CandleJsonCache:
 CacheDep = Annotated[CandleJsonCache, Depends(get_cache)]
 
 Limit = Annotated[int, Query(ge=1, le=5000, description="at most this many, the newest")]
-# aggregation.timeframes.INTERVALS (a test checks they agree)
-IntervalName = Literal["1m", "3m", "5m", "15m", "30m", "1h", "4h", "1d"]
 Interval = Annotated[
     IntervalName,
     Query(description="candle interval; above 1m rolled up from the 1m candles kept"),
@@ -72,31 +72,32 @@ async def candle_series(
     if start is not None and end is not None and start > end:
         raise HTTPException(422, detail="start must not be after end")
     if interval != "1m":
-        return _rolled_up(service, symbol, interval, limit, start, end)
+        return _rolled_up(service, cache, symbol, interval, limit, start, end)
     history = service.aggregator.history(symbol, limit, start, end)
-    current = service.aggregator.open_candle(symbol)
-    open_json = b"null" if current is None else orjson.dumps(candle_data(current, closed=False))
-    body = b"".join(
-        (b'{"symbol":', orjson.dumps(symbol), b',"candles":', cache.encode_list(history),
-         b',"open_candle":', open_json, b"}")
-    )  # fmt: skip
-    return Response(body, media_type="application/json")
+    return _series(symbol, cache.encode_list(history), service.aggregator.open_candle(symbol))
 
 
 def _rolled_up(
-    service: ServiceDep, symbol: str, interval: str, limit: int, start: int | None, end: int | None
+    service: ServiceDep,
+    cache: CandleJsonCache,
+    symbol: str,
+    interval: str,
+    limit: int,
+    start: int | None,
+    end: int | None,
 ) -> Response:
-    """The series of a higher interval: not cached (a rolled-up candle is a new object)."""
-    minutes = service.aggregator.history(symbol)
-    closed, current = roll_up_with_open(minutes, interval, service.aggregator.open_candle(symbol))
-    rows = [
-        c
-        for c in closed
-        if (start is None or c.open_time >= start) and (end is None or c.open_time <= end)
-    ][-limit:]
-    body = {
-        "symbol": symbol,
-        "candles": [candle_data(c) for c in rows],
-        "open_candle": None if current is None else candle_data(current, closed=False),
-    }
-    return Response(orjson.dumps(body), media_type="application/json")
+    """The series of a higher interval, from the service's timeframe book (closed candles
+    encoded once, as the minutes are)."""
+    book = service.timeframes
+    rows = book.history(symbol, interval, limit, start, end)
+    current = book.open_candle(symbol, interval, service.aggregator.open_candle(symbol))
+    return _series(symbol, cache.encode_list(rows), current)
+
+
+def _series(symbol: str, closed_json: bytes, current: Candle | None) -> Response:
+    open_json = b"null" if current is None else orjson.dumps(candle_data(current, closed=False))
+    body = b"".join(
+        (b'{"symbol":', orjson.dumps(symbol), b',"candles":', closed_json,
+         b',"open_candle":', open_json, b"}")
+    )  # fmt: skip
+    return Response(body, media_type="application/json")

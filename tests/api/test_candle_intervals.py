@@ -13,7 +13,7 @@ import pytest
 from binance import AsyncClient
 
 from aggregation.timeframes import INTERVALS
-from api.routes.candles import IntervalName
+from api.schemas import IntervalName
 from service.container import Service
 from simulator import Simulator
 from tests.api import support
