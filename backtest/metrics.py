@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from aggregation.models import Candle
 from execution.performance import RoundTrip, trip_stats
 from execution.performance import max_drawdown as _max_drawdown
 
@@ -35,14 +36,13 @@ class PriceSeries:
     first_open_time: int
 
     @classmethod
-    def empty(cls) -> PriceSeries:
-        return cls(array("q"), array("d"), 0)
-
-    def add(self, open_time: int, close: float) -> None:
-        if not self.close_times:
-            self.first_open_time = open_time
-        self.close_times.append(open_time + 59_999)
-        self.closes.append(close)
+    def of(cls, candles: list[Candle]) -> PriceSeries:
+        """The closes of one symbol's candles (in time order)."""
+        return cls(
+            array("q", [c.open_time + 59_999 for c in candles]),
+            array("d", [float(c.close) for c in candles]),
+            candles[0].open_time if candles else 0,
+        )
 
 
 def equity_curve(

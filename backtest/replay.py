@@ -2,8 +2,8 @@
 
 A recording of format 2 (see `recording.recorder`) lists every input of the live pipeline in the
 order it took effect. The replay applies them in that order to the same classes (Pipeline with
-its CandleAggregator and StrategyEngine; OrderExecutor, PaperBroker, PositionBook, Journal and
-risk) on a ManualClock:
+its CandleAggregator and StrategyEngine; the executor's order decisions, fills and bookings in
+`backtest.orders`) on a ManualClock:
 
 - a trade goes through `Pipeline.on_tick`, the clock set to when the service received it (the
   trade time for a backfilled one); the feed's `hold` / `release` / `gap` calls go to the
@@ -62,7 +62,7 @@ log = logging.getLogger(__name__)
 class _Replay:
     """One replay run: the components (`BacktestRun`) and the handling of each kind of line.
 
-    A signal waits in the execution bridge's queue until the recording says its outcome took
+    A signal waits in the run's order queue until the recording says its outcome took
     effect (`position`); it then runs at the exchange's recorded fill price (`fill`), or is
     refused as the exchange refused it (`orderError`), or fills at its own price."""
 
@@ -72,7 +72,7 @@ class _Replay:
         self.backtest = BacktestRun(settings, config)
         self.clock = self.backtest.clock
         self.engine = self.backtest.engine
-        self.bridge = self.backtest.bridge
+        self.orders = self.backtest.orders
         self.pipeline = self.backtest.pipeline
         self.aggregator = self.pipeline.aggregator
         self.fills: dict[str, Decimal] = {}  # client order id -> the exchange's average price
@@ -105,24 +105,24 @@ class _Replay:
         self.backtest.ticks += 1
         self.pipeline.on_tick(tick)
 
-    async def run_next(self, variant: str, symbol: str) -> SignalRaised | None:
+    def run_next(self, variant: str, symbol: str) -> SignalRaised | None:
         """Run the oldest waiting signal of (variant, symbol) at the recorded outcome's price;
         None when none waits."""
-        signal = self.bridge.take(variant, symbol)
+        signal = self.orders.take(variant, symbol)
         if signal is None:
             return None
         cid = client_order_id(signal.variant, signal.symbol, signal.reason, signal.ref, signal.side)
         if cid in self.fills:
-            await self.bridge.run(signal, self.fills[cid])
+            self.orders.run(signal, self.fills[cid])
         elif cid in self.rejected:
-            await self.bridge.run(signal, None)  # the paper broker refuses it, as the exchange did
+            self.orders.run(signal, None)  # the paper broker refuses it, as the exchange did
         else:
-            await self.bridge.run(signal, signal.price)
+            self.orders.run(signal, signal.price)
         return signal
 
     async def position(self, event: dict[str, Any]) -> None:
         variant, symbol = str(event["variant"]), str(event["s"])
-        signal = await self.run_next(variant, symbol)
+        signal = self.run_next(variant, symbol)
         if signal is None:
             self.unmatched_positions += 1
             log.warning(
@@ -131,7 +131,7 @@ class _Replay:
                 self.path, variant, symbol, event["q"],
             )  # fmt: skip
             return
-        held = self.bridge.positions.get(variant, symbol)
+        held = self.orders.positions.get(variant, symbol)
         entry = None if event["p"] is None else Decimal(event["p"])
         if held.qty != Decimal(event["q"]) or (held.qty > 0 and held.entry_price != entry):
             self.diverged += 1
@@ -177,7 +177,7 @@ class _Replay:
             symbol = str(event["s"])
             self.pipeline.warm_up(symbol, [kline_to_candle(symbol, row) for row in event["k"]])
         elif kind == SYMBOL_INFO:
-            self.bridge.set_rules(parse_symbol_rules(event["info"]))
+            self.orders.set_rules(parse_symbol_rules(event["info"]))
         elif kind == SYMBOL:
             self.symbol(event)
         elif kind == HEADER:
@@ -192,7 +192,7 @@ class _Replay:
                 except (KeyError, TypeError, ValueError, ArithmeticError, RulesError) as exc:
                     why = f"bad {event.get('e')!r} line: {type(exc).__name__}: {exc}"
                     raise BadDataFile(self.path, line, why) from None
-            waiting = self.bridge.drop_pending()
+            waiting = self.orders.drop_pending()
             if waiting:
                 log.warning(
                     "%s: %d signal(s) had no outcome when the recording ended (not replayed): %s",

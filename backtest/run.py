@@ -2,7 +2,7 @@
 
 Both inputs use it: merged market streams (`backtest.runner`) and a service recording
 (`backtest.replay`). It builds the service's Pipeline (aggregator, strategy engine, hub, tick
-store) and the execution stack (`backtest.execution_bridge`), notes every closed candle for the
+store) and its orders (`backtest.orders`), notes every closed candle for the
 report, and assembles the `BacktestResult` at the end.
 """
 
@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from aggregation.models import Candle
-from backtest.execution_bridge import ExecutionBridge
 from backtest.metrics import PriceSeries, RoundTrip
+from backtest.orders import BacktestOrders
 from config import Settings, VariantSettings
 from core.clock import ManualClock
 from core.hub import Hub
@@ -90,11 +90,9 @@ class BacktestRun:
         self.clock = ManualClock(0)
         self.engine = StrategyEngine(list(config.variants))
         self.signals = SignalLog(maxlen=10_000_000)
-        self.bridge = ExecutionBridge(settings, config.fee_rate, config.journal_path, self.clock,
-                                      self.engine)  # fmt: skip
-        self.prices: dict[str, PriceSeries] = {}
-        self.last_candle: dict[str, Candle] = {}
-        self.candles_seen: list[Candle] = []
+        self.orders = BacktestOrders(settings, config.fee_rate, config.journal_path, self.clock,
+                                     self.engine.on_position_changed)  # fmt: skip
+        self.candles_seen: list[Candle] = []  # every closed candle, in the order it closed
         self.ticks = 0
         self.pipeline = NotingPipeline(
             clock=self.clock,
@@ -103,20 +101,21 @@ class BacktestRun:
             engine=self.engine,
             metrics=ServiceMetrics(),
             signals=self.signals,
-            submit=self.bridge.submit,
+            submit=self.orders.submit,
             candle_history=settings.candle_history,
             grace_ms=int(settings.candle_close_grace_s * 1000),
-            on_closed=self._note,
+            on_closed=self.candles_seen.append,
         )
 
-    def _note(self, candle: Candle) -> None:
-        symbol = candle.symbol
-        series = self.prices.get(symbol)
-        if series is None:
-            series = self.prices[symbol] = PriceSeries.empty()
-        series.add(candle.open_time, float(candle.close))
-        self.last_candle[symbol] = candle
-        self.candles_seen.append(candle)
+    def by_symbol(self) -> dict[str, list[Candle]]:
+        """The closed candles per symbol, in time order."""
+        out: dict[str, list[Candle]] = {}
+        for candle in self.candles_seen:
+            rows = out.get(candle.symbol)
+            if rows is None:
+                rows = out[candle.symbol] = []
+            rows.append(candle)
+        return out
 
     def outside(self, time_ms: int) -> bool:
         """Whether `time_ms` is outside the configured --from/--to window."""
@@ -124,15 +123,14 @@ class BacktestRun:
         return (start is not None and time_ms < start) or (end is not None and time_ms >= end)
 
     @contextlib.asynccontextmanager
-    async def executing(self) -> AsyncIterator[ExecutionBridge]:
-        """The execution stack started; on a normal end what is still held is sold at the last
-        close (`end_of_data`); stopped (the journal drained) either way."""
-        await self.bridge.start()
+    async def executing(self) -> AsyncIterator[BacktestOrders]:
+        """The run's orders; on a normal end what is still held is sold at the last close
+        (`end_of_data`); the journal file written either way."""
         try:
-            yield self.bridge
-            await self.bridge.close_all(self.last_candle)
+            yield self.orders
+            self.orders.close_all({s: rows[-1] for s, rows in self.by_symbol().items()})
         finally:
-            await self.bridge.stop()
+            await self.orders.stop()
 
     def result(self) -> BacktestResult:
         config = self.config
@@ -141,12 +139,13 @@ class BacktestRun:
         result.capital = config.capital
         result.candles = len(self.candles_seen)
         result.ticks = self.ticks
-        result.symbols = sorted(self.prices)
-        result.prices = {s: self.prices[s] for s in result.symbols}
+        by_symbol = self.by_symbol()
+        result.symbols = sorted(by_symbol)
+        result.prices = {s: PriceSeries.of(by_symbol[s]) for s in result.symbols}
         result.signals = self.signals.query(limit=len(self.signals) or 1)
-        result.trades = self.bridge.round_trips(config.variants)
-        result.journal = self.bridge.journal_records()
-        if self.prices:
-            result.start_ms = min(p.first_open_time for p in self.prices.values())
-            result.end_ms = max(p.close_times[-1] for p in self.prices.values() if p.close_times)
+        result.trades = self.orders.round_trips(config.variants)
+        result.journal = list(self.orders.records)
+        if result.prices:
+            result.start_ms = min(p.first_open_time for p in result.prices.values())
+            result.end_ms = max(p.close_times[-1] for p in result.prices.values())
         return result

@@ -3,9 +3,9 @@ the OrderExecutor with a PaperBroker, risk and journal, on a ManualClock moved b
 
 Trades (files or recordings) go through `Pipeline.on_tick` exactly as the live feed delivers
 them. Candles (kline files) go to `Pipeline.on_candle`; their stops are checked first with
-synthetic trades through `StrategyEngine.on_tick` (see `backtest.candle_mode`). Orders are
-handed to the executor one at a time, each with the fill-model price set as the paper broker's
-market price, and the run waits until the executor is idle before it reads the next event.
+synthetic trades through `StrategyEngine.on_tick` (see `backtest.candle_mode`). The orders an
+event asks for are decided, filled at the fill-model price and booked (`backtest.orders`)
+before the run reads the next event.
 """
 
 from __future__ import annotations
@@ -158,14 +158,14 @@ async def run_streams(
     warmups: Sequence[Candle] = (),
     rules: Sequence[SymbolRules] = (),
 ) -> BacktestResult:
-    """The run itself: the merged events through the Pipeline and the executor."""
+    """The run itself: the merged events through the Pipeline and the run's orders."""
     run = BacktestRun(settings, config)
-    clock, pipeline, bridge = run.clock, run.pipeline, run.bridge
-    stops = CandleStops(run.engine, config.variants, run.signals.add, bridge.submit)
-    bridge.executor.add_listener(stops.on_position)
+    clock, pipeline, orders = run.clock, run.pipeline, run.orders
+    stops = CandleStops(run.engine, config.variants, run.signals.add, orders.submit)
+    orders.add_listener(stops.on_position)
     last_id: dict[str, int] = {}
     for rule in rules:
-        bridge.set_rules(rule)  # a recording's exchangeInfo, as the recorded run had it
+        orders.set_rules(rule)  # a recording's exchangeInfo, as the recorded run had it
     async with run.executing():
         by_symbol: dict[str, list[Candle]] = {}
         for candle in warmups:
@@ -175,7 +175,7 @@ async def run_streams(
         with Progress(kline_count, config.progress) as progress:
             events = streams[0] if len(streams) == 1 else heapq.merge(*streams)
             # Bound once: this loop runs for every trade and candle of the data.
-            pending = bridge.pending  # the signals submitted by the current event
+            pending = orders.pending  # the signals submitted by the current event
             set_time, on_tick, on_candle = clock.set, pipeline.on_tick, pipeline.on_candle
             before_close = stops.before_close
             advance = progress.advance if config.progress else None  # a no-op bar otherwise
@@ -203,14 +203,14 @@ async def run_streams(
                     before_close(item)  # reads no clock
                     if pending:
                         set_time(item.open_time)  # the stops' orders run at the open
-                        await bridge.run_pending()
+                        orders.run_pending()
                     set_time(time_ms)  # the candle's close time
                     on_candle(item)
                 if pending:
-                    await bridge.run_pending()
+                    orders.run_pending()
             run.ticks = ticks
             if ticks:  # the last minute of trade data closes on the clock
                 clock.advance(MINUTE_MS + pipeline.aggregator.grace_ms + pipeline.close_lag_ms)
                 if pending:
-                    await bridge.run_pending()
+                    orders.run_pending()
     return run.result()

@@ -54,10 +54,7 @@ class Accounts:
         self._max_dd: dict[str, Decimal] = {}
 
     def cash(self, variant: str) -> Decimal:
-        spent = received = _ZERO
-        for pos in self._positions.of_variant(variant):
-            spent += pos.spent_quote
-            received += pos.received_quote
+        spent, received = self._positions.flows(variant)
         return self.capital - spent + received
 
     def can_spend(self, variant: str, quote: Decimal) -> str | None:
@@ -93,9 +90,11 @@ class Accounts:
         )  # fmt: skip
 
     def _equity(self, variant: str) -> Decimal:
-        total = self.cash(variant)
+        """capital − spent + received + holdings at market, in one pass over the positions."""
+        total = self.capital
+        price_of = self._price_of
         for pos in self._positions.of_variant(variant):
-            total += pos.market_value(self._price_of(pos.symbol))
+            total += pos.received_quote - pos.spent_quote + pos.market_value(price_of(pos.symbol))
         return total
 
     def _note(self, variant: str, equity: Decimal) -> Decimal:

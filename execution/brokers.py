@@ -73,6 +73,49 @@ def _commission_quantum(precision: int) -> Decimal:
     return Decimal(1).scaleb(-precision)
 
 
+def paper_fill(
+    rules: SymbolRules,
+    side: Side,
+    quantity: Decimal,
+    price: Decimal | None,
+    fee_rate: Decimal,
+    exchange_order_id: int,
+    client_order_id: str,
+    now_ms: int,
+) -> BrokerFill:
+    """A MARKET order filled whole at `price`, as the exchange would take it: its filters
+    checked, the fee cut to the commission precision (a BUY pays it in the base asset, a SELL
+    in the quote asset). Raises the exchange's refusal (no price, a filter failure)."""
+    if price is None:
+        raise OrderRejectedError(f"no last price for {rules.symbol} yet")
+    if rules.round_qty(quantity) != quantity:
+        raise FilterFailureError("Filter failure: LOT_SIZE", FILTER_FAILURE, 400)
+    why = rules.check_market(quantity, price)
+    if why is not None:
+        raise FilterFailureError(f"Filter failure: {why}", FILTER_FAILURE, 400)
+    quote = quantity * price
+    if side is Side.BUY:
+        fee = (quantity * fee_rate).quantize(
+            _commission_quantum(rules.base_commission_precision), rounding=ROUND_DOWN
+        )
+        fee_asset = rules.base_asset
+    else:
+        fee = (quote * fee_rate).quantize(
+            _commission_quantum(rules.quote_commission_precision), rounding=ROUND_DOWN
+        )
+        fee_asset = rules.quote_asset
+    return BrokerFill(
+        exchange_order_id=exchange_order_id,
+        client_order_id=client_order_id,
+        executed_qty=quantity,
+        quote_qty=quote,
+        avg_price=price,
+        commission=fee,
+        commission_asset=fee_asset,
+        fill_time_ms=now_ms,
+    )
+
+
 class PaperBroker:
     """Fills at the last trade price (`price_of`), with the exchange's filters and a fee."""
 
@@ -106,36 +149,10 @@ class PaperBroker:
     ) -> BrokerFill:
         if client_order_id in self._orders:
             raise DuplicateOrderError("Duplicate order sent.", DUPLICATE_ORDER, 400)
-        rules = self.rules(symbol)
-        price = self._price_of(symbol)
-        if price is None:
-            raise OrderRejectedError(f"no last price for {symbol} yet")
-        if rules.round_qty(quantity) != quantity:
-            raise FilterFailureError("Filter failure: LOT_SIZE", FILTER_FAILURE, 400)
-        why = rules.check_market(quantity, price)
-        if why is not None:
-            raise FilterFailureError(f"Filter failure: {why}", FILTER_FAILURE, 400)
-        quote = quantity * price
-        if side is Side.BUY:
-            fee = (quantity * self._fee_rate).quantize(
-                _commission_quantum(rules.base_commission_precision), rounding=ROUND_DOWN
-            )
-            fee_asset = rules.base_asset
-        else:
-            fee = (quote * self._fee_rate).quantize(
-                _commission_quantum(rules.quote_commission_precision), rounding=ROUND_DOWN
-            )
-            fee_asset = rules.quote_asset
-        fill = BrokerFill(
-            exchange_order_id=self._next_id,
-            client_order_id=client_order_id,
-            executed_qty=quantity,
-            quote_qty=quote,
-            avg_price=price,
-            commission=fee,
-            commission_asset=fee_asset,
-            fill_time_ms=self._clock.now_ms(),
-        )
+        fill = paper_fill(
+            self.rules(symbol), side, quantity, self._price_of(symbol), self._fee_rate,
+            self._next_id, client_order_id, self._clock.now_ms(),
+        )  # fmt: skip
         self._next_id += 1
         self._orders[client_order_id] = fill
         return fill

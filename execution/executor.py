@@ -21,19 +21,20 @@ from core.clock import Clock
 from core.hub import ORDER, POSITION, TRADE, Event, Hub
 from core.tasks import TaskOwner
 from execution.accounts import Accounts
+from execution.booking import book_fill
 from execution.brokers import Broker
 from execution.codec import ExchangeReset
 from execution.errors import (
     ExchangeError,
 )
-from execution.ids import client_order_id
 from execution.journal import Journal
-from execution.models import BrokerFill, OrderRecord, OrderStatus, Position
-from execution.numbers import plain
+from execution.models import BrokerFill, OrderRecord, Position
 from execution.once import OnceOnly
+from execution.order_plan import Refusal, Sizing, plan_order
 from execution.positions import PositionBook
 from execution.recovery import assets_of, rebuild, reconcile
 from execution.risk import RiskManager
+from execution.rules import SymbolRules
 from execution.stops import ExchangeStops, StopBroker
 from strategy.models import Side, SignalRaised, SignalReason
 
@@ -90,8 +91,8 @@ class OrderExecutor:
         self.risk = risk
         self._clock = clock
         self._hub = hub
-        self._quantities = {k.upper(): v for k, v in (order_quantities or {}).items()}
-        self._quote_default = order_quote_default
+        quantities = {k.upper(): v for k, v in (order_quantities or {}).items()}
+        self._sizing = Sizing(quantities, order_quote_default)
         self._price_of = price_of
         self._listeners: list[PositionListener] = [on_position] if on_position else []
         self._once = OnceOnly(risk, broker.resync_time, backoff_s, backoff_max_s)
@@ -120,12 +121,7 @@ class OrderExecutor:
         price_of: Callable[[str], Decimal | None] | None = None,
         **kwargs: object,
     ) -> OrderExecutor:
-        risk = RiskManager(
-            clock,
-            settings.risk_max_position_quote,
-            settings.risk_daily_loss_limit_quote,
-            settings.risk_max_orders_per_day,
-        )
+        risk = RiskManager.from_settings(clock, settings)
         book = positions if positions is not None else PositionBook()
         accounts = Accounts(
             [v.name for v in settings.variant_settings],
@@ -194,10 +190,10 @@ class OrderExecutor:
             return None
         costs = [
             qty * price
-            for symbol, qty in self._quantities.items()
+            for symbol, qty in self._sizing.quantities.items()
             if (price := self._price(symbol)) is not None
         ]
-        smallest = min(costs, default=self._quote_default)
+        smallest = min(costs, default=self._sizing.quote_default)
         return self.accounts.can_spend(variant, smallest)
 
     async def stop(self, drain_timeout_s: float = 10.0) -> None:
@@ -213,7 +209,7 @@ class OrderExecutor:
         await self.journal.stop()
 
     async def wait_idle(self) -> None:
-        """Until every queued order has an outcome (backtests step with it)."""
+        """Until every queued order has an outcome."""
         await asyncio.gather(*(q.join() for q in self._queues.values()))
 
     # -- inputs ------------------------------------------------------------------------------
@@ -313,17 +309,6 @@ class OrderExecutor:
         finally:
             self._notify(job.variant, job.symbol)
 
-    async def execute(self, signal: SignalRaised) -> OrderRecord | None:
-        """Process one signal now, in the caller's task, and return its outcome (None when the
-        signal asks for no order). The same code as the workers' (`_run_job`), without the
-        queue: for a caller that already serialises its orders (a backtest steps one order at
-        a time); not to be mixed with `submit` for the same (variant, symbol)."""
-        if signal.action not in ACTIONABLE:
-            return None
-        if not self._running:
-            raise RuntimeError("executor is not started")
-        return await self._run_job(_Job(signal))
-
     async def _run_job(self, job: _Job) -> OrderRecord | None:
         """One order, start to end: its outcome goes to the job's future (if any) and the
         strategy hears about the position afterwards, whatever happened."""
@@ -356,55 +341,30 @@ class OrderExecutor:
 
     async def _process(self, job: _Job) -> OrderRecord:
         s = job.signal
-        held = self.positions.get(s.variant, s.symbol)
-        price_of = self._price_of
-        price = (price_of(s.symbol) if price_of is not None else None) or (
-            s.price if s.price > 0 else None
-        )
-        closing = False
         try:
-            rules = self.broker.rules(s.symbol)
+            rules: SymbolRules | ExchangeError = self.broker.rules(s.symbol)
         except ExchangeError as exc:
-            return await self._reject(s, Decimal(0), closing, str(exc), exc.code)
-        if s.side is Side.BUY:
-            qty = job.quantity or self._quantities.get(s.symbol)
-            if qty is None:
-                qty = self._quote_default / price if price else Decimal(0)
-            qty = rules.round_qty(qty)
-        else:
-            # An exit sells all it can: dust left by earlier exits joins once it fills a step.
-            qty = rules.round_qty(job.quantity if job.quantity is not None else held.held_qty)
-            closing = job.quantity is None or qty >= rules.round_qty(held.held_qty)
-        cid = client_order_id(s.variant, s.symbol, s.reason, s.ref, s.side)
-        if cid in self._seen:
-            return await self._reject(
-                s, qty, closing, f"duplicate decision {cid}", None, cid, False
-            )
-        why: str | None = None
-        if s.side is Side.SELL and (qty <= 0 or qty > held.held_qty):
-            why = f"long-only: holding {plain(held.held_qty)}, cannot sell {plain(qty)}"
-        elif (
-            s.side is Side.BUY
-            and self.entry_gate is not None
-            and (paused := self.entry_gate(s.variant))
-        ):
-            why = f"variant {s.variant} is paused: {paused}"
-        elif s.side is Side.BUY:
-            why = self.risk.check_entry(s.variant, s.symbol, qty, price, held.held_qty)
-            if why is None and self.accounts is not None and price is not None:
-                why = self.accounts.can_spend(s.variant, qty * price)
-        if why is None:
-            why = rules.check_market(qty, price)
-        if why is not None:
-            return await self._reject(s, qty, closing, why, None, cid)
-        intent = OrderRecord(
-            status=OrderStatus.INTENT, client_order_id=cid, variant=s.variant, symbol=s.symbol,
-            side=s.side, quantity=qty, reason=s.reason, mode=self.broker.mode,
-            signal_time_ms=s.time_ms, time_ms=self._clock.now_ms(), closing=closing, ref=s.ref,
-            price_hint=s.price,
-        )  # fmt: skip
-        self._seen.add(cid)
-        await self._append(intent)  # durable before the request
+            rules = exc
+        gate = self.entry_gate
+        plan = plan_order(
+            s,
+            requested=job.quantity,
+            held=self.positions.get(s.variant, s.symbol),
+            rules=rules,
+            price=self._price(s.symbol) or (s.price if s.price > 0 else None),
+            sizing=self._sizing,
+            seen=self._seen,
+            paused=gate(s.variant) if gate is not None and s.side is Side.BUY else None,
+            risk=self.risk,
+            accounts=self.accounts,
+            mode=self.broker.mode,
+            now_ms=self._clock.now_ms(),
+        )
+        if isinstance(plan, Refusal):
+            return await self._reject(plan)
+        intent = plan
+        self._seen.add(intent.client_order_id)
+        await self.journal.append(intent)  # durable before the request
         self.risk.record_order(s.variant)
         self._publish(ORDER, intent, s.symbol)
         result = await self._send(intent)
@@ -425,31 +385,20 @@ class OrderExecutor:
             lambda: broker.find_order(symbol, cid),
         )
 
-    async def _reject(
-        self,
-        s: SignalRaised,
-        qty: Decimal,
-        closing: bool,
-        why: str,
-        code: int | None,
-        cid: str = "",
-        journal: bool = True,
-    ) -> OrderRecord:
-        outcome = OrderRecord(
-            status=OrderStatus.REJECTED, client_order_id=cid, variant=s.variant, symbol=s.symbol,
-            side=s.side, quantity=qty, reason=s.reason, mode=self.broker.mode,
-            signal_time_ms=s.time_ms, time_ms=self._clock.now_ms(), closing=closing, ref=s.ref,
-            price_hint=s.price, error_code=code, error=why,
+    async def _reject(self, refusal: Refusal) -> OrderRecord:
+        outcome = refusal.record
+        log.info(
+            "order refused before sending: %s %s %s: %s",
+            outcome.variant, outcome.symbol, outcome.side, outcome.error,
         )  # fmt: skip
-        log.info("order refused before sending: %s %s %s: %s", s.variant, s.symbol, s.side, why)
-        if journal:
-            await self._append(outcome)
-        self._publish(ORDER, outcome, s.symbol)
+        if refusal.journaled:
+            await self.journal.append(outcome)
+        self._publish(ORDER, outcome, outcome.symbol)
         return outcome
 
     async def _finish(self, outcome: OrderRecord) -> OrderRecord:
         outcome = self._record(outcome)
-        await self._append(outcome)
+        await self.journal.append(outcome)
         if self.stops is not None and outcome.filled and outcome.order_type == "MARKET":
             position = self.positions.get(outcome.variant, outcome.symbol)
             try:
@@ -462,28 +411,16 @@ class OrderExecutor:
         """Journal and publish a stop's record (a fill also moves the position)."""
         if rec.filled:
             return await self._finish(rec)
-        await self._append(rec)
+        await self.journal.append(rec)
         self._publish(ORDER, rec, rec.symbol)
         return rec
 
-    async def _append(self, record: OrderRecord) -> None:
-        """Journal one record; a journal that is not durable (a backtest's) takes it without
-        a coroutine round trip per line (`append_nowait` does the same work there)."""
-        journal = self.journal
-        if journal.durable:
-            await journal.append(record)
-        else:
-            journal.append_nowait(record)
-
     def _record(self, outcome: OrderRecord) -> OrderRecord:
-        """Apply a (filled) outcome to positions and risk, publish it; returns it with P&L."""
+        """Book a (filled) outcome (execution.booking), publish it; returns it with P&L."""
         position: Position | None = None
         if outcome.filled:
-            base, quote, step = self._lot(outcome.symbol)
-            position, pnl = self.positions.apply(outcome, base, quote, step)
-            if pnl is not None:
-                outcome = outcome.with_pnl(pnl)
-                self.risk.record_pnl(outcome.variant, pnl)
+            lot = self._lot(outcome.symbol)
+            outcome, position = book_fill(outcome, self.positions, lot, self.risk)
             if self.accounts is not None:
                 self.accounts.mark()
         self._publish(ORDER, outcome, outcome.symbol)

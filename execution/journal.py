@@ -14,10 +14,8 @@ next start by a newline and a `repair` line naming it; any other unreadable line
 Entries are typed (`execution.codec`: order records, signal notes, exchange resets); a line
 of the wrong shape stops the start with `JournalFormatError` naming the file and line.
 
-`durable=False` is for backtests, where nothing is sent anywhere and a crash loses nothing of
-value: `append` keeps the record in memory and returns at once (no thread round trip per
-order); lines go to `path` (if any) in large batches, written off the loop, all of them by
-`stop()`. `path=None` keeps everything in memory.
+A backtest keeps its records in memory (`backtest.orders`) and writes them with `write_lines`
+at its end: nothing is sent anywhere, so there is nothing to make durable before a request.
 """
 
 from __future__ import annotations
@@ -60,7 +58,6 @@ class _Stop:
 
 _STOP = _Stop()
 _Batch = tuple[list[bytes], list["asyncio.Future[None]"]]
-BACKTEST_BATCH_LINES = 4096  # durable=False: lines handed to the writer thread at once
 # O_DSYNC: a write returns once its data (and the file size) is on disk, like write + fdatasync
 # but in one system call, so the writer thread takes the GIL back once per batch instead of
 # twice; while the event loop is busy, each of those waits can last the switch interval (5 ms).
@@ -71,6 +68,17 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
+
+
+def journal_line(entry: Entry) -> bytes:
+    """One entry as its journal line (JSON and a newline)."""
+    return orjson.dumps(encode(entry)) + b"\n"
+
+
+def write_lines(path: Path, entries: list[Entry]) -> None:
+    """Write `entries` as a new journal at `path` (blocking: run it off the event loop)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(journal_line(e) for e in entries))
 
 
 def journal_problem(path: Path) -> str | None:
@@ -154,12 +162,9 @@ def read_journal(path: Path) -> tuple[list[Entry], list[int], bytes]:
 class Journal:
     """Append-only JSON-lines journal at `path` (created with its folder if missing)."""
 
-    def __init__(self, path: Path | None, fsync: bool = True, durable: bool = True) -> None:
-        if path is None and durable:
-            raise ValueError("a durable journal needs a path")
-        self.path = None if path is None else Path(path)
-        self.durable = durable
-        self._fsync = fsync and durable
+    def __init__(self, path: Path, fsync: bool = True) -> None:
+        self.path = Path(path)
+        self._fsync = fsync
         self._records: list[Entry] = []
         self.torn_lines: list[int] = []
         self._queue: queue.SimpleQueue[_Batch | _Stop] = queue.SimpleQueue()
@@ -180,8 +185,6 @@ class Journal:
             return
         self._loop = asyncio.get_running_loop()
         self._started = True
-        if self.path is None:
-            return
         records, torn, seal = await asyncio.to_thread(read_journal, self.path)
         self._records = records
         self.torn_lines = torn
@@ -192,10 +195,7 @@ class Journal:
         self._thread.start()
         if seal:
             self._lines.append(seal)
-            if self.durable:
-                await self._flush_soon()
-            else:
-                self._hand_off()
+            await self._flush_soon()
 
     async def stop(self) -> None:
         """Write what is queued, then end the writer thread."""
@@ -213,26 +213,21 @@ class Journal:
     # -- writing -----------------------------------------------------------------------------
 
     async def append(self, record: Entry) -> None:
-        """Append one record; durable: return once it is flushed and fsynced (together with
-        whatever else was appended in the same loop turn)."""
-        if self._add(record) and self.durable:
-            await self._flush_soon()
+        """Append one record; return once it is flushed and fsynced (together with whatever
+        else was appended in the same loop turn)."""
+        self._add(record)
+        await self._flush_soon()
 
     def append_nowait(self, record: Entry) -> None:
         """Append one record without waiting for the disk (it is written in order)."""
-        if self._add(record) and self.durable:
-            self._schedule_handoff()
+        self._add(record)
+        self._schedule_handoff()
 
-    def _add(self, record: Entry) -> bool:
-        """Keep `record` and queue its line; True when it has a file to reach."""
+    def _add(self, record: Entry) -> None:
+        """Keep `record` and queue its line."""
         self._check()
         self._records.append(record)
-        if self.path is None:
-            return False
-        self._lines.append(orjson.dumps(encode(record)) + b"\n")
-        if not self.durable and len(self._lines) >= BACKTEST_BATCH_LINES:
-            self._hand_off()
-        return True
+        self._lines.append(journal_line(record))
 
     @property
     def failure(self) -> str | None:
@@ -268,7 +263,6 @@ class Journal:
         self._queue.put((lines, waiters))
 
     def _run(self) -> None:
-        assert self.path is not None
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | (_DSYNC if self._fsync else 0)
         fd = os.open(self.path, flags, 0o644)
         try:

@@ -29,6 +29,8 @@ class PositionBook:
 
     def __init__(self) -> None:
         self._positions: dict[tuple[str, str], Position] = {}
+        self._by_variant: dict[str, dict[str, Position]] = {}  # the same, by variant
+        self._flows: dict[str, tuple[Decimal, Decimal]] = {}  # variant -> (spent, received)
 
     def get(self, variant: str, symbol: str) -> Position:
         return self._positions.get((variant, symbol)) or Position(variant, symbol)
@@ -40,7 +42,12 @@ class PositionBook:
         return [p for p in self._positions.values() if p.is_open]
 
     def of_variant(self, variant: str) -> list[Position]:
-        return [p for p in self._positions.values() if p.variant == variant]
+        return list(self._by_variant.get(variant, {}).values())
+
+    def flows(self, variant: str) -> tuple[Decimal, Decimal]:
+        """Quote spent on BUYs (fees included) and received for SELLs (net of fees) by all
+        of `variant`'s positions: the sums of their `spent_quote` / `received_quote`."""
+        return self._flows.get(variant, (_ZERO, _ZERO))
 
     def realized_pnl(self, variant: str | None = None) -> Decimal:
         return sum(
@@ -50,13 +57,17 @@ class PositionBook:
 
     def clear(self, variant: str, symbol: str) -> None:
         """Forget a position (the exchange was reset: what it held is gone)."""
-        self._positions.pop((variant, symbol), None)
+        gone = self._positions.pop((variant, symbol), None)
+        self._by_variant.get(variant, {}).pop(symbol, None)
+        if gone is not None:
+            spent, received = self.flows(variant)
+            self._flows[variant] = (spent - gone.spent_quote, received - gone.received_quote)
 
     def apply(
         self, fill: OrderRecord, base_asset: str, quote_asset: str, step: Decimal | None
     ) -> tuple[Position, Decimal | None]:
         """Apply a filled order; returns the new position and the realized P&L of a SELL."""
-        pos = self.get(fill.variant, fill.symbol)
+        pos = before = self.get(fill.variant, fill.symbol)
         qty_exec, quote = fill.executed_qty, fill.quote_qty
         fee, fee_asset = fill.commission, fill.commission_asset
         price = fill.avg_price if fill.avg_price is not None else quote / qty_exec
@@ -94,4 +105,10 @@ class PositionBook:
             pos.realized_pnl + (pnl or _ZERO), spent, got, fees_quote, pos.trades + 1, updated,
         )  # fmt: skip
         self._positions[(fill.variant, fill.symbol)] = pos
+        self._by_variant.setdefault(fill.variant, {})[fill.symbol] = pos
+        total_spent, total_received = self.flows(fill.variant)
+        self._flows[fill.variant] = (
+            total_spent + spent - before.spent_quote,
+            total_received + got - before.received_quote,
+        )
         return pos, pnl

@@ -15,6 +15,7 @@ import asyncio
 from collections import defaultdict
 from decimal import Decimal
 
+from config import Settings
 from core.clock import Clock
 from execution.numbers import plain
 
@@ -37,6 +38,15 @@ class RiskManager:
         self._orders: defaultdict[tuple[str, int], int] = defaultdict(int)
         self._pnl: defaultdict[tuple[str, int], Decimal] = defaultdict(Decimal)
         self._paused_until = 0.0  # loop.time()
+
+    @classmethod
+    def from_settings(cls, clock: Clock, settings: Settings) -> RiskManager:
+        return cls(
+            clock,
+            settings.risk_max_position_quote,
+            settings.risk_daily_loss_limit_quote,
+            settings.risk_max_orders_per_day,
+        )
 
     def _day(self, ms: int | None = None) -> int:
         return (self._clock.now_ms() if ms is None else ms) // DAY_MS
@@ -102,11 +112,6 @@ class RiskManager:
     def paused_for(self) -> float:
         """Seconds left in the pause (0 when trading)."""
         return max(0.0, self._paused_until - asyncio.get_running_loop().time())
-
-    @property
-    def ever_paused(self) -> bool:
-        """False until the first pause: the per-order check can skip the clock then."""
-        return self._paused_until > 0
 
     async def wait_until_allowed(self) -> None:
         while (left := self.paused_for()) > 0:  # noqa: ASYNC110 - a pause can be extended

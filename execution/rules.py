@@ -9,6 +9,7 @@ last price (the exchange uses its average price).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
@@ -16,6 +17,13 @@ from typing import Any
 from core.errors import BadInputError
 
 _ZERO = Decimal(0)
+
+
+@functools.cache
+def _power_of_ten(step: Decimal) -> Decimal | None:
+    """`step` as a power of ten (0.00100000 -> 1E-3), or None when it is not one."""
+    normal = step.normalize()
+    return normal if normal.as_tuple().digits == (1,) else None
 
 
 class RulesError(BadInputError):
@@ -47,7 +55,11 @@ class SymbolRules:
         """Round down to the LOT_SIZE step (and MARKET_LOT_SIZE's, when it has one)."""
         for step in (self.step_size, self.market_step_size):
             if step > 0:
-                qty = (qty / step).to_integral_value(rounding=ROUND_DOWN) * step
+                power = _power_of_ten(step)
+                if power is not None:  # Binance's steps are: one quantize does it
+                    qty = qty.quantize(power, rounding=ROUND_DOWN)
+                else:
+                    qty = (qty / step).to_integral_value(rounding=ROUND_DOWN) * step
         return qty.normalize() if qty else _ZERO
 
     def check_market(self, qty: Decimal, price: Decimal | None) -> str | None:

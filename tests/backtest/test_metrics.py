@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from array import array
 from decimal import Decimal
 
 import pytest
@@ -14,10 +15,8 @@ T0 = 1_700_000_040_000  # a minute boundary
 
 
 def _series(closes: list[float]) -> PriceSeries:
-    series = PriceSeries.empty()
-    for i, close in enumerate(closes):
-        series.add(T0 + i * 60_000, close)
-    return series
+    times = array("q", [T0 + i * 60_000 + 59_999 for i in range(len(closes))])
+    return PriceSeries(times, array("d", closes), T0)
 
 
 def _trip(entry_i: int, entry: str, exit_i: int, exit_: str, pnl: str, fees: str) -> RoundTrip:

@@ -15,6 +15,7 @@ from data_ingestion.models import Tick
 from execution.brokers import PaperBroker
 from execution.executor import OrderExecutor
 from execution.journal import Journal
+from execution.models import BrokerFill
 from execution.rules import SymbolRules
 from strategy.engine import StrategyEngine
 from strategy.models import Side, SignalRaised, SignalReason
@@ -46,14 +47,17 @@ def lines(path: Path) -> list[dict[str, object]]:
 
 
 async def make(
-    tmp_path: Path, clock: ManualClock, rules: SymbolRules, market: Market, **risk: object
-) -> tuple[OrderExecutor, StrategyEngine, PaperBroker, Hub]:
+    tmp_path: Path, clock: ManualClock, rules: SymbolRules, market: Market,
+    quantities: dict[str, Decimal] | None = None, quote_default: Decimal = Decimal("20"),
+    **risk: object,
+) -> tuple[OrderExecutor, StrategyEngine, PaperBroker, Hub]:  # fmt: skip
     hub = Hub()
     engine = StrategyEngine(VARIANTS, symbols=["BTCUSDT"])
     broker = PaperBroker(market, Decimal("0.001"), {"BTCUSDT": rules}, clock)
     executor = OrderExecutor(
         broker, Journal(tmp_path / "trades.jsonl"), clock, make_risk(clock, **risk), hub=hub,
-        order_quantities={"BTCUSDT": Decimal("0.001")}, price_of=market,
+        order_quantities={"BTCUSDT": Decimal("0.001")} if quantities is None else quantities,
+        order_quote_default=quote_default, price_of=market,
         on_position=engine.on_position_changed,
     )  # fmt: skip
     await executor.start()
@@ -110,9 +114,8 @@ async def test_below_minimum_is_rejected_without_a_request(
     tmp_path: Path, clock: ManualClock, btc_rules: SymbolRules
 ) -> None:
     market = Market("60000")
-    executor, _, broker, _ = await make(tmp_path, clock, btc_rules, market)
-    executor._quantities = {}  # quote default 20 / 60000 → 0.00033 BTC: fine
-    executor._quote_default = Decimal("4")  # 4 quote → 0.00006 BTC = 3.6 < NOTIONAL 5
+    # 4 quote → 0.00006 BTC = 3.6 < NOTIONAL 5
+    executor, _, broker, _ = await make(tmp_path, clock, btc_rules, market, {}, Decimal("4"))
     engine_signals = signal(Side.BUY, 3)
     executor.submit(engine_signals)
     await executor.wait_idle()
@@ -223,9 +226,10 @@ async def test_candles_to_fills_and_a_stop_through_the_engine(
     from tests.strategy.conftest import candle
 
     market = Market("100")
-    executor, engine, broker, _ = await make(tmp_path, clock, btc_rules, market)
+    executor, engine, broker, _ = await make(
+        tmp_path, clock, btc_rules, market, {"BTCUSDT": Decimal("1")}
+    )
     broker.set_rules(btc_rules)
-    executor._quantities = {"BTCUSDT": Decimal("1")}
     for i, close in enumerate(["100"] * 10 + ["110"]):
         market.price = Decimal(close)
         for s in engine.on_candle(candle("BTCUSDT", T0 + i * 60_000, close)):
@@ -243,3 +247,35 @@ async def test_candles_to_fills_and_a_stop_through_the_engine(
     assert stop.reason is SignalReason.STOP_LOSS and stop.client_order_id == "B-BTCUSDT-xS-25"
     await asyncio.sleep(0)
     await executor.stop()
+
+
+async def test_each_intent_is_on_disk_before_the_broker_sees_its_order(
+    tmp_path: Path, clock: ManualClock, btc_rules: SymbolRules
+) -> None:
+    path = tmp_path / "trades.jsonl"
+    seen_on_disk: list[list[str]] = []
+
+    class Watching(PaperBroker):
+        async def place_market(
+            self, symbol: str, side: Side, quantity: Decimal, client_order_id: str
+        ) -> BrokerFill:
+            seen_on_disk.append([str(r["type"]) for r in lines(path)])
+            return await super().place_market(symbol, side, quantity, client_order_id)
+
+    broker = Watching(lambda s: Decimal("60000"), Decimal("0.001"), {"BTCUSDT": btc_rules}, clock)
+    held: list[Decimal] = []
+    executor = OrderExecutor(
+        broker, Journal(path), clock, make_risk(clock),
+        order_quantities={"BTCUSDT": Decimal("0.001")},
+        on_position=lambda v, s, qty, entry: held.append(qty),
+    )  # fmt: skip
+    await executor.start()
+    held.clear()
+    executor.submit(signal(Side.BUY, 1))
+    executor.submit(signal(Side.SELL, 2, action="close"))
+    executor.submit(SignalRaised("A", "BTCUSDT", Side.BUY, SignalReason.SIGNAL, Decimal(1), T0, 3))
+    await executor.wait_idle()  # the third asks for no order (action "hold")
+    await executor.stop()
+    assert seen_on_disk == [["intent"], ["intent", "filled", "intent"]]
+    assert held == [Decimal("0.00099"), Decimal(0)]  # the strategy heard each (sellable) fill
+    assert [r["type"] for r in lines(path)] == ["intent", "filled", "intent", "filled"]
