@@ -26,7 +26,6 @@ _US_THRESHOLD = 100_000_000_000_000
 _ZERO = Decimal(0)
 _INF = Decimal("Infinity")
 _loads = orjson.loads
-_tuple_new = tuple.__new__
 
 
 class TradeEvent(TypedDict, total=False):
@@ -158,9 +157,7 @@ def trade_to_tick(ev: dict[str, Any], received_ms: int) -> Tick:
         raise FrameError(f"trade event with a non-positive price or quantity: {price} x {qty}")
     if t > _US_THRESHOLD:
         t //= 1000
-    # Tick(symbol, trade_id, price, qty, t, maker, received_ms), without the NamedTuple's
-    # Python-level __new__: every field, in declaration order (count = 1 for a trade).
-    return _tuple_new(Tick, (symbol, trade_id, price, qty, t, maker, received_ms, 1))
+    return Tick(symbol, trade_id, price, qty, t, maker, received_ms)
 
 
 class _TradeWire(msgspec.Struct):
@@ -198,7 +195,7 @@ def parse_trade_frame(raw: bytes | str | dict[str, Any], received_ms: int) -> Ti
             ok = False  # msgspec.ValidationError is a DecodeError
         if ok:
             t = ev.T // 1000 if ev.T > _US_THRESHOLD else ev.T
-            return _tuple_new(Tick, (ev.s, ev.t, price, qty, t, ev.m, received_ms, 1))
+            return Tick(ev.s, ev.t, price, qty, t, ev.m, received_ms)
     return _parse_dict_road(raw, received_ms)
 
 
