@@ -2,9 +2,11 @@
 
 Each command is journaled (`execution.codec.VariantControl`) before it takes effect, and the
 journal's commands are replayed at start, so a paused or re-configured variant stays so after
-a restart. Pausing stops new entries only (the executor refuses them with the reason); exits,
-stops and closes keep working. A re-configuration is validated completely before anything
-changes: a bad value is a `ValueError` naming it, and nothing else happens.
+a restart. Pausing stops new entries only: the strategy engine decides its BUY signals
+`"none: paused"` (no order, nothing in the journal), and the executor's entry gate refuses any
+other BUY (a manual order) with the reason; exits, stops and closes keep working. A
+re-configuration is validated completely before anything changes: a bad value is a
+`ValueError` naming it, and nothing else happens.
 """
 
 from __future__ import annotations
@@ -144,8 +146,10 @@ class VariantControls:
             self._states.set_variant(
                 name, State.PAUSED, f"{why}: {control.reason}" if control.reason else why
             )
+            self._engine.set_paused(name, True)
         elif control.action == "resume":
             self._states.clear_variant(name)
+            self._engine.set_paused(name, False)
         else:
             new = configured(self._variants[name], control.stop_loss, dict(control.parameters))
             self._engine.reconfigure(new, self._history)

@@ -33,6 +33,7 @@ _NONE: tuple[SignalRaised, ...] = ()  # returned when nothing happened: no alloc
 _ZERO = Decimal(0)
 ACTION_OPEN = "open"
 ACTION_CLOSE = "close"
+ACTION_PAUSED = "none: paused"
 
 
 class _Slot:
@@ -89,6 +90,7 @@ class StrategyEngine:
         self._frames: dict[str, list[_Frame]] = {}
         self._slots: dict[tuple[str, str], _Slot] = {}
         self._open: dict[str, list[_Slot]] = {}  # symbol -> slots holding a position
+        self._paused: set[str] = set()  # variants a person paused: no new entries
         for symbol in symbols:
             self.add_symbol(symbol)
 
@@ -165,6 +167,16 @@ class StrategyEngine:
                     self._open[symbol].append(slot)
             for candle in history(symbol):
                 self.on_candle(replace(candle, source=CandleSource.WARMUP))
+
+    def set_paused(self, variant: str, paused: bool) -> None:
+        """Whether `variant` may open positions from its signals (exits and stops go on)."""
+        if paused:
+            self._paused.add(variant)
+        else:
+            self._paused.discard(variant)
+
+    def paused(self, variant: str) -> bool:
+        return variant in self._paused
 
     # -- inputs ------------------------------------------------------------------------------
 
@@ -317,7 +329,10 @@ class StrategyEngine:
         if slot.pending:
             action = "none: order in flight"
         elif decision.side is Side.BUY:
-            action = "none: already long" if slot.qty > 0 else ACTION_OPEN
+            if slot.qty > 0:
+                action = "none: already long"
+            else:
+                action = ACTION_PAUSED if slot.variant in self._paused else ACTION_OPEN
         else:
             action = ACTION_CLOSE if slot.qty > 0 else "none: flat"
         if action in (ACTION_OPEN, ACTION_CLOSE):
