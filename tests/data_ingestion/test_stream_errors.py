@@ -14,7 +14,7 @@ import socket
 import pytest
 
 from data_ingestion.backoff import Backoff
-from data_ingestion.feed import SIMULATE_HINT
+from data_ingestion.stream_supervisor import SIMULATE_HINT
 from tests.data_ingestion.harness import config, running
 
 pytestmark = pytest.mark.e2e  # a real server on loopback with real waits (not in the fast lane)
@@ -27,7 +27,7 @@ def _free_port() -> int:
 
 
 async def test_unable_to_connect_backs_off_then_goes_live_when_the_simulator_comes_up(caplog):
-    caplog.set_level(logging.WARNING, logger="data_ingestion.feed")
+    caplog.set_level(logging.WARNING, logger="data_ingestion.stream_supervisor")
     port = _free_port()
     backoff = Backoff(initial=0.05, factor=2.0, cap=0.4, jitter=0.0)
     url = f"ws://127.0.0.1:{port}/"
@@ -61,7 +61,7 @@ async def test_queue_overflow_ends_python_binances_read_loop_not_the_feed():
         # reports BinanceWebsocketQueueOverflow and ends; every socket dies the same way.
         await run.wait_for(lambda: run.feed.reconnects >= 3, 5.0, "three overflows")
         assert "BinanceWebsocketQueueOverflow" in (run.feed.last_error or "")
-        run.feed.max_queue_size = 10_000  # the next socket keeps up
+        run.feed.stream.max_queue_size = 10_000  # the next socket keeps up
         await run.live(timeout=5.0)
         await asyncio.sleep(1.5)
     for symbol in ("BTCUSDT", "ETHUSDT"):

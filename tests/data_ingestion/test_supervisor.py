@@ -74,7 +74,7 @@ async def test_quiet_market_is_not_a_stall_and_its_minutes_close_on_time():
         await run.live()
         await asyncio.sleep(3.0)  # six market minutes
         now_minute = run.sim.clock.now_ms() // 60_000 * 60_000
-    assert run.feed.quiet_checks >= 3
+    assert run.feed.stream.quiet_checks >= 3
     assert run.feed.reconnects == 0
     for symbol in ("BTCUSDT", "ETHUSDT"):
         run.check_candles(symbol, min_live=5)
@@ -125,7 +125,7 @@ async def test_planned_reconnect_overlaps_nothing_lost_nothing_doubled():
         before = {s: st.backfilled_trades for s, st in run.feed.states().items()}
         await asyncio.sleep(4.0)
         states = run.feed.states()
-    assert run.feed.planned_reconnects >= 3
+    assert run.feed.stream.planned_reconnects >= 3
     assert run.sim.stats()["stream_connections"] >= connections + 3
     assert run.feed.reconnects == 0
     assert sum(s.duplicates for s in states.values()) > 0  # the overlap, deduplicated
