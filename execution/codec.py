@@ -1,15 +1,17 @@
 """The journal's line format, in one place: typed entries to JSON objects and back.
 
 Entries are `OrderRecord`s (one line per status change: `intent` before the request, then
-`filled`, `rejected` or `abandoned`), `SignalNote`s (the signal history, so it survives a
-restart), `ExchangeReset`s (the exchange was wiped: what the journal held is gone) and
-`VariantControl`s (a person paused, resumed or re-configured a variant: it survives restarts).
+`filled`, `rejected` or `abandoned`), `SignalNote`s (the signal history with its indicator
+values, so it survives a restart), `ExchangeReset`s (the exchange was wiped: what the journal
+held is gone) and `VariantControl`s (a person paused, resumed or re-configured a variant: it
+survives restarts).
 A line that is JSON but not one of these shapes raises `JournalFormatError` naming what is
 wrong; the journal adds the file and line number.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -76,6 +78,7 @@ def encode(entry: Entry) -> dict[str, Any]:
             "reason": s.reason.value, "price": _plain(s.price), "time": s.time_ms, "ref": s.ref,
             "strength": None if s.strength is None else s.strength.value,
             "ema": s.ema, "sma": s.sma, "action": s.action,
+            "indicators": _indicators_out(s.indicators),
         }  # fmt: skip
     if isinstance(entry, VariantControl):
         return {
@@ -220,4 +223,25 @@ def _decode_signal(obj: dict[str, Any]) -> SignalRaised:
         ema=obj.get("ema"),
         sma=obj.get("sma"),
         action=str(obj.get("action", "")),
+        indicators=_indicators_in(obj.get("indicators")),
     )
+
+
+def _indicators_out(values: dict[str, float] | None) -> dict[str, float | None] | None:
+    """A signal's indicator values; one not finite (not ready) as null, as JSON allows."""
+    if values is None:
+        return None
+    return {name: v if math.isfinite(v) else None for name, v in values.items()}
+
+
+def _indicators_in(value: Any) -> dict[str, float] | None:
+    """Back from the journal: null stays a value not ready (NaN); a line written before the
+    field existed has none (None)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not all(
+        v is None or (isinstance(v, int | float) and not isinstance(v, bool))
+        for v in value.values()
+    ):
+        raise ValueError("indicators is not an object of numbers")
+    return {str(k): math.nan if v is None else float(v) for k, v in value.items()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from decimal import Decimal
 from pathlib import Path
 
@@ -96,6 +97,42 @@ def test_every_entry_survives_its_line_format() -> None:
         ExchangeReset(T0, "balances back to defaults"),
     ]
     assert [decode(orjson.loads(orjson.dumps(encode(e)))) for e in entries] == entries
+
+
+def test_a_signals_indicator_values_survive_and_not_ready_ones_are_null() -> None:
+    signal = SignalRaised(
+        "A", "BTCUSDT", Side.BUY, SignalReason.SIGNAL, Decimal("60000"), T0, T0,
+        Strength.MODERATE, action="open",
+        indicators={"macd": -1.25, "signal": -2.5, "histogram": math.nan, "upper": math.inf},
+    )  # fmt: skip
+    line = orjson.loads(orjson.dumps(encode(SignalNote(signal))))
+    assert line["indicators"] == {"macd": -1.25, "signal": -2.5, "histogram": None, "upper": None}
+    back = decode(line)
+    assert isinstance(back, SignalNote) and back.signal.indicators is not None
+    values = back.signal.indicators
+    assert values["macd"] == -1.25 and values["signal"] == -2.5
+    assert math.isnan(values["histogram"]) and math.isnan(values["upper"])  # not ready either way
+
+
+def test_a_signal_line_written_before_indicators_were_journaled_still_loads() -> None:
+    signal = SignalRaised(
+        "A", "BTCUSDT", Side.BUY, SignalReason.SIGNAL, Decimal("60000"), T0, T0,
+        ema=1.0, sma=2.0, action="open", indicators={"rsi": 25.0},
+    )  # fmt: skip
+    old = {k: v for k, v in encode(SignalNote(signal)).items() if k != "indicators"}
+    back = decode(old)
+    assert isinstance(back, SignalNote) and back.signal.indicators is None
+    assert back.signal.ema == 1.0 and back.signal.action == "open"
+
+
+@pytest.mark.parametrize("bad", [[1.0], {"rsi": "low"}, {"rsi": True}])
+def test_a_signal_line_with_bad_indicators_is_named(bad: object) -> None:
+    signal = SignalRaised(
+        "A", "BTCUSDT", Side.BUY, SignalReason.SIGNAL, Decimal("60000"), T0, T0
+    )  # fmt: skip
+    line = {**encode(SignalNote(signal)), "indicators": bad}
+    with pytest.raises(JournalFormatError, match="signal with a bad value: indicators"):
+        decode(line)
 
 
 def test_decimals_are_written_in_plain_notation() -> None:
