@@ -183,12 +183,18 @@ class StreamSupervisor:
     async def _read(self, conn: StreamConnection) -> None:
         loop = asyncio.get_running_loop()
         on_message = self._feed.on_message
+        me = asyncio.current_task()
         while True:
             try:
                 msg = await conn.sock.recv()
             except ReadLoopClosed as exc:
                 conn.fail(f"read loop closed: {exc}")
                 return
+            if me is not None and me.cancelling():
+                # python-binance's recv() awaits asyncio.wait_for, which on Python 3.11 can
+                # return a message and swallow the cancel that arrived with it: the reader
+                # would go on delivering after stop().
+                raise asyncio.CancelledError
             conn.heard(loop.time())
             if self._held_for_silence or self._suspects:
                 self._suspects = {}
