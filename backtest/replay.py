@@ -51,8 +51,10 @@ from recording.format import (
     SYMBOL,
     SYMBOL_INFO,
     WARMUP,
+    header_variants,
     read_recording,
     recorded_tick,
+    variants_differ,
 )
 from strategy.models import SignalRaised
 
@@ -85,10 +87,8 @@ class _Replay:
             self.engine.add_symbol(str(symbol))
             self.aggregator.add_symbol(str(symbol))
         recorded = event.get("variants")
-        ours = [
-            [v.name, str(v.stop_loss), v.ema_period, v.sma_period] for v in self.config.variants
-        ]
-        if recorded is not None and recorded != ours:
+        ours = header_variants(self.config.variants)
+        if recorded is not None and variants_differ(recorded, ours):
             log.warning(
                 "%s: recorded with variants %s, replayed with %s: signals will differ",
                 self.path, recorded, ours,

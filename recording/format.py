@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import zlib
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from core.errors import BadDataFile
+from core.variants import VariantSettings
 from data_ingestion.backfill import BackfillError, agg_trade_to_tick
 from data_ingestion.models import Tick
 from data_ingestion.schemas import FrameError, trade_to_tick
@@ -30,6 +31,27 @@ FORMAT_VERSION = 2  # 1: raw stream trade events only; 2: everything the pipelin
 HEADER, SYMBOL_INFO, WARMUP = "recording", "symbolInfo", "warmup"
 HOLD, RELEASE, GAP, CLOSE, SYMBOL = "hold", "release", "gap", "close", "symbol"
 POSITION, FILL, ORDER_ERROR = "position", "fill", "orderError"
+
+
+def header_variants(variants: Iterable[VariantSettings]) -> list[list[Any]]:
+    """The variants as a recording's header lists them: `[name, stop_loss, ema_period,
+    sma_period, spec]`, the spec naming the strategy, its parameters and the interval
+    (`rsi(period=14,…)@5m`). Headers written before the spec have the first four only."""
+    return [[v.name, str(v.stop_loss), v.ema_period, v.sma_period, v.spec] for v in variants]
+
+
+def variants_differ(recorded: Any, ours: list[list[Any]]) -> bool:
+    """Whether a header's variants differ from `ours` (`header_variants`), compared on what
+    both have: an older header without the spec is compared on its four fields."""
+    if not isinstance(recorded, list) or len(recorded) != len(ours):
+        return True
+    for theirs, mine in zip(recorded, ours, strict=True):
+        if not isinstance(theirs, list):
+            return True
+        both = min(len(theirs), len(mine))
+        if theirs[:both] != mine[:both]:
+            return True
+    return False
 
 
 def num_text(value: Decimal) -> str:

@@ -3,7 +3,8 @@
 A recording is gzip-compressed JSON lines, one event per line, in the order the pipeline saw
 them. A recording made by the service (`python main.py --record FILE`) holds:
 
-- `{"e": "recording", "v": 2, ...}` first: the header (mode, symbols, variants);
+- `{"e": "recording", "v": 2, ...}` first: the header (mode, symbols, variants as
+  `[name, stop_loss, ema_period, sma_period, spec]`: `recording.format.header_variants`);
 - `{"e": "symbolInfo", "info": {...}}`: the exchangeInfo entry of each symbol;
 - `{"e": "warmup", "s": SYM, "k": [rows]}`: the REST klines rows the symbol was warmed up with;
 - every trade the pipeline consumed, in Binance's trade-event shape (`e s t p q T m`), with

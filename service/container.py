@@ -28,6 +28,7 @@ from execution.models import OrderRecord
 from execution.rules import parse_exchange_info
 from execution.variant_state import State
 from pipeline.pipeline import Pipeline
+from recording.format import header_variants
 from service.components import Components, EventRecorder, apply_rules
 from service.controls import VariantControls
 from service.errors import ConflictError, NotFoundError
@@ -133,11 +134,10 @@ class Service:
             log.info("SIMULATED MODE: the built-in simulator stands in for the exchange")
         if self.recorder is not None:
             await self.recorder.start()
-            variants = self.settings.variant_settings
+            variants = header_variants(self.settings.variant_settings)
             self.recorder.record_header(
                 {"mode": self.mode, "symbols": list(self._symbols), "speed": self._speed,
-                 "variants": [[v.name, str(v.stop_loss), v.ema_period, v.sma_period]
-                              for v in variants]}
+                 "variants": variants}
             )  # fmt: skip
         self._tasks.spawn(self._connect(), "connect")
         self._tasks.spawn(self.pipeline.run_candle_updates(), "candle-updates")
