@@ -2,17 +2,15 @@
 
 `Service.start()` never waits for the exchange: exchangeInfo, the server time and the warm-up are
 fetched by a background task that retries with backoff (and says so in the log and /health),
-so the API is up even when the testnet is not reachable.
+so the API is up even when the testnet is not reachable. What it reports about itself (/health,
+the /ws `status`, /metrics sources) is `service.status.ServiceStatus`'s.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import random
-import time
-from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +18,6 @@ from aggregation.warmup import warm_up_from_rest
 from config import Settings
 from core.clock import Clock
 from core.errors import FatalError
-from core.hub import STATUS, Event
 from core.tasks import TaskOwner
 from execution.codec import SignalNote
 from execution.exchange_check import check_account
@@ -32,8 +29,9 @@ from recording.format import header_variants
 from service.components import Components, EventRecorder, apply_rules
 from service.controls import VariantControls
 from service.errors import ConflictError, NotFoundError
-from service.health import FeedReport, HealthReport
+from service.health import HealthReport
 from service.performance import LivePerformance
+from service.status import ServiceStatus
 from strategy.models import SignalRaised
 
 log = logging.getLogger(__name__)
@@ -41,7 +39,6 @@ log = logging.getLogger(__name__)
 BACKOFF_FIRST_S = 1.0
 BACKOFF_MAX_S = 30.0
 TIME_SYNC_INTERVAL_S = 300.0
-STATUS_CHECK_S = 0.5  # how often variant states and health are compared for a /ws status
 WARMUP_LIMIT = 1000
 FEED_STOP_S = 1.0  # stopping is bounded: SIGINT -> exit within 5 s
 DRAIN_S = 1.5  # queued orders get this long to finish (each is journaled either way)
@@ -96,15 +93,14 @@ class Service:
         self._exchange_symbols: dict[str, dict[str, Any]] = {}  # exchangeInfo entries
         self._recorded_info: set[str] = set()
         self._tasks = TaskOwner("service")
-        self._started_mono = time.monotonic()
-        self._started_ms = clock.now_ms()
-        self._exchange_error: str | None = None
-        self._set_exchange_error("connecting to the exchange", State.PAUSED)
         self._feed_started = False
+        self.status = ServiceStatus(
+            mode=mode, clock=clock, hub=self.hub, metrics=self.metrics, states=self.states,
+            journal=self.journal, tick_store=self.tick_store, symbols=self.symbols,
+            feed=lambda: self.feed if self._feed_started else None,
+        )  # fmt: skip
+        self.status.set_exchange_error("connecting to the exchange", State.PAUSED)
         self.trading_ready = False  # the executor is started (rules loaded, journal recovered)
-        # What the start found that a person should know, though nothing is wrong now (an
-        # exchange reset that ended the journal's positions, holdings the account lacks).
-        self.notices: list[str] = []
         self.controls = VariantControls(
             settings.variant_settings, journal=self.journal, executor=self.executor,
             engine=self.engine, states=self.states, clock=clock,
@@ -115,13 +111,14 @@ class Service:
             hub=self.hub, journal=self.journal, clock=clock, lot=self.executor.lot,
             price_of=self.tick_store.last_price,
         )  # fmt: skip
-        self._register_metric_sources()
+        self.status.register_metric_sources(
+            self.aggregator, None if self.executor.stops is None else self.executor.stops.counts
+        )
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._started_mono = time.monotonic()
-        self._started_ms = self.clock.now_ms()
+        self.status.mark_started()
         if self.mode == "paper":
             log.warning(
                 "PAPER MODE: no BINANCE_API_KEY/BINANCE_API_SECRET set; market data comes from %s,"
@@ -143,7 +140,7 @@ class Service:
         self._tasks.spawn(self.pipeline.run_candle_updates(), "candle-updates")
         self._tasks.spawn(self.metrics.measure_loop_lag(), "loop-lag")
         self._tasks.spawn(self.parts.order_metrics.run(), "order-metrics")
-        self._tasks.spawn(self._watch_status(), "status")
+        self._tasks.spawn(self.status.watch(), "status")
         self._tasks.spawn(self.performance.run(), "performance")
 
     async def stop(self) -> None:
@@ -174,13 +171,17 @@ class Service:
             except asyncio.CancelledError:
                 raise
             except FatalError as exc:
-                self._set_exchange_error(f"cannot start trading: {describe(exc)}", State.HALTED)
-                self._publish_status()
+                self.status.set_exchange_error(
+                    f"cannot start trading: {describe(exc)}", State.HALTED
+                )
+                self.status.publish()
                 log.error("cannot start trading (%s); the API stays up, no orders", describe(exc))
                 return
             except Exception as exc:
-                self._set_exchange_error(f"exchange unreachable: {describe(exc)}", State.PAUSED)
-                self._publish_status()
+                self.status.set_exchange_error(
+                    f"exchange unreachable: {describe(exc)}", State.PAUSED
+                )
+                self.status.publish()
                 log.warning(
                     "attempt %d to reach the exchange at %s failed (%s); retrying in %.1fs."
                     " No network? Run offline with `python main.py --simulate`.",
@@ -191,13 +192,13 @@ class Service:
                 )
                 await asyncio.sleep(delay)
                 delay = min(BACKOFF_MAX_S, delay * 1.6) * random.uniform(0.8, 1.2)
-        self._set_exchange_error(None)
+        self.status.set_exchange_error(None)
         await self.feed.start()  # holds every symbol until its stream and backfill are live
         self._feed_started = True
         # Only now: before the feed holds the symbols, the clock would close the minutes after
         # the warm-up as flat candles although their trades are merely not fetched yet.
         self.pipeline.close_timer.start()
-        self._publish_status()
+        self.status.publish()
         log.info("trade stream started for %s", ", ".join(self._symbols))
         self._tasks.spawn(self._sync_time_forever(), "time-sync")
 
@@ -263,10 +264,10 @@ class Service:
             held = ", ".join(f"{p.variant}/{p.symbol} {p.held_qty}" for p in ended) or "none"
             log.warning("%s; positions ended without selling: %s", check.reset, held)
             when = datetime.fromtimestamp(self.clock.now_ms() / 1000, tz=UTC).isoformat()
-            self.notices.append(f"exchange reset detected at {when}: {check.reset}")
+            self.status.notices.append(f"exchange reset detected at {when}: {check.reset}")
         for mismatch in check.mismatches:
             log.warning("journal and account disagree: %s", mismatch)
-        self.notices += [f"journal and account disagree: {m}" for m in check.mismatches]
+        self.status.notices += [f"journal and account disagree: {m}" for m in check.mismatches]
 
     def _journal_signal(self, signal: SignalRaised) -> None:
         """Every signal goes to the journal too, so the signal history survives a restart."""
@@ -282,38 +283,6 @@ class Service:
                 await self.parts.server_time.sync()
             except Exception as exc:
                 log.warning("server time sync failed: %s", describe(exc))
-
-    def _set_exchange_error(self, error: str | None, state: State = State.PAUSED) -> None:
-        """Why the service cannot trade yet (None: it can); every variant shows it."""
-        self._exchange_error = error
-        if error is None:
-            self.states.clear_service("exchange")
-        else:
-            self.states.set_service("exchange", state, error)
-
-    async def _watch_status(self) -> None:
-        """A /ws `status` whenever health or a variant's state changes; the state gauge."""
-        last: tuple[object, ...] | None = None
-        while True:
-            failure = self.journal.failure
-            if failure is not None:
-                self.states.set_service("journal", State.HALTED, f"journal: {failure}")
-            report = self.health()
-            now = (report.status, tuple(report.reasons), tuple(report.variants))
-            if now != last:
-                last = now
-                self._publish_status(report)
-                for variant in report.variants:
-                    log.log(
-                        logging.INFO if variant.state is State.ACTIVE else logging.WARNING,
-                        "variant %s is %s%s", variant.variant, variant.state.value,
-                        f": {variant.reason}" if variant.reason else "",
-                    )  # fmt: skip
-                    self.metrics.set_variant_state(variant.variant, variant.state.value)
-            await asyncio.sleep(STATUS_CHECK_S)
-
-    def _publish_status(self, report: HealthReport | None = None) -> None:
-        self.hub.publish(Event(STATUS, report or self.health(), None, self.clock.now_ms()))
 
     # -- symbols -------------------------------------------------------------------------------
 
@@ -346,7 +315,7 @@ class Service:
                 await self.feed.add_symbol(symbol)  # the feed holds it until it streams
         finally:
             self.pipeline.close_timer.release(symbol)
-        self._publish_status()
+        self.status.publish()
 
     async def remove_symbol(self, symbol: str, *, force: bool = False) -> list[str]:
         """Unsubscribe; with open positions only when `force` (they are closed first)."""
@@ -368,88 +337,18 @@ class Service:
         self.aggregator.remove_symbol(symbol)
         self.timeframes.drop(symbol)
         self.tick_store.drop(symbol)
-        self._publish_status()
+        self.status.publish()
         return holding
 
     # -- health --------------------------------------------------------------------------------
 
     def health(self) -> HealthReport:
-        now = self.clock.now_ms()
-        reasons: list[str] = []
-        if self._exchange_error is not None:
-            reasons.append(self._exchange_error)
-        states = self.feed.states() if self._feed_started else {}
-        feeds: dict[str, FeedReport] = {}
-        for symbol in self._symbols:
-            state = states.get(symbol)
-            tick = self.tick_store.last_tick(symbol)
-            last_ms = tick.trade_time_ms if tick is not None else None
-            status = state.status if state is not None else "starting"
-            status = str(getattr(status, "value", status))
-            error = getattr(state, "last_error", None) if state is not None else None
-            feeds[symbol] = FeedReport(
-                status=status,
-                reconnects=int(getattr(state, "reconnects", 0)) if state is not None else 0,
-                last_tick_ms=last_ms,
-                last_tick_age_s=None if last_ms is None else max(0.0, (now - last_ms) / 1000),
-                last_error=error or None,
-            )
-            if status != "live" and self._exchange_error is None:
-                reasons.append(f"{symbol} feed {status}" + (f": {error}" if error else ""))
-        variants = self.states.all()
-        reasons += [
-            f"variant {v.variant} {v.state.value}: {v.reason}"
-            for v in variants
-            if v.state is not State.ACTIVE and v.reason != self._exchange_error
-        ]
-        return HealthReport(
-            status="degraded" if reasons else "ok",
-            reasons=reasons,
-            mode=self.mode,
-            uptime_s=round(time.monotonic() - self._started_mono, 3),
-            started_ms=self._started_ms,
-            now_ms=now,
-            symbols=feeds,
-            variants=variants,
-            notices=list(self.notices),
-        )
+        return self.status.health()
 
     def stop_of(self, variant: str, symbol: str) -> OrderRecord | None:
         """The stop resting on the exchange for this position (STOP_MODE=exchange)."""
         stops = self.executor.stops
         return None if stops is None else stops.live(variant, symbol)
-
-    def _register_metric_sources(self) -> None:
-        m = self.metrics
-        stops = self.executor.stops
-        if stops is not None:
-            counts = stops.counts
-            for what in ("placed", "filled", "canceled"):
-                m.add_source(
-                    f"stop_orders_{what}", f"Stop orders {what} on the exchange",
-                    functools.partial(_count, counts, what),
-                )  # fmt: skip
-        m.add_source("late_trades", "Trades too late for their minute", self._late_trades)
-        m.add_source("reconnects", "Trade stream reconnects", self._reconnects)
-        m.add_source("gaps_backfilled", "Trade-id gaps filled from REST", self._gaps)
-
-    def _late_trades(self) -> float:
-        return float(self.aggregator.late_trades)
-
-    def _reconnects(self) -> float:
-        if not self._feed_started:
-            return 0.0
-        return float(self.feed.reconnects)
-
-    def _gaps(self) -> float:
-        if not self._feed_started:
-            return 0.0
-        states = self.feed.states().values()
-        return float(sum(s.gaps - s.unfilled_gaps for s in states))
-
-
-def _count(counts: Counter[str], key: str) -> float:
-    return float(counts[key])
 
 
 async def _quietly(awaitable: Any, what: str, timeout_s: float = 1.0) -> None:
