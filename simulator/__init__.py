@@ -4,6 +4,7 @@ It imports nothing from the service's packages: it is an independent reference.
 """
 
 from simulator.config import FaultConfig, SimulatorConfig
+from simulator.orders import RestoredOrder
 from simulator.server import Simulator
 
-__all__ = ["FaultConfig", "Simulator", "SimulatorConfig"]
+__all__ = ["FaultConfig", "RestoredOrder", "Simulator", "SimulatorConfig"]

@@ -118,6 +118,15 @@ class Accounts:
         self._next_order_id += 1
         return self._next_order_id - 1
 
+    def keep_order_ids_above(self, order_id: int) -> None:
+        """New orders get ids above `order_id` (a restored order holds it)."""
+        self._next_order_id = max(self._next_order_id, order_id + 1)
+
+    def new_fill_id(self, symbol: str) -> int:
+        """The next trade id of `symbol` (myTrades' `id`)."""
+        self._next_fill_id[symbol] += 1
+        return self._next_fill_id[symbol] - 1
+
     def new_list_id(self) -> int:
         self._next_list_id += 1
         return self._next_list_id - 1
@@ -156,9 +165,7 @@ class Accounts:
             account.free[spec.base] -= qty
             account.free[spec.quote] = account.free.get(spec.quote, ZERO) + quote - commission
             asset = spec.quote
-        fill_id = self._next_fill_id[spec.symbol]
-        self._next_fill_id[spec.symbol] += 1
-        fill = Fill(fill_id, price, qty, commission, asset, now, maker)
+        fill = Fill(self.new_fill_id(spec.symbol), price, qty, commission, asset, now, maker)
         order.fills.append(fill)
         order.executed_qty += qty
         order.cumm_quote += quote

@@ -7,6 +7,8 @@ import random
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from simulator.orders import RestoredOrder
+
 KNOWN_QUOTES = ("USDT", "FDUSD", "USDC", "BUSD", "BTC", "ETH", "BNB")
 
 
@@ -147,6 +149,9 @@ class SimulatorConfig:
     check_timestamps: bool = True  # -1021 on timestamps outside recvWindow
     recv_window_in_real_ms: bool = True  # recvWindow and the 1 s lead measured in real time
     tick_interval_s: float = 0.01  # real seconds between two emissions of due trades
+    # Orders the main account (api_key) already had, oldest first: a run that goes on from an
+    # earlier one (restore.py). Empty: a new account with initial_balances.
+    restore: tuple[RestoredOrder, ...] = ()
 
     def __post_init__(self) -> None:
         if self.speed <= 0:

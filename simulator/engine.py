@@ -210,6 +210,11 @@ class Engine:
             self._book[order.symbol].append(order)
             self._positions(order, now)
 
+    def rest(self, order: Order) -> None:
+        """A restored stop (see restore.py) back on the book, its base locked, silently."""
+        self._lock(order, order.price or order.stop_price)
+        self._book[order.symbol].append(order)
+
     def _lock(self, order: Order, price: Decimal) -> None:
         spec = self._state.specs[order.symbol]
         if order.side == "SELL":

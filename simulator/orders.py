@@ -108,3 +108,43 @@ class OrderList:
     @property
     def is_open(self) -> bool:
         return self.list_order_status == "EXECUTING"
+
+
+@dataclass(frozen=True)
+class RestoredOrder:
+    """An order the account already had before this run (see restore.py), as plain data:
+    a MARKET or STOP_LOSS order that FILLED (its one fill moves the balances), or a
+    STOP_LOSS SELL still resting (NEW: it waits for its trigger and locks its base)."""
+
+    symbol: str
+    side: str  # BUY | SELL
+    client_order_id: str
+    quantity: Decimal  # what was ordered (origQty)
+    time_ms: int  # the fill time of a FILLED order; when a resting stop was placed
+    type: str = "MARKET"  # MARKET | STOP_LOSS
+    status: str = "FILLED"  # FILLED | NEW
+    executed_qty: Decimal = ZERO
+    quote_qty: Decimal = ZERO  # cummulativeQuoteQty
+    commission: Decimal = ZERO
+    commission_asset: str = ""
+    order_id: int | None = None  # the exchange's id; None (or taken): a new one is given
+    stop_price: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        where = f"restored order {self.client_order_id!r}"
+        if self.side not in ("BUY", "SELL") or self.type not in ("MARKET", "STOP_LOSS"):
+            raise ValueError(f"{where}: side BUY/SELL and type MARKET/STOP_LOSS only")
+        if self.quantity <= 0:
+            raise ValueError(f"{where}: quantity must be positive")
+        if self.status == "FILLED":
+            if self.executed_qty <= 0 or self.quote_qty <= 0 or self.commission < 0:
+                raise ValueError(f"{where}: a fill needs a positive executed and quote quantity")
+            if self.commission and not self.commission_asset:
+                raise ValueError(f"{where}: a commission needs its asset")
+        elif self.status == "NEW":
+            if self.type != "STOP_LOSS" or self.side != "SELL" or not self.stop_price:
+                raise ValueError(f"{where}: only a STOP_LOSS SELL with a stopPrice rests")
+        else:
+            raise ValueError(f"{where}: status must be FILLED or NEW, not {self.status!r}")
+        if self.type == "STOP_LOSS" and not self.stop_price:
+            raise ValueError(f"{where}: a STOP_LOSS needs its stopPrice")

@@ -29,6 +29,7 @@ from simulator.rest_market import MarketDataApi
 from simulator.rest_public import PublicApi
 from simulator.rest_signed import SignedApi
 from simulator.rest_trading import TradingApi
+from simulator.restore import restore_account
 from simulator.state import MarketState
 from simulator.streams import StreamServer
 from simulator.time_unit import to_micros, wants_micros
@@ -63,6 +64,8 @@ class Simulator:
         self.accounts = Accounts(self.config, self.state)
         self.user_data = UserDataHub()
         self.engine = Engine(self.state, self.accounts, self.user_data)
+        if self.config.restore:
+            restore_account(self.state, self.engine, self.config.api_key, self.config.restore)
         self.order_counter = OrderCounter(
             self.config.orders_per_10s, now=lambda: self.clock.now_ms() / 1000
         )

@@ -17,8 +17,9 @@ import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Generator
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
@@ -33,6 +34,9 @@ from recording.recorder import Recorder
 from service.logs import configure_logging
 from wiring.clocked_client import ClockedClient
 from wiring.compose import build_service
+
+if TYPE_CHECKING:
+    from simulator import Simulator, SimulatorConfig
 
 log = logging.getLogger("service")
 
@@ -276,10 +280,12 @@ async def _exchange(
             (settings.binance_stream_url),
         )
         return
-    from simulator import Simulator, SimulatorConfig
+    from simulator import SimulatorConfig
+    from wiring.sim_memory import read_memory
 
     key, secret = secrets.token_hex(16), secrets.token_hex(32)
     start_ms = await _resume_after_journal(settings.journal_path)
+    memory = await asyncio.to_thread(read_memory, settings.journal_path, settings.symbols)
     config = SimulatorConfig(
         seed=1 if args.seed is None else args.seed,
         speed=1.0 if args.speed is None else args.speed,
@@ -287,8 +293,9 @@ async def _exchange(
         api_key=key,
         api_secret=secret,
         start_ms=start_ms,
+        restore=tuple(memory),
     )
-    sim = Simulator(config)
+    sim = _simulator(config)
     await sim.start(host="127.0.0.1", port=0)
     log.info(
         "simulator on %s (speed %g, seed %d): no network needed",
@@ -305,6 +312,28 @@ async def _exchange(
         yield "simulated", clock, client, sim.stream_url
     finally:
         await sim.stop()
+
+
+def _simulator(config: SimulatorConfig) -> Simulator:
+    """The simulator, going on with the journal's orders (wiring.sim_memory) when it holds
+    any; orders it cannot take back (a balance below zero) leave it empty, and the start-up
+    check then says the exchange forgot them."""
+    from simulator import Simulator
+
+    if not config.restore:
+        return Simulator(config)
+    try:
+        sim = Simulator(config)
+    except ValueError as exc:
+        log.warning("the simulator starts empty: the journal's orders cannot be restored: %s", exc)
+        return Simulator(replace(config, restore=()))
+    stops = sum(1 for r in config.restore if r.status == "NEW")
+    log.info(
+        "the simulated account goes on from the journal: %d filled orders, %d resting stops",
+        len(config.restore) - stops,
+        stops,
+    )
+    return sim
 
 
 async def _resume_after_journal(path: Path) -> int | None:
