@@ -35,6 +35,9 @@ DELIVERY_LAG_REAL_S = 0.5
 # When trades arrive later than that (a loaded machine, a burst at --speed 600), the clock waits
 # for twice the delay seen, up to this many times the usual lag, halving it at every close.
 LAG_CAP = 10
+# A close firing later than this (real time) means the process was stalled or the machine slept:
+# the close timer waits for the stream to be current again (aggregation.timer).
+STALL_REAL_S = 2 * DELIVERY_LAG_REAL_S
 MINUTE = "1m"  # the aggregator's candles' interval, as /ws subscribers name it
 
 
@@ -68,7 +71,10 @@ class Pipeline:
         self.close_lag_ms = int(DELIVERY_LAG_REAL_S * speed * 1000)
         self.seen_delay_ms = 0  # the largest trade delay (clock − trade time) since the close
         # Closes quiet minutes once started; the feed's gate (holds, gaps) too.
-        self.close_timer = CloseTimer(clock, self.aggregator, self.close_lag_ms, self.close_due)
+        self.close_timer = CloseTimer(
+            clock, self.aggregator, self.close_lag_ms, self.close_due,
+            stall_ms=int(STALL_REAL_S * speed * 1000),
+        )  # fmt: skip
         self._changed: set[str] = set()  # symbols whose open candle moved since last published
         self.handler_errors = 0
         # Bound once: on_tick runs for every trade.
@@ -85,6 +91,8 @@ class Pipeline:
             delay = self.clock.now_ms() - tick.trade_time_ms
             if delay > self.seen_delay_ms:
                 self.seen_delay_ms = delay
+            if self.close_timer.suspended and delay <= self.close_lag_ms:
+                self.close_timer.resume()  # after a stall: the stream is current again
             self.tick_store.add(tick)
             self._add_tick(tick)
             self._changed.add(tick.symbol)
