@@ -21,12 +21,15 @@ import logging
 from collections.abc import Collection, Iterable
 from pathlib import Path
 
-from execution.codec import Entry, ExchangeReset
-from execution.journal import read_journal
+import orjson
+
+from execution.codec import RESET, Entry, ExchangeReset, decode
 from execution.models import Mode, OrderRecord, OrderStatus
 from simulator import RestoredOrder
 
 log = logging.getLogger("service")
+# The journal lines an exchange remembers something of (intents and signal notes are not).
+_REMEMBERED = frozenset({OrderStatus.FILLED, OrderStatus.OPEN, OrderStatus.CANCELED, RESET})
 
 
 def exchange_memory(entries: Iterable[Entry], symbols: Collection[str]) -> list[RestoredOrder]:
@@ -89,10 +92,27 @@ def _resting(r: OrderRecord) -> RestoredOrder:
 
 def read_memory(path: Path, symbols: Collection[str]) -> list[RestoredOrder]:
     """`exchange_memory` of the journal at `path` (blocking: run it off the event loop).
-    A journal that cannot be read restores nothing: the service's own start reports why."""
+
+    Only the lines that matter are decoded (outcomes and resets; intents and signal notes are
+    most of a journal): the service reads the whole journal again when it starts. A line or a
+    journal that cannot be read restores nothing (torn lines are skipped): the service's own
+    start reports it, naming the file and line."""
     try:
-        entries, _, _ = read_journal(path)
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    entries: list[Entry] = []
+    try:
+        for raw in data.split(b"\n"):
+            try:
+                rec = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue  # empty, or torn by a crash
+            if isinstance(rec, dict) and rec.get("type") in _REMEMBERED:
+                entry = decode(rec)
+                if entry is not None:
+                    entries.append(entry)
         return exchange_memory(entries, symbols)
-    except Exception as exc:  # the journal's start names the file and line
+    except Exception as exc:  # a journal the service will refuse, or an order out of shape
         log.warning("the simulator starts empty: the journal %s cannot be read (%s)", path, exc)
         return []

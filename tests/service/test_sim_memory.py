@@ -103,7 +103,11 @@ def test_a_filled_stop_rests_no_more_and_a_reset_forgets_what_came_before(
 
 
 def test_a_journal_that_cannot_be_read_restores_nothing(tmp_path: Path) -> None:
-    journal = _write(tmp_path / "j.jsonl", [_line("filled", "a"), {"type": "nonsense"}])
-    journal.write_text(journal.read_text() + "\n")
+    journal = _write(
+        tmp_path / "j.jsonl", [_line("filled", "a"), _line("filled", "b", executed_qty="lots")]
+    )
     assert read_memory(journal, SYMBOLS) == []
+    # A torn last line (a crash mid-write) is skipped; what comes before counts.
+    journal.write_text(journal.read_text().splitlines()[0] + "\n" + '{"type":"fil')
+    assert [r.client_order_id for r in read_memory(journal, SYMBOLS)] == ["a"]
     assert read_memory(tmp_path / "missing.jsonl", SYMBOLS) == []
