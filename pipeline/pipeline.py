@@ -34,7 +34,7 @@ CANDLE_UPDATE_INTERVAL_S = 1.0  # the open candle goes out at most once a second
 DELIVERY_LAG_REAL_S = 0.5
 # When trades arrive later than that (a loaded machine, a burst at --speed 600), the clock waits
 # for twice the delay seen, up to this many times the usual lag, halving it at every close.
-LAG_CAP = 10
+LAG_CAP = 120  # 60 s real: a stream that far behind is a watchdog matter, not a lag
 # A close firing later than this (real time) means the process was stalled or the machine slept:
 # the close timer waits for the stream to be current again (aggregation.timer).
 STALL_REAL_S = 2 * DELIVERY_LAG_REAL_S

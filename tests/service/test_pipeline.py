@@ -114,12 +114,13 @@ def test_the_clock_closes_a_quiet_minute_after_grace_and_lag(rig: Rig) -> None:
     assert event.data.open_time == T0
 
 
-def test_trades_arriving_late_make_the_clock_wait_for_them(rig: Rig) -> None:
+@pytest.mark.parametrize("lags", [3, 20])  # 20: 10 s real behind (an overloaded --speed 600)
+def test_trades_arriving_late_make_the_clock_wait_for_them(rig: Rig, lags: int) -> None:
     """A loaded machine delivers trades seconds after they happened: the clock must not close
     their minute before they are in (they would be left out of their candle)."""
     lag = rig.pipeline.close_lag_ms
     rig.trade(0, "100")
-    late_by = 3 * lag
+    late_by = lags * lag
     rig.clock.set(T0 + 5_000 + late_by)  # the next trade of minute 0 is delivered late
     tick = Tick("BTCUSDT", 99, Decimal("101"), Decimal("0.5"), T0 + 5_000, False)
     rig.pipeline.on_tick(tick)
