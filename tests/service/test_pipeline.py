@@ -125,7 +125,7 @@ def test_trades_arriving_late_make_the_clock_wait_for_them(rig: Rig, lags: int) 
     tick = Tick("BTCUSDT", 99, Decimal("101"), Decimal("0.5"), T0 + 5_000, False)
     rig.pipeline.on_tick(tick)
     end = T0 + MINUTE_MS
-    rig.clock.set(end + 2_000 + lag)  # the usual close time: too early now
+    rig.clock.set(end + 2_000 + late_by)  # later than the usual close time: still too early
     rig.pipeline.close_due()
     assert rig.events(CANDLE) == []
     rig.clock.set(end + 2_000 + 2 * late_by)
