@@ -1,10 +1,11 @@
 """Signals in, orders out: sizing, risk, filters, journal-before-send, once-only resolution.
 
 `submit(signal)` never waits: it puts the signal on the queue of its (variant, symbol); one
-worker per queue serialises that pair's orders. For each order the worker writes the intent
-durably to the journal, sends it, resolves an unknown outcome by looking the client order id
-up (resending the same id only after the exchange confirmed it does not exist), journals the
-outcome, updates the position book and tells the strategy (`on_position`) what is held.
+worker per queue serialises that pair's orders (execution.pair_workers). For each order the
+worker writes the intent durably to the journal, sends it, resolves an unknown outcome by
+looking the client order id up (resending the same id only after the exchange confirmed it
+does not exist), journals the outcome, updates the position book and tells the strategy
+(`on_position`) what is held.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import cast
 from config import Settings
 from core.clock import Clock
 from core.hub import ORDER, POSITION, TRADE, Event, Hub
-from core.tasks import TaskOwner
 from execution.accounts import Accounts
 from execution.booking import book_fill
 from execution.brokers import Broker
@@ -31,6 +31,7 @@ from execution.journal import Journal
 from execution.models import BrokerFill, OrderRecord, Position
 from execution.once import OnceOnly
 from execution.order_plan import Refusal, Sizing, plan_order
+from execution.pair_workers import PairWorkers
 from execution.positions import PositionBook
 from execution.recovery import assets_of, rebuild, reconcile
 from execution.risk import RiskManager
@@ -100,9 +101,7 @@ class OrderExecutor:
         if stop_loss_of is not None:
             via = stop_broker or cast(StopBroker, broker)
             self.stops = ExchangeStops(via, self._once, clock, stop_loss_of, self._keep)
-        self._queues: dict[tuple[str, str], asyncio.Queue[_Job | _StopJob | None]] = {}
-        self._tasks = TaskOwner("executor")
-        self._workers: list[asyncio.Task[None]] = []
+        self._pairs: PairWorkers[_Job | _StopJob] = PairWorkers(self._run, "executor")
         self._seen: set[str] = set()  # client order ids already journaled: never again
         self._last_manual_ref = 0
         self._running = False
@@ -199,18 +198,12 @@ class OrderExecutor:
     async def stop(self, drain_timeout_s: float = 10.0) -> None:
         """Finish what is queued (at most `drain_timeout_s`), then stop workers and journal."""
         self._running = False
-        for q in self._queues.values():
-            q.put_nowait(None)
-        if self._workers:
-            await asyncio.wait(self._workers, timeout=drain_timeout_s)
-        await self._tasks.cancel_all()
-        self._queues.clear()
-        self._workers.clear()
+        await self._pairs.stop(drain_timeout_s)
         await self.journal.stop()
 
     async def wait_idle(self) -> None:
         """Until every queued order has an outcome."""
-        await asyncio.gather(*(q.join() for q in self._queues.values()))
+        await self._pairs.wait_idle()
 
     # -- inputs ------------------------------------------------------------------------------
 
@@ -276,26 +269,16 @@ class OrderExecutor:
             if isinstance(job, _StopJob)
             else (job.signal.variant, job.signal.symbol)
         )
-        q = self._queues.get(key)
-        if q is None:
-            q = self._queues[key] = asyncio.Queue()
-            self._workers.append(self._tasks.spawn(self._work(q), f"{key[0]}:{key[1]}"))
-        q.put_nowait(job)
+        self._pairs.put(key, job)
 
     # -- the worker --------------------------------------------------------------------------
 
-    async def _work(self, q: asyncio.Queue[_Job | _StopJob | None]) -> None:
-        while True:
-            job = await q.get()
-            try:
-                if job is None:
-                    return
-                if isinstance(job, _StopJob):
-                    await self._run_stop_job(job)
-                else:
-                    await self._run_job(job)
-            finally:
-                q.task_done()
+    async def _run(self, job: _Job | _StopJob) -> None:
+        """One job in its pair's worker (execution.pair_workers)."""
+        if isinstance(job, _StopJob):
+            await self._run_stop_job(job)
+        else:
+            await self._run_job(job)
 
     async def _run_stop_job(self, job: _StopJob) -> None:
         assert self.stops is not None
