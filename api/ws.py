@@ -142,7 +142,7 @@ class Disconnected(Exception):
     """The client went away."""
 
 
-class Connection:
+class WsClient:
     """One client: its subscriber queue, its seq counter, and the task sending its frames."""
 
     def __init__(
@@ -234,7 +234,7 @@ async def serve(
     settings = service.settings
     await send({"type": "websocket.accept"})
     sub = service.hub.subscribe(maxsize=settings.ws_client_queue)
-    conn = Connection(receive, send, service, sub, frames)
+    conn = WsClient(receive, send, service, sub, frames)
     service.metrics.ws_clients.inc()
     tasks: list[asyncio.Task[Any]] = []
     try:

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from simulator.config import SymbolSpec, typical_notional
+from simulator.intervals import MINUTE_MS
 from simulator.money import fmt8
 
-MINUTE_MS = 60_000
 FIRST_TRADE_ID = 1_000_000
 REGIME_MIN_S = 90.0  # a trend lasts REGIME_MIN_S + an exponential of mean REGIME_EXTRA_S
 REGIME_EXTRA_S = 45.0  # (market seconds): EMA(5)/SMA(10) cross every ~5 minutes

@@ -12,7 +12,8 @@ from simulator import errors
 from simulator.book import OrderBook
 from simulator.clock import MarketClock
 from simulator.config import SimulatorConfig, SymbolSpec, make_spec
-from simulator.market import MINUTE_MS, Tape, Trade
+from simulator.intervals import MINUTE_MS
+from simulator.market import Tape, Trade
 
 # Called with a symbol and its newly released trades, in id order (the order engine).
 TradeListener = Callable[[str, list[Trade]], None]
