@@ -116,9 +116,11 @@ class StreamSupervisor:
     async def stop(self) -> None:
         """Stop reading, close the socket, let go of this supervisor's holds."""
         conn, self._conn = self._conn, None
-        await self._tasks.cancel_all()
-        if conn is not None:
-            await conn.close()
+        try:
+            await self._tasks.cancel_all()
+        finally:  # even when the caller's time-out cancels this stop: an open socket's read
+            if conn is not None:  # loop would keep the process alive
+                await conn.close()
         for symbol in list(self._held_for_reconnect):
             self._unhold(symbol)
         self._end_silence()
