@@ -22,6 +22,7 @@ _FILES: dict[str, tuple[Path, str]] = {
     "app.js": (STATIC_DIR / "app.js", "text/javascript"),
     "logic.js": (STATIC_DIR / "logic.js", "text/javascript"),
     "abpanel.js": (STATIC_DIR / "abpanel.js", "text/javascript"),
+    "viewfeed.js": (STATIC_DIR / "viewfeed.js", "text/javascript"),
     "style.css": (STATIC_DIR / "style.css", "text/css"),
     "favicon.svg": (STATIC_DIR / "favicon.svg", "image/svg+xml"),
     f"vendor/{CHART_LIBRARY}": (VENDOR_DIR / CHART_LIBRARY, "text/javascript"),

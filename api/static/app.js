@@ -2,6 +2,7 @@
 // Plain ES module, no build step. Pure logic lives in logic.js (tested with node).
 import * as L from "./logic.js";
 import { createAbPanel } from "./abpanel.js";
+import { ViewFeed } from "./viewfeed.js";
 
 const LOCAL_CHART = "/static/vendor/lightweight-charts.standalone.production.js";
 const CDN_CHART =
@@ -51,6 +52,7 @@ const state = {
   reloading: null,
   dirty: new Set(),
 };
+state.viewFeed = new ViewFeed(state.serverBars); // the selected interval's bars from /ws
 window.dashboard = state; // for the browser tests and for curious people
 
 function saveSettings() {
@@ -142,7 +144,9 @@ async function loadViewBars(symbol, view) {
   const refresh = state.serverBars[key] !== undefined;
   try {
     const data = await api(`/candles/${encodeURIComponent(symbol)}?interval=${view}&limit=1000`);
-    state.serverBars[key] = listOf(data, "candles").map(L.normCandle);
+    // Bars that closed on /ws while the read was under way are kept.
+    const read = listOf(data, "candles").map(L.normCandle);
+    state.serverBars[key] = L.mergeBars(read, state.serverBars[key] ?? []);
   } catch {
     state.serverBars[key] = null;
   }
@@ -258,6 +262,7 @@ function connect() {
     state.wsOpen = true;
     state.everConnected = true;
     state.attempt = 0;
+    state.viewFeed.attach(ws, state.view);
     setConn("open");
     if (reconnect) {
       toast("Live connection restored", "info");
@@ -319,6 +324,7 @@ function handle(msg) {
       applySnapshot(d);
       break;
     case "candle": {
+      if (d.interval && d.interval !== "1m") { viewEvent(d, true); break; }
       const c = L.normCandle(d);
       const sym = d.symbol;
       if (state.open[sym] && state.open[sym].time <= c.time) state.open[sym] = null;
@@ -326,8 +332,10 @@ function handle(msg) {
         updatePrice(sym);
         if (sym === state.selected) {
           chart.closed();
-          // A bar of the view just closed: read the service's version of it.
-          if (state.view !== "1m" && L.closesBar(c.time, chart.minutes())) {
+          // A bar of the view just closed: read the service's version of it, unless /ws
+          // brings it (the view's interval subscribed on this connection).
+          if (state.view !== "1m" && L.closesBar(c.time, chart.minutes())
+              && !state.viewFeed.streams(state.view)) {
             loadViewBars(sym, state.view).catch(() => {});
           }
         }
@@ -336,6 +344,7 @@ function handle(msg) {
       break;
     }
     case "candle_update": {
+      if (d.interval && d.interval !== "1m") { viewEvent(d, false); break; }
       const c = L.normCandle(d);
       const last = state.candles[d.symbol]?.at(-1);
       if (last && c.time <= last.time) break;
@@ -379,6 +388,7 @@ function handle(msg) {
       markDirty("positions", "variants", "kpi");
       break;
     case "status":
+      if (d?.subscription) state.viewFeed.subscribed(d.subscription);
       if (d && typeof d === "object" && d.symbols) state.health = { ...state.health, ...d };
       markDirty("kpi");
       state.ab?.status();
@@ -394,8 +404,17 @@ function handle(msg) {
   }
 }
 
+/** A candle or open-candle update of a higher interval (the selected view's, from /ws). */
+function viewEvent(d, closed) {
+  if (!state.viewFeed.event(d, closed)) return;
+  if (d.symbol !== state.selected || d.interval !== state.view) return;
+  if (closed) chart.closed();
+  else chart.live();
+}
+
 function applySnapshot(d) {
   if (!d || typeof d !== "object") return;
+  if (d.subscription) state.viewFeed.subscribed(d.subscription);
   if (state.everConnected && state.symbols.length === 0) return; // REST load still running
   if (Array.isArray(d.positions)) state.positions = d.positions;
   if (d.status && typeof d.status === "object") state.health = d.status;
@@ -567,8 +586,11 @@ const chart = {
   live() {
     if (!this.api) return;
     const open = state.open[state.selected];
-    if (!open) return;
-    const bar = L.liveBar(this.bars, open, this.minutes());
+    // The service's bar in progress (/ws) when it has one for the view; else the page's own.
+    const served = state.view === "1m" ? null
+      : state.viewFeed.openBar(state.selected, state.view, this.bars.at(-1)?.time, open);
+    if (!open && !served) return;
+    const bar = served ?? L.liveBar(this.bars, open, this.minutes());
     try {
       this.candles.update(candleRow(bar));
       this.volume.update(volumeRow(bar));
@@ -996,6 +1018,7 @@ function wireControls() {
     const view = e.target.closest("button")?.dataset.view;
     if (view && view !== state.view) {
       state.view = view;
+      state.viewFeed.follow(view);
       markTabs();
       chart.reset();
       saveSettings();

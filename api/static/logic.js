@@ -373,3 +373,17 @@ export function mergeBars(server, local) {
 export function closesBar(timeMs, minutes) {
   return (timeMs + MINUTE_MS) % (minutes * MINUTE_MS) === 0;
 }
+
+/**
+ * A closed bar into `list` (oldest first, by `time`): replaces the bar of the same time or
+ * goes in its place, the oldest dropped beyond `max`. False when it is older than them all.
+ */
+export function upsertBar(list, bar, max = 1000) {
+  let i = list.length;
+  while (i > 0 && list[i - 1].time > bar.time) i--;
+  if (i > 0 && list[i - 1].time === bar.time) list[i - 1] = bar;
+  else if (i === 0 && list.length >= max) return false;
+  else list.splice(i, 0, bar);
+  if (list.length > max) list.splice(0, list.length - max);
+  return true;
+}

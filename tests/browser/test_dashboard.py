@@ -7,6 +7,7 @@ artifacts/ (git-ignored). Skipped only when Debian's /usr/bin/chromium is absent
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -188,6 +189,95 @@ ONLY_VARIANT_ROWS = """(variant) => {
     const cells = [...document.querySelectorAll("#signals-table tbody tr td:nth-child(2)")];
     return cells.length > 0 && cells.every((c) => c.textContent.trim() === variant);
 }"""
+
+
+def test_the_5m_chart_follows_its_interval_on_the_websocket(browser, service):
+    """The 5m view subscribes to 5m on /ws: REST gives its history once, then a closing 5m
+    candle and the 5m bar in progress come as `candle` / `candle_update` events and are drawn
+    as they are (no REST re-read); another view unsubscribes 5m."""
+    page = open_page(browser, service, 1440, 900)
+    problems = Problems()
+    problems.watch(page)
+    sent: list[dict[str, Any]] = []
+    received: list[dict[str, Any]] = []
+
+    def on_socket(ws: Any) -> None:
+        ws.on("framesent", lambda payload: sent.append(json.loads(payload)))
+        ws.on("framereceived", lambda payload: received.append(json.loads(payload)))
+
+    page.on("websocket", on_socket)
+    reads: list[str] = []
+    page.on("request", lambda r: reads.append(r.url) if "interval=5m" in r.url else None)
+    page.goto(service.url + "/")
+    wait_ready(page)
+    page.click("#view-tabs button[data-view='1m']")  # the saved view may be another
+    page.click("#view-tabs button[data-view='5m']")
+    page.wait_for_function(
+        "() => (window.dashboard.serverBars['BTCUSDT/5m'] ?? []).length > 0"
+        " && window.dashboard.viewFeed.streams('5m')"
+    )
+    assert {"op": "subscribe", "intervals": ["5m"]} in sent
+    last_read = page.evaluate("window.dashboard.serverBars['BTCUSDT/5m'].at(-1).time")
+    assert len(reads) == 1  # the history, once
+
+    # A 5m candle closes (a market minute a second: within ~5 s) and is drawn from the event.
+    page.wait_for_function(
+        "(t0) => window.dashboard.serverBars['BTCUSDT/5m'].at(-1).time > t0",
+        arg=last_read,
+        timeout=20_000,
+    )
+    closed = [
+        m["data"]
+        for m in received
+        if m["type"] == "candle" and m["data"].get("interval") == "5m"
+        and m["data"]["symbol"] == "BTCUSDT"
+    ]  # fmt: skip
+    assert closed and closed[-1]["open_time"] > last_read
+    event = closed[-1]
+    bar = page.evaluate(
+        "(t) => window.dashboard.chart.candles.data().find((b) => b.time === t)",
+        event["open_time"] // 1000,
+    )
+    assert bar is not None
+    assert (bar["open"], bar["high"], bar["low"], bar["close"]) == tuple(
+        float(event[k]) for k in ("open", "high", "low", "close")
+    )
+    # The next minute closes too; still no second REST read of the 5m candles.
+    minute = page.evaluate("window.dashboard.candles.BTCUSDT.at(-1).time")
+    page.wait_for_function(
+        "(t0) => window.dashboard.candles.BTCUSDT.at(-1).time > t0", arg=minute, timeout=5000
+    )
+    assert len(reads) == 1, reads
+    # The bar in progress is the service's 5m candle_update, as sent.
+    page.wait_for_function(
+        """() => {
+            const s = window.dashboard;
+            const open = s.viewFeed.open['BTCUSDT/5m'];
+            const last = s.chart.candles.data().at(-1);
+            return open && last.time === open.time / 1000 && last.close === open.close
+                && last.high === open.high && last.low === open.low;
+        }""",
+        timeout=5000,
+    )
+    updates = [
+        m["data"]
+        for m in received
+        if m["type"] == "candle_update" and m["data"].get("interval") == "5m"
+    ]
+    assert updates and all(u["closed"] is False for u in updates)
+
+    page.click("#view-tabs button[data-view='15m']")
+    page.wait_for_function("() => window.dashboard.viewFeed.streams('15m')")
+    assert sent[-2:] == [
+        {"op": "unsubscribe", "intervals": ["5m"]},
+        {"op": "subscribe", "intervals": ["15m"]},
+    ]
+    assert not page.evaluate("window.dashboard.viewFeed.streams('5m')")
+    page.click("#view-tabs button[data-view='1m']")
+    page.wait_for_function("() => !window.dashboard.viewFeed.streams('15m')")
+    assert sent[-1] == {"op": "unsubscribe", "intervals": ["15m"]}
+    assert problems.items == []
+    page.context.close()
 
 
 def test_websocket_drop_shows_banner_and_recovers(browser, service):

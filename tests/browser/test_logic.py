@@ -367,3 +367,28 @@ def test_view_bars_take_the_services_closed_bars_then_the_pages_newer_ones():
         {"server": server, "local": local},
     )
     assert got == [[[0, 1], [900_000, 2], [1_800_000, 3]], [20, 3], [True, False, True], True]
+
+
+def test_a_closed_bar_from_the_websocket_replaces_or_joins_the_services_bars():
+    got = run_js(
+        """
+        const times = (list) => list.map((b) => [b.time, b.close]);
+        const list = [{ time: 0, close: 1 }, { time: 300, close: 2 }];
+        const out = [];
+        out.push(L.upsertBar(list, { time: 600, close: 3 }), times(list));  // newer: appended
+        out.push(L.upsertBar(list, { time: 300, close: 9 }), times(list));  // same: replaced
+        const gap = [{ time: 0, close: 1 }, { time: 600, close: 3 }];
+        out.push(L.upsertBar(gap, { time: 300, close: 2 }), times(gap));  // missing: in place
+        const full = [{ time: 300, close: 2 }, { time: 600, close: 3 }];
+        out.push(L.upsertBar(full, { time: 0, close: 1 }, 2), times(full));  // older than all
+        out.push(L.upsertBar(full, { time: 900, close: 4 }, 2), times(full));  // oldest dropped
+        return out;
+        """
+    )
+    assert got == [
+        True, [[0, 1], [300, 2], [600, 3]],
+        True, [[0, 1], [300, 9], [600, 3]],
+        True, [[0, 1], [300, 2], [600, 3]],
+        False, [[300, 2], [600, 3]],
+        True, [[600, 3], [900, 4]],
+    ]  # fmt: skip
