@@ -7,7 +7,8 @@ checkout's `../shared` (the recorded Binance data some benchmarks read). Each ro
 chosen benchmark once in each tree, with the same interpreter; the order flips every round
 (before-after, then after-before) so that a load that grows or fades over the run does not
 favour one side. The figures each benchmark prints are collected; the table gives each side's
-median and the ratio after / before. The machine is shared: only figures of the same run
+median and best (the least disturbed run: the other tenants only ever add time) and the ratios
+after / before. The machine is shared: only figures of the same run
 compare, and CPU-time figures (which exclude waiting for a core) are the steadier ones.
 """
 
@@ -152,9 +153,12 @@ def main() -> None:
                 if not before or not after:
                     continue
                 b, a = statistics.median(before), statistics.median(after)
+                pick = max if fig.higher_is_better else min
+                bb, ba = pick(before), pick(after)
                 better = "(higher is better)" if fig.higher_is_better else ""
                 out.write(
-                    f"{bench:<10} {fig.label:<42} {b:>10g} {a:>10g} {a / b:>12.3f} {better}\n"
+                    f"{bench:<10} {fig.label:<42} {b:>13g} {a:>8g} {a / b:>6.3f}"
+                    f" {bb:>12g} {ba:>8g} {ba / bb:>6.3f} {better}\n"
                 )
 
 
