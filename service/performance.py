@@ -179,8 +179,9 @@ class LivePerformance:
                 if sub.overflowed.is_set():  # fell behind: marks are lost, fills are not
                     sub = self._subscribe()
                     self.load()
-                try:
-                    event = await asyncio.wait_for(sub.queue.get(), PUBLISH_EVERY_S)
+                try:  # not wait_for: on 3.11 it returns an event and drops a cancel with it
+                    async with asyncio.timeout(PUBLISH_EVERY_S):
+                        event = await sub.queue.get()
                 except TimeoutError:
                     event = None
                 if event is not None:
