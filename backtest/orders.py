@@ -16,7 +16,6 @@ and compares every record.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -29,9 +28,10 @@ from execution.booking import book_fill
 from execution.brokers import paper_fill
 from execution.codec import Entry
 from execution.errors import ExchangeError
+from execution.executor import PositionListener
 from execution.journal import write_lines
 from execution.models import Mode, OrderRecord, OrderStatus
-from execution.order_plan import Refusal, Sizing, plan_order
+from execution.order_plan import ACTIONABLE, Refusal, Sizing, plan_order
 from execution.performance import RoundTrip, fee_in_quote, round_trips
 from execution.positions import PositionBook
 from execution.risk import RiskManager
@@ -39,8 +39,6 @@ from execution.rules import SymbolRules
 from strategy.engine import ACTION_CLOSE
 from strategy.models import Side, SignalRaised, SignalReason
 
-PositionListener = Callable[[str, str, Decimal, Decimal | None], None]
-ACTIONABLE = frozenset({"open", "close"})
 MODE = Mode.SIMULATED.value
 
 # No exchangeInfo with kline or trade files: every symbol gets a permissive rule set: LOT_SIZE
@@ -91,8 +89,7 @@ class BacktestOrders:
             self.positions,
             self._price.get,
         )
-        quantities = {k.upper(): v for k, v in settings.order_quantities.items()}
-        self._sizing = Sizing(quantities, settings.order_quote_default)
+        self._sizing = Sizing.of(settings.order_quantities, settings.order_quote_default)
 
     def set_rules(self, rules: SymbolRules) -> None:
         self._rules[rules.symbol] = rules

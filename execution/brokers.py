@@ -265,14 +265,23 @@ class TestnetBroker:
             raise classify(exc) from None
         return fill_from_response(resp)
 
-    async def find_order(self, symbol: str, client_order_id: str) -> BrokerFill | None:
+    async def _get_order(self, symbol: str, client_order_id: str) -> dict[str, Any] | None:
+        """GET /api/v3/order by client order id; None when the exchange says -2013 (absent)."""
         try:
-            order = await self._client.get_order(symbol=symbol, origClientOrderId=client_order_id)
+            order: dict[str, Any] = await self._client.get_order(
+                symbol=symbol, origClientOrderId=client_order_id
+            )
         except Exception as exc:
             err = classify(exc)
             if isinstance(err, OrderNotFoundError):
                 return None
             raise err from None
+        return order
+
+    async def find_order(self, symbol: str, client_order_id: str) -> BrokerFill | None:
+        order = await self._get_order(symbol, client_order_id)
+        if order is None:
+            return None
         status = str(order.get("status"))
         executed = Decimal(str(order.get("executedQty", "0")))
         if status in ("NEW", "PENDING_NEW", "PARTIALLY_FILLED"):
@@ -312,14 +321,8 @@ class TestnetBroker:
 
     async def find_stop(self, symbol: str, client_order_id: str) -> RestingOrder | None:
         """The stop's state on the exchange (with its fill once executed); None: absent."""
-        try:
-            order = await self._client.get_order(symbol=symbol, origClientOrderId=client_order_id)
-        except Exception as exc:
-            err = classify(exc)
-            if isinstance(err, OrderNotFoundError):
-                return None
-            raise err from None
-        return await self._resting(symbol, order)
+        order = await self._get_order(symbol, client_order_id)
+        return None if order is None else await self._resting(symbol, order)
 
     async def cancel_order(self, symbol: str, client_order_id: str) -> RestingOrder:
         """Cancel an open order; CancelRejectedError (-2011) when it is not open any more."""

@@ -30,7 +30,7 @@ from execution.errors import (
 from execution.journal import Journal
 from execution.models import BrokerFill, OrderRecord, Position
 from execution.once import OnceOnly
-from execution.order_plan import Refusal, Sizing, plan_order
+from execution.order_plan import ACTIONABLE, Refusal, Sizing, plan_order
 from execution.pair_workers import PairWorkers
 from execution.positions import PositionBook
 from execution.recovery import assets_of, rebuild, reconcile
@@ -42,7 +42,6 @@ from strategy.models import Side, SignalRaised, SignalReason
 log = logging.getLogger(__name__)
 
 PositionListener = Callable[[str, str, Decimal, Decimal | None], None]
-ACTIONABLE = frozenset({"open", "close"})
 
 
 @dataclass(slots=True)
@@ -92,8 +91,7 @@ class OrderExecutor:
         self.risk = risk
         self._clock = clock
         self._hub = hub
-        quantities = {k.upper(): v for k, v in (order_quantities or {}).items()}
-        self._sizing = Sizing(quantities, order_quote_default)
+        self._sizing = Sizing.of(order_quantities or {}, order_quote_default)
         self._price_of = price_of
         self._listeners: list[PositionListener] = [on_position] if on_position else []
         self._once = OnceOnly(risk, broker.resync_time, backoff_s, backoff_max_s)

@@ -27,9 +27,11 @@ from execution.models import OrderRecord, OrderStatus, Position
 from execution.numbers import plain
 from execution.risk import RiskManager
 from execution.rules import SymbolRules
+from strategy.engine import ACTION_CLOSE, ACTION_OPEN
 from strategy.models import Side, SignalRaised
 
 _ZERO = Decimal(0)
+ACTIONABLE = frozenset({ACTION_OPEN, ACTION_CLOSE})  # the signal actions that ask for an order
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,11 @@ class Sizing:
 
     quantities: Mapping[str, Decimal]
     quote_default: Decimal
+
+    @classmethod
+    def of(cls, quantities: Mapping[str, Decimal], quote_default: Decimal) -> Sizing:
+        """ORDER_QUANTITIES (any case of symbol) and ORDER_QUOTE_DEFAULT."""
+        return cls({k.upper(): v for k, v in quantities.items()}, quote_default)
 
     def entry_qty(self, symbol: str, price: Decimal | None) -> Decimal:
         qty = self.quantities.get(symbol)
