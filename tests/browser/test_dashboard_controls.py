@@ -257,10 +257,22 @@ def test_hover_readout_shows_ohlc_volume_averages_and_fills(browser, service):
     page.wait_for_function(
         "(t) => window.dashboard.chart.candles.data().some((b) => b.time === t)", arg=bar_s
     )
-    x = page.evaluate("(t) => window.dashboard.chart.api.timeScale().timeToCoordinate(t)", bar_s)
+    # A long-running service has many bars, each a pixel or two wide: widen them so the mouse
+    # lands on the fill's bar, and aim again if a new bar shifted the time scale meanwhile.
+    page.evaluate("window.dashboard.chart.api.timeScale().applyOptions({barSpacing: 24})")
     chart = page.locator("#chart").bounding_box()
-    assert chart is not None and x is not None
-    page.mouse.move(chart["x"] + x, chart["y"] + chart["height"] * 0.4)
+    assert chart is not None
+    for _ in range(5):
+        x = page.evaluate(
+            "(t) => window.dashboard.chart.api.timeScale().timeToCoordinate(t)", bar_s
+        )
+        assert x is not None
+        page.mouse.move(chart["x"] + x, chart["y"] + chart["height"] * 0.4)
+        page.wait_for_timeout(200)
+        if page.evaluate("() => document.getElementById('chart-readout').dataset.time") == str(
+            bar_s
+        ):
+            break
     page.wait_for_function(
         "(t) => { const r = document.getElementById('chart-readout');"
         " return r.dataset.hovered === '1' && r.dataset.time === String(t); }",
