@@ -1,0 +1,144 @@
+"""Group commit: what is appended during one turn of the event loop is made durable together.
+
+A writer thread takes batches from a queue and hands each to `write(items)` (one file write
+with O_DSYNC, one database transaction): concurrent orders (every variant crossing on the same
+candle) share one disk sync instead of queueing behind each other's, and the event loop never
+blocks on the disk. `flush_soon()` gives a future resolved once everything added so far is
+durable, or failed with the write's error.
+
+After a failed write the committer is failed for good (`failure`): an order whose intent could
+not be written is never sent, and nothing written later could be trusted to follow it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class _Stop:
+    pass
+
+
+_STOP = _Stop()
+
+
+class GroupCommit(Generic[T]):
+    """Batches of items, written in order by one thread with `write`."""
+
+    def __init__(self, write: Callable[[list[T]], None], name: str) -> None:
+        self._write = write
+        self._name = name
+        self._queue: queue.SimpleQueue[tuple[list[T], list[asyncio.Future[None]]] | _Stop] = (
+            queue.SimpleQueue()
+        )
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._failed: BaseException | None = None
+        # Items added during the current loop turn, handed over together.
+        self._items: list[T] = []
+        self._waiters: list[asyncio.Future[None]] = []
+        self._handoff_scheduled = False
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    @property
+    def failure(self) -> BaseException | None:
+        """The write error that failed the committer (None while writes succeed)."""
+        return self._failed
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+        self._thread.start()
+
+    async def stop(self) -> None:
+        """Write what is queued, then end the writer thread."""
+        thread = self._thread
+        if thread is None:
+            return
+        self._hand_off()
+        self._queue.put(_STOP)
+        await asyncio.to_thread(thread.join)
+        self._thread = None
+
+    def add(self, item: T) -> None:
+        """Queue `item`; it is written in order, with the others of this loop turn."""
+        self._items.append(item)
+        self._schedule_handoff()
+
+    def flush_soon(self) -> asyncio.Future[None]:
+        """A future resolved when the items added so far are durable."""
+        assert self._loop is not None
+        fut: asyncio.Future[None] = self._loop.create_future()
+        self._waiters.append(fut)
+        self._schedule_handoff()
+        return fut
+
+    def _schedule_handoff(self) -> None:
+        if not self._handoff_scheduled and self._loop is not None:
+            self._handoff_scheduled = True
+            # Runs after every task already woken in this turn: their items join the batch.
+            self._loop.call_soon(self._hand_off)
+
+    def _hand_off(self) -> None:
+        self._handoff_scheduled = False
+        if not self._items and not self._waiters:
+            return
+        items, self._items = self._items, []
+        waiters, self._waiters = self._waiters, []
+        self._queue.put((items, waiters))
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            items: list[T] = []
+            waiters: list[asyncio.Future[None]] = []
+            got = self._queue.get()
+            while True:
+                if isinstance(got, _Stop):
+                    stop = True
+                else:
+                    items.extend(got[0])
+                    waiters.extend(got[1])
+                try:
+                    got = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if not items and not waiters:
+                continue
+            error = self._failed
+            if error is None and items:
+                try:
+                    self._write(items)
+                except Exception as exc:
+                    error = self._failed = exc
+                    log.error("%s: write failed: %s", self._name, exc)
+            self._resolve(waiters, error)
+
+    def _resolve(self, futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
+        if not futures or self._loop is None:
+            return
+
+        def done() -> None:
+            for fut in futures:
+                if fut.done():
+                    continue
+                if error is None:
+                    fut.set_result(None)
+                else:
+                    fut.set_exception(RuntimeError(f"{self._name} write failed: {error}"))
+
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting
+            self._loop.call_soon_threadsafe(done)

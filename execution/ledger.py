@@ -1,0 +1,108 @@
+"""The ledger seam: what the trading side asks of its store, whatever the store is.
+
+The store (`storage.sql.SqlLedger`: SQLite by default, PostgreSQL by URL) keeps every entry
+(order records, signal notes, exchange resets, variant controls: `execution.codec`) in the
+order appended. The contract:
+
+- `await append(entry)` returns once the entry is durable (with whatever else was appended in
+  the same loop turn): the executor awaits an intent before it sends the order, an outcome
+  before it tells anyone. `append_nowait(entry)` queues without waiting, in order.
+- a failed write fails the ledger for good (`failure` says why): nothing is sent after it.
+- `records()` replays every entry in order; the queries below answer from it.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from execution.codec import Entry
+from execution.models import OrderRecord, OrderStatus
+
+OUTCOMES = frozenset(
+    {
+        OrderStatus.FILLED,
+        OrderStatus.REJECTED,
+        OrderStatus.ABANDONED,
+        OrderStatus.OPEN,  # a stop the exchange accepted: no longer an unknown outcome
+        OrderStatus.CANCELED,
+    }
+)
+
+
+class Ledger(Protocol):
+    """The append-only store of the trading side (see the module docstring)."""
+
+    @property
+    def name(self) -> str:
+        """Where it is, for logs and errors (a database URL without its password)."""
+
+    @property
+    def failure(self) -> str | None:
+        """Why the ledger cannot be written any more (None while it can)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def append(self, record: Entry) -> None: ...
+
+    def append_nowait(self, record: Entry) -> None: ...
+
+    def records(self) -> list[Entry]: ...
+
+    def orders(self) -> list[OrderRecord]: ...
+
+    def open_intents(self) -> list[OrderRecord]: ...
+
+    def trades(
+        self,
+        symbol: str | None = None,
+        variant: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+    ) -> list[OrderRecord]: ...
+
+
+class RecordedEntries:
+    """The queries of the seam over the entries in memory, in ledger order."""
+
+    def __init__(self) -> None:
+        self._records: list[Entry] = []
+
+    def records(self) -> list[Entry]:
+        """Every entry, in ledger order (order records, signal notes, resets, controls)."""
+        return list(self._records)
+
+    def orders(self) -> list[OrderRecord]:
+        """Every order record (intents and outcomes), in ledger order."""
+        return [r for r in self._records if isinstance(r, OrderRecord)]
+
+    def open_intents(self) -> list[OrderRecord]:
+        """Intents that have no outcome yet (in flight, or interrupted by a crash)."""
+        orders = self.orders()
+        done = {r.client_order_id for r in orders if r.status in OUTCOMES}
+        return [
+            r for r in orders if r.status is OrderStatus.INTENT and r.client_order_id not in done
+        ]
+
+    def trades(
+        self,
+        symbol: str | None = None,
+        variant: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+    ) -> list[OrderRecord]:
+        """Filled orders, oldest first; `since` is a fill time in epoch ms (inclusive);
+        `limit` keeps the most recent ones."""
+        out = [
+            r
+            for r in self._records
+            if isinstance(r, OrderRecord)
+            and r.status is OrderStatus.FILLED
+            and (symbol is None or r.symbol == symbol)
+            and (variant is None or r.variant == variant)
+            and (since is None or (r.fill_time_ms or 0) >= since)
+        ]
+        if limit is not None:
+            out = out[-limit:] if limit > 0 else []
+        return out

@@ -1,0 +1,1 @@
+"""The ledger in a database: SQLite by default, PostgreSQL by URL (SQLAlchemy Core, Alembic)."""
