@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     # day on the recorded testnet klines and 159-168 on the simulator (bench/crossovers.py):
     # about 330 orders a day per variant on two symbols.
     risk_max_orders_per_day: int = Field(default=2000, ge=1)
+    # The ledger (orders, fills, signals, controls): sqlite:///FILE or postgresql://user@host/db.
+    # Unset: sqlite:///data/trading.db, with --simulate sqlite:///data/simulated.db.
+    database_url: SecretStr | None = None
+    # A JSON-lines journal imported into an empty ledger at the first start (then kept as is).
     journal_path: Path = Path("data/trades.jsonl")
 
     # HTTP API (docs/security.md: what each of these protects).

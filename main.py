@@ -4,6 +4,7 @@ python main.py                      the service against the Binance Spot Testnet
 python main.py --simulate           the same service against the built-in simulator
 python main.py candles --trades F   trade file -> 1-minute klines (JSON rows)
 python main.py backtest --data F    replay history through the live strategy code
+python main.py journal export|import  the ledger as JSON lines, out and in
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 def build_parser() -> argparse.ArgumentParser:
     from aggregation import candles_cli
     from backtest import cli as backtest_cli
-    from wiring import runner
+    from wiring import journal_cli, runner
 
     parser = argparse.ArgumentParser(
         prog="main.py",
@@ -28,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backtest_cli.add_arguments(
         commands.add_parser("backtest", help="replay klines, trades or a recording through A and B")
+    )
+    journal_cli.add_arguments(
+        commands.add_parser("journal", help="export the ledger as JSON lines, or import them")
     )
     return parser
 
@@ -42,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
         from backtest import cli as backtest_cli
 
         return backtest_cli.run(args)
+    if args.command == "journal":
+        from wiring import journal_cli
+
+        return journal_cli.run(args)
     from wiring import runner
 
     return runner.run(args)

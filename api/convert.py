@@ -10,8 +10,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from api.schemas import OrderEventOut, OrderOutcomeOut, PositionOut, StopOrderOut, TradeOut
+from api.schemas import (
+    OrderEventOut,
+    OrderOutcomeOut,
+    PositionOut,
+    StopOrderOut,
+    TradeOut,
+    VariantMoneyOut,
+)
 from api.serialize import iso_ms, plain
+from execution.accounts import VariantMoney
 from execution.models import OrderRecord, OrderStatus, Position
 
 _MONEY = Decimal("1e-10")  # finer than any quote precision; sums stay exact to 1e-9
@@ -26,9 +34,14 @@ def _money(value: Decimal) -> str:
 
 
 def position_out(
-    position: Position, last_price: Decimal | None, stop: OrderRecord | None = None
+    position: Position,
+    last_price: Decimal | None,
+    stop: OrderRecord | None = None,
+    mark_price: Decimal | None = None,
 ) -> PositionOut:
-    unrealized = position.unrealized_pnl(last_price)
+    """A position; its unrealized P&L at `mark_price` (execution.accounts: the newest fill or
+    closed candle), the price every money figure of the service is marked at."""
+    unrealized = position.unrealized_pnl(mark_price)
     return PositionOut(
         variant=position.variant,
         symbol=position.symbol,
@@ -44,6 +57,7 @@ def position_out(
         trades=position.trades,
         is_open=position.is_open,
         last_price=_opt(last_price),
+        mark_price=_opt(mark_price),
         unrealized_pnl=None if unrealized is None else _money(unrealized),
         updated_ms=position.updated_ms,
         updated_iso=iso_ms(position.updated_ms),
@@ -123,3 +137,8 @@ def outcome_out(outcome: OrderRecord) -> OrderOutcomeOut:
         time_ms=outcome.time_ms,
         time_iso=iso_ms(outcome.time_ms),
     )
+
+
+def money_out(money: VariantMoney) -> VariantMoneyOut:
+    """Quote figures to 8 places, percentages to 2 (execution.accounts: as every surface)."""
+    return VariantMoneyOut(**money.shown())

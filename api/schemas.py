@@ -152,10 +152,14 @@ class VariantMoneyOut(BaseModel):
 
     capital: DecimalStr
     cash: DecimalStr = Field(description="capital − spent on BUYs + received for SELLs")
-    holdings: DecimalStr = Field(description="everything held (dust included) at last prices")
+    holdings: DecimalStr = Field(
+        description="everything held (dust included) at the mark prices: the newest fill or"
+        " closed 1m candle of each symbol"
+    )
     equity: DecimalStr = Field(description="cash + holdings")
     realized_pnl: DecimalStr
     unrealized_pnl: DecimalStr
+    pnl: DecimalStr = Field(default="0", description="realized + unrealized = equity − capital")
     fees: DecimalStr
     return_pct: DecimalStr = Field(description="(equity − capital) / capital × 100")
     drawdown_pct: DecimalStr = Field(description="(peak equity − equity) / peak × 100, now")
@@ -220,10 +224,14 @@ class PositionOut(BaseModel):
     received_quote: DecimalStr = Field(description="quote received for SELLs, net of fees")
     trades: int
     is_open: bool
-    last_price: DecimalStr | None
+    last_price: DecimalStr | None = Field(description="the last trade's price")
+    mark_price: DecimalStr | None = Field(
+        default=None,
+        description="the price money figures are marked at: the newest fill or closed 1m candle",
+    )
     unrealized_pnl: DecimalStr | None = Field(
-        description="held_qty × last price − cost_quote (realized + unrealized = received − "
-        "spent + held_qty × last price)"
+        description="held_qty × mark price − cost_quote (realized + unrealized = received − "
+        "spent + held_qty × mark price)"
     )
     updated_ms: int
     updated_iso: str

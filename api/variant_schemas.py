@@ -8,7 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas import DecimalStr
+from api.convert import money_out
+from api.schemas import DecimalStr, VariantMoneyOut
 from api.serialize import iso_ms, plain
 from core.variants import VariantSettings
 from service.performance import Figures, PerformanceReport
@@ -53,6 +54,10 @@ class PerformanceOut(BaseModel):
     start_ms: int = Field(description="since: the first fill after the last reset, or start")
     start_iso: str
     variants: list[VariantPerformanceOut]
+    total: VariantMoneyOut = Field(
+        description="every variant together: capitals and equities added up, the return and"
+        " drawdown of that sum"
+    )
 
 
 class EquityPointOut(BaseModel):
@@ -141,6 +146,7 @@ def performance_out(report: PerformanceReport) -> PerformanceOut:
             )
             for v in report.variants
         ],
+        total=money_out(report.total),
     )
 
 

@@ -51,7 +51,9 @@ PriceOf = Callable[[str], Decimal | None]
 StopOf = Callable[[str, str], OrderRecord | None]
 
 
-def wire_data(event: Event, last_price: PriceOf, stop_of: StopOf | None = None) -> Any:
+def wire_data(
+    event: Event, last_price: PriceOf, stop_of: StopOf | None = None, mark_of: PriceOf | None = None
+) -> Any:
     """An event's data as the API shows it: `order`/`trade` as a /trades row plus `status`,
     `position` as a /positions row (the executor publishes its journal dicts)."""
     data = event.data
@@ -60,7 +62,8 @@ def wire_data(event: Event, last_price: PriceOf, stop_of: StopOf | None = None) 
             return order_event(data).model_dump()
         if event.kind == POSITION and isinstance(data, Position):
             stop = None if stop_of is None else stop_of(data.variant, data.symbol)
-            return position_out(data, last_price(data.symbol), stop).model_dump()
+            mark = None if mark_of is None else mark_of(data.symbol)
+            return position_out(data, last_price(data.symbol), stop, mark).model_dump()
         if event.kind == PERFORMANCE and isinstance(data, PerformanceReport):
             return performance_out(data).model_dump()
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
@@ -70,13 +73,17 @@ def wire_data(event: Event, last_price: PriceOf, stop_of: StopOf | None = None) 
 
 
 def encode_data(
-    event: Event, now_ms: int, last_price: PriceOf, stop_of: StopOf | None = None
+    event: Event,
+    now_ms: int,
+    last_price: PriceOf,
+    stop_of: StopOf | None = None,
+    mark_of: PriceOf | None = None,
 ) -> bytes:
     """The event's data as JSON, encoded once and kept on the event for every other client."""
     if event.encoded is None:
         if not event.ts_ms:
             event.ts_ms = now_ms
-        event.encoded = orjson.dumps(wire_data(event, last_price, stop_of))
+        event.encoded = orjson.dumps(wire_data(event, last_price, stop_of, mark_of))
     return event.encoded
 
 
@@ -128,7 +135,10 @@ def snapshot_data(service: Service, cache: CandleJsonCache, sub: Subscriber) -> 
         "open_candles": open_candles,
         "positions": [
             position_out(
-                p, service.tick_store.last_price(p.symbol), service.stop_of(p.variant, p.symbol)
+                p,
+                service.tick_store.last_price(p.symbol),
+                service.stop_of(p.variant, p.symbol),
+                service.mark_price(p.symbol),
             ).model_dump()
             for p in service.positions.all()
         ],
@@ -162,7 +172,11 @@ class WsClient:
     def encode(self, event: Event) -> bytes:
         service = self.service
         return encode_data(
-            event, service.clock.now_ms(), service.tick_store.last_price, service.stop_of
+            event,
+            service.clock.now_ms(),
+            service.tick_store.last_price,
+            service.stop_of,
+            service.mark_price,
         )
 
     def reply(self, kind: str, data: Any) -> None:

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from aggregation.models import Candle
+from execution.accounts import VariantMoney
 from execution.performance import RoundTrip, trip_stats
 from execution.performance import max_drawdown as _max_drawdown
 
@@ -70,9 +71,16 @@ def equity_curve(
     return capital, curve
 
 
-def summarize(trades: list[RoundTrip], prices: PriceSeries, capital: Decimal) -> dict[str, Any]:
+def summarize(
+    trades: list[RoundTrip],
+    prices: PriceSeries,
+    capital: Decimal,
+    money: VariantMoney | None = None,
+) -> dict[str, Any]:
     """The summary block of the report for one (variant, symbol); return and drawdown are
-    fractions of the variant's `capital` (VARIANT_CAPITAL)."""
+    fractions of the variant's `capital` (VARIANT_CAPITAL). With `money` (the run's Accounts:
+    the live service's one definition, marked at fills and candle closes), return and max
+    drawdown are its figures; the float curve then serves the Sharpe ratio alone."""
     _, curve = equity_curve(trades, prices, float(capital))
     capital_f = float(capital)
     minutes = len(curve)
@@ -80,6 +88,11 @@ def summarize(trades: list[RoundTrip], prices: PriceSeries, capital: Decimal) ->
     stats = trip_stats(trades, prices.first_open_time, prices.first_open_time + span)
     final = capital_f + float(stats.pnl)
     total_return = final / capital_f - 1.0
+    drawdown = max_drawdown(curve)
+    if money is not None:
+        total_return = float(money.return_pct) / 100.0
+        final = capital_f * (1.0 + total_return)
+        drawdown = float(money.max_drawdown_pct) / 100.0
     years = minutes / MINUTES_PER_YEAR
     if minutes < 1440:
         annualised: float | None = None  # under a day: an annualised figure means nothing
@@ -98,7 +111,7 @@ def summarize(trades: list[RoundTrip], prices: PriceSeries, capital: Decimal) ->
         "capital": str(capital),
         "total_return": total_return,
         "annualised_return": None if annualised is None else _finite(annualised),
-        "max_drawdown": max_drawdown(curve),
+        "max_drawdown": drawdown,
         "sharpe": sharpe(curve),
         "exposure": stats.exposure,
         "minutes": minutes,

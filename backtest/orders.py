@@ -83,12 +83,11 @@ class BacktestOrders:
         self.records: list[OrderRecord] = []
         self.positions = PositionBook()
         self.risk = RiskManager.from_settings(clock, settings)
+        # Every mark kept (no thinning): the report's curves and Sharpe read them.
         self.accounts = Accounts(
-            [v.name for v in settings.variant_settings],
-            settings.variant_capital,
-            self.positions,
-            self._price.get,
-        )
+            [v.name for v in settings.variant_settings], settings.variant_capital,
+            self.positions, max_points=None,
+        )  # fmt: skip
         self._sizing = Sizing.of(settings.order_quantities, settings.order_quote_default)
 
     def set_rules(self, rules: SymbolRules) -> None:
@@ -168,6 +167,7 @@ class BacktestOrders:
             self._next_order_id += 1
             lot = (rules.base_asset, rules.quote_asset, rules.step_size)
             outcome, _ = book_fill(intent.filled_by(fill, now), self.positions, lot, self.risk)
+            self.accounts.on_fill(outcome)
         self.records.append(outcome)
         return outcome
 
@@ -188,6 +188,11 @@ class BacktestOrders:
         dropped = list(self._pending)
         self._pending.clear()
         return dropped
+
+    def on_candle(self, candle: Candle) -> None:
+        """A closed candle: the variants' equity marked at its close, as the executor does."""
+        if candle.complete:
+            self.accounts.on_close(candle.symbol, candle.close_time, candle.close)
 
     def close_all(self, last: dict[str, Candle]) -> None:
         """Sell what is still held at the last close of its symbol (reason end_of_data)."""

@@ -14,6 +14,7 @@ from backtest.run import BacktestResult
 def build_report(result: BacktestResult) -> dict[str, Any]:
     """{"variants": {A: {SYM: {"trades": [...], "summary": {...}}}}, plus what was run."""
     variants: dict[str, Any] = {}
+    portfolio: dict[str, Any] = {}
     parameters: dict[str, Any] = {}
     for variant in result.variants:
         per_symbol: dict[str, Any] = {}
@@ -21,9 +22,17 @@ def build_report(result: BacktestResult) -> dict[str, Any]:
             trades = result.trades[variant.name].get(symbol, [])
             per_symbol[symbol] = {
                 "trades": [t.to_json() for t in trades],
-                "summary": summarize(trades, result.prices[symbol], result.capital),
+                "summary": summarize(
+                    trades,
+                    result.prices[symbol],
+                    result.capital,
+                    result.money.get(variant.name, {}).get(symbol),
+                ),
             }
         variants[variant.name] = per_symbol
+        whole = result.money.get(variant.name, {}).get(None)
+        if whole is not None:
+            portfolio[variant.name] = whole.shown()
         parameters[variant.name] = {
             "stop_loss": str(variant.stop_loss),
             "ema_period": variant.ema_period,
@@ -40,6 +49,7 @@ def build_report(result: BacktestResult) -> dict[str, Any]:
         "start_ms": result.start_ms,
         "end_ms": result.end_ms,
         "parameters": parameters,
+        "portfolio": portfolio,
         "variants": variants,
     }
 

@@ -9,11 +9,10 @@ report, and assembles the `BacktestResult` at the end.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from aggregation.models import Candle
 from backtest.metrics import PriceSeries, RoundTrip
@@ -22,6 +21,7 @@ from config import Settings, VariantSettings
 from core.clock import ManualClock
 from core.hub import Hub
 from data_ingestion.tick_store import TickStore
+from execution.accounts import VariantMoney
 from execution.models import OrderRecord
 from pipeline.metrics import ServiceMetrics
 from pipeline.pipeline import Pipeline
@@ -55,6 +55,8 @@ class BacktestResult:
     candles_seen: list[Candle] = field(default_factory=list)
     journal: list[OrderRecord] = field(default_factory=list)
     capital: Decimal = Decimal("1000")
+    # Per variant, its money (None) and each symbol's, from the run's Accounts at the end.
+    money: dict[str, dict[str | None, VariantMoney]] = field(default_factory=dict)
     candles: int = 0
     ticks: int = 0
     start_ms: int | None = None
@@ -69,19 +71,6 @@ class BacktestResult:
         )
 
 
-class NotingPipeline(Pipeline):
-    """The service's Pipeline, plus a note of every closed candle for the report (candles
-    built from trades and candles read from kline files alike go through `on_candle`)."""
-
-    def __init__(self, *, on_closed: Callable[[Candle], None], **kwargs: Any) -> None:
-        self._on_closed = on_closed
-        super().__init__(**kwargs)
-
-    def on_candle(self, candle: Candle) -> None:
-        self._on_closed(candle)
-        Pipeline.on_candle(self, candle)
-
-
 class BacktestRun:
     """The components of one run and what it noted; `result()` assembles the report's input."""
 
@@ -94,7 +83,7 @@ class BacktestRun:
                                      self.engine.on_position_changed)  # fmt: skip
         self.candles_seen: list[Candle] = []  # every closed candle, in the order it closed
         self.ticks = 0
-        self.pipeline = NotingPipeline(
+        self.pipeline = Pipeline(
             clock=self.clock,
             hub=Hub(),
             tick_store=TickStore(settings.tick_history),
@@ -104,8 +93,13 @@ class BacktestRun:
             submit=self.orders.submit,
             candle_history=settings.candle_history,
             grace_ms=int(settings.candle_close_grace_s * 1000),
-            on_closed=self.candles_seen.append,
+            on_closed=self._closed,
         )
+
+    def _closed(self, candle: Candle) -> None:
+        """Every closed candle: noted for the report, and the orders' equity marked."""
+        self.candles_seen.append(candle)
+        self.orders.on_candle(candle)
 
     def by_symbol(self) -> dict[str, list[Candle]]:
         """The closed candles per symbol, in time order."""
@@ -145,6 +139,12 @@ class BacktestRun:
         result.signals = self.signals.query(limit=len(self.signals) or 1)
         result.trades = self.orders.round_trips(config.variants)
         result.journal = list(self.orders.records)
+        accounts = self.orders.accounts
+        for variant in config.variants:
+            figures: dict[str | None, VariantMoney] = {None: accounts.money(variant.name)}
+            for symbol in result.symbols:
+                figures[symbol] = accounts.money(variant.name, symbol)
+            result.money[variant.name] = figures
         if result.prices:
             result.start_ms = min(p.first_open_time for p in result.prices.values())
             result.end_ms = max(p.close_times[-1] for p in result.prices.values())

@@ -29,10 +29,11 @@ from config import VariantSettings
 from core.clock import ManualClock, SystemClock
 from execution.brokers import PaperBroker, TestnetBroker
 from execution.executor import OrderExecutor
-from execution.journal import Journal
 from execution.risk import RiskManager
 from execution.rules import parse_symbol_rules
 from simulator import Simulator, SimulatorConfig
+from storage.database import Database
+from storage.sql import SqlLedger
 from strategy.engine import StrategyEngine
 from strategy.models import Side
 
@@ -89,6 +90,11 @@ class Stamp:
 
     def __init__(self) -> None:
         self.at: dict[str, float] = {}
+
+
+def _ledger(path: Path) -> SqlLedger:
+    """A SQLite ledger (the default store), closed with the executor."""
+    return SqlLedger(Database.open(f"sqlite:///{path}", exchange=None), owns_db=True)
 
 
 async def decide_and_wait(
@@ -154,7 +160,7 @@ async def bench_paper(
     engine = StrategyEngine(variants)
     broker = StampedPaper(lambda s: Decimal("100"), Decimal("0.001"), {"BTCUSDT": rules}, clock)
     risk = RiskManager(clock, Decimal("1e9"), Decimal("1e9"), 10**9)
-    executor = OrderExecutor(broker, Journal(tmp / f"{label}.jsonl"), clock, risk,
+    executor = OrderExecutor(broker, _ledger(tmp / f"{label}.db"), clock, risk,
                              order_quantities={"BTCUSDT": Decimal("1")},
                              on_position=engine.on_position_changed)  # fmt: skip
     await executor.start()
@@ -185,7 +191,7 @@ async def bench_simulator(n: int, tmp: Path) -> None:
         clock = SystemClock()
         engine = StrategyEngine(VARIANTS)
         risk = RiskManager(clock, Decimal("1e12"), Decimal("1e12"), 10**9)
-        executor = OrderExecutor(broker, Journal(tmp / "sim.jsonl"), clock, risk,
+        executor = OrderExecutor(broker, _ledger(tmp / "sim.db"), clock, risk,
                                  order_quantities={"BTCUSDT": Decimal("0.1")},
                                  on_position=engine.on_position_changed)  # fmt: skip
         await executor.start()

@@ -22,11 +22,11 @@ from pathlib import Path
 from binance import AsyncClient
 
 from execution.codec import Entry
-from execution.journal import write_lines
+from execution.journal import read_journal, write_lines
 from execution.models import OrderRecord, OrderStatus
 from simulator import Simulator, SimulatorConfig
 from strategy.models import Side, SignalReason
-from wiring.sim_memory import read_memory
+from wiring.sim_memory import exchange_memory
 
 START_MS = 1_790_000_000_000
 
@@ -71,7 +71,7 @@ async def main(round_trips: int) -> None:
         _journal(path, round_trips)
         size = path.stat().st_size
         began = time.perf_counter()
-        restored = read_memory(path, ("BTCUSDT", "ETHUSDT"))
+        restored = exchange_memory(read_journal(path)[0], ("BTCUSDT", "ETHUSDT"))
         read_s = time.perf_counter() - began
     config = SimulatorConfig(speed=60.0, start_ms=START_MS + round_trips * 240_000)
     began = time.perf_counter()
@@ -86,7 +86,7 @@ async def main(round_trips: int) -> None:
     finally:
         await sim.stop()
     print(f"journal: {round_trips} round trips, {len(restored)} filled orders, {size / 1e6:.1f} MB")
-    print(f"read_memory: {read_s * 1000:.0f} ms")
+    print(f"journal read + exchange_memory: {read_s * 1000:.0f} ms")
     print(f"simulator: {empty_s * 1000:.0f} ms empty, {full_s * 1000:.0f} ms restored")
     print(f"GET /api/v3/order of the oldest order: {lookup_s * 1000:.1f} ms")
 

@@ -1,31 +1,43 @@
-"""Each variant's money: capital, cash, equity, return and drawdown, from its positions.
+"""Each variant's money: capital, cash, equity, return and drawdown. One definition, here.
 
-- capital: the variant's starting quote (a setting); it is what return and drawdown refer to.
+- capital: the variant's starting quote (a setting); return and drawdown refer to it.
 - cash = capital − quote spent on BUYs (fees included) + quote received for SELLs (net).
-- equity = cash + everything held (dust included) at the last price (at cost while no price).
+- mark price of a symbol: the price of its newest fill or closed 1-minute candle. Figures are
+  marked at fills and candle closes, never at a read: polling changes nothing.
+- equity = cash + everything held (dust included) at the mark price (at cost before any mark);
+  per symbol: capital + that symbol's P&L (quote received − spent + held at the mark).
 - return % = (equity − capital) / capital × 100.
-- drawdown % = (peak equity − equity) / peak equity × 100; `max_drawdown_pct` is the largest
-  seen since the process started, marked at every fill and every closed candle.
-A long-only variant cannot spend more than its cash (`can_spend`), so it cannot lose more
-than its capital.
+- drawdown % = (peak equity − equity) / peak equity × 100, the peak starting at capital;
+  `max_drawdown_pct` is the largest drawdown marked. After an exchange reset every variant
+  starts again from its capital.
+- all variants together (`total()`): capital = the variants' capitals, equity = their
+  equities, return and drawdown of that sum (marked whenever one of them is).
+
+The ledger holds every fill and closed candle in order, so replaying it at start (recovery)
+gives back the same marks: the peak and the largest drawdown survive restarts. A long-only
+variant cannot spend more than its cash (`can_spend`), so it cannot lose more than its capital.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from execution.models import OrderRecord, Position
 from execution.positions import PositionBook
 
 _ZERO = Decimal(0)
 _HUNDRED = Decimal(100)
-PriceOf = Callable[[str], Decimal | None]
+_QUOTE_PLACES = Decimal("1e-8")  # how money is shown: quote to 8 places, percent to 2
+_PCT_PLACES = Decimal("0.01")
+MAX_POINTS = 2000  # of each variant's equity curve; when full, every other point is dropped
 
 
 @dataclass(frozen=True, slots=True)
 class VariantMoney:
-    """One variant's money at one instant (every figure in quote currency or percent)."""
+    """One variant's (or one of its symbols') money at its marks (quote currency or percent)."""
 
     variant: str
     capital: Decimal
@@ -39,19 +51,70 @@ class VariantMoney:
     drawdown_pct: Decimal
     max_drawdown_pct: Decimal
 
+    def shown(self) -> dict[str, str]:
+        """The figures as every surface shows them (REST, /ws, the backtest report): quote
+        to 8 places, percentages to 2, plain notation."""
+        q, pct = _QUOTE_PLACES, _PCT_PLACES
+        return {
+            "capital": _plain(self.capital.quantize(q)), "cash": _plain(self.cash.quantize(q)),
+            "holdings": _plain(self.holdings.quantize(q)),
+            "equity": _plain(self.equity.quantize(q)),
+            "realized_pnl": _plain(self.realized_pnl.quantize(q)),
+            "unrealized_pnl": _plain(self.unrealized_pnl.quantize(q)),
+            "pnl": _plain((self.realized_pnl + self.unrealized_pnl).quantize(q)),
+            "fees": _plain(self.fees.quantize(q)),
+            "return_pct": _plain(self.return_pct.quantize(pct)),
+            "drawdown_pct": _plain(self.drawdown_pct.quantize(pct)),
+            "max_drawdown_pct": _plain(self.max_drawdown_pct.quantize(pct)),
+        }  # fmt: skip
+
+
+def _plain(value: Decimal) -> str:
+    return format(value, "f")
+
+
+@dataclass(slots=True)
+class Meter:
+    """The running peak of an equity series and its largest drawdown (a fraction)."""
+
+    peak: Decimal
+    max_drawdown: Decimal = _ZERO
+
+    def mark(self, equity: Decimal) -> Decimal:
+        """Note `equity`; returns its drawdown from the peak (a fraction)."""
+        if equity >= self.peak:
+            self.peak = equity
+            return _ZERO
+        fall = (self.peak - equity) / self.peak if self.peak > 0 else _ZERO
+        if fall > self.max_drawdown:
+            self.max_drawdown = fall
+        return fall
+
 
 class Accounts:
-    """Capital and equity per variant over one PositionBook (the fills' only reader here)."""
+    """Capital, marks and equity per variant over one PositionBook (changed only by fills)."""
 
     def __init__(
-        self, variants: list[str], capital: Decimal, positions: PositionBook, price_of: PriceOf
+        self,
+        variants: list[str],
+        capital: Decimal,
+        positions: PositionBook,
+        max_points: int | None = MAX_POINTS,
     ) -> None:
         self.capital = capital
         self._variants = list(variants)
         self._positions = positions
-        self._price_of = price_of
-        self._peak: dict[str, Decimal] = {}
-        self._max_dd: dict[str, Decimal] = {}
+        self._max_points = max_points
+        self._marks: dict[str, Decimal] = {}  # symbol -> newest fill or close price
+        self._meters: dict[tuple[str, str | None], Meter] = {}
+        self._curves: dict[str, deque[tuple[int, Decimal]]] = {v: deque() for v in variants}
+        self._total = Meter(capital * len(variants))  # every variant's equity added up
+
+    @property
+    def variants(self) -> list[str]:
+        return list(self._variants)
+
+    # -- cash --------------------------------------------------------------------------------
 
     def cash(self, variant: str) -> Decimal:
         spent, received = self._positions.flows(variant)
@@ -67,40 +130,130 @@ class Accounts:
             )
         return None
 
-    def mark(self) -> None:
-        """Note every variant's equity now (for the peak and the largest drawdown)."""
-        for variant in self._variants:
-            self._note(variant, self._equity(variant))
+    # -- marks -------------------------------------------------------------------------------
 
-    def money(self, variant: str) -> VariantMoney:
-        cash = self.cash(variant)
+    def mark_price(self, symbol: str) -> Decimal | None:
+        """The price figures are marked at: the newest fill or closed candle of `symbol`."""
+        return self._marks.get(symbol)
+
+    def on_fill(self, fill: OrderRecord) -> None:
+        """A fill the position book has just applied: mark its variant at the fill's price."""
+        if not fill.filled or not fill.executed_qty:
+            return
+        price = fill.avg_price or fill.quote_qty / fill.executed_qty
+        self._marks[fill.symbol] = price
+        if fill.variant in self._curves:
+            self._mark(fill.fill_time_ms or fill.time_ms, [fill.variant])
+
+    def on_close(self, symbol: str, close_time_ms: int, close: Decimal) -> None:
+        """A closed 1-minute candle: mark every variant holding `symbol` at its close."""
+        self._marks[symbol] = close
+        holders = [v for v in self._variants if self._positions.holds(v, symbol)]
+        if holders:
+            self._mark(close_time_ms + 1, holders)
+
+    def on_reset(self) -> None:
+        """The exchange was wiped (positions ended): every variant starts again from capital."""
+        self._meters.clear()
+        self._total = Meter(self.capital * len(self._variants))
+        for curve in self._curves.values():
+            curve.clear()
+
+    def _mark(self, time_ms: int, variants: Iterable[str]) -> None:
+        for variant in variants:
+            equity = self.capital
+            for pos in self._positions.of_variant(variant):
+                pnl = self._pnl(pos)
+                equity += pnl
+                self._meter(variant, pos.symbol).mark(self.capital + pnl)
+            self._meter(variant, None).mark(equity)
+            self._add_point(variant, time_ms, equity)
+        self._total.mark(sum((self._equity(v) for v in self._variants), _ZERO))
+
+    def _equity(self, variant: str) -> Decimal:
+        return self.capital + sum(
+            (self._pnl(p) for p in self._positions.of_variant(variant)), _ZERO
+        )
+
+    def _add_point(self, variant: str, time_ms: int, equity: Decimal) -> None:
+        curve = self._curves[variant]
+        if not curve or time_ms > curve[-1][0]:
+            curve.append((time_ms, equity))
+        elif time_ms == curve[-1][0]:
+            curve[-1] = (time_ms, equity)
+        # else: a candle that closed before the newest fill (its close came late): the fill's
+        # point stands; the meters above have seen this equity anyway.
+        if self._max_points is not None and len(curve) > self._max_points:
+            kept = list(curve)[-1::-2][::-1]  # every other point, the newest kept
+            curve.clear()
+            curve.extend(kept)
+
+    def _meter(self, variant: str, symbol: str | None) -> Meter:
+        meter = self._meters.get((variant, symbol))
+        if meter is None:
+            meter = self._meters[(variant, symbol)] = Meter(self.capital)
+        return meter
+
+    def _pnl(self, pos: Position) -> Decimal:
+        """Realized + unrealized: quote received − spent + everything held at the mark."""
+        return pos.received_quote - pos.spent_quote + pos.market_value(self._marks.get(pos.symbol))
+
+    # -- reads (never marking) ---------------------------------------------------------------
+
+    def symbols(self, variant: str) -> list[str]:
+        """The symbols `variant` has a position record of (open or closed)."""
+        return [p.symbol for p in self._positions.of_variant(variant)]
+
+    def open_count(self, variant: str, symbol: str | None = None) -> int:
+        """How many of `variant`'s positions are open (of `symbol` alone, if given)."""
+        return sum(
+            1
+            for p in self._positions.of_variant(variant)
+            if p.is_open and (symbol is None or p.symbol == symbol)
+        )
+
+    def money(self, variant: str, symbol: str | None = None) -> VariantMoney:
+        """`variant`'s money at its marks; with `symbol`, that symbol's part alone (cash is
+        then capital + that symbol's flows)."""
+        positions = [
+            p for p in self._positions.of_variant(variant) if symbol is None or p.symbol == symbol
+        ]
+        spent = sum((p.spent_quote for p in positions), _ZERO)
+        received = sum((p.received_quote for p in positions), _ZERO)
+        cash = self.cash(variant) if symbol is None else self.capital - spent + received
         holdings = realized = unrealized = fees = _ZERO
-        for pos in self._positions.of_variant(variant):
-            last = self._price_of(pos.symbol)
-            holdings += pos.market_value(last)
+        for pos in positions:
+            mark = self._marks.get(pos.symbol)
+            holdings += pos.market_value(mark)
             realized += pos.realized_pnl
-            unrealized += pos.unrealized_pnl(last) or _ZERO
+            unrealized += self._pnl(pos) - pos.realized_pnl
             fees += pos.fees_quote
         equity = cash + holdings
-        drawdown = self._note(variant, equity)
+        meter = self._meters.get((variant, symbol)) or Meter(self.capital)
+        peak = max(meter.peak, equity)
+        drawdown = (peak - equity) / peak * _HUNDRED if peak > 0 else _ZERO
         return VariantMoney(
             variant, self.capital, cash, holdings, equity, realized, unrealized, fees,
             (equity - self.capital) / self.capital * _HUNDRED, drawdown,
-            self._max_dd.get(variant, _ZERO),
+            meter.max_drawdown * _HUNDRED,
         )  # fmt: skip
 
-    def _equity(self, variant: str) -> Decimal:
-        """capital − spent + received + holdings at market, in one pass over the positions."""
-        total = self.capital
-        price_of = self._price_of
-        for pos in self._positions.of_variant(variant):
-            total += pos.received_quote - pos.spent_quote + pos.market_value(price_of(pos.symbol))
-        return total
+    def total(self) -> VariantMoney:
+        """Every variant's money added up (variant "all"); return and drawdown of the sum."""
+        parts = [self.money(v) for v in self._variants]
+        capital = self.capital * len(parts)
+        equity = sum((m.equity for m in parts), _ZERO)
+        peak = max(self._total.peak, equity)
+        return VariantMoney(
+            "all", capital, sum((m.cash for m in parts), _ZERO),
+            sum((m.holdings for m in parts), _ZERO), equity,
+            sum((m.realized_pnl for m in parts), _ZERO),
+            sum((m.unrealized_pnl for m in parts), _ZERO), sum((m.fees for m in parts), _ZERO),
+            (equity - capital) / capital * _HUNDRED if capital else _ZERO,
+            (peak - equity) / peak * _HUNDRED if peak > 0 else _ZERO,
+            self._total.max_drawdown * _HUNDRED,
+        )  # fmt: skip
 
-    def _note(self, variant: str, equity: Decimal) -> Decimal:
-        peak = max(self._peak.get(variant, self.capital), equity)
-        self._peak[variant] = peak
-        drawdown = (peak - equity) / peak * _HUNDRED if peak > 0 else _ZERO
-        if drawdown > self._max_dd.get(variant, _ZERO):
-            self._max_dd[variant] = drawdown
-        return drawdown
+    def curve(self, variant: str) -> list[tuple[int, Decimal]]:
+        """(time ms, equity) marks of `variant`, oldest first (KeyError: unknown variant)."""
+        return list(self._curves[variant])

@@ -3,8 +3,9 @@
 Entries are `OrderRecord`s (one line per status change: `intent` before the request, then
 `filled`, `rejected` or `abandoned`), `SignalNote`s (the signal history with its indicator
 values, so it survives a restart), `ExchangeReset`s (the exchange was wiped: what the journal
-held is gone) and `VariantControl`s (a person paused, resumed or re-configured a variant: it
-survives restarts).
+held is gone), `VariantControl`s (a person paused, resumed or re-configured a variant: it
+survives restarts) and `CandleNote`s (each closed 1-minute candle: the chart's history and the
+closes the figures are marked at).
 A line that is JSON but not one of these shapes raises `JournalFormatError` naming what is
 wrong; the journal adds the file and line number.
 """
@@ -16,12 +17,14 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from aggregation.models import Candle, CandleSource
 from core.errors import FatalError
 from execution.models import OrderRecord, OrderStatus
 from execution.numbers import plain as _plain
 from strategy.models import Side, SignalRaised, SignalReason, Strength
 
 SIGNAL = "signal"
+CANDLE = "candle"
 RESET = "reset"
 REPAIR = "repair"
 CONTROL = "control"
@@ -61,7 +64,15 @@ class VariantControl:
     parameters: tuple[tuple[str, int | float], ...] = ()
 
 
-Entry = OrderRecord | SignalNote | ExchangeReset | VariantControl
+@dataclass(frozen=True, slots=True)
+class CandleNote:
+    """A 1-minute candle as the pipeline closed it: kept for the chart's history, and replayed
+    at start so that the figures marked at its close come back the same (execution.accounts)."""
+
+    candle: Candle
+
+
+Entry = OrderRecord | SignalNote | ExchangeReset | VariantControl | CandleNote
 
 
 def _opt(value: Decimal | None) -> str | None:
@@ -79,6 +90,17 @@ def encode(entry: Entry) -> dict[str, Any]:
             "strength": None if s.strength is None else s.strength.value,
             "ema": s.ema, "sma": s.sma, "action": s.action,
             "indicators": _indicators_out(s.indicators),
+        }  # fmt: skip
+    if isinstance(entry, CandleNote):
+        c = entry.candle
+        return {
+            "type": CANDLE, "symbol": c.symbol, "time": c.close_time, "open_time": c.open_time,
+            "open": _plain(c.open), "high": _plain(c.high), "low": _plain(c.low),
+            "close": _plain(c.close), "volume": _plain(c.volume),
+            "quote_volume": _plain(c.quote_volume), "trades": c.trades,
+            "taker_buy_base": _plain(c.taker_buy_base),
+            "taker_buy_quote": _plain(c.taker_buy_quote), "complete": c.complete,
+            "source": c.source.value,
         }  # fmt: skip
     if isinstance(entry, VariantControl):
         return {
@@ -124,6 +146,8 @@ def decode(obj: dict[str, Any]) -> Entry | None:
             return ExchangeReset(int(obj["time"]), str(obj.get("detail", "")))
         if kind == CONTROL:
             return _decode_control(obj)
+        if kind == CANDLE:
+            return CandleNote(_decode_candle(obj))
         return _decode_order(obj)
     except KeyError as exc:
         raise JournalFormatError(f"{kind or 'record'} without {exc.args[0]!r}") from None
@@ -185,6 +209,29 @@ def _decode_order(obj: dict[str, Any]) -> OrderRecord:
         order_type=str(obj.get("order_type", "MARKET")),
         stop_price=_dec(obj, "stop_price"),
     )
+
+
+def _need(obj: dict[str, Any], key: str) -> Decimal:
+    value = _dec(obj, key)
+    if value is None:
+        raise KeyError(key)
+    return value
+
+
+def _decode_candle(obj: dict[str, Any]) -> Candle:
+    trades = _int(obj, "trades")
+    if trades is None:
+        raise KeyError("trades")
+    return Candle(
+        symbol=str(obj["symbol"]), open_time=int(obj["open_time"]),
+        open=_need(obj, "open"), high=_need(obj, "high"), low=_need(obj, "low"),
+        close=_need(obj, "close"), volume=_need(obj, "volume"),
+        quote_volume=_need(obj, "quote_volume"), trades=trades,
+        taker_buy_base=_need(obj, "taker_buy_base"),
+        taker_buy_quote=_need(obj, "taker_buy_quote"),
+        complete=bool(obj.get("complete", True)),
+        source=CandleSource(obj.get("source", CandleSource.STREAM.value)),
+    )  # fmt: skip
 
 
 def _decode_control(obj: dict[str, Any]) -> VariantControl:

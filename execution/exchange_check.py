@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from execution.errors import OrderNotFoundError, classify
-from execution.journal import Journal
+from execution.ledger import Ledger
 from execution.numbers import plain
 from execution.positions import PositionBook
 
@@ -32,14 +32,14 @@ class AccountCheck:
 
 
 async def check_account(
-    client: Any, journal: Journal, positions: PositionBook, base_of: dict[str, str]
+    client: Any, ledger: Ledger, positions: PositionBook, base_of: dict[str, str]
 ) -> AccountCheck:
     """Raises a typed ExchangeError (CredentialsError for refused keys)."""
     try:
         account = await client.get_account()
     except Exception as exc:
         raise classify(exc) from None
-    fills = journal.trades()
+    fills = ledger.trades()
     if fills:
         newest = fills[-1]
         try:

@@ -17,17 +17,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import cast
 
+from aggregation.models import Candle
 from config import Settings
-from core.clock import Clock
+from core.clock import MINUTE_MS, Clock
 from core.hub import ORDER, POSITION, TRADE, Event, Hub
 from execution.accounts import Accounts
 from execution.booking import book_fill
 from execution.brokers import Broker
-from execution.codec import ExchangeReset
+from execution.codec import CandleNote, ExchangeReset
 from execution.errors import (
     ExchangeError,
 )
-from execution.journal import Journal
+from execution.ledger import Ledger
 from execution.models import BrokerFill, OrderRecord, Position
 from execution.once import OnceOnly
 from execution.order_plan import ACTIONABLE, Refusal, Sizing, plan_order
@@ -66,7 +67,7 @@ class OrderExecutor:
     def __init__(
         self,
         broker: Broker,
-        journal: Journal,
+        ledger: Ledger,
         clock: Clock,
         risk: RiskManager,
         *,
@@ -85,7 +86,7 @@ class OrderExecutor:
         """With `stop_loss_of` (STOP_MODE=exchange) every open position keeps a STOP_LOSS
         order on the exchange (execution.stops), through `stop_broker` (default: `broker`)."""
         self.broker = broker
-        self.journal = journal
+        self.ledger = ledger
         self.positions = positions or PositionBook()
         self.accounts = accounts
         self.risk = risk
@@ -111,7 +112,7 @@ class OrderExecutor:
         cls,
         settings: Settings,
         broker: Broker,
-        journal: Journal,
+        ledger: Ledger,
         clock: Clock,
         *,
         positions: PositionBook | None = None,
@@ -121,14 +122,11 @@ class OrderExecutor:
         risk = RiskManager.from_settings(clock, settings)
         book = positions if positions is not None else PositionBook()
         accounts = Accounts(
-            [v.name for v in settings.variant_settings],
-            settings.variant_capital,
-            book,
-            price_of or (lambda symbol: None),
+            [v.name for v in settings.variant_settings], settings.variant_capital, book
         )
         return cls(
             broker,
-            journal,
+            ledger,
             clock,
             risk,
             positions=book,
@@ -147,13 +145,13 @@ class OrderExecutor:
     async def start(self, reconcile_stops: bool = True) -> None:
         """Open the journal, rebuild positions from it, reconcile open intents (and, unless
         the caller does it later with `reconcile_stops()`, the stops), tell listeners."""
-        await self.journal.start()
+        await self.ledger.start()
         self._seen, self._last_manual_ref = rebuild(
-            self.journal, self.positions, self.risk, self._lot
+            self.ledger, self.positions, self.risk, self._lot, self.accounts
         )
         if self.stops is not None:
-            self.stops.rebuild(self.journal.orders())
-        for outcome in await reconcile(self.journal, self.broker, self._clock):
+            self.stops.rebuild(self.ledger.orders())
+        for outcome in await reconcile(self.ledger, self.broker, self._clock):
             await self._finish(outcome)
         if reconcile_stops:
             await self.reconcile_stops()
@@ -171,15 +169,31 @@ class OrderExecutor:
     async def end_positions_by_reset(self, detail: str) -> list[Position]:
         """The exchange was wiped: journal it, and forget what the journal said was held."""
         ended = [p for p in self.positions.all() if p.held_qty > 0]
-        await self.journal.append(ExchangeReset(self._clock.now_ms(), detail))
+        await self.ledger.append(ExchangeReset(self._clock.now_ms(), detail))
         for pos in self.positions.all():
             self.positions.clear(pos.variant, pos.symbol)
+        if self.accounts is not None:
+            self.accounts.on_reset()
         if self.stops is not None:
             self.stops.forget_all()  # the wiped exchange has none of them
         for pos in ended:
             self._notify(pos.variant, pos.symbol)
             self._publish(POSITION, self.positions.get(pos.variant, pos.symbol), pos.symbol)
         return ended
+
+    def on_candle(self, candle: Candle) -> None:
+        """A 1-minute candle the pipeline closed: into the ledger (the chart's history, and the
+        replay that marks the same figures after a restart), and the variants' equity marked
+        at its close (an incomplete candle's close may be wrong: kept, never marked at)."""
+        if candle.interval_ms != MINUTE_MS:
+            return
+        try:
+            self.ledger.append_nowait(CandleNote(candle))
+        except RuntimeError as exc:  # not started yet, or failed (health says why)
+            log.debug("candle %s %d not in the ledger: %s", candle.symbol, candle.open_time, exc)
+            return
+        if candle.complete and self.accounts is not None:
+            self.accounts.on_close(candle.symbol, candle.close_time, candle.close)
 
     def capital_shortfall(self, variant: str) -> str | None:
         """Why `variant`'s cash cannot pay even its smallest configured entry, or None."""
@@ -197,7 +211,7 @@ class OrderExecutor:
         """Finish what is queued (at most `drain_timeout_s`), then stop workers and journal."""
         self._running = False
         await self._pairs.stop(drain_timeout_s)
-        await self.journal.stop()
+        await self.ledger.stop()
 
     async def wait_idle(self) -> None:
         """Until every queued order has an outcome."""
@@ -345,7 +359,7 @@ class OrderExecutor:
             return await self._reject(plan)
         intent = plan
         self._seen.add(intent.client_order_id)
-        await self.journal.append(intent)  # durable before the request
+        await self.ledger.append(intent)  # durable before the request
         self.risk.record_order(s.variant)
         self._publish(ORDER, intent, s.symbol)
         result = await self._send(intent)
@@ -373,13 +387,13 @@ class OrderExecutor:
             outcome.variant, outcome.symbol, outcome.side, outcome.error,
         )  # fmt: skip
         if refusal.journaled:
-            await self.journal.append(outcome)
+            await self.ledger.append(outcome)
         self._publish(ORDER, outcome, outcome.symbol)
         return outcome
 
     async def _finish(self, outcome: OrderRecord) -> OrderRecord:
         outcome = self._record(outcome)
-        await self.journal.append(outcome)
+        await self.ledger.append(outcome)
         if self.stops is not None and outcome.filled and outcome.order_type == "MARKET":
             position = self.positions.get(outcome.variant, outcome.symbol)
             try:
@@ -392,7 +406,7 @@ class OrderExecutor:
         """Journal and publish a stop's record (a fill also moves the position)."""
         if rec.filled:
             return await self._finish(rec)
-        await self.journal.append(rec)
+        await self.ledger.append(rec)
         self._publish(ORDER, rec, rec.symbol)
         return rec
 
@@ -403,7 +417,7 @@ class OrderExecutor:
             lot = self._lot(outcome.symbol)
             outcome, position = book_fill(outcome, self.positions, lot, self.risk)
             if self.accounts is not None:
-                self.accounts.mark()
+                self.accounts.on_fill(outcome)
         self._publish(ORDER, outcome, outcome.symbol)
         if position is not None:
             self._publish(TRADE, outcome, outcome.symbol)

@@ -44,6 +44,11 @@ class PositionBook:
     def of_variant(self, variant: str) -> list[Position]:
         return list(self._by_variant.get(variant, {}).values())
 
+    def holds(self, variant: str, symbol: str) -> bool:
+        """Whether `variant` holds any of `symbol` (dust included: it is valued at market)."""
+        pos = self._by_variant.get(variant, {}).get(symbol)
+        return pos is not None and pos.held_qty > 0
+
     def flows(self, variant: str) -> tuple[Decimal, Decimal]:
         """Quote spent on BUYs (fees included) and received for SELLs (net of fees) by all
         of `variant`'s positions: the sums of their `spent_quote` / `received_quote`."""

@@ -17,8 +17,9 @@ from decimal import Decimal
 
 from core.clock import Clock
 from core.symbols import split_symbol
+from execution.accounts import Accounts
 from execution.brokers import Broker
-from execution.codec import ExchangeReset
+from execution.codec import CandleNote, ExchangeReset
 from execution.errors import (
     ExchangeError,
     OrderNotExecutedError,
@@ -26,7 +27,7 @@ from execution.errors import (
     TimestampError,
     classify,
 )
-from execution.journal import Journal
+from execution.ledger import Ledger
 from execution.models import OrderRecord, OrderStatus
 from execution.positions import PositionBook
 from execution.risk import RiskManager
@@ -47,17 +48,29 @@ def assets_of(broker: Broker, symbol: str) -> tuple[str, str]:
 
 
 def rebuild(
-    journal: Journal, book: PositionBook, risk: RiskManager, lot: Callable[[str], Lot]
+    ledger: Ledger,
+    book: PositionBook,
+    risk: RiskManager,
+    lot: Callable[[str], Lot],
+    accounts: Accounts | None = None,
 ) -> tuple[set[str], int]:
-    """Replay filled outcomes into `book` and counters into `risk`; an exchange reset ends
-    every position held before it. Returns the client order ids already used (never sent
-    again) and the last manual ref."""
+    """Replay filled outcomes into `book` and counters into `risk`, and every fill and closed
+    candle into `accounts`' marks, in ledger order (the same marks as when they happened); an
+    exchange reset ends every position held before it. Returns the client order ids already
+    used (never sent again) and the last manual ref."""
     seen: set[str] = set()
     last_manual = 0
-    for entry in journal.records():
+    for entry in ledger.records():
+        if isinstance(entry, CandleNote):
+            c = entry.candle
+            if accounts is not None and c.complete:
+                accounts.on_close(c.symbol, c.close_time, c.close)
+            continue
         if isinstance(entry, ExchangeReset):
             for pos in book.all():
                 book.clear(pos.variant, pos.symbol)
+            if accounts is not None:
+                accounts.on_reset()
             continue
         if not isinstance(entry, OrderRecord):
             continue
@@ -71,11 +84,13 @@ def rebuild(
             _, pnl = book.apply(entry, base, quote, step)
             if pnl is not None:
                 risk.record_pnl(entry.variant, pnl, entry.fill_time_ms or entry.time_ms)
+            if accounts is not None:
+                accounts.on_fill(entry)
     return seen, last_manual
 
 
 async def reconcile(
-    journal: Journal,
+    ledger: Ledger,
     broker: Broker,
     clock: Clock,
     attempts: int = 20,
@@ -85,7 +100,7 @@ async def reconcile(
     """Outcomes for every open intent, looked up on the exchange by client order id. An
     intent the exchange cannot answer for after `attempts` stays open (next start retries)."""
     outcomes: list[OrderRecord] = []
-    for intent in journal.open_intents():
+    for intent in ledger.open_intents():
         if intent.order_type != "MARKET":
             continue  # a stop's intent: execution.stops reconciles it
         delay = backoff_s

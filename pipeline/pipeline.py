@@ -57,8 +57,12 @@ class Pipeline:
         candle_history: int,
         grace_ms: int,
         speed: float = 1.0,
+        on_closed: Callable[[Candle], None] | None = None,
     ) -> None:
+        """`on_closed` hears every closed 1-minute candle first (the executor: the ledger and
+        the equity marks; a backtest: its report's candles too)."""
         self.clock = clock
+        self._on_closed = on_closed
         self.hub = hub
         self.tick_store = tick_store
         self.engine = engine
@@ -109,6 +113,8 @@ class Pipeline:
     def on_candle(self, candle: Candle) -> None:
         """A closed minute (from a later trade, the clock, or a backfill)."""
         self.metrics.candles.inc((candle.symbol, candle.source))  # a StrEnum: its value
+        if self._on_closed is not None:
+            self._on_closed(candle)
         wanted = self._hub_wanted(CANDLE)
         if wanted and self.hub.wanted_interval(MINUTE):  # no event built when nobody reads it
             self.hub.publish(Event(CANDLE, candle, candle.symbol, self.clock.now_ms(), MINUTE))

@@ -14,7 +14,7 @@ from data_ingestion.models import Tick
 from data_ingestion.tick_store import TickStore
 from execution.brokers import PaperBroker, TestnetBroker
 from execution.executor import OrderExecutor
-from execution.journal import Journal
+from execution.ledger import Ledger
 from execution.models import BrokerFill
 from execution.positions import PositionBook
 from execution.rules import SymbolRules
@@ -71,7 +71,7 @@ class Components:
     signals: SignalLog
     rules: dict[str, SymbolRules]  # filled from exchangeInfo once it is loaded
     engine: StrategyEngine
-    journal: Journal
+    ledger: Ledger
     positions: PositionBook
     broker: PaperBroker | TestnetBroker
     executor: OrderExecutor

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import random
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from aggregation.warmup import warm_up_from_rest
@@ -85,7 +86,7 @@ class Service:
         self.engine = self.parts.engine
         self.executor = self.parts.executor
         self.positions = self.parts.positions
-        self.journal = self.parts.journal
+        self.ledger = self.parts.ledger
         self.feed = self.parts.feed
         self.states = self.parts.states
         self.recorder = recorder
@@ -96,20 +97,20 @@ class Service:
         self._feed_started = False
         self.status = ServiceStatus(
             mode=mode, clock=clock, hub=self.hub, metrics=self.metrics, states=self.states,
-            journal=self.journal, tick_store=self.tick_store, symbols=self.symbols,
+            ledger=self.ledger, tick_store=self.tick_store, symbols=self.symbols,
             feed=lambda: self.feed if self._feed_started else None,
         )  # fmt: skip
         self.status.set_exchange_error("connecting to the exchange", State.PAUSED)
         self.trading_ready = False  # the executor is started (rules loaded, journal recovered)
         self.controls = VariantControls(
-            settings.variant_settings, journal=self.journal, executor=self.executor,
+            settings.variant_settings, ledger=self.ledger, executor=self.executor,
             engine=self.engine, states=self.states, clock=clock,
             history=lambda symbol: self.aggregator.history(symbol, settings.candle_history),
         )  # fmt: skip
+        assert self.executor.accounts is not None  # from_settings builds them
         self.performance = LivePerformance(
-            [v.name for v in settings.variant_settings], settings.variant_capital,
-            hub=self.hub, journal=self.journal, clock=clock, lot=self.executor.lot,
-            price_of=self.tick_store.last_price,
+            self.executor.accounts, hub=self.hub, ledger=self.ledger, clock=clock,
+            lot=self.executor.lot,
         )  # fmt: skip
         self.status.register_metric_sources(
             self.aggregator, None if self.executor.stops is None else self.executor.stops.counts
@@ -218,7 +219,7 @@ class Service:
             await self.executor.start(reconcile_stops=False)
             self.controls.restore()  # paused / re-configured variants stay so
             self.signals.restore(
-                e.signal for e in self.journal.records() if isinstance(e, SignalNote)
+                e.signal for e in self.ledger.records() if isinstance(e, SignalNote)
             )
             self.signals.on_add = self._journal_signal
             if self.mode != "paper":
@@ -232,8 +233,8 @@ class Service:
                 self._tasks.spawn(watch.poll_while_down(), "stop-poll")
             held = [f"{p.variant}/{p.symbol} {p.qty}" for p in self.positions.open()]
             log.info(
-                "journal %s recovered; open positions: %s",
-                self.settings.journal_path,
+                "ledger %s recovered; open positions: %s",
+                self.ledger.name,
                 ", ".join(held) or "none",
             )
         for symbol in list(self._symbols):
@@ -258,7 +259,7 @@ class Service:
         """Credentials, a testnet reset, and balances against the journal (see
         execution.exchange_check); a reset ends the journal's positions, visibly."""
         base_of = {symbol: rule.base_asset for symbol, rule in self.rules.items()}
-        check = await check_account(self.client, self.journal, self.positions, base_of)
+        check = await check_account(self.client, self.ledger, self.positions, base_of)
         if check.reset is not None:
             ended = await self.executor.end_positions_by_reset(check.reset)
             held = ", ".join(f"{p.variant}/{p.symbol} {p.held_qty}" for p in ended) or "none"
@@ -272,7 +273,7 @@ class Service:
     def _journal_signal(self, signal: SignalRaised) -> None:
         """Every signal goes to the journal too, so the signal history survives a restart."""
         try:
-            self.journal.append_nowait(SignalNote(signal))
+            self.ledger.append_nowait(SignalNote(signal))
         except RuntimeError as exc:
             log.warning("signal not journaled: %s", exc)
 
@@ -344,6 +345,11 @@ class Service:
 
     def health(self) -> HealthReport:
         return self.status.health()
+
+    def mark_price(self, symbol: str) -> Decimal | None:
+        """The price money figures are marked at (execution.accounts)."""
+        accounts = self.executor.accounts
+        return None if accounts is None else accounts.mark_price(symbol)
 
     def stop_of(self, variant: str, symbol: str) -> OrderRecord | None:
         """The stop resting on the exchange for this position (STOP_MODE=exchange)."""

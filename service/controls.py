@@ -21,7 +21,7 @@ from core.clock import Clock
 from core.variants import DEFAULT_STRATEGY, Number, VariantSettings, spec_of
 from execution.codec import VariantControl
 from execution.executor import OrderExecutor
-from execution.journal import Journal
+from execution.ledger import Ledger
 from execution.models import OrderRecord
 from execution.variant_state import State, VariantStates
 from strategy.engine import StrategyEngine
@@ -68,7 +68,7 @@ class VariantControls:
         self,
         variants: Sequence[VariantSettings],
         *,
-        journal: Journal,
+        ledger: Ledger,
         executor: OrderExecutor,
         engine: StrategyEngine,
         states: VariantStates,
@@ -76,7 +76,7 @@ class VariantControls:
         history: History,
     ) -> None:
         self._variants = {v.name: v for v in variants}
-        self._journal = journal
+        self._ledger = ledger
         self._executor = executor
         self._engine = engine
         self._states = states
@@ -98,7 +98,7 @@ class VariantControls:
     def restore(self) -> int:
         """Replay the journal's commands (at start, after the journal was read); how many."""
         count = 0
-        for entry in self._journal.records():
+        for entry in self._ledger.records():
             if isinstance(entry, VariantControl) and entry.variant in self._variants:
                 self._apply(entry)
                 count += 1
@@ -136,7 +136,7 @@ class VariantControls:
 
     async def _command(self, control: VariantControl) -> None:
         self.get(control.variant)
-        await self._journal.append(control)  # durable before it takes effect
+        await self._ledger.append(control)  # durable before it takes effect
         self._apply(control)
 
     def _apply(self, control: VariantControl) -> None:

@@ -125,3 +125,5 @@ def configure_logging(settings: Settings) -> None:
     # python-binance and the HTTP stack are chatty at DEBUG and may echo signed URLs.
     for name in ("binance", "aiohttp", "websockets", "urllib3"):
         logging.getLogger(name).setLevel(max(logging.INFO, root.level))
+    # Alembic says "Context impl SQLiteImpl" at every start; storage.database logs migrations.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))

@@ -19,7 +19,7 @@ from core.clock import Clock
 from core.hub import STATUS, Event, Hub
 from data_ingestion.feed import TradeFeed
 from data_ingestion.tick_store import TickStore
-from execution.journal import Journal
+from execution.ledger import Ledger
 from execution.variant_state import State, VariantStates
 from pipeline.metrics import ServiceMetrics
 from service.health import FeedReport, HealthReport
@@ -41,7 +41,7 @@ class ServiceStatus:
         hub: Hub,
         metrics: ServiceMetrics,
         states: VariantStates,
-        journal: Journal,
+        ledger: Ledger,
         tick_store: TickStore,
         symbols: Callable[[], list[str]],
         feed: Callable[[], TradeFeed | None],
@@ -51,7 +51,7 @@ class ServiceStatus:
         self._hub = hub
         self._metrics = metrics
         self._states = states
-        self._journal = journal
+        self._ledger = ledger
         self._tick_store = tick_store
         self._symbols = symbols
         self._feed = feed
@@ -124,7 +124,7 @@ class ServiceStatus:
         """A /ws `status` whenever health or a variant's state changes; the state gauge."""
         last: tuple[object, ...] | None = None
         while True:
-            failure = self._journal.failure
+            failure = self._ledger.failure
             if failure is not None:
                 self._states.set_service("journal", State.HALTED, f"journal: {failure}")
             report = self.health()

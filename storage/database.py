@@ -173,7 +173,7 @@ class Database:
                     f" version of the service knows ({head}): run a newer version"
                 )
             if current != head:
-                log.info("ledger %s: schema %s -> %s", self.name, current or "empty", head)
+                log.debug("ledger %s: schema %s -> %s", self.name, current or "empty", head)
                 command.upgrade(config, "head")
 
     def _check_exchange(self, exchange: str) -> None:

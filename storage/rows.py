@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Table
 
-from execution.codec import Entry, ExchangeReset, SignalNote, VariantControl, encode
+from execution.codec import CandleNote, Entry, ExchangeReset, SignalNote, VariantControl, encode
 from execution.models import OrderRecord
 from storage import schema
 
@@ -53,6 +53,15 @@ def typed_row(seq: int, entry: Entry) -> tuple[Table, dict[str, Any]]:
             "seq": seq, "variant": s.variant, "symbol": s.symbol, "side": s.side.value,
             "reason": s.reason.value, "price": s.price, "time_ms": s.time_ms,
             "action": s.action,
+        }  # fmt: skip
+    if isinstance(entry, CandleNote):
+        c = entry.candle
+        return schema.candles, {
+            "seq": seq, "symbol": c.symbol, "open_time": c.open_time, "open": c.open,
+            "high": c.high, "low": c.low, "close": c.close, "volume": c.volume,
+            "quote_volume": c.quote_volume, "trades": c.trades,
+            "taker_buy_base": c.taker_buy_base, "taker_buy_quote": c.taker_buy_quote,
+            "complete": c.complete, "source": c.source.value,
         }  # fmt: skip
     if isinstance(entry, VariantControl):
         return schema.controls, {

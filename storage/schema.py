@@ -2,9 +2,9 @@
 
 `entries` is the ledger: one row per entry, in order (`seq`), with the entry's JSON line
 (`execution.codec`, the same line `journal export` writes) and the columns people filter on.
-`orders`, `signals`, `controls` and `resets` repeat each entry's figures as typed, indexed
-columns for queries with `sqlite3` or `psql` (docs/database.md). Money is `Money`: NUMERIC in
-PostgreSQL, exact text in SQLite (whose NUMERIC would turn 0.1 into a float), never a float.
+`orders`, `signals`, `controls`, `resets` and `candles` repeat each entry's figures as typed,
+indexed columns for queries with `sqlite3` or `psql` (docs/database.md). Money is `Money`:
+NUMERIC in PostgreSQL, exact text in SQLite (whose NUMERIC would turn 0.1 into a float).
 """
 
 from __future__ import annotations
@@ -138,4 +138,24 @@ resets = Table(
     Column("seq", Seq, ForeignKey("entries.seq"), primary_key=True, autoincrement=False),
     Column("time_ms", BigInteger, nullable=False),
     Column("detail", Text, nullable=False),
+)
+
+candles = Table(
+    "candles",
+    metadata,
+    Column("seq", Seq, ForeignKey("entries.seq"), primary_key=True, autoincrement=False),
+    Column("symbol", String(32), nullable=False),
+    Column("open_time", BigInteger, nullable=False),
+    Column("open", Money, nullable=False),
+    Column("high", Money, nullable=False),
+    Column("low", Money, nullable=False),
+    Column("close", Money, nullable=False),
+    Column("volume", Money, nullable=False),
+    Column("quote_volume", Money, nullable=False),
+    Column("trades", BigInteger, nullable=False),
+    Column("taker_buy_base", Money, nullable=False),
+    Column("taker_buy_quote", Money, nullable=False),
+    Column("complete", Boolean, nullable=False),
+    Column("source", String(16), nullable=False),
+    Index("ix_candles_symbol_open_time", "symbol", "open_time"),
 )

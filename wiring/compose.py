@@ -19,7 +19,7 @@ from data_ingestion.sequencer import MarketGate
 from data_ingestion.tick_store import TickStore
 from execution.brokers import Broker, PaperBroker, TestnetBroker
 from execution.executor import OrderExecutor
-from execution.journal import Journal
+from execution.ledger import Ledger
 from execution.models import Mode
 from execution.positions import PositionBook
 from execution.rules import SymbolRules
@@ -35,6 +35,9 @@ from recording.taps import RecordingBroker, RecordingGate, RecordingPipeline
 from service.components import Components
 from service.container import Service
 from service.order_metrics import OrderMetrics
+from storage.database import Database
+from storage.sql import SqlLedger
+from storage.url import DEFAULT_URL
 from strategy.engine import StrategyEngine
 from strategy.models import SignalRaised
 
@@ -50,11 +53,14 @@ def build_service(
     stream_url: str,
     recorder: Recorder | None = None,
     speed: float = 1.0,
+    ledger: Ledger | None = None,
 ) -> Service:
-    """The service for `mode` (paper, testnet or simulated) on `client` (python-binance)."""
+    """The service for `mode` (paper, testnet or simulated) on `client` (python-binance).
+    Without a `ledger`, the one DATABASE_URL names is opened here and closed at the
+    service's stop (the runner opens its own first, to refuse a bad one before it starts)."""
     parts = build_components(
         settings, mode=mode, clock=clock, client=client, stream_url=stream_url,
-        recorder=recorder, speed=speed,
+        recorder=recorder, speed=speed, ledger=ledger or settings_ledger(settings),
     )  # fmt: skip
     return Service(settings, parts, mode=mode, clock=clock, client=client, recorder=recorder,
                    speed=speed)  # fmt: skip
@@ -68,6 +74,7 @@ def build_components(
     client: Any,
     stream_url: str,
     recorder: Recorder | None,
+    ledger: Ledger,
     speed: float = 1.0,
 ) -> Components:
     """Every component; with a `recorder`, the pipeline, the feed's gate and the executor's
@@ -78,7 +85,6 @@ def build_components(
     signals = SignalLog()
     rules: dict[str, SymbolRules] = {}  # filled from exchangeInfo by the service
     engine = StrategyEngine(settings.variant_settings, settings.symbols)
-    journal = Journal(settings.journal_path)
     positions = PositionBook()
     server_time = ServerTime(client, clock)  # the one offset: clock and signatures
     broker: PaperBroker | TestnetBroker
@@ -91,7 +97,7 @@ def build_components(
     executor = OrderExecutor.from_settings(
         settings,
         sender,
-        journal,
+        ledger,
         clock,
         hub=hub,
         positions=positions,
@@ -136,6 +142,7 @@ def build_components(
         "candle_history": settings.candle_history,
         "grace_ms": int(settings.candle_close_grace_s * 1000),
         "speed": speed,
+        "on_closed": executor.on_candle,
     }
     pipeline = (
         Pipeline(**pipeline_args)
@@ -150,7 +157,7 @@ def build_components(
         watchdog_s=settings.feed_watchdog_s,
     )  # fmt: skip
     return Components(
-        hub, metrics, tick_store, signals, rules, engine, journal, positions, broker, executor,
+        hub, metrics, tick_store, signals, rules, engine, ledger, positions, broker, executor,
         pipeline, feed, order_metrics, server_time, states,
         (stop_watch, user_stream) if stop_watch is not None else None,
     )  # fmt: skip
@@ -167,3 +174,9 @@ def stops_live_on_exchange(settings: Settings, mode: str, recording: bool = Fals
     if settings.stop_mode == "exchange" and mode == Mode.PAPER.value:
         return False  # a paper broker has no exchange to keep a stop on
     return settings.stop_mode == "exchange"
+
+
+def settings_ledger(settings: Settings) -> SqlLedger:
+    """The ledger DATABASE_URL names (else the default), closed with the service."""
+    url = settings.database_url.get_secret_value() if settings.database_url else DEFAULT_URL
+    return SqlLedger(Database.open(url, exchange=None), owns_db=True)

@@ -29,11 +29,13 @@ from config import Settings, SettingsError, load_settings
 from core.clock import MINUTE_MS, Clock, SimulatedClock, SystemClock
 from core.remote_clock import ClockUnavailableError, RemoteClock
 from core.tasks import TaskOwner
-from execution.journal import journal_problem, last_time_ms
 from recording.recorder import Recorder
 from service.logs import configure_logging
+from storage.database import Database
+from storage.sql import SqlLedger, last_time_ms
 from wiring.clocked_client import ClockedClient
 from wiring.compose import build_service
+from wiring.ledger_start import LedgerStartError, open_ledger
 
 if TYPE_CHECKING:
     from simulator import Simulator, SimulatorConfig
@@ -106,8 +108,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         metavar="FILE",
-        help="overrides JOURNAL_PATH (default data/trades.jsonl;"
-        " with --simulate data/simulated.jsonl)",
+        help="a JSON-lines journal to import into an empty ledger at start (overrides"
+        " JOURNAL_PATH, default data/trades.jsonl; with --simulate data/simulated.jsonl)",
+    )
+    group.add_argument(
+        "--database",
+        default=None,
+        metavar="URL",
+        help="the ledger for this run (overrides DATABASE_URL; default sqlite:///data/trading.db,"
+        " with --simulate sqlite:///data/simulated.db; or postgresql://user@host/db)",
     )
     group.add_argument(
         "--env-file",
@@ -156,20 +165,23 @@ def run(args: argparse.Namespace) -> int:
     if args.simulate and args.journal is None and "journal_path" not in settings.model_fields_set:
         # A simulated exchange is not the testnet: its trades get a journal of their own.
         settings = settings.model_copy(update={"journal_path": SIMULATED_JOURNAL})
-    problem = journal_problem(settings.journal_path)
-    if problem is not None:
-        sock.close()
-        sys.stderr.write(f"error: JOURNAL_PATH: {problem}\n")
-        return 2
     configure_logging(settings)
     try:
+        db = open_ledger(settings, args)
+    except LedgerStartError as exc:
+        sock.close()
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    try:
         with sock:
-            return asyncio.run(serve(settings, args, sock))
+            return asyncio.run(serve(settings, args, sock, db))
     except KeyboardInterrupt:  # a second Ctrl-C while stopping
         return 130
     except ClockUnavailableError as exc:
         sys.stderr.write(f"error: --simulate-url: {exc}\n")
         return 2
+    finally:
+        db.close()
 
 
 def bind_api(host: str, port: int) -> socket.socket:
@@ -214,8 +226,12 @@ class _Server(uvicorn.Server):
         self.should_exit = True
 
 
-async def serve(settings: Settings, args: argparse.Namespace, sock: socket.socket) -> int:
-    async with _exchange(settings, args) as (mode, clock, client, stream_url):
+async def serve(
+    settings: Settings, args: argparse.Namespace, sock: socket.socket, db: Database
+) -> int:
+    ledger = SqlLedger(db)
+    await ledger.load()
+    async with _exchange(settings, args, ledger) as (mode, clock, client, stream_url):
         recorder = _recorder(args.record)
         service = build_service(
             settings,
@@ -225,6 +241,7 @@ async def serve(settings: Settings, args: argparse.Namespace, sock: socket.socke
             stream_url=stream_url,
             recorder=recorder,
             speed=clock.speed if isinstance(clock, RemoteClock) else (args.speed or 1.0),
+            ledger=ledger,
         )
         app = create_app(service)
         config = uvicorn.Config(
@@ -257,7 +274,7 @@ def _recorder(path: Path | None) -> Recorder | None:
 
 @contextlib.asynccontextmanager
 async def _exchange(
-    settings: Settings, args: argparse.Namespace
+    settings: Settings, args: argparse.Namespace, ledger: SqlLedger
 ) -> AsyncIterator[tuple[str, Clock, Any, str]]:
     """(mode, clock, python-binance client, stream URL): the simulator's or the testnet's."""
     from binance import AsyncClient
@@ -281,11 +298,11 @@ async def _exchange(
         )
         return
     from simulator import SimulatorConfig
-    from wiring.sim_memory import read_memory
+    from wiring.sim_memory import exchange_memory
 
     key, secret = secrets.token_hex(16), secrets.token_hex(32)
-    start_ms = await _resume_after_journal(settings.journal_path)
-    memory = await asyncio.to_thread(read_memory, settings.journal_path, settings.symbols)
+    start_ms = await _resume_after_ledger(ledger)
+    memory = exchange_memory(ledger.records(), settings.symbols)
     config = SimulatorConfig(
         seed=1 if args.seed is None else args.seed,
         speed=1.0 if args.speed is None else args.speed,
@@ -336,15 +353,15 @@ def _simulator(config: SimulatorConfig) -> Simulator:
     return sim
 
 
-async def _resume_after_journal(path: Path) -> int | None:
-    """Market time never goes backwards for a journal: a simulated market starts after the
-    journal's last record when that lies ahead of the wall clock (None: start now)."""
-    last = await asyncio.to_thread(last_time_ms, path)
+async def _resume_after_ledger(ledger: SqlLedger) -> int | None:
+    """Market time never goes backwards for a ledger: a simulated market starts after the
+    ledger's newest entry when that lies ahead of the wall clock (None: start now)."""
+    last = await asyncio.to_thread(last_time_ms, ledger.db)
     now = time.time_ns() // 1_000_000
     if last is None or last < now:
         return None
     start = (last // MINUTE_MS + 1) * MINUTE_MS
-    log.info("the journal ends at %s: the simulated market resumes at %s", iso(last), iso(start))
+    log.info("the ledger ends at %s: the simulated market resumes at %s", iso(last), iso(start))
     return start
 
 

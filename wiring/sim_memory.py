@@ -2,7 +2,7 @@
 
 The in-process simulator keeps its account in memory. Restarted on the same journal, the
 service would ask a new, empty simulator about its newest fill, be told -2013 and conclude
-that the exchange was reset (execution.exchange_check). So the runner reads the journal
+that the exchange was reset (execution.exchange_check). So the runner reads the ledger
 first and hands the new simulator the orders it had executed (`simulator.RestoredOrder`):
 
 - every `filled` order (MARKET or STOP_LOSS) of mode `simulated`, with its fill;
@@ -19,17 +19,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Iterable
-from pathlib import Path
 
-import orjson
-
-from execution.codec import RESET, Entry, ExchangeReset, decode
+from execution.codec import Entry, ExchangeReset
 from execution.models import Mode, OrderRecord, OrderStatus
 from simulator import RestoredOrder
 
 log = logging.getLogger("service")
-# The journal lines an exchange remembers something of (intents and signal notes are not).
-_REMEMBERED = frozenset({OrderStatus.FILLED, OrderStatus.OPEN, OrderStatus.CANCELED, RESET})
 
 
 def exchange_memory(entries: Iterable[Entry], symbols: Collection[str]) -> list[RestoredOrder]:
@@ -88,31 +83,3 @@ def _resting(r: OrderRecord) -> RestoredOrder:
         order_id=r.exchange_order_id,
         stop_price=r.stop_price,
     )
-
-
-def read_memory(path: Path, symbols: Collection[str]) -> list[RestoredOrder]:
-    """`exchange_memory` of the journal at `path` (blocking: run it off the event loop).
-
-    Only the lines that matter are decoded (outcomes and resets; intents and signal notes are
-    most of a journal): the service reads the whole journal again when it starts. A line or a
-    journal that cannot be read restores nothing (torn lines are skipped): the service's own
-    start reports it, naming the file and line."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return []
-    entries: list[Entry] = []
-    try:
-        for raw in data.split(b"\n"):
-            try:
-                rec = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                continue  # empty, or torn by a crash
-            if isinstance(rec, dict) and rec.get("type") in _REMEMBERED:
-                entry = decode(rec)
-                if entry is not None:
-                    entries.append(entry)
-        return exchange_memory(entries, symbols)
-    except Exception as exc:  # a journal the service will refuse, or an order out of shape
-        log.warning("the simulator starts empty: the journal %s cannot be read (%s)", path, exc)
-        return []

@@ -24,7 +24,8 @@ def _all(service: Service, symbol: str | None = None) -> list[PositionOut]:
         price = service.tick_store.last_price(s)
         for variant in _variants(service):
             stop = service.stop_of(variant, s)
-            out.append(position_out(service.positions.get(variant, s), price, stop))
+            position = service.positions.get(variant, s)
+            out.append(position_out(position, price, stop, service.mark_price(s)))
     return out
 
 

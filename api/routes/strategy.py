@@ -2,35 +2,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from fastapi import APIRouter
 
+from api.convert import money_out
 from api.deps import ServiceDep
-from api.schemas import StrategyOut, StrategyVariantOut, VariantMoneyOut
+from api.schemas import StrategyOut, StrategyVariantOut
 from api.serialize import plain
-from execution.accounts import VariantMoney
 
 router = APIRouter(prefix="/strategy", tags=["strategy"])
-_CENT = Decimal("0.01")
-
-
-def money_out(money: VariantMoney) -> VariantMoneyOut:
-    """Quote figures to 8 places, percentages to 2 (plain notation)."""
-
-    def q(value: Decimal) -> str:
-        return plain(value.quantize(Decimal("1e-8")))
-
-    def pct(value: Decimal) -> str:
-        return plain(value.quantize(_CENT))
-
-    return VariantMoneyOut(
-        capital=q(money.capital), cash=q(money.cash), holdings=q(money.holdings),
-        equity=q(money.equity), realized_pnl=q(money.realized_pnl),
-        unrealized_pnl=q(money.unrealized_pnl), fees=q(money.fees),
-        return_pct=pct(money.return_pct), drawdown_pct=pct(money.drawdown_pct),
-        max_drawdown_pct=pct(money.max_drawdown_pct),
-    )  # fmt: skip
 
 
 @router.get("", response_model=StrategyOut)

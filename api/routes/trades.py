@@ -22,5 +22,5 @@ async def trades(
     since: Annotated[int | None, Query(ge=0, description="fill time from, epoch ms")] = None,
 ) -> list[TradeOut]:
     """The newest `limit` fills (oldest first), filtered by symbol, variant and time."""
-    records = service.journal.trades(symbol.upper() if symbol else None, variant, since, limit)
+    records = service.ledger.trades(symbol.upper() if symbol else None, variant, since, limit)
     return [trade_out(r) for r in records]

@@ -39,6 +39,7 @@ const state = {
   prices: {}, // symbol -> last price (number)
   health: null,
   strategy: null,
+  performance: null, // the newest /performance report (its `total`: the KPI card)
   positions: [],
   trades: [],
   signals: [],
@@ -394,7 +395,9 @@ function handle(msg) {
       state.ab?.status();
       break;
     case "performance":
+      state.performance = d;
       state.ab?.performance(d);
+      markDirty("kpi");
       break;
     case "error":
       toast(`Error: ${detailText(d?.detail ?? d?.message ?? d)}`, "error");
@@ -418,7 +421,10 @@ function applySnapshot(d) {
   if (state.everConnected && state.symbols.length === 0) return; // REST load still running
   if (Array.isArray(d.positions)) state.positions = d.positions;
   if (d.status && typeof d.status === "object") state.health = d.status;
-  if (d.performance) state.ab?.performance(d.performance);
+  if (d.performance) {
+    state.performance = d.performance;
+    state.ab?.performance(d.performance);
+  }
   markDirty("all");
 }
 
@@ -680,13 +686,16 @@ function renderKpis() {
     </article>`;
   }).join("");
 
-  const totals = L.pnlTotals(state.positions, state.prices, state.trades);
+  // The server's figures (execution.accounts via /performance): the page adds up nothing.
+  const total = state.performance?.total;
   const quote = quoteOf(state.symbols[0]);
-  $("pnl-total").textContent = `${signed(totals.total)} ${quote}`;
-  $("pnl-total").className = `kpi-value ${signCls(totals.total)}`;
-  $("pnl-pct").textContent = Number.isFinite(totals.pct) ? `${signed(totals.pct)} %` : "— %";
-  $("pnl-realized").textContent = signed(totals.realized);
-  $("pnl-unrealized").textContent = signed(totals.unrealized);
+  const pnl = L.num(total?.pnl);
+  const pct = L.num(total?.return_pct);
+  $("pnl-total").textContent = total ? `${signed(pnl)} ${quote}` : "—";
+  $("pnl-total").className = `kpi-value ${signCls(pnl)}`;
+  $("pnl-pct").textContent = Number.isFinite(pct) ? `${signed(pct)} % of capital` : "— %";
+  $("pnl-realized").textContent = total ? signed(L.num(total.realized_pnl)) : "—";
+  $("pnl-unrealized").textContent = total ? signed(L.num(total.unrealized_pnl)) : "—";
   const open = state.positions.filter((p) => positionQty(p) > 0);
   $("open-count").textContent = String(open.length);
   $("open-detail").textContent = open.length
@@ -727,7 +736,7 @@ function renderVariants() {
       const entry = long ? L.num(pos.entry_price) : NaN;
       const stop = long ? L.num(pos.stop_price ?? entry * (1 - L.num(v.stop_loss))) : NaN;
       const price = state.prices[sym];
-      const pnl = long ? (price - entry) * qty : NaN;
+      const pnl = long ? L.num(pos.unrealized_pnl) : NaN;  // the server's, at its mark
       const dg = L.priceDigits(price);
       return `<dl class="vrow" data-symbol="${esc(sym)}">
         <dt class="sym">${esc(sym)}</dt>
@@ -794,7 +803,7 @@ function renderPositions() {
     const price = state.prices[p.symbol];
     const v = state.variants.find((x) => x.name === p.variant);
     const stop = L.num(p.stop_price ?? (v ? entry * (1 - L.num(v.stop_loss)) : NaN));
-    const pnl = Number.isFinite(price) ? (price - entry) * qty : L.num(p.unrealized_pnl);
+    const pnl = L.num(p.unrealized_pnl);  // the server's, at its mark price
     const dg = L.priceDigits(entry);
     const cells = tr.cells;
     setCell(cells[2], String(p.qty ?? p.quantity));

@@ -117,36 +117,6 @@ export function change24h(candles, lastPrice, nowMs) {
   return { last, change, pct: first.open ? (change / first.open) * 100 : NaN, since };
 }
 
-/**
- * Total P&L for display: realized (from the position book) + unrealized (open positions at
- * `prices`, else the entry). The percentage is of the quote spent on the BUY fills in `trades`.
- */
-export function pnlTotals(positions, prices, trades = []) {
-  let realized = 0;
-  let unrealized = 0;
-  let open = 0;
-  for (const p of positions) {
-    const r = num(p.realized_pnl);
-    if (Number.isFinite(r)) realized += r;
-    const qty = num(p.qty ?? p.quantity);
-    const entry = num(p.entry_price);
-    if (qty > 0 && Number.isFinite(entry)) {
-      open += 1;
-      const price = prices[p.symbol];
-      if (Number.isFinite(price)) unrealized += (price - entry) * qty;
-    }
-  }
-  let spent = 0;
-  for (const t of trades) {
-    if (String(t.side).toUpperCase() !== "BUY") continue;
-    const quote = num(t.quote_qty);
-    const q = Number.isFinite(quote) ? quote : tradeQty(t) * tradePrice(t);
-    if (Number.isFinite(q)) spent += q;
-  }
-  const total = realized + unrealized;
-  return { realized, unrealized, total, open, pct: spent > 0 ? (total / spent) * 100 : NaN };
-}
-
 /** A journal trade's (filled order's) time, price and quantity, whatever the record calls them. */
 export function tradeTime(t) {
   return Number(t.fill_time_ms ?? t.fill_time ?? t.time_ms ?? t.time ?? t.ts);

@@ -29,6 +29,7 @@ SPEED = 60.0
 def settings(tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "journal_path": tmp_path / "journal.jsonl",
+        "database_url": f"sqlite:///{tmp_path}/ledger.db",
         "symbols": "BTCUSDT,ETHUSDT",
         "binance_api_key": None,
         "binance_api_secret": None,

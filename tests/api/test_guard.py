@@ -19,6 +19,7 @@ from api.app import create_app
 from service.container import Service
 from simulator import Simulator
 from tests.api import support
+from tests.ledgers import service_lines
 
 TOKEN = "gu4rd-t0ken+/=" + "e5" * 8  # `+ / =` change under URL encoding
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -59,8 +60,7 @@ async def guarded(
 
 
 def journal_lines(service: Service) -> list[str]:
-    path = service.settings.journal_path
-    return path.read_text().splitlines() if path.exists() else []
+    return [json.dumps(x) for x in service_lines(service.settings)]
 
 
 async def test_a_cross_site_page_cannot_close_a_position(

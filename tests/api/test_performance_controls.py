@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 from websockets.asyncio.client import connect
 
@@ -23,6 +22,7 @@ from config import Settings
 from service.container import Service
 from simulator import Simulator
 from tests.api import support
+from tests.ledgers import service_lines
 
 pytestmark = pytest.mark.e2e  # a real server on loopback with real waits (not in the fast lane)
 
@@ -229,10 +229,7 @@ async def test_pause_resume_close_all_and_patch_through_rest_and_a_restart(
         assert no_token.status_code == 401
         health = (await http.get("/health")).json()
         assert any(r.startswith("variant A paused: paused by a person") for r in health["reasons"])
-    controls = [
-        orjson.loads(x) for x in settings.journal_path.read_bytes().splitlines()
-        if b'"control"' in x
-    ]  # fmt: skip
+    controls = [x for x in service_lines(settings) if x["type"] == "control"]
     assert [c["action"] for c in controls] == ["pause", "resume", "pause", "configure"]
     # A restart on the same journal: A still paused, B's stop and parameters kept.
     again = support.simulated_service(sim, settings)

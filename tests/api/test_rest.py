@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from itertools import pairwise
 
@@ -11,6 +10,7 @@ import pytest
 
 from service.container import Service
 from tests.api import support
+from tests.ledgers import service_lines
 
 pytestmark = pytest.mark.e2e  # a real server on loopback with real waits (not in the fast lane)
 
@@ -146,10 +146,8 @@ async def test_manual_order_close_and_trades_from_the_journal(
     assert outcome["client_order_id"] in ids and closed.json()["client_order_id"] in ids
     later = (await client.get("/trades", params={"since": trades[-1]["fill_time_ms"] + 1})).json()
     assert closed.json()["client_order_id"] not in [t["client_order_id"] for t in later]
-    journal = service.settings.journal_path.read_text().splitlines()
-    assert any(
-        json.loads(line)["client_order_id"] == outcome["client_order_id"] for line in journal
-    )
+    journal = service_lines(service.settings)
+    assert any(line.get("client_order_id") == outcome["client_order_id"] for line in journal)
 
 
 async def test_bad_orders_get_a_reason(client: httpx.AsyncClient) -> None:

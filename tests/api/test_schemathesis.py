@@ -33,6 +33,7 @@ def service_url(tmp_path: Path) -> Iterator[str]:
     cmd = [sys.executable, "main.py", "--simulate", "--speed", "60", "--port", str(port)]
     (tmp_path / "empty.env").write_text("")  # no settings file of the developer's
     cmd += ["--journal", str(tmp_path / "journal.jsonl"), "--env-file", str(tmp_path / "empty.env")]
+    cmd += ["--database", f"sqlite:///{tmp_path}/ledger.db"]
     log = (tmp_path / "service.log").open("wb")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

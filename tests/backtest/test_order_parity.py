@@ -21,10 +21,10 @@ from config import Settings, load_settings
 from core.clock import ManualClock
 from execution.brokers import PaperBroker
 from execution.executor import OrderExecutor
-from execution.journal import Journal
 from execution.models import Mode, OrderRecord, OrderStatus
 from execution.rules import SymbolRules, parse_symbol_rules
 from strategy.models import Side, SignalRaised, SignalReason
+from tests.ledgers import started_ledger
 
 DATA = "testnet-btcusdt-2026-06-15"
 
@@ -52,7 +52,7 @@ def _decision(rec: OrderRecord) -> SignalRaised:
 
 
 async def _live(
-    settings: Settings, backtest: list[OrderRecord], rules: SymbolRules, tmp_path: Path
+    settings: Settings, backtest: list[OrderRecord], rules: SymbolRules, ledger_url: str
 ) -> list[OrderRecord]:
     """The backtest's decisions through the live executor, one at a time, each at the time
     the backtest decided it and filled at the price the backtest filled it at."""
@@ -61,7 +61,7 @@ async def _live(
     broker = PaperBroker(price.get, Decimal("0.001"), {rules.symbol: rules}, clock,
                          mode=Mode.SIMULATED.value)  # fmt: skip
     executor = OrderExecutor.from_settings(
-        settings, broker, Journal(tmp_path / "live.jsonl"), clock, price_of=price.get
+        settings, broker, await started_ledger(ledger_url), clock, price_of=price.get
     )
     await executor.start()
     fill_price = {r.client_order_id: r.avg_price for r in backtest if r.filled}
@@ -74,8 +74,7 @@ async def _live(
         executor.submit(signal)
         await executor.wait_idle()
     await executor.stop()
-    again = Journal(tmp_path / "live.jsonl")  # what reached the disk
-    await again.start()
+    again = await started_ledger(ledger_url)  # what reached the database
     await again.stop()
     return again.orders()
 
@@ -90,7 +89,7 @@ async def _live(
     ],
 )
 async def test_the_backtest_books_every_fill_as_the_live_executor(
-    binance_data: Path, tmp_path: Path, minutes: int, orders_per_day: int,
+    binance_data: Path, ledger_url: str, minutes: int, orders_per_day: int,
     expected: set[SignalReason],
 ) -> None:  # fmt: skip
     settings = load_settings(
@@ -105,7 +104,7 @@ async def test_the_backtest_books_every_fill_as_the_live_executor(
     dusty = [r for r in backtest if r.filled and r.quantity % rules.step_size]
     assert not dusty  # exits sell whole steps; the BUY fee's dust stays held
 
-    live = await _live(settings, backtest, rules, tmp_path)
+    live = await _live(settings, backtest, rules, ledger_url)
 
     assert len(live) == len(backtest) > 100
     assert live == backtest

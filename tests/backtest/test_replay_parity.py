@@ -39,6 +39,7 @@ from recording.recorder import Recorder
 from simulator import FaultConfig, Simulator, SimulatorConfig
 from tests.api import support
 from tests.conftest import ROOT
+from tests.ledgers import beside, lines_beside, service_lines
 from wiring.compose import build_service
 
 SPEED = 240  # a market minute every 0.25 s: crossovers (orders) about every 1.5 s per symbol
@@ -92,6 +93,10 @@ def _differences(
 def _journal(path: Path) -> list[dict[str, Any]]:
     """The order lines of a journal file (signal notes are not orders)."""
     lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return _orders(lines)
+
+
+def _orders(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [rec for rec in lines if rec["type"] not in ("signal", "reset")]
 
 
@@ -125,14 +130,8 @@ def _get(port: int, path: str) -> Any:
 
 def _fills(journal: Path) -> dict[str, set[str]]:
     """Variant -> the sides of its fills so far, for the variants with MIN_FILLS fills."""
-    if not journal.exists():
-        return {}
     out: dict[str, list[str]] = {}
-    for line in journal.read_text().splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line being written
+    for rec in lines_beside(journal):
         if rec.get("type") == "filled":
             out.setdefault(rec["variant"], []).append(rec["side"])
     return {v: set(sides) for v, sides in out.items() if len(sides) >= MIN_FILLS}
@@ -170,7 +169,8 @@ def live_run(tmp_path_factory: pytest.TempPathFactory) -> LiveRun:
     with (tmp / "service.log").open("w") as log:
         proc = subprocess.Popen(
             [sys.executable, str(ROOT / "main.py"), "--simulate", "--speed", str(SPEED),
-             "--port", str(port), "--record", str(recording), "--journal", str(journal)],
+             "--port", str(port), "--record", str(recording), "--journal", str(journal),
+             "--database", beside(journal)],
             cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=log,
         )  # fmt: skip
         try:
@@ -194,7 +194,7 @@ def live_run(tmp_path_factory: pytest.TempPathFactory) -> LiveRun:
 def test_replay_gives_the_live_runs_candles_signals_and_orders(
     live_run: LiveRun, tmp_path: Path
 ) -> None:
-    live_journal = _journal(live_run.journal)
+    live_journal = _orders(lines_beside(live_run.journal))
     fills = [r for r in live_journal if r["type"] == "filled"]
     for variant in ("A", "B"):
         sides = [r["side"] for r in fills if r["variant"] == variant]
@@ -240,7 +240,7 @@ def test_torn_recording_replays_what_precedes_the_tear(live_run: LiveRun, tmp_pa
     assert done.returncode == 0, done.stderr
     assert "recording ends early" in done.stderr
     torn_journal = _journal(tmp_path / "torn.jsonl")
-    live_journal = _journal(live_run.journal)
+    live_journal = _orders(lines_beside(live_run.journal))
     kept = [r for r in torn_journal if r["reason"] != "end_of_data"]
     assert 0 < len(kept) < len([r for r in live_journal if r["reason"] != "end_of_data"])
     # What was replayed is the live run up to the tear: each pair's orders are a prefix.
@@ -296,7 +296,7 @@ async def test_quiet_minutes_and_dropped_streams_replay_exactly(
     problems += _differences("signal", live_signals, [signal_data(s) for s in result.signals],
                              SIGNAL_FIELDS)  # fmt: skip
     replayed = [encode(rec) for rec in result.journal]
-    problems += _journal_differences(_journal(settings.journal_path), replayed)
+    problems += _journal_differences(_orders(service_lines(settings)), replayed)
     assert not problems, "\n".join(problems[:30])
     assert flat >= 2, "no flat (tradeless) minute in the run"
     assert "no signal of the replay waits" not in caplog.text

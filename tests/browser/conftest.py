@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.browser.support import CHROMIUM, ROOT, TOKEN, Service, free_port
+from tests.ledgers import beside
 
 
 @pytest.fixture(scope="module")
@@ -23,6 +24,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     env = {
         **os.environ,
         "JOURNAL_PATH": str(tmp / "trades.jsonl"),
+        "DATABASE_URL": beside(tmp / "trades.jsonl"),
         "API_TOKEN": TOKEN,
         "LOG_LEVEL": "WARNING",
     }

@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 
+from tests.ledgers import lines_beside
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "artifacts"
@@ -31,15 +33,8 @@ class Service:
         return response.json()
 
     def journal_lines(self) -> list[dict[str, Any]]:
-        if not self.journal.exists():
-            return []
-        out = []
-        for line in self.journal.read_text().splitlines():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a line being written right now
-        return out
+        """The service's ledger entries, as their JSON lines."""
+        return lines_beside(self.journal)
 
 
 def free_port() -> int:

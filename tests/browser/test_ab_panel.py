@@ -31,6 +31,7 @@ from tests.browser.support import (
     shot,
     wait_ready,
 )
+from tests.ledgers import beside
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -90,6 +91,7 @@ def service(market: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     env = {
         **os.environ,
         "JOURNAL_PATH": str(tmp / "trades.jsonl"),
+        "DATABASE_URL": beside(tmp / "trades.jsonl"),
         "API_TOKEN": TOKEN,
         "LOG_LEVEL": "WARNING",
     }

@@ -328,3 +328,50 @@ def test_mobile_390_has_no_horizontal_overflow(browser, service):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390
     shot(page, "dashboard-390.png", full_page=True)
+
+
+def test_the_page_shows_the_servers_money_figures_and_adds_up_none(browser, service):
+    """The KPI card's P&L and return, and each open position's P&L, are the server's figures
+    (execution.accounts, through /performance and /positions over /ws) as sent, only rounded
+    for people: the page computes no money figure of its own."""
+    page = open_page(browser, service, 1440, 900)
+    page.goto(service.url + "/")
+    wait_ready(page)
+    # The cells follow the newest report within a frame; wait until they show it.
+    page.wait_for_function(
+        """() => {
+            const t = window.dashboard.performance?.total;
+            if (!t) return false;
+            const n = Number(t.pnl);
+            const text = (n > 0 ? "+" : "") + n.toLocaleString("en-US",
+                {minimumFractionDigits: 2, maximumFractionDigits: 2});
+            return document.querySelector('#pnl-total').textContent.startsWith(text + " ");
+        }""",
+        timeout=15_000,
+    )
+    got = page.evaluate(
+        """() => {
+            const d = window.dashboard;
+            return {
+                total: d.performance.total,
+                shown: document.querySelector('#pnl-total').textContent,
+                pct: document.querySelector('#pnl-pct').textContent,
+                realized: document.querySelector('#pnl-realized').textContent,
+                unrealized: document.querySelector('#pnl-unrealized').textContent,
+            };
+        }"""
+    )
+    total = got["total"]
+
+    def signed(text: str) -> str:
+        value = float(text)
+        return f"{'+' if value > 0 else ''}{value:,.2f}"
+
+    assert got["shown"].split(" ")[0] == signed(total["pnl"])
+    assert got["pct"] == f"{signed(total['return_pct'])} % of capital"
+    assert got["realized"] == signed(total["realized_pnl"])
+    assert got["unrealized"] == signed(total["unrealized_pnl"])
+    # The server's total is its own: realized + unrealized of every variant, at its marks.
+    perf = service.get("/performance")
+    assert set(perf["total"]) >= {"equity", "pnl", "return_pct", "max_drawdown_pct"}
+    page.context.close()

@@ -151,41 +151,6 @@ def test_change_24h_uses_the_first_candle_within_24_hours():
     ]
 
 
-def test_pnl_totals_add_realized_and_unrealized_at_current_prices():
-    positions = [
-        {
-            "variant": "A",
-            "symbol": "BTCUSDT",
-            "qty": "0.5",
-            "entry_price": "100",
-            "realized_pnl": "3",
-        },
-        {
-            "variant": "B",
-            "symbol": "BTCUSDT",
-            "qty": "0",
-            "entry_price": None,
-            "realized_pnl": "-1",
-        },
-    ]
-    trades = [
-        {"side": "BUY", "quote_qty": "50"},
-        {"side": "BUY", "executed_qty": "0.2", "avg_price": "100"},
-        {"side": "SELL", "quote_qty": "19"},
-    ]
-    got = run_js(
-        "return L.pnlTotals(data.p, {BTCUSDT: 110}, data.t);", {"p": positions, "t": trades}
-    )
-    assert isinstance(got, dict)
-    assert got["pct"] == pytest.approx(10.0)  # 7 on 70 spent on buys
-    assert {k: v for k, v in got.items() if k != "pct"} == {
-        "realized": 2,
-        "unrealized": 5,
-        "total": 7,
-        "open": 1,
-    }
-
-
 def test_trade_markers_are_sorted_coloured_and_on_the_bar_start():
     trades = [
         {"variant": "B", "symbol": "BTCUSDT", "side": "SELL", "fill_time": 610_000},

@@ -12,23 +12,21 @@ import asyncio
 import json
 import sys
 from decimal import Decimal
-from pathlib import Path
 
 from core.clock import SystemClock
 from strategy.models import Side
 from tests.execution.simnet import make_client, make_executor
 
 
-async def main(rest_url: str, journal: str, mode: str) -> int:
+async def main(rest_url: str, ledger: str, mode: str) -> int:
     client = make_client(rest_url, timeout=60.0)
-    executor = await make_executor(client, Path(journal), SystemClock())
+    executor = await make_executor(client, ledger, SystemClock())
     await executor.start()
     report = {
         "positions": [
             {"variant": p.variant, "symbol": p.symbol, "held_qty": str(p.held_qty)}
             for p in executor.positions.all()
         ],
-        "torn": executor.journal.torn_lines,
     }
     sys.stdout.write(json.dumps(report) + "\n")
     sys.stdout.flush()

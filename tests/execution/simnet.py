@@ -10,9 +10,9 @@ from binance import AsyncClient
 from core.clock import Clock
 from execution.brokers import TestnetBroker
 from execution.executor import OrderExecutor
-from execution.journal import Journal
 from execution.models import Mode
 from execution.risk import RiskManager
+from tests.ledgers import started_ledger
 
 KEY, SECRET = "test-key", "test-secret"
 
@@ -31,12 +31,14 @@ async def sync_time(client: AsyncClient) -> AsyncClient:
 
 async def make_executor(
     client: AsyncClient,
-    journal_path: Path,
+    ledger_at: Path | str,
     clock: Clock,
     max_position: str = "100000",
     stop_loss: Decimal | None = None,
 ) -> OrderExecutor:
-    """The executor against the simulator; with `stop_loss`, stops rest on the exchange."""
+    """The executor against the simulator, its ledger at `ledger_at` (a database URL, or a
+    path whose .db sibling becomes a SQLite ledger); with `stop_loss`, stops rest on the
+    exchange."""
     broker = TestnetBroker(client, {}, mode=Mode.SIMULATED.value)
     await broker.resync_time()  # the simulator's clock is not the wall clock
     await broker.load_rules(["BTCUSDT", "ETHUSDT"])
@@ -49,9 +51,13 @@ async def make_executor(
     await refresh()
     risk = RiskManager(clock, Decimal(max_position), Decimal("100000"), 100_000)
     executor = OrderExecutor(
-        broker, Journal(journal_path), clock, risk, price_of=prices.get,
+        broker, await started_ledger(ledger_url(ledger_at)), clock, risk, price_of=prices.get,
         order_quantities={"BTCUSDT": Decimal("0.001"), "ETHUSDT": Decimal("0.01")},
         backoff_s=0.02, backoff_max_s=0.2,
         stop_loss_of=None if stop_loss is None else (lambda variant: stop_loss),
     )  # fmt: skip
     return executor
+
+
+def ledger_url(at: Path | str) -> str:
+    return at if isinstance(at, str) else f"sqlite:///{at.with_suffix('.db')}"

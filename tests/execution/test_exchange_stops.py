@@ -29,7 +29,7 @@ def sim_config() -> SimulatorConfig:
 
 
 def stops_of(executor: OrderExecutor) -> list[OrderRecord]:
-    return [r for r in executor.journal.orders() if r.order_type == "STOP_LOSS"]
+    return [r for r in executor.ledger.orders() if r.order_type == "STOP_LOSS"]
 
 
 async def orders_on_exchange(client: Any) -> list[dict[str, Any]]:

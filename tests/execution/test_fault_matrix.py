@@ -77,7 +77,7 @@ async def test_an_executed_order_is_recorded_filled_exactly_once(
     assert [o["clientOrderId"] for o in orders] == [out.client_order_id]  # exactly once
     assert out.exchange_order_id == orders[0]["orderId"]
     assert out.executed_qty == Decimal(orders[0]["executedQty"])
-    statuses = [r.status for r in executor.journal.orders()]
+    statuses = [r.status for r in executor.ledger.orders()]
     assert statuses == [OrderStatus.INTENT, OrderStatus.FILLED]
     btc = next(Decimal(b["free"]) for b in account["balances"] if b["asset"] == "BTC")
     assert executor.positions.get("A", "BTCUSDT").held_qty == btc - 1  # BTC started at 1
@@ -102,11 +102,12 @@ async def test_a_placement_refused_for_its_clock_every_time_is_rejected_unsent(
 
 
 async def test_reconcile_after_a_crash_keeps_looking_through_clock_and_rate_errors(
-    tmp_path: Path,
+    ledger_url: str,
 ) -> None:
     """An intent left open by a crash, whose lookups meet -1021 and 429 while the time
-    resync fails: filled from the exchange's answer, never abandoned or rejected."""
-    path = tmp_path / "j.jsonl"
+    resync fails: filled from the exchange's answer, never abandoned or rejected (on SQLite
+    and on PostgreSQL)."""
+    path = ledger_url
     async with Simulator(sim_config()) as sim:
         client = make_client(sim.rest_url, timeout=0.3)
         executor = await make_executor(client, path, SystemClock())
@@ -120,16 +121,16 @@ async def test_reconcile_after_a_crash_keeps_looking_through_clock_and_rate_erro
         await asyncio.sleep(0.5)
         task.cancel()  # the process dies with the outcome unknown
         await asyncio.gather(task, return_exceptions=True)
-        await executor.journal.stop()
+        await executor.ledger.stop()
         sim.faults.clear_scripted()
         restarted = await make_executor(client, path, SystemClock())
-        await restarted.journal.start()
+        await restarted.ledger.start()
         sim.faults.script(lookups("-1021", 2))
         sim.faults.script(resyncs("500"))
         sim.faults.script(lookups("429"))
-        outcomes = await reconcile(restarted.journal, restarted.broker, SystemClock(), 10, 0.01)
+        outcomes = await reconcile(restarted.ledger, restarted.broker, SystemClock(), 10, 0.01)
         orders = await client.get_all_orders(symbol="BTCUSDT")
-        await restarted.journal.stop()
+        await restarted.ledger.stop()
         await client.close_connection()
     assert [o.status for o in outcomes] == [OrderStatus.FILLED]
     assert [o["clientOrderId"] for o in orders] == [outcomes[0].client_order_id]

@@ -6,20 +6,18 @@ import asyncio
 from decimal import Decimal
 from pathlib import Path
 
-import orjson
-
 from config import VariantSettings
 from core.clock import ManualClock
 from core.hub import ORDER, POSITION, TRADE, Hub
 from data_ingestion.models import Tick
 from execution.brokers import PaperBroker
 from execution.executor import OrderExecutor
-from execution.journal import Journal
 from execution.models import BrokerFill
 from execution.rules import SymbolRules
 from strategy.engine import StrategyEngine
 from strategy.models import Side, SignalRaised, SignalReason
 from tests.execution.conftest import T0, make_risk
+from tests.ledgers import ledger_lines, sqlite_url, started_ledger, write_as_crashed
 
 VARIANTS = [
     VariantSettings("A", Decimal("0.15"), 5, 10),
@@ -42,8 +40,8 @@ def signal(side: Side, ref: int, variant: str = "A", action: str = "open") -> Si
     )  # fmt: skip
 
 
-def lines(path: Path) -> list[dict[str, object]]:
-    return [orjson.loads(x) for x in path.read_bytes().splitlines()]
+def lines(folder: Path) -> list[dict[str, object]]:
+    return ledger_lines(sqlite_url(folder))
 
 
 async def make(
@@ -55,7 +53,8 @@ async def make(
     engine = StrategyEngine(VARIANTS, symbols=["BTCUSDT"])
     broker = PaperBroker(market, Decimal("0.001"), {"BTCUSDT": rules}, clock)
     executor = OrderExecutor(
-        broker, Journal(tmp_path / "trades.jsonl"), clock, make_risk(clock, **risk), hub=hub,
+        broker, await started_ledger(sqlite_url(tmp_path)), clock, make_risk(clock, **risk),
+        hub=hub,
         order_quantities={"BTCUSDT": Decimal("0.001")} if quantities is None else quantities,
         order_quote_default=quote_default, price_of=market,
         on_position=engine.on_position_changed,
@@ -96,7 +95,7 @@ async def test_buy_then_sell_fills_with_binance_commission_conventions(
     assert abs(total - mtm) < Decimal("1e-20")
     await executor.stop()
 
-    recs = lines(tmp_path / "trades.jsonl")
+    recs = lines(tmp_path)
     assert [r["type"] for r in recs] == ["intent", "filled", "intent", "filled"]
     buy, sell = recs[1], recs[3]
     assert (buy["commission"], buy["commission_asset"]) == ("0.00000100", "BTC")
@@ -119,7 +118,7 @@ async def test_below_minimum_is_rejected_without_a_request(
     engine_signals = signal(Side.BUY, 3)
     executor.submit(engine_signals)
     await executor.wait_idle()
-    recs = lines(tmp_path / "trades.jsonl")
+    recs = lines(tmp_path)
     assert [r["type"] for r in recs] == ["rejected"]
     assert str(recs[0]["error"]).startswith("NOTIONAL") and recs[0]["quantity"] == "0.00006"
     assert broker._next_id == 1  # nothing was sent
@@ -143,7 +142,7 @@ async def test_daily_loss_limit_halts_entries_but_not_exits(
     executor.submit(signal(Side.BUY, 3))  # A: halted
     executor.submit(signal(Side.SELL, 3, variant="B", action="close"))  # exit still allowed
     await executor.wait_idle()
-    recs = lines(tmp_path / "trades.jsonl")
+    recs = lines(tmp_path)
     rejected = [r for r in recs if r["type"] == "rejected"]
     assert len(rejected) == 1 and "daily loss limit" in str(rejected[0]["error"])
     assert executor.positions.get("B", "BTCUSDT").qty == 0
@@ -204,16 +203,15 @@ async def test_restart_rebuilds_positions_and_abandons_paper_intents(
     before = {(p.variant, p.symbol): p for p in executor.positions.all()}
     await executor.stop()
     # A crash between an intent and its outcome: the intent's line is there, nothing after.
-    path = tmp_path / "trades.jsonl"
-    with path.open("ab") as fh:
-        fh.write(orjson.dumps({"type": "intent", "client_order_id": "B-BTCUSDT-sS-2",
+    path = tmp_path
+    write_as_crashed(sqlite_url(tmp_path), {"type": "intent", "client_order_id": "B-BTCUSDT-sS-2",
             "variant": "B", "symbol": "BTCUSDT", "side": "SELL", "quantity": "0.00099",
             "reason": "signal", "mode": "paper", "signal_time": T0, "ref": 2,
-            "closing": True, "time": T0}) + b"\n")  # fmt: skip
+            "closing": True, "time": T0})  # fmt: skip
     executor2, engine2, _, _ = await make(tmp_path, clock, btc_rules, market)
     assert {(p.variant, p.symbol): p for p in executor2.positions.all()} == before
     assert lines(path)[-1]["type"] == "abandoned"
-    assert executor2.journal.open_intents() == []
+    assert executor2.ledger.open_intents() == []
     snap = engine2.snapshot()["symbols"]["BTCUSDT"]
     assert Decimal(snap["B"]["position_qty"]) == Decimal("0.00099")  # sellable
     assert Decimal(snap["B"]["entry_price"]) == Decimal("60000")
@@ -243,7 +241,7 @@ async def test_candles_to_fills_and_a_stop_through_the_engine(
     await executor.wait_idle()
     assert executor.positions.get("B", "BTCUSDT").qty == 0
     assert executor.positions.get("A", "BTCUSDT").qty == Decimal("0.999")
-    stop = executor.journal.trades(variant="B")[-1]
+    stop = executor.ledger.trades(variant="B")[-1]
     assert stop.reason is SignalReason.STOP_LOSS and stop.client_order_id == "B-BTCUSDT-xS-25"
     await asyncio.sleep(0)
     await executor.stop()
@@ -252,7 +250,7 @@ async def test_candles_to_fills_and_a_stop_through_the_engine(
 async def test_each_intent_is_on_disk_before_the_broker_sees_its_order(
     tmp_path: Path, clock: ManualClock, btc_rules: SymbolRules
 ) -> None:
-    path = tmp_path / "trades.jsonl"
+    path = tmp_path
     seen_on_disk: list[list[str]] = []
 
     class Watching(PaperBroker):
@@ -265,7 +263,7 @@ async def test_each_intent_is_on_disk_before_the_broker_sees_its_order(
     broker = Watching(lambda s: Decimal("60000"), Decimal("0.001"), {"BTCUSDT": btc_rules}, clock)
     held: list[Decimal] = []
     executor = OrderExecutor(
-        broker, Journal(path), clock, make_risk(clock),
+        broker, await started_ledger(sqlite_url(path)), clock, make_risk(clock),
         order_quantities={"BTCUSDT": Decimal("0.001")},
         on_position=lambda v, s, qty, entry: held.append(qty),
     )  # fmt: skip

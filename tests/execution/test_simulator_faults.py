@@ -57,11 +57,11 @@ async def test_every_intent_has_exactly_one_exchange_order(tmp_path: Path) -> No
     # The faults did happen.
     assert stats["orders_hung"] > 0 and stats["injected_500"] > 0 and stats["injected_429"] > 0
 
-    records = executor.journal.orders()
+    records = executor.ledger.orders()
     intents = [r for r in records if r.status is OrderStatus.INTENT]
     outcomes = Counter(r.client_order_id for r in records if r.status is not OrderStatus.INTENT)
     assert len(intents) == ROUNDS * 8 >= 200
-    assert executor.journal.open_intents() == []
+    assert executor.ledger.open_intents() == []
     assert all(outcomes[r.client_order_id] == 1 for r in intents)
     # Exactly one exchange order per intent, and none the journal does not know.
     assert set(exchange) == {r.client_order_id for r in intents}

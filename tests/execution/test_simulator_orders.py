@@ -71,7 +71,7 @@ async def test_fills_commissions_and_rejections(tmp_path: Path) -> None:
         finally:
             await executor.stop()
             await client.close_connection()
-    types = [r.status.value for r in executor.journal.orders()]
+    types = [r.status.value for r in executor.ledger.orders()]
     assert types == ["intent", "filled", "intent", "filled", "intent", "rejected", "rejected"]
 
 

@@ -13,13 +13,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from core.clock import MINUTE_MS, ManualClock
 from data_ingestion.models import Tick
 from service.container import Service
 from strategy.models import SignalRaised, SignalReason
 from tests.api import support
+from tests.ledgers import ledger_lines
 from wiring.compose import build_service
 
 T0 = 1_781_476_440_000 - 1_781_476_440_000 % MINUTE_MS
@@ -62,7 +61,8 @@ class Market:
 
 
 def journal(path: Path) -> list[dict[str, Any]]:
-    return [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    """The entries of the rig's ledger (support.settings: ledger.db in the folder of `path`)."""
+    return ledger_lines(f"sqlite:///{path.parent}/ledger.db")
 
 
 def fills(path: Path, variant: str) -> list[tuple[str, str]]:
@@ -100,11 +100,18 @@ class RecordedExchange:
 
 
 async def started(
-    tmp_path: Path, clock: ManualClock, info: dict[str, Any], variants: str = CROSSOVERS
+    tmp_path: Path,
+    clock: ManualClock,
+    info: dict[str, Any],
+    variants: str = CROSSOVERS,
+    **settings: Any,
 ) -> Service:
-    """The service wired in paper mode, brought up as its start does (journal recovered,
-    controls and signals restored), without the trade stream: the test brings the trades."""
-    cfg = support.settings(tmp_path, symbols=SYMBOL, variants=variants, candle_history=100)
+    """The service wired in paper mode, brought up as its start does (ledger recovered,
+    controls and signals restored), without the trade stream: the test brings the trades.
+    `settings` override the rig's (e.g. `database_url`)."""
+    cfg = support.settings(
+        tmp_path, symbols=SYMBOL, variants=variants, candle_history=100, **settings
+    )
     exchange = RecordedExchange(info, clock)
     service = build_service(
         cfg, mode="paper", clock=clock, client=exchange, stream_url="ws://127.0.0.1:9"

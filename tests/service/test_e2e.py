@@ -21,6 +21,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from tests.api.support import free_port
+from tests.ledgers import beside, lines_beside
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
@@ -53,6 +54,8 @@ async def test_simulated_service_end_to_end(tmp_path: Path) -> None:
         str(port),
         "--journal",
         str(journal),
+        "--database",
+        beside(journal),
         "--env-file",
         str(tmp_path / "empty.env"),
     ]
@@ -131,7 +134,7 @@ async def check_rest(base: str) -> None:
 
 
 def check_journal(path: Path) -> None:
-    records = [json.loads(line) for line in path.read_text().splitlines()]
+    records = lines_beside(path)
     filled = [r for r in records if r["type"] == "filled"]
     assert {r["variant"] for r in filled} >= {"A", "B"}
     intents = {r["client_order_id"] for r in records if r["type"] == "intent"}

@@ -21,6 +21,7 @@ from service.container import Service
 from simulator import Simulator
 from strategy.models import Side, SignalRaised, SignalReason
 from tests.api import support
+from tests.ledgers import insert_raw, service_lines
 
 pytestmark = pytest.mark.e2e  # a real server on loopback with real waits (not in the fast lane)
 
@@ -110,13 +111,14 @@ async def test_a_variant_that_cannot_open_says_why_in_every_place(
     assert 'variant_state{state="active",variant="B"} 1.0' in metrics
 
 
-async def test_a_wrong_shaped_journal_line_stops_trading_and_names_the_line(
+async def test_a_wrong_shaped_ledger_entry_stops_trading_and_names_the_entry(
     sim: Simulator, tmp_path: Path
 ) -> None:
     cfg = support.settings(tmp_path)
     signal = SignalRaised("A", "BTCUSDT", Side.BUY, SignalReason.SIGNAL, Decimal(1), 1, 1)
     good = orjson.dumps(encode(SignalNote(signal)))
-    cfg.journal_path.write_bytes(good + b"\n" + b'{"type":"filled","variant":"A"}\n')
+    url = f"sqlite:///{tmp_path}/ledger.db"
+    insert_raw(url, good, b'{"type":"filled","variant":"A"}')
     service = support.simulated_service(sim, cfg)
     async with running(service, live=False) as http:
         await support.wait_for(lambda: "cannot start" in str(service.health().reasons))
@@ -124,7 +126,7 @@ async def test_a_wrong_shaped_journal_line_stops_trading_and_names_the_line(
         trades = await http.get("/trades")
         strategy = (await http.get("/strategy")).json()
     (reason, *_) = health["reasons"]
-    assert "JournalFormatError" in reason and "journal.jsonl: line 2" in reason
+    assert "JournalFormatError" in reason and "entry 2: filled without" in reason
     assert "unreachable" not in reason
     assert trades.status_code == 200 and trades.json() == []
     assert {v["state"] for v in strategy["variants"]} == {"halted"}
@@ -165,7 +167,7 @@ async def test_a_testnet_reset_ends_the_journals_positions_and_signals_survive(
     held = {(p["variant"], p["symbol"]): Decimal(p["held_qty"]) for p in rows}
     assert held[("A", "BTCUSDT")] == 0  # ended by the reset, not sold
     assert [(s["variant"], s["symbol"]) for s in signals] == [("B", "ETHUSDT")]
-    kinds = [orjson.loads(x)["type"] for x in cfg.journal_path.read_bytes().splitlines()]
+    kinds = [x["type"] for x in service_lines(cfg)]
     assert kinds[-1] == "reset" and kinds.count("filled") == 1
 
 

@@ -11,17 +11,18 @@ from pathlib import Path
 from aggregation.models import Candle
 from core.clock import ManualClock
 from core.hub import CANDLE, Event, Hub
-from execution.journal import Journal
+from execution.accounts import Accounts
+from execution.positions import PositionBook
 from service.performance import LivePerformance
+from tests.ledgers import sqlite_url, started_ledger
 
 
 async def test_a_cancel_that_comes_with_an_event_stops_the_task(tmp_path: Path) -> None:
     hub = Hub()
-    journal = Journal(tmp_path / "journal.jsonl")
-    await journal.start()
+    journal = await started_ledger(sqlite_url(tmp_path))
     performance = LivePerformance(
-        ["A"], Decimal(1000), hub=hub, journal=journal, clock=ManualClock(0),
-        lot=lambda symbol: ("BTC", "USDT", Decimal("0.00001")), price_of=lambda symbol: None,
+        Accounts(["A"], Decimal(1000), PositionBook()), hub=hub, ledger=journal,
+        clock=ManualClock(0), lot=lambda symbol: ("BTC", "USDT", Decimal("0.00001")),
     )  # fmt: skip
     task = asyncio.create_task(performance.run())
     await asyncio.sleep(0.01)  # waiting for an event

@@ -4,7 +4,6 @@ market time never goes backwards, ids never collide, history survives, bad paths
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
@@ -16,6 +15,7 @@ import httpx
 import pytest
 
 from tests.api.support import empty_env, free_port
+from tests.ledgers import beside, lines_beside
 from tests.service.test_e2e import ROOT, wait_healthy
 
 pytestmark = pytest.mark.e2e
@@ -35,7 +35,16 @@ async def _run_until_orders(
     port = free_port()
     before = _filled(journal)
     cmd = [sys.executable, "main.py", "--simulate", "--speed", "120", "--seed", "2"]
-    cmd += ["--port", str(port), "--journal", str(journal), "--env-file", str(empty_env(tmp_path))]
+    cmd += [
+        "--port",
+        str(port),
+        "--journal",
+        str(journal),
+        "--database",
+        beside(journal),
+        "--env-file",
+        str(empty_env(tmp_path)),
+    ]
     log_path = tmp_path / f"{name}.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=log, stderr=subprocess.STDOUT)
@@ -60,9 +69,7 @@ async def _run_until_orders(
 
 
 def _lines(journal: Path) -> list[dict[str, Any]]:
-    if not journal.exists():
-        return []
-    return [json.loads(x) for x in journal.read_text().splitlines() if x.strip()]
+    return lines_beside(journal)
 
 
 def _filled(journal: Path) -> int:
@@ -97,17 +104,17 @@ async def test_a_restarted_simulation_continues_the_journal(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("make", ["folder", "file in the way"])
-def test_a_journal_that_cannot_be_written_stops_the_start(tmp_path: Path, make: str) -> None:
+def test_a_ledger_that_cannot_be_opened_stops_the_start(tmp_path: Path, make: str) -> None:
     if make == "folder":
         journal = tmp_path / "journal"
         journal.mkdir()
     else:
         (tmp_path / "blocker").write_text("x")
         journal = tmp_path / "blocker" / "journal.jsonl"
-    cmd = [sys.executable, "main.py", "--simulate", "--journal", str(journal)]
+    cmd = [sys.executable, "main.py", "--simulate", "--database", f"sqlite:///{journal}"]
     cmd += ["--port", str(free_port()), "--env-file", str(empty_env(tmp_path))]
     done = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: JOURNAL_PATH: "), done.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: DATABASE_URL "), done.stderr
     assert str(journal) in lines[0]

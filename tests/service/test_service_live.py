@@ -38,10 +38,10 @@ async def test_live_clock_takes_the_server_time_offset(tmp_path: Path) -> None:
 
 async def test_record_writes_what_the_pipeline_consumed(sim: Simulator, tmp_path: Path) -> None:
     path = tmp_path / "trades.jsonl.gz"
-    service = support.simulated_service(sim, support.settings(tmp_path))
-    client = service.client
+    client = AsyncClient(support.KEY, support.SECRET, testnet=True)
+    client.API_TESTNET_URL = sim.rest_url
     service = build_service(
-        service.settings, mode="simulated", client=client,
+        support.settings(tmp_path), mode="simulated", client=client,
         clock=SimulatedClock(sim.clock.now_ms, sim.clock.speed),
         stream_url=sim.stream_url, recorder=Recorder(path), speed=support.SPEED,
     )  # fmt: skip

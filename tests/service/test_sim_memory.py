@@ -8,8 +8,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from execution.journal import read_journal
 from simulator import RestoredOrder
-from wiring.sim_memory import read_memory
+from wiring.sim_memory import exchange_memory
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
 SIGNAL_LINE = {
@@ -64,7 +65,7 @@ def test_fills_and_resting_stops_are_what_the_exchange_remembers(tmp_path: Path)
             SIGNAL_LINE,
         ],
     )
-    restored = read_memory(journal, SYMBOLS)
+    restored = exchange_memory(read_journal(journal)[0], SYMBOLS)
 
     assert [(r.client_order_id, r.status, r.order_id) for r in restored] == [
         ("buy-1", "FILLED", 7_000_000),
@@ -94,20 +95,9 @@ def test_a_filled_stop_rests_no_more_and_a_reset_forgets_what_came_before(
             _line("filled", "sol-1", time=4_400, fill_time=4_400, symbol="SOLUSDT"),
         ],
     )
-    restored = read_memory(journal, SYMBOLS)
+    restored = exchange_memory(read_journal(journal)[0], SYMBOLS)
 
     assert [(r.client_order_id, r.type, r.side, r.status) for r in restored] == [
         ("buy-2", "MARKET", "BUY", "FILLED"),
         ("stop-2", "STOP_LOSS", "SELL", "FILLED"),
     ]
-
-
-def test_a_journal_that_cannot_be_read_restores_nothing(tmp_path: Path) -> None:
-    journal = _write(
-        tmp_path / "j.jsonl", [_line("filled", "a"), _line("filled", "b", executed_qty="lots")]
-    )
-    assert read_memory(journal, SYMBOLS) == []
-    # A torn last line (a crash mid-write) is skipped; what comes before counts.
-    journal.write_text(journal.read_text().splitlines()[0] + "\n" + '{"type":"fil')
-    assert [r.client_order_id for r in read_memory(journal, SYMBOLS)] == ["a"]
-    assert read_memory(tmp_path / "missing.jsonl", SYMBOLS) == []

@@ -6,7 +6,6 @@ exactly what was held, at a P&L against the first run's cost. Real processes, re
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import httpx
 import pytest
 
 from tests.api.support import empty_env, free_port
+from tests.ledgers import beside, write_as_crashed
 from tests.service.test_e2e import ROOT, wait_healthy
 from tests.service.test_restart_e2e import _env, _lines
 
@@ -40,7 +40,16 @@ async def _service(tmp_path: Path, journal: Path, name: str) -> AsyncIterator[Ru
     """main.py --simulate on `journal`; stopped on exit by SIGINT unless already ended."""
     port = free_port()
     cmd = [sys.executable, "main.py", "--simulate", "--speed", "60", "--seed", "3"]
-    cmd += ["--port", str(port), "--journal", str(journal), "--env-file", str(empty_env(tmp_path))]
+    cmd += [
+        "--port",
+        str(port),
+        "--journal",
+        str(journal),
+        "--database",
+        beside(journal),
+        "--env-file",
+        str(empty_env(tmp_path)),
+    ]
     log_path = tmp_path / f"{name}.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=log, stderr=subprocess.STDOUT)
@@ -111,10 +120,6 @@ async def _stopped_while_open(
         seen = _lines(journal)
         run.proc.send_signal(how)
         code = await asyncio.to_thread(run.proc.wait, 30)
-    data = journal.read_bytes()
-    if how is signal.SIGKILL and not data.endswith(b"\n"):
-        # Killed mid-write: drop the torn line, as if the kill came just before that write.
-        journal.write_bytes(data[: data.rfind(b"\n") + 1])
     assert code == (0 if how is signal.SIGINT else -signal.SIGKILL), run.log.read_text()[-3000:]
     first = _lines(journal)
     # Only positions that no fill changed between the read and the stop.
@@ -211,8 +216,7 @@ async def test_a_killed_simulation_goes_on_and_an_unsent_sell_is_abandoned(
         "mode": "simulated", "signal_time": first[-1]["time"], "time": first[-1]["time"],
         "closing": True, "ref": 0, "price_hint": None,
     }  # fmt: skip
-    with journal.open("a") as fh:
-        fh.write(json.dumps(lost) + "\n")
+    write_as_crashed(beside(journal), lost)
     first = _lines(journal)
     second = await _goes_on(tmp_path, journal, held, first)
 

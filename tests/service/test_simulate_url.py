@@ -21,6 +21,7 @@ import main
 from core.remote_clock import RemoteClock
 from simulator import Simulator, SimulatorConfig
 from tests.api.support import empty_env, free_port
+from tests.ledgers import beside
 from wiring.clocked_client import ClockedClient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,6 +42,7 @@ def test_an_unreachable_simulator_is_one_line_and_exit_2(
 ) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     argv = ["--simulate-url", url, "--env-file", str(empty_env(tmp_path))]
+    argv += ["--database", f"sqlite:///{tmp_path}/ledger.db"]
     assert main.main([*argv, "--journal", str(tmp_path / "j.jsonl")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --simulate-url: cannot read the clock at") and url in err
@@ -65,7 +67,14 @@ async def health(http: httpx.AsyncClient, base: str, proc: subprocess.Popen[byte
 def start(port: int, url: str, journal: Path, log: Any) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BINANCE_", "API_"))}
     cmd = [sys.executable, "main.py", "--simulate-url", url, "--port", str(port)]
-    cmd += ["--journal", str(journal), "--env-file", str(empty_env(journal.parent))]
+    cmd += [
+        "--journal",
+        str(journal),
+        "--database",
+        beside(journal),
+        "--env-file",
+        str(empty_env(journal.parent)),
+    ]
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 

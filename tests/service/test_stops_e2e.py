@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -28,6 +27,7 @@ import pytest
 from binance import AsyncClient
 
 from tests.api.support import empty_env, free_port
+from tests.ledgers import beside, lines_beside
 from tests.service.test_e2e import ROOT, wait_healthy
 
 pytestmark = pytest.mark.e2e
@@ -66,14 +66,15 @@ def start_service(sim_url: str, journal: Path, stop_mode: str, name: str) -> tup
         VARIANTS="A:0.15:900:999,B:0.10:900:999", SYMBOLS="BTCUSDT,ETHUSDT",
     )  # fmt: skip
     cmd = [sys.executable, "main.py", "--simulate-url", sim_url, "--port", str(port)]
-    cmd += ["--journal", str(journal), "--env-file", str(empty_env(journal.parent))]
+    cmd += ["--journal", str(journal), "--database", beside(journal)]
+    cmd += ["--env-file", str(empty_env(journal.parent))]
     log = (journal.parent / f"{name}.log").open("ab")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     return proc, f"http://127.0.0.1:{port}"
 
 
 def journal_lines(journal: Path) -> list[dict[str, Any]]:
-    return [json.loads(x) for x in journal.read_text().splitlines() if x.strip()]
+    return lines_beside(journal)
 
 
 async def until(check: Any, what: str, timeout: float = 30) -> Any:
