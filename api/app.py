@@ -16,7 +16,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api import ws
 from api.candle_cache import CandleJsonCache
-from api.errors import validation_error
+from api.errors import ledger_unavailable, validation_error
 from api.guard import RequestGuard
 from api.routes import (
     candles,
@@ -32,6 +32,7 @@ from api.routes import (
     trades,
     variants,
 )
+from execution.ledger import LedgerUnavailableError
 from service.container import Service
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ def create_app(service: Service) -> FastAPI:
     app.state.frames = ws.FrameParts()  # this app's /ws frame cache (shared by its clients)
     app.state.symbols_lock = asyncio.Lock()  # one change of the symbol set at a time
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(LedgerUnavailableError, ledger_unavailable)
     for module in (
         health, symbols, candles, ticks, signals, positions, orders, trades, strategy,
         performance, variants,

@@ -64,3 +64,13 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     """422 with the bounded details (replaces FastAPI's handler, which echoes all input)."""
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
     return JSONResponse({"detail": error_details(errors)}, status_code=422)
+
+
+async def ledger_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """503 naming the ledger: nothing was changed, and the request may be sent again once
+    `/health` says the ledger is writable (execution.ledger.LedgerUnavailableError)."""
+    return JSONResponse(
+        {"detail": f"{exc}; nothing was changed: try again once /health is ok"},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )

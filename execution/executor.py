@@ -28,7 +28,7 @@ from execution.codec import CandleNote, ExchangeReset
 from execution.errors import (
     ExchangeError,
 )
-from execution.ledger import Ledger
+from execution.ledger import Ledger, LedgerUnavailableError
 from execution.models import BrokerFill, OrderRecord, Position
 from execution.once import OnceOnly
 from execution.order_plan import ACTIONABLE, Refusal, Sizing, plan_order
@@ -189,7 +189,7 @@ class OrderExecutor:
             return
         try:
             self.ledger.append_nowait(CandleNote(candle))
-        except RuntimeError as exc:  # not started yet, or failed (health says why)
+        except (RuntimeError, LedgerUnavailableError) as exc:  # not started, or unwritable
             log.debug("candle %s %d not in the ledger: %s", candle.symbol, candle.open_time, exc)
             return
         if candle.complete and self.accounts is not None:

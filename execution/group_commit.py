@@ -6,8 +6,11 @@ candle) share one disk sync instead of queueing behind each other's, and the eve
 blocks on the disk. `flush_soon()` gives a future resolved once everything added so far is
 durable, or failed with the write's error.
 
-After a failed write the committer is failed for good (`failure`): an order whose intent could
-not be written is never sent, and nothing written later could be trusted to follow it.
+After a failed write the committer is failed (`failure` says why) until that same batch has
+been written: its waiters fail at once (an order whose intent could not be written is never
+sent, and no request waits on a dead database), the writer tries the batch again with a backoff
+(1 s growing to 30 s), and `add` must not be called meanwhile (the owner refuses appends while
+`failure` is set), so nothing is written out of order. Once the batch is in, `failure` clears.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from typing import Generic, TypeVar
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+RETRY_FIRST_S = 1.0
+RETRY_MAX_S = 30.0
 
 
 class _Stop:
@@ -35,9 +40,18 @@ _STOP = _Stop()
 class GroupCommit(Generic[T]):
     """Batches of items, written in order by one thread with `write`."""
 
-    def __init__(self, write: Callable[[list[T]], None], name: str) -> None:
+    def __init__(
+        self,
+        write: Callable[[list[T]], None],
+        name: str,
+        retry_first_s: float = RETRY_FIRST_S,
+        retry_max_s: float = RETRY_MAX_S,
+    ) -> None:
         self._write = write
         self._name = name
+        self._retry_first_s = retry_first_s
+        self._retry_max_s = retry_max_s
+        self._stopping = threading.Event()
         self._queue: queue.SimpleQueue[tuple[list[T], list[asyncio.Future[None]]] | _Stop] = (
             queue.SimpleQueue()
         )
@@ -69,6 +83,7 @@ class GroupCommit(Generic[T]):
         if thread is None:
             return
         self._hand_off()
+        self._stopping.set()  # a batch being retried is given up (its entries were refused)
         self._queue.put(_STOP)
         await asyncio.to_thread(thread.join)
         self._thread = None
@@ -116,16 +131,32 @@ class GroupCommit(Generic[T]):
                     got = self._queue.get_nowait()
                 except queue.Empty:
                     break
-            if not items and not waiters:
+            if not items:
+                self._resolve(waiters, self._failed)
                 continue
-            error = self._failed
-            if error is None and items:
-                try:
-                    self._write(items)
-                except Exception as exc:
-                    error = self._failed = exc
-                    log.error("%s: write failed: %s", self._name, exc)
-            self._resolve(waiters, error)
+            try:
+                self._write(items)
+            except Exception as exc:
+                self._failed = exc
+                log.error("%s: write failed: %s", self._name, exc)
+                self._resolve(waiters, exc)  # nobody waits on a dead database
+                self._retry(items)
+            else:
+                self._resolve(waiters, None)
+
+    def _retry(self, items: list[T]) -> None:
+        """Write the failed batch again until it goes in (or the committer stops)."""
+        delay = self._retry_first_s
+        while not self._stopping.wait(delay):
+            try:
+                self._write(items)
+            except Exception as exc:
+                self._failed = exc
+                delay = min(delay * 2, self._retry_max_s)
+                continue
+            log.warning("%s: writable again; the failed batch is in", self._name)
+            self._failed = None
+            return
 
     def _resolve(self, futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
         if not futures or self._loop is None:

@@ -7,7 +7,9 @@ order appended. The contract:
 - `await append(entry)` returns once the entry is durable (with whatever else was appended in
   the same loop turn): the executor awaits an intent before it sends the order, an outcome
   before it tells anyone. `append_nowait(entry)` queues without waiting, in order.
-- a failed write fails the ledger for good (`failure` says why): nothing is sent after it.
+- a failed write makes the ledger unavailable (`failure` says why): the waiting append fails,
+  later appends raise `LedgerUnavailableError` (nothing is sent, no request waits), and the
+  ledger is available again once the failed entries are written (the store retries them).
 - `records()` replays every entry in order; the queries below answer from it.
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from core.errors import RetryableError
 from execution.codec import Entry
 from execution.models import OrderRecord, OrderStatus
 
@@ -27,6 +30,11 @@ OUTCOMES = frozenset(
         OrderStatus.CANCELED,
     }
 )
+
+
+class LedgerUnavailableError(RetryableError):
+    """The ledger cannot be written now (the database is lost, the disk is full): nothing that
+    needs a durable entry happens until it can (an order is not sent, a control not taken)."""
 
 
 class Ledger(Protocol):

@@ -126,7 +126,9 @@ class ServiceStatus:
         while True:
             failure = self._ledger.failure
             if failure is not None:
-                self._states.set_service("journal", State.HALTED, f"journal: {failure}")
+                self._states.set_service("ledger", State.PAUSED, f"ledger: {failure}")
+            else:
+                self._states.clear_service("ledger")  # writable (again)
             report = self.health()
             now = (report.status, tuple(report.reasons), tuple(report.variants))
             if now != last:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, func, select
 
 from execution.codec import Entry, JournalFormatError, decode
 from execution.group_commit import GroupCommit
-from execution.ledger import RecordedEntries
+from execution.ledger import LedgerUnavailableError, RecordedEntries
 from storage import schema
 from storage.database import Database
 from storage.rows import rows_by_table
@@ -114,9 +114,12 @@ class SqlLedger(RecordedEntries):
 
     async def append(self, record: Entry) -> None:
         """Append one entry; return once it is committed (with the others of this loop
-        turn)."""
+        turn). `LedgerUnavailableError` when it cannot be (see execution.ledger)."""
         self._add(record)
-        await self._commit.flush_soon()
+        try:
+            await self._commit.flush_soon()
+        except RuntimeError as exc:
+            raise LedgerUnavailableError(str(exc)) from None
 
     def append_nowait(self, record: Entry) -> None:
         """Append one entry without waiting for the commit (it is written in order)."""
@@ -126,7 +129,7 @@ class SqlLedger(RecordedEntries):
         if not self._commit.running:
             raise RuntimeError("the ledger is not started")
         if self._commit.failure is not None:
-            raise RuntimeError(f"the ledger cannot be written: {self.failure}")
+            raise LedgerUnavailableError(f"the ledger cannot be written: {self.failure}")
         self._seq += 1
         self._records.append(record)
         self._commit.add((self._seq, record))

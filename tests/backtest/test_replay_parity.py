@@ -97,7 +97,7 @@ def _journal(path: Path) -> list[dict[str, Any]]:
 
 
 def _orders(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [rec for rec in lines if rec["type"] not in ("signal", "reset")]
+    return [rec for rec in lines if rec["type"] not in ("signal", "reset", "candle")]
 
 
 def _by_pair(records: Iterable[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:

@@ -150,7 +150,7 @@ def check_money(run: dict[str, Any]) -> None:
             received += quote - (fee if t["commissionAsset"] == "USDT" else 0)
             held -= qty + (fee if t["commissionAsset"] == "BTC" else 0)
     pos = run["position"]
-    mtm = received - spent + held * Decimal(pos["last_price"])
+    mtm = received - spent + held * Decimal(pos["mark_price"])  # figures are marked there
     total = Decimal(pos["realized_pnl"]) + Decimal(pos["unrealized_pnl"])
     assert abs(total - mtm) <= Decimal("1e-8"), (total, mtm)
     assert Decimal(pos["held_qty"]) == held and Decimal(pos["qty"]) == 0

@@ -204,3 +204,31 @@ async def test_the_ledger_starts_once_and_refuses_appends_before(ledger_url: str
     await ledger.append(order_record("x"))
     await ledger.stop()
     assert len(ledger_lines(ledger_url)) == 1
+
+
+async def test_a_ledger_at_the_previous_schema_is_migrated_with_its_entries(
+    ledger_url: str,
+) -> None:
+    """A database left at revision 0001 (before stored candles) by an older version: the next
+    start upgrades it in place (Alembic, batch mode) and every entry is still there."""
+    from alembic import command
+
+    from storage.database import _alembic, make_engine
+    from storage.rows import rows_by_table
+    from storage.url import parse
+
+    engine = make_engine(parse(ledger_url))
+    with engine.begin() as conn:
+        command.upgrade(_alembic(conn), "0001")
+        for table, rows in rows_by_table([(1, order_record("old")), (2, order_record("b"))]):
+            conn.execute(table.insert(), rows)
+        assert not engine.dialect.has_table(conn, "candles")
+    engine.dispose()
+
+    ledger = await started_ledger(ledger_url)  # migrates to head
+    assert [r.client_order_id for r in ledger.orders()] == ["old", "b"]
+    with ledger.db.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+    await ledger.append(order_record("new"))
+    await ledger.stop()
+    assert [x["client_order_id"] for x in ledger_lines(ledger_url)] == ["old", "b", "new"]
