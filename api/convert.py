@@ -14,6 +14,7 @@ from api.schemas import (
     OrderEventOut,
     OrderOutcomeOut,
     PositionOut,
+    RoundTripOut,
     StopOrderOut,
     TradeOut,
     VariantMoneyOut,
@@ -21,6 +22,7 @@ from api.schemas import (
 from api.serialize import iso_ms, plain
 from execution.accounts import VariantMoney
 from execution.models import OrderRecord, OrderStatus, Position
+from execution.performance import RoundTrip
 
 _MONEY = Decimal("1e-10")  # finer than any quote precision; sums stay exact to 1e-9
 
@@ -142,3 +144,16 @@ def outcome_out(outcome: OrderRecord) -> OrderOutcomeOut:
 def money_out(money: VariantMoney) -> VariantMoneyOut:
     """Quote figures to 8 places, percentages to 2 (execution.accounts: as every surface)."""
     return VariantMoneyOut(**money.shown())
+
+
+def round_trip_out(variant: str, symbol: str, t: RoundTrip) -> RoundTripOut:
+    return RoundTripOut(
+        variant=variant, symbol=symbol,
+        entry_time_ms=t.entry_time, entry_time_iso=iso_ms(t.entry_time),
+        entry_price=plain(t.entry_price), exit_time_ms=t.exit_time,
+        exit_time_iso=iso_ms(t.exit_time), exit_price=plain(t.exit_price),
+        duration_s=t.hold_ms / 1000, quantity=plain(t.quantity), pnl=_money(t.pnl),
+        pnl_pct=plain(t.pnl_pct.quantize(Decimal("0.01"))), fees=_money(t.fees),
+        exit_reason=t.exit_reason, entry_order_id=t.entry_order_id,
+        exit_order_id=t.exit_order_id,
+    )  # fmt: skip

@@ -265,6 +265,27 @@ class TradeOut(BaseModel):
     signal_time_iso: str
 
 
+class RoundTripOut(BaseModel):
+    """A closed position: first entry fill to the closing exit fill (execution.performance)."""
+
+    variant: str
+    symbol: str
+    entry_time_ms: int
+    entry_time_iso: str
+    entry_price: DecimalStr = Field(description="average BUY fill price")
+    exit_time_ms: int
+    exit_time_iso: str
+    exit_price: DecimalStr = Field(description="average SELL fill price")
+    duration_s: float
+    quantity: DecimalStr = Field(description="base sold")
+    pnl: DecimalStr = Field(description="the SELLs' realized P&L (average cost, fees included)")
+    pnl_pct: DecimalStr = Field(description="pnl / (quantity × entry price) × 100")
+    fees: DecimalStr = Field(description="every fill's commission, in quote")
+    exit_reason: str
+    entry_order_id: str
+    exit_order_id: str
+
+
 class OrderEventOut(TradeOut):
     """The data of an `order` or `trade` WebSocket event: a /trades row (fill fields empty or
     zero until filled) plus what became of the order."""

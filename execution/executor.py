@@ -95,6 +95,7 @@ class OrderExecutor:
         self._sizing = Sizing.of(order_quantities or {}, order_quote_default)
         self._price_of = price_of
         self._listeners: list[PositionListener] = [on_position] if on_position else []
+        self._fill_listeners: list[Callable[[OrderRecord], None]] = []
         self._once = OnceOnly(risk, broker.resync_time, backoff_s, backoff_max_s)
         self.stops: ExchangeStops | None = None
         if stop_loss_of is not None:
@@ -139,6 +140,10 @@ class OrderExecutor:
 
     def add_listener(self, listener: PositionListener) -> None:
         self._listeners.append(listener)
+
+    def add_fill_listener(self, listener: Callable[[OrderRecord], None]) -> None:
+        """Told every fill as booked (with its realized P&L), directly: never lost."""
+        self._fill_listeners.append(listener)
 
     # -- life --------------------------------------------------------------------------------
 
@@ -418,6 +423,8 @@ class OrderExecutor:
             outcome, position = book_fill(outcome, self.positions, lot, self.risk)
             if self.accounts is not None:
                 self.accounts.on_fill(outcome)
+            for listener in self._fill_listeners:
+                listener(outcome)
         self._publish(ORDER, outcome, outcome.symbol)
         if position is not None:
             self._publish(TRADE, outcome, outcome.symbol)

@@ -15,11 +15,16 @@ order appended. The contract:
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
+from aggregation.models import Candle
 from core.errors import RetryableError
-from execution.codec import Entry
+from execution.codec import CandleNote, Entry
 from execution.models import OrderRecord, OrderStatus
+from strategy.models import SignalRaised
+
+T = TypeVar("T")
 
 OUTCOMES = frozenset(
     {
@@ -30,6 +35,25 @@ OUTCOMES = frozenset(
         OrderStatus.CANCELED,
     }
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What a history page is filtered by (times in epoch ms: since inclusive, until not)."""
+
+    variant: str | None = None
+    symbol: str | None = None
+    since_ms: int | None = None
+    until_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """Rows of a history page, oldest first, and the cursor of the older page (None: this is
+    the oldest)."""
+
+    rows: list[T]
+    next: int | None
 
 
 class LedgerUnavailableError(RetryableError):
@@ -69,6 +93,16 @@ class Ledger(Protocol):
         since: int | None = None,
         limit: int | None = None,
     ) -> list[OrderRecord]: ...
+
+    def candles(self, symbol: str, limit: int) -> list[Candle]: ...
+
+    async def fills_page(
+        self, filters: Filters, limit: int, cursor: int | None
+    ) -> Page[OrderRecord]: ...
+
+    async def signals_page(
+        self, filters: Filters, limit: int, cursor: int | None
+    ) -> Page[SignalRaised]: ...
 
 
 class RecordedEntries:
@@ -114,3 +148,14 @@ class RecordedEntries:
         if limit is not None:
             out = out[-limit:] if limit > 0 else []
         return out
+
+    def candles(self, symbol: str, limit: int) -> list[Candle]:
+        """The newest `limit` closed 1-minute candles of `symbol` the ledger holds, oldest
+        first (each open time once: the newest entry of a minute wins)."""
+        by_minute: dict[int, Candle] = {}
+        for entry in reversed(self._records):
+            if isinstance(entry, CandleNote) and entry.candle.symbol == symbol:
+                by_minute.setdefault(entry.candle.open_time, entry.candle)
+                if len(by_minute) >= limit:
+                    break
+        return [by_minute[t] for t in sorted(by_minute)]

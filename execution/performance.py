@@ -71,6 +71,12 @@ class RoundTrip:
     def hold_ms(self) -> int:
         return self.exit_time - self.entry_time
 
+    @property
+    def pnl_pct(self) -> Decimal:
+        """P&L as a percentage of what the sold quantity cost at the average entry price."""
+        cost = self.quantity * self.entry_price
+        return self.pnl / cost * _HUNDRED if cost else _ZERO
+
     def to_json(self) -> dict[str, Any]:
         return {
             "entry_time": self.entry_time,

@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from aggregation.models import Candle, CandleSource
 from aggregation.warmup import warm_up_from_rest
 from config import Settings
-from core.clock import Clock
+from core.clock import MINUTE_MS, Clock
 from core.errors import FatalError
 from core.tasks import TaskOwner
 from execution.codec import SignalNote
@@ -112,6 +114,7 @@ class Service:
             self.executor.accounts, hub=self.hub, ledger=self.ledger, clock=clock,
             lot=self.executor.lot,
         )  # fmt: skip
+        self.executor.add_fill_listener(self.performance.on_fill)
         self.status.register_metric_sources(
             self.aggregator, None if self.executor.stops is None else self.executor.stops.counts
         )
@@ -137,6 +140,10 @@ class Service:
                 {"mode": self.mode, "symbols": list(self._symbols), "speed": self._speed,
                  "variants": variants}
             )  # fmt: skip
+        try:
+            await self._open_ledger()
+        except Exception as exc:  # the exchange step opens it again and reports why it can't
+            log.error("the ledger cannot be read: %s", exc)
         self._tasks.spawn(self._connect(), "connect")
         self._tasks.spawn(self.pipeline.run_candle_updates(), "candle-updates")
         self._tasks.spawn(self.metrics.measure_loop_lag(), "loop-lag")
@@ -203,6 +210,15 @@ class Service:
         log.info("trade stream started for %s", ", ".join(self._symbols))
         self._tasks.spawn(self._sync_time_forever(), "time-sync")
 
+    async def _open_ledger(self) -> None:
+        """The ledger, read and writable before the exchange answers: the signal history is
+        restored from it and every new signal goes into it, trading or not (once)."""
+        if self.signals.on_add is not None:
+            return
+        await self.ledger.start()
+        self.signals.restore(e.signal for e in self.ledger.records() if isinstance(e, SignalNote))
+        self.signals.on_add = self._journal_signal
+
     async def _load_exchange(self) -> None:
         info = await self.client.get_exchange_info()
         self.rules.update(parse_exchange_info(info))
@@ -216,12 +232,9 @@ class Service:
         await self.parts.server_time.sync()
         if not self.trading_ready:
             # Journal recovery: positions rebuilt, open intents reconciled with the exchange.
+            await self._open_ledger()
             await self.executor.start(reconcile_stops=False)
             self.controls.restore()  # paused / re-configured variants stay so
-            self.signals.restore(
-                e.signal for e in self.ledger.records() if isinstance(e, SignalNote)
-            )
-            self.signals.on_add = self._journal_signal
             if self.mode != "paper":
                 await self._check_account()
             await self.executor.reconcile_stops()  # after a reset is known: none on a wiped one
@@ -252,8 +265,13 @@ class Service:
     async def _warm_up(self, symbol: str) -> None:
         limit = min(self.settings.candle_history, WARMUP_LIMIT)
         candles = await warm_up_from_rest(self.client, symbol, limit, self.clock.now_ms())
-        taken = self.pipeline.warm_up(symbol, candles)
-        log.info("warm-up of %s: %d closed candles from REST klines", symbol, taken)
+        stored = self.ledger.candles(symbol, self.settings.candle_history)
+        merged, from_ledger = with_stored(stored, candles)
+        taken = self.pipeline.warm_up(symbol, merged)
+        log.info(
+            "warm-up of %s: %d closed candles (%d stored in the ledger, the rest REST klines)",
+            symbol, taken, from_ledger,
+        )  # fmt: skip
 
     async def _check_account(self) -> None:
         """Credentials, a testnet reset, and balances against the journal (see
@@ -355,6 +373,21 @@ class Service:
         """The stop resting on the exchange for this position (STOP_MODE=exchange)."""
         stops = self.executor.stops
         return None if stops is None else stops.live(variant, symbol)
+
+
+def with_stored(stored: list[Candle], rest: list[Candle]) -> tuple[list[Candle], int]:
+    """The ledger's closed candles, then the REST klines after them: the chart's history as it
+    was seen, going on without a gap. Stored candles that would leave a gap before the REST
+    window (the service was down longer than the window) are left out: indicators warm up on
+    contiguous minutes only. Returns them and how many came from the ledger."""
+    if not stored:
+        return rest, 0
+    last = stored[-1].open_time
+    after = [c for c in rest if c.open_time > last]
+    if after and after[0].open_time > last + MINUTE_MS:
+        return rest, 0  # a gap: REST alone, as without a ledger
+    past = [replace(c, source=CandleSource.WARMUP) for c in stored]  # history: never a signal
+    return [*past, *after], len(stored)
 
 
 async def _quietly(awaitable: Any, what: str, timeout_s: float = 1.0) -> None:

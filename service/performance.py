@@ -5,8 +5,8 @@ Every money figure (equity, realized, unrealized, fees, return, drawdown, the eq
 the executor's `Accounts`, marked at fills and candle closes and replayed from the ledger at
 start: the same figures `/strategy` shows, and the same after a restart. This module adds the
 round-trip statistics, from the fills since the last exchange reset, read from the ledger at
-start and followed through the hub's `trade` events; it pushes a /ws `performance` message at
-most once a second after a change.
+start and then told each fill by the executor (`add_fill_listener`: never lost); it pushes a
+/ws `performance` message at most once a second after a fill or a candle close.
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from aggregation.models import Candle
 from core.clock import Clock
 from core.hub import CANDLE, PERFORMANCE, TRADE, Event, Hub, Subscriber
 from execution.accounts import Accounts, VariantMoney
 from execution.codec import ExchangeReset
 from execution.ledger import Ledger
 from execution.models import OrderRecord
-from execution.performance import TripStats, fee_in_quote, round_trips, trip_stats
+from execution.performance import RoundTrip, TripStats, fee_in_quote, round_trips, trip_stats
 
 PUBLISH_EVERY_S = 1.0
 QUEUE = 10_000
@@ -110,20 +109,18 @@ class LivePerformance:
         last = 0.0
         try:
             while True:
-                if sub.overflowed.is_set():  # fell behind: read the fills again
+                if sub.overflowed.is_set():  # fell behind: only news was lost
                     sub = self._subscribe()
-                    self.load()
+                    changed = True
                 try:  # not wait_for: on 3.11 it returns an event and drops a cancel with it
                     async with asyncio.timeout(PUBLISH_EVERY_S):
                         event = await sub.queue.get()
                 except TimeoutError:
                     event = None
                 if event is not None:
-                    if event.kind == TRADE and isinstance(event.data, OrderRecord):
-                        self.on_fill(event.data)
-                        changed = True
-                    elif event.kind == CANDLE and isinstance(event.data, Candle):
-                        changed = True  # the accounts were marked at its close
+                    # The fills came from the executor, the marks went to the accounts: a fill
+                    # or a close is news to push.
+                    changed = changed or event.kind in (TRADE, CANDLE)
                 if changed and time.monotonic() - last >= PUBLISH_EVERY_S:
                     last = time.monotonic()
                     changed = False
@@ -138,6 +135,20 @@ class LivePerformance:
         return sub
 
     # -- output --------------------------------------------------------------------------------
+
+    def trips(
+        self, variant: str | None = None, symbol: str | None = None
+    ) -> list[tuple[str, str, RoundTrip]]:
+        """Closed round trips since the last reset, (variant, symbol, trip), by exit time."""
+        trips = round_trips(self._fills, self._fee)
+        out = [
+            (v, s, t)
+            for (v, s), ts in trips.closed.items()
+            if variant in (None, v) and symbol in (None, s)
+            for t in ts
+        ]
+        out.sort(key=lambda row: (row[2].exit_time, row[2].exit_order_id))
+        return out
 
     def curve(self, variant: str) -> list[tuple[int, Decimal]]:
         """(time ms, equity) marks of `variant`, oldest first (KeyError: unknown variant)."""

@@ -10,6 +10,7 @@ the event loop, and kept for the queries of `RecordedEntries`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Iterator
 
@@ -18,10 +19,13 @@ from sqlalchemy import Connection, func, select
 
 from execution.codec import Entry, JournalFormatError, decode
 from execution.group_commit import GroupCommit
-from execution.ledger import LedgerUnavailableError, RecordedEntries
+from execution.ledger import Filters, LedgerUnavailableError, Page, RecordedEntries
+from execution.models import OrderRecord
 from storage import schema
 from storage.database import Database
+from storage.queries import fills_page, signals_page
 from storage.rows import rows_by_table
+from strategy.models import SignalRaised
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +128,27 @@ class SqlLedger(RecordedEntries):
     def append_nowait(self, record: Entry) -> None:
         """Append one entry without waiting for the commit (it is written in order)."""
         self._add(record)
+
+    async def fills_page(
+        self, filters: Filters, limit: int, cursor: int | None
+    ) -> Page[OrderRecord]:
+        """Filled orders from the indexes (storage.queries), everything appended so far in."""
+        await self._settled()
+        return await asyncio.to_thread(fills_page, self.db, filters, limit, cursor)
+
+    async def signals_page(
+        self, filters: Filters, limit: int, cursor: int | None
+    ) -> Page[SignalRaised]:
+        """Signals from the indexes (storage.queries), everything appended so far in."""
+        await self._settled()
+        return await asyncio.to_thread(signals_page, self.db, filters, limit, cursor)
+
+    async def _settled(self) -> None:
+        """Wait until what was appended so far is committed (a page reads its own writes);
+        an unwritable ledger is read as it is."""
+        if self._commit.running and self._commit.failure is None:
+            with contextlib.suppress(RuntimeError):
+                await self._commit.flush_soon()
 
     def _add(self, record: Entry) -> None:
         if not self._commit.running:

@@ -346,7 +346,7 @@ def _simulator(config: SimulatorConfig) -> Simulator:
         return Simulator(replace(config, restore=()))
     stops = sum(1 for r in config.restore if r.status == "NEW")
     log.info(
-        "the simulated account goes on from the journal: %d filled orders, %d resting stops",
+        "the simulated account goes on from the ledger: %d filled orders, %d resting stops",
         len(config.restore) - stops,
         stops,
     )

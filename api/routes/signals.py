@@ -1,14 +1,15 @@
-"""GET /signals: what the strategy decided, newest last."""
+"""GET /signals: what the strategy decided, from the ledger, a page at a time."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from api.deps import ServiceDep
 from api.schemas import SignalOut, errors
 from api.serialize import signal_data
+from execution.ledger import Filters
 
 router = APIRouter(prefix="/signals", tags=["signals"])
 
@@ -16,10 +17,21 @@ router = APIRouter(prefix="/signals", tags=["signals"])
 @router.get("", response_model=list[SignalOut], responses=errors(422))
 async def signals(
     service: ServiceDep,
-    symbol: Annotated[str | None, Query()] = None,
-    variant: Annotated[str | None, Query()] = None,
+    response: Response,
+    symbol: Annotated[str | None, Query(max_length=32)] = None,
+    variant: Annotated[str | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 100,
+    since: Annotated[int | None, Query(ge=0, description="signal time from, epoch ms")] = None,
+    until: Annotated[int | None, Query(ge=0, description="signal time before, epoch ms")] = None,
+    cursor: Annotated[
+        int | None, Query(ge=1, description="the X-Next-Cursor header of the newer page")
+    ] = None,
 ) -> list[SignalOut]:
-    """Crossovers, stop-losses and manual decisions, filtered by symbol and variant."""
-    found = service.signals.query(symbol.upper() if symbol else None, variant, limit)
-    return [SignalOut.model_validate(signal_data(s)) for s in found]
+    """Crossovers, stop-losses and manual decisions, the newest `limit` older than `cursor`
+    (oldest first), filtered by symbol, variant and time, from the ledger's indexes. The
+    `X-Next-Cursor` header, when present, asks for the page before it."""
+    filters = Filters(variant, symbol.upper() if symbol else None, since, until)
+    page = await service.ledger.signals_page(filters, limit, cursor)
+    if page.next is not None:
+        response.headers["X-Next-Cursor"] = str(page.next)
+    return [SignalOut.model_validate(signal_data(s)) for s in page.rows]

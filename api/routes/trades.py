@@ -1,26 +1,60 @@
-"""GET /trades: filled orders from the journal."""
+"""GET /trades: filled orders from the ledger, a page at a time; GET /trades/round-trips."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
-from api.convert import trade_out
+from api.convert import round_trip_out, trade_out
 from api.deps import ServiceDep
-from api.schemas import TradeOut, errors
+from api.schemas import RoundTripOut, TradeOut, errors
+from execution.ledger import Filters
 
 router = APIRouter(prefix="/trades", tags=["trades"])
+NEXT = "X-Next-Cursor"
 
 
 @router.get("", response_model=list[TradeOut], responses=errors(422))
 async def trades(
     service: ServiceDep,
-    symbol: Annotated[str | None, Query()] = None,
-    variant: Annotated[str | None, Query()] = None,
+    response: Response,
+    symbol: Annotated[str | None, Query(max_length=32)] = None,
+    variant: Annotated[str | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     since: Annotated[int | None, Query(ge=0, description="fill time from, epoch ms")] = None,
+    until: Annotated[int | None, Query(ge=0, description="fill time before, epoch ms")] = None,
+    cursor: Annotated[
+        int | None, Query(ge=1, description=f"the {NEXT} header of the newer page")
+    ] = None,
 ) -> list[TradeOut]:
-    """The newest `limit` fills (oldest first), filtered by symbol, variant and time."""
-    records = service.ledger.trades(symbol.upper() if symbol else None, variant, since, limit)
-    return [trade_out(r) for r in records]
+    """The newest `limit` fills older than `cursor` (oldest first), filtered by symbol,
+    variant and fill time, from the ledger's indexes. The response's `X-Next-Cursor` header,
+    when present, asks for the page before it."""
+    filters = Filters(variant, symbol.upper() if symbol else None, since, until)
+    page = await service.ledger.fills_page(filters, limit, cursor)
+    if page.next is not None:
+        response.headers[NEXT] = str(page.next)
+    return [trade_out(r) for r in page.rows]
+
+
+@router.get("/round-trips", response_model=list[RoundTripOut], responses=errors(422))
+async def round_trips(
+    service: ServiceDep,
+    response: Response,
+    symbol: Annotated[str | None, Query(max_length=32)] = None,
+    variant: Annotated[str | None, Query(max_length=32)] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    cursor: Annotated[
+        int | None, Query(ge=1, description=f"the {NEXT} header of the newer page")
+    ] = None,
+) -> list[RoundTripOut]:
+    """Closed round trips since the last exchange reset, newest `limit` before `cursor`
+    (oldest first): entry and exit, duration, P&L and %, fees, exit reason
+    (execution.performance defines them)."""
+    rows = service.performance.trips(variant, symbol.upper() if symbol else None)
+    end = len(rows) if cursor is None else min(cursor - 1, len(rows))
+    start = max(0, end - limit)
+    if start > 0:
+        response.headers[NEXT] = str(start + 1)
+    return [round_trip_out(v, s, t) for v, s, t in rows[start:end]]

@@ -56,10 +56,10 @@ async def test_money_follows_the_exchanges_fills_on_the_variants_capital(
         rows = {(p["variant"], p["symbol"]): p for p in (await http.get("/positions")).json()}
         strategy = (await http.get("/strategy")).json()
     pos = rows[("A", "BTCUSDT")]
-    last = Decimal(pos["last_price"])
+    mark = Decimal(pos["mark_price"])  # figures are marked at the newest fill or close
     # Independently, from the account: what A's three orders changed is all A's doing.
     held = after["BTC"] - before["BTC"]
-    mtm = (after["USDT"] - before["USDT"]) + held * last
+    mtm = (after["USDT"] - before["USDT"]) + held * mark
     assert Decimal(pos["held_qty"]) == held
     total = Decimal(pos["realized_pnl"]) + Decimal(pos["unrealized_pnl"])
     assert abs(total - mtm) <= Decimal("1e-8"), (total, mtm)
@@ -68,10 +68,10 @@ async def test_money_follows_the_exchanges_fills_on_the_variants_capital(
     money = next(v for v in strategy["variants"] if v["name"] == "A")["money"]
     cash = Decimal("500") + (after["USDT"] - before["USDT"])
     assert Decimal(money["capital"]) == 500 and abs(Decimal(money["cash"]) - cash) < Decimal("1e-8")
-    # Holdings are marked at the last price when /strategy answered (the market moves on).
+    # Holdings at the mark price, the same one /positions used (unless a close came between).
     equity = Decimal(money["equity"])
     assert equity == Decimal(money["cash"]) + Decimal(money["holdings"])
-    assert abs(Decimal(money["holdings"]) / held - last) / last < Decimal("0.05")
+    assert abs(Decimal(money["holdings"]) / held - mark) / mark < Decimal("0.05")
     want_return = ((equity - 500) / 500 * 100).quantize(Decimal("0.01"))
     assert Decimal(money["return_pct"]) == want_return
     assert Decimal(money["max_drawdown_pct"]) >= 0

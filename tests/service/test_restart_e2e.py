@@ -96,7 +96,7 @@ async def test_a_restarted_simulation_continues_the_journal(tmp_path: Path) -> N
     # The new in-process simulator goes on with the journal's account: no reset is declared.
     assert [r["type"] for r in second].count("reset") == 0
     assert "exchange was reset" not in log2
-    assert "the simulated account goes on from the journal" in log2
+    assert "the simulated account goes on from the ledger" in log2
     # Signal history survives the restart.
     old = {(s["variant"], s["symbol"], s["time_ms"]) for s in signals1}
     new = {(s["variant"], s["symbol"], s["time_ms"]) for s in signals2}

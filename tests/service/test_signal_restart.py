@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 
 from api.app import create_app
 from core.clock import ManualClock
 from service.container import Service
-from tests.ledgers import insert_raw
+from tests.ledgers import write_as_crashed
 from tests.service.paper_rig import T0, Market, journal, recorded_info, started
 
 # MACD and Bollinger variants: their signals carry `indicators` (the crossover's carry ema/sma).
@@ -53,7 +52,7 @@ async def test_signal_indicators_are_restored_from_the_journal(
     path = tmp_path / "journal.jsonl"
     last = [line for line in journal(path) if line["type"] == "signal"][-1]
     old = {k: v for k, v in last.items() if k != "indicators"}
-    insert_raw(f"sqlite:///{tmp_path}/ledger.db", orjson.dumps({**old, "ref": old["ref"] + 1}))
+    write_as_crashed(f"sqlite:///{tmp_path}/ledger.db", {**old, "ref": old["ref"] + 1})
 
     second = await started(tmp_path, clock, info, VARIANTS)  # the same journal
     try:

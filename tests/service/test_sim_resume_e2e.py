@@ -152,7 +152,7 @@ async def _goes_on(
             await asyncio.sleep(0.1)
     log = run.log.read_text()
     assert run.proc.returncode == 0, log[-3000:]
-    assert "the simulated account goes on from the journal" in log
+    assert "the simulated account goes on from the ledger" in log
     assert "exchange was reset" not in log and "positions ended" not in log
     assert [r["type"] for r in second].count("reset") == 0
     return second

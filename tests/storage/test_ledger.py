@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import event, select, text
 
 from execution.codec import ExchangeReset, SignalNote, VariantControl
+from execution.ledger import LedgerUnavailableError
 from execution.models import OrderStatus
 from storage import schema
 from storage.database import Database, DatabaseError
@@ -179,20 +180,31 @@ def test_a_sqlite_ledger_in_a_folder_path_is_refused(tmp_path: Path) -> None:
         Database.open(f"sqlite:///{tmp_path}", exchange=None)
 
 
-async def test_a_failed_write_fails_the_ledger_and_nothing_after_it(tmp_path: Path) -> None:
-    """The database goes away under the ledger: the waiting append fails, the ledger says
-    why, and no later append is accepted (an intent that is not durable is never sent)."""
+async def test_a_failed_write_refuses_appends_until_the_database_is_back(
+    tmp_path: Path,
+) -> None:
+    """The database fails under the ledger: the waiting append fails at once (its order is
+    never sent), later appends are refused and say why, and once the database takes writes
+    again the failed entry goes in, in order, and appends are accepted again."""
     url = f"sqlite:///{tmp_path}/ledger.db"
     ledger = await started_ledger(url)
     await ledger.append(order_record("ok"))
     with ledger.db.engine.begin() as conn:
         conn.execute(text("DROP TABLE orders"))
-    with pytest.raises(RuntimeError, match="ledger-writer write failed"):
-        await ledger.append(order_record("lost"))
+    with pytest.raises(LedgerUnavailableError, match="ledger-writer write failed"):
+        await ledger.append(order_record("failed"))
     assert ledger.failure is not None and "orders" in ledger.failure
-    with pytest.raises(RuntimeError, match="cannot be written"):
-        await ledger.append(order_record("after"))
+    with pytest.raises(LedgerUnavailableError, match="cannot be written"):
+        await ledger.append(order_record("refused"))
+    schema.metadata.create_all(ledger.db.engine, tables=[schema.orders])  # the database is back
+    for _ in range(100):
+        if ledger.failure is None:
+            break
+        await asyncio.sleep(0.05)
+    assert ledger.failure is None
+    await ledger.append(order_record("after"))
     await ledger.stop()
+    assert [x["client_order_id"] for x in ledger_lines(url)] == ["ok", "failed", "after"]
 
 
 async def test_the_ledger_starts_once_and_refuses_appends_before(ledger_url: str) -> None:
