@@ -1,49 +1,65 @@
-"""The ledger's cost with history: append N filled round trips, then read them all back as a
-start does (storage.sql.read_entries), and page the newest 100 fills as GET /trades does today.
+"""The ledger with a long history: write N filled round trips, then measure what grows with
+it. Prints, for the database given (default: a SQLite file in a temporary folder):
 
-    .venv/bin/python -m bench.ledger_load --round-trips 100000 [--database URL]
+- start-up read: every entry read back and decoded, as the service's start does today
+  (storage.sql.read_entries), and the RSS it adds;
+- GET /trades?limit=100 from the indexes (storage.queries.fills_page): p50 and p99 over 200
+  pages, newest and by variant;
 
-Without --database: a SQLite file in a temporary folder. With a PostgreSQL URL, the database
-must be empty. Prints entries, seconds to write, seconds to read back, and the RSS growth.
+    .venv/bin/python -m bench.ledger_load --round-trips 500000 [--database URL]
+
+A PostgreSQL URL must name an empty database (createdb ledger_bench).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import gc
 import resource
+import statistics
 import tempfile
 import time
 from decimal import Decimal
 
+from execution.codec import Entry
+from execution.ledger import Filters
 from execution.models import OrderRecord, OrderStatus
 from storage.database import Database
-from storage.sql import SqlLedger, read_entries
+from storage.queries import fills_page
+from storage.sql import read_entries, write_entries
 from strategy.models import Side, SignalReason
 
 T0 = 1_781_476_440_000
+BATCH = 20_000
 
 
-def _pair(i: int) -> list[OrderRecord]:
+def _orders(i: int) -> list[OrderRecord]:
+    """Round trip `i` of variant A or B on BTCUSDT: each order's intent and fill."""
     t = T0 + i * 120_000
+    variant = "AB"[i % 2]
     out: list[OrderRecord] = []
     for side, k in ((Side.BUY, 0), (Side.SELL, 60_000)):
-        cid = f"A-BTCUSDT-s{side.value[0]}-{i}"
-        base = OrderRecord(
-            status=OrderStatus.INTENT, client_order_id=cid, variant="A", symbol="BTCUSDT",
-            side=side, quantity=Decimal("0.001"), reason=SignalReason.SIGNAL, mode="paper",
+        cid = f"{variant}-BTCUSDT-s{side.value[0]}-{i}"
+        common = dict(
+            client_order_id=cid, variant=variant, symbol="BTCUSDT", side=side,
+            quantity=Decimal("0.001"), reason=SignalReason.SIGNAL, mode="paper",
             signal_time_ms=t + k, time_ms=t + k,
         )  # fmt: skip
-        filled = OrderRecord(
-            status=OrderStatus.FILLED, client_order_id=cid, variant="A", symbol="BTCUSDT",
-            side=side, quantity=Decimal("0.001"), reason=SignalReason.SIGNAL, mode="paper",
-            signal_time_ms=t + k, time_ms=t + k, exchange_order_id=2 * i + (k > 0),
-            executed_qty=Decimal("0.001"), avg_price=Decimal("65000.12"),
-            quote_qty=Decimal("65.00012"), commission=Decimal("0.065"),
-            commission_asset="USDT", fill_time_ms=t + k,
-            realized_pnl=Decimal("-0.13") if k else None,
-        )  # fmt: skip
-        out += [base, filled]
+        out.append(OrderRecord(status=OrderStatus.INTENT, **common))  # type: ignore[arg-type]
+        out.append(
+            OrderRecord(
+                status=OrderStatus.FILLED,
+                exchange_order_id=2 * i + (k > 0),
+                executed_qty=Decimal("0.001"),
+                avg_price=Decimal("65000.12"),
+                quote_qty=Decimal("65.00012"),
+                commission=Decimal("0.065"),
+                commission_asset="USDT",
+                fill_time_ms=t + k,
+                realized_pnl=Decimal("-0.13") if k else None,
+                **common,  # type: ignore[arg-type]
+            )
+        )
     return out
 
 
@@ -51,25 +67,47 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def main(round_trips: int, url: str) -> None:
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main(round_trips: int, url: str) -> None:
     db = Database.open(url, exchange=None)
-    ledger = SqlLedger(db)
-    await ledger.start()
     began = time.perf_counter()
+    seq = 0
+    batch: list[tuple[int, Entry]] = []
     for i in range(round_trips):
-        for rec in _pair(i):
-            ledger.append_nowait(rec)
-        if i % 1000 == 999:
-            await ledger.append(_pair(i)[0])  # a durable point now and then
-    await ledger.stop()
+        for rec in _orders(i):
+            seq += 1
+            batch.append((seq, rec))
+        if len(batch) >= BATCH:
+            write_entries(db, batch)
+            batch = []
+    if batch:
+        write_entries(db, batch)
     write_s = time.perf_counter() - began
+    print(f"ledger {db.name}: {seq:,} entries, {2 * round_trips:,} fills, written in"
+          f" {write_s:.1f} s")  # fmt: skip
+
+    for name, filters in (("newest", Filters()), ("variant B", Filters(variant="B"))):
+        times: list[float] = []
+        for n in range(200):
+            cursor = None if n % 2 == 0 else max(600, seq - n * seq // 200)  # across history
+            began = time.perf_counter()
+            page = fills_page(db, filters, 100, cursor)
+            times.append((time.perf_counter() - began) * 1000)
+            assert len(page.rows) == 100
+        print(f"GET /trades?limit=100 ({name}): p50 {statistics.median(times):.2f} ms,"
+              f" p99 {_pct(times, 0.99):.2f} ms")  # fmt: skip
+
+    gc.collect()
     rss = _rss_mb()
     began = time.perf_counter()
     entries, _ = read_entries(db)
     read_s = time.perf_counter() - began
-    print(f"ledger {db.name}: {len(entries):,} entries ({round_trips * 2:,} fills)")
-    print(f"write: {write_s:.2f} s; read back at start: {read_s:.2f} s;"
-          f" RSS after read {_rss_mb():.0f} MB (before {rss:.0f} MB)")  # fmt: skip
+    print(f"start-up read of every entry: {read_s:.2f} s, {len(entries):,} entries,"
+          f" max RSS {rss:.0f} -> {_rss_mb():.0f} MB")  # fmt: skip
     db.close()
 
 
@@ -79,4 +117,4 @@ if __name__ == "__main__":
     parser.add_argument("--database", default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        asyncio.run(main(args.round_trips, args.database or f"sqlite:///{folder}/ledger.db"))
+        main(args.round_trips, args.database or f"sqlite:///{folder}/ledger.db")

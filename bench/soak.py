@@ -5,13 +5,14 @@
 The simulator (`python -m simulator`, a subprocess) runs a week of market time in `--real-s`
 real seconds, with hung orders, 5xx and 429 on /api/v3/order (every method) and /api/v3/time,
 and a server clock that drifts. The service (`main.py --simulate-url`) is SIGKILLed and
-restarted `--kills` times on the same journal, once around a testnet reset (POST /sim/reset).
-Kills aim at orders in flight: late in each interval the service dies as soon as the journal
-gets a new intent (its order on the way, or answered and not yet journaled). Along the way
-/health, /strategy and /positions are polled and both processes' RSS sampled. At the end the
-service restarts once more on periods that never warm up (no new crossovers), settles its open
-intents, and its REST is compared with the exchange's own orders and fills, recomputed
-independently in bench/soak_truth.py.
+restarted `--kills` times on the same ledger (`--database URL`, default a SQLite file in a
+temporary folder; PostgreSQL: an empty database), once around a testnet reset (POST
+/sim/reset). Kills aim at orders in flight: late in each interval the service dies as soon as
+the ledger gets a new intent (its order on the way, or answered and not yet in the ledger).
+Along the way /health, /strategy and /positions are polled and both processes' RSS sampled.
+At the end the service restarts once more on periods that never warm up (no new crossovers),
+settles its open intents, and its REST is compared with the exchange's own orders and fills,
+recomputed independently in bench/soak_truth.py.
 """
 
 from __future__ import annotations
@@ -33,9 +34,12 @@ from typing import Any
 
 import httpx
 from binance import AsyncClient
+from sqlalchemy import func, select
 
 from bench.soak_report import Sample, report
 from bench.soak_truth import JournalView, Snapshot, lot_steps
+from storage import schema
+from storage.database import Database
 
 ROOT = Path(__file__).resolve().parents[1]
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
@@ -86,7 +90,8 @@ class Soak:
     def __init__(self, args: argparse.Namespace, tmp: Path) -> None:
         self.args = args
         self.tmp = tmp
-        self.journal = tmp / "journal.jsonl"
+        self.ledger = args.database or f"sqlite:///{tmp}/ledger.db"
+        self.journal = tmp / "journal.jsonl"  # the ledger exported at the end (--keep)
         self.port = free_port()
         self.api = f"http://127.0.0.1:{self.port}"
         self.sim: asyncio.subprocess.Process | None = None
@@ -129,7 +134,7 @@ class Soak:
         if self.args.max_orders_per_day:
             env["RISK_MAX_ORDERS_PER_DAY"] = str(self.args.max_orders_per_day)
         cmd = [sys.executable, "main.py", "--simulate-url", self.sim_url, "--port"]
-        cmd += [str(self.port), "--journal", str(self.journal)]
+        cmd += [str(self.port), "--database", self.ledger]
         (self.tmp / "empty.env").write_text("")  # not the developer's .env
         cmd += ["--env-file", str(self.tmp / "empty.env")]
         log = (self.tmp / "service.log").open("ab")
@@ -154,7 +159,7 @@ class Soak:
             self.service.send_signal(signal.SIGKILL)
             await self.service.wait()
             self.run.kills += 1
-            self.run.kills_in_flight += bool(JournalView.read(self.journal).open_intents())
+            self.run.kills_in_flight += bool(JournalView.read_ledger(self.ledger).open_intents())
         self.service = None
 
     async def stop_all(self) -> None:
@@ -201,20 +206,23 @@ class Soak:
         self.run.samples.append(sample)
 
     async def new_intent_within(self, seconds: float) -> bool:
-        """Watch the journal's tail for `seconds` (every 5 ms): True as soon as an intent is
-        appended, i.e. while its order is on the way or just answered."""
-        size = self.journal.stat().st_size if self.journal.exists() else 0
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            await asyncio.sleep(0.005)
-            grown = self.journal.stat().st_size if self.journal.exists() else 0
-            if grown > size:
-                with self.journal.open("rb") as fh:
-                    fh.seek(size)
-                    if b'"intent"' in fh.read(grown - size):
+        """Watch the ledger for `seconds` (every 5 ms): True as soon as an intent is
+        committed, i.e. while its order is on the way or just answered."""
+        db = Database.open(self.ledger, exchange=None, exclusive=False)
+        newest = select(func.max(schema.entries.c.seq)).where(schema.entries.c.kind == "intent")
+        try:
+            with db.engine.connect() as conn:
+                before = conn.execute(newest).scalar()
+                conn.commit()
+                deadline = time.monotonic() + seconds
+                while time.monotonic() < deadline:
+                    await asyncio.sleep(0.005)
+                    if conn.execute(newest).scalar() != before:
                         return True
-                size = grown
-        return False
+                    conn.commit()  # a new snapshot for the next look
+            return False
+        finally:
+            db.close()
 
     # -- the run ---------------------------------------------------------------------------------
 
@@ -278,7 +286,7 @@ class Soak:
             await self.poll(http)
             if (
                 self.run.samples[-1].feeds_live
-                and not JournalView.read(self.journal).open_intents()
+                and not JournalView.read_ledger(self.ledger).open_intents()
             ):
                 break
             await asyncio.sleep(POLL_S)
@@ -287,13 +295,13 @@ class Soak:
         async with self.exchange() as client:
             steps = await lot_steps(client, SYMBOLS)
             for _ in range(10):
-                lines = len(JournalView.read(self.journal).records)
+                lines = len(JournalView.read_ledger(self.ledger).records)
                 before = (await http.get(f"{self.api}/positions")).json()
                 snap = await Snapshot.take(client, SYMBOLS)
                 after = (await http.get(f"{self.api}/positions")).json()
                 strategy = (await http.get(f"{self.api}/strategy")).json()
                 health = (await http.get(f"{self.api}/health")).json()
-                if before == after and lines == len(JournalView.read(self.journal).records):
+                if before == after and lines == len(JournalView.read_ledger(self.ledger).records):
                     break
         self.run.snaps.append(snap)
         self.run.final = {
@@ -320,11 +328,15 @@ async def amain(args: argparse.Namespace) -> int:
         finally:
             await soak.stop_all()
             if args.keep:
+                export = [sys.executable, "main.py", "journal", "export", "--out",
+                          str(soak.journal), "--database", soak.ledger]  # fmt: skip
+                proc = await asyncio.create_subprocess_exec(*export, cwd=ROOT)
+                await proc.wait()
                 for name in ("journal.jsonl", "service.log", "simulator.log"):
                     src = Path(tmp) / name
                     if src.exists():
                         (Path(args.keep) / name).write_bytes(src.read_bytes())
-        journal = JournalView.read(soak.journal)
+        journal = JournalView.read_ledger(soak.ledger)
         text = (Path(tmp) / "service.log").read_text(errors="replace")
         run.log_counts = {
             "late": text.count("late trade"),
@@ -355,6 +367,10 @@ def main() -> int:
     )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", default=None, help="copy journal and logs to this folder")
+    parser.add_argument(
+        "--database", default=None, metavar="URL",
+        help="the service's ledger (default: a SQLite file in the temporary folder)",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.keep:
         Path(args.keep).mkdir(parents=True, exist_ok=True)

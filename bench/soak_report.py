@@ -164,11 +164,12 @@ def report(run: Run, journal: JournalView, elapsed_s: float) -> bool:
             f"{key[0]:<7} {key[1]:<8} {_fmt(held):>14} / {_fmt(ex_held):<16}"
             f" {_fmt(qty):>14} / {_fmt(ex_qty):<14} {'ok' if same else 'DIFFERENT'}"
         )
-        last = _dec(row, "last_price")
+        # The service marks money at the newest fill or closed candle (execution.accounts).
+        last = _dec(row, "mark_price") or _dec(row, "last_price")
         realized, unrealized = _dec(row, "realized_pnl"), _dec(row, "unrealized_pnl")
         if last is None or realized is None:
             pnl_ok = False
-            pnl_lines.append(f"{key[0]:<7} {key[1]:<8} no last price or P&L in GET /positions")
+            pnl_lines.append(f"{key[0]:<7} {key[1]:<8} no mark price or P&L in GET /positions")
             continue
         service_pnl = realized + (unrealized or ZERO)
         mtm = since.mtm(last) if since else ZERO

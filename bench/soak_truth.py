@@ -26,6 +26,10 @@ from typing import Any
 import orjson
 from binance import AsyncClient
 from binance.exceptions import BinanceAPIException
+from sqlalchemy import select
+
+from storage import schema
+from storage.database import Database
 
 ZERO = Decimal(0)
 PAGE = 1000
@@ -116,10 +120,28 @@ class JournalView:
 
     @classmethod
     def read(cls, path: Path) -> JournalView:
+        """A JSON-lines journal (`main.py journal export`)."""
+        return cls.of_lines(path.read_bytes().splitlines() if path.exists() else [])
+
+    @classmethod
+    def read_ledger(cls, url: str) -> JournalView:
+        """The ledger at `url`, its entries' JSON lines in order (a reader beside the
+        service: it never claims the ledger)."""
+        db = Database.open(url, exchange=None, exclusive=False)
+        try:
+            with db.engine.connect() as conn:
+                rows = conn.execute(
+                    select(schema.entries.c.body).order_by(schema.entries.c.seq)
+                ).all()
+        finally:
+            db.close()
+        return cls.of_lines([body.encode() for (body,) in rows])
+
+    @classmethod
+    def of_lines(cls, lines: list[bytes]) -> JournalView:
         records: list[dict[str, Any]] = []
         bad = 0
-        raw = path.read_bytes() if path.exists() else b""
-        for line in raw.splitlines():
+        for line in lines:
             try:
                 rec = orjson.loads(line)
             except orjson.JSONDecodeError:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from aggregation.models import Candle
 from core.clock import Clock
 from core.hub import CANDLE, PERFORMANCE, TRADE, Event, Hub, Subscriber
 from execution.accounts import Accounts, VariantMoney
@@ -120,7 +121,11 @@ class LivePerformance:
                 if event is not None:
                     # The fills came from the executor, the marks went to the accounts: a fill
                     # or a close is news to push.
-                    changed = changed or event.kind in (TRADE, CANDLE)
+                    changed = (
+                        changed
+                        or (event.kind == TRADE and isinstance(event.data, OrderRecord))
+                        or (event.kind == CANDLE and isinstance(event.data, Candle))
+                    )
                 if changed and time.monotonic() - last >= PUBLISH_EVERY_S:
                     last = time.monotonic()
                     changed = False
