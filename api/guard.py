@@ -45,12 +45,23 @@ class Refusal(Exception):
 
 
 def host_name(host_header: str) -> str:
-    """`Host` without its port, brackets or trailing dot, in lower case."""
+    """`Host` without its port, brackets or trailing dot, in lower case; "" when it is not a
+    host with an optional port of digits (`127.0.0.1:8000@evil.example` is not)."""
     host = host_header.strip().lower()
+    port = ""
     if host.startswith("["):
-        host = host[1:].partition("]")[0]
+        host, _, rest = host[1:].partition("]")
+        if rest and not rest.startswith(":"):
+            return ""
+        port = rest[1:]
     elif host.count(":") == 1:
-        host = host.partition(":")[0]
+        host, _, port = host.partition(":")
+    if (port and not (port.isascii() and port.isdigit() and len(port) <= 5)) or (
+        host_header.strip().endswith(":")
+    ):
+        return ""
+    if not host or not all(c.isascii() and (c.isalnum() or c in ".-_:") for c in host):
+        return ""
     return host.rstrip(".")
 
 
@@ -138,6 +149,15 @@ class ClientGone(Exception):
     """The client disconnected while sending its body."""
 
 
+def _utf8(body: bytes) -> bool:
+    """JSON bodies are UTF-8 (RFC 8259); json.loads would take UTF-16 and UTF-32 as well."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 async def read_body(receive: Receive, limit: int) -> bytes:
     """The whole request body; `Refusal(413)` as soon as it passes `limit` bytes."""
     chunks: list[bytes] = []
@@ -189,6 +209,8 @@ class RequestGuard:
                 body = await read_body(receive, self.policy.max_body)
                 if body and b"content-type" not in headers:
                     raise self.policy.not_json()
+                if body and not _utf8(body):
+                    raise Refusal(422, "the body is not UTF-8: send JSON in UTF-8")
                 receive = replay(body, receive)
         except Refusal as refusal:
             await refuse(refusal, scope, receive, send)

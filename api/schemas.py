@@ -6,12 +6,32 @@ ISO-8601 UTC twin (`*_iso`).
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictFloat, StrictInt
 
 DecimalStr = str  # a decimal number as a string, e.g. "0.00100000"
+_PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")  # ASCII digits: no _, no １, no sign
+
+
+def _strict_decimal(value: Any) -> Any:
+    """A decimal a client sends: a JSON number, or a string of ASCII digits with an optional
+    dot. Python's Decimal would read "0_0_0_1", "１" and "1_0"; a boolean is not a number."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a number")
+    if isinstance(value, str):
+        if not _PLAIN_DECIMAL.fullmatch(value):
+            raise ValueError("must be ASCII digits with an optional dot, e.g. 0.001")
+        return value
+    if isinstance(value, int | float):
+        return value
+    raise ValueError("must be a number, e.g. 0.001")
+
+
+DecimalIn = Annotated[Decimal, BeforeValidator(_strict_decimal)]
+NumberIn = StrictInt | StrictFloat  # JSON numbers only: true is not 1
 
 
 class ErrorOut(BaseModel):
@@ -196,7 +216,7 @@ class OrderIn(BaseModel):
 
     symbol: str = Field(min_length=5, max_length=20, pattern=r"^[A-Za-z0-9]+$")
     side: Literal["BUY", "SELL"]
-    quantity: Decimal = Field(gt=0, max_digits=30, decimal_places=12, allow_inf_nan=False)
+    quantity: DecimalIn = Field(gt=0, max_digits=30, decimal_places=12, allow_inf_nan=False)
     variant: str = Field(min_length=1, max_length=8, pattern=r"^[A-Za-z0-9]+$")
 
 

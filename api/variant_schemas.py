@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.convert import money_out
-from api.schemas import DecimalStr, VariantMoneyOut
+from api.schemas import DecimalIn, DecimalStr, NumberIn, VariantMoneyOut
 from api.serialize import iso_ms, plain
 from core.variants import VariantSettings
 from service.performance import Figures, PerformanceReport
@@ -98,10 +98,10 @@ class VariantPatchIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    stop_loss: Decimal | None = Field(
+    stop_loss: DecimalIn | None = Field(
         default=None, gt=0, lt=1, max_digits=12, description="e.g. 0.08 for 8 %"
     )
-    parameters: dict[str, int | float] | None = Field(
+    parameters: dict[str, NumberIn] | None = Field(
         default=None, description='the strategy\'s parameters by name, e.g. {"ema_period": 4}'
     )
 

@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.crossovers [--days 2]
 
 Counts crossings (the fast average moving from below to above the slow one or back) on
-- the recorded Spot Testnet klines (500 one-minute rows, ../shared/binance), and
+- the recorded Spot Testnet klines (500 one-minute rows, tests/data/binance), and
 - the simulator's own 1m klines over `--days` simulated days (seed 1), fetched through its
   REST klines endpoint with python-binance over loopback.
 Each crossing is one order per variant and symbol (a BUY when flat, a SELL when long), so the
@@ -44,11 +44,9 @@ def crossings(closes: list[float], fast: int = 5, slow: int = 10) -> int:
 
 
 def _shared() -> Path | None:
-    here = Path(__file__).resolve()
-    for base in here.parents:
-        if (base / "shared" / "binance").is_dir():
-            return base / "shared" / "binance"
-    return None
+    """The recorded Binance data (tests/data/binance, in the repository)."""
+    found = Path(__file__).resolve().parent.parent / "tests" / "data" / "binance"
+    return found if found.is_dir() else None
 
 
 async def simulator_closes(days: int, symbol: str) -> list[float]:

@@ -204,7 +204,7 @@ async def bench_simulator(n: int, tmp: Path) -> None:
 
 
 async def main(n: int, burst: int) -> None:
-    info = ROOT.parent / "shared" / "binance" / "testnet-btcusdt-2026-06-15" / "symbol_info.json"
+    info = ROOT / "tests" / "data" / "binance" / "testnet-btcusdt-2026-06-15" / "symbol_info.json"
     import json
 
     rules = parse_symbol_rules(json.loads(info.read_text()))

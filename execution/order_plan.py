@@ -28,7 +28,7 @@ from execution.numbers import plain
 from execution.risk import RiskManager
 from execution.rules import SymbolRules
 from strategy.engine import ACTION_CLOSE, ACTION_OPEN
-from strategy.models import Side, SignalRaised
+from strategy.models import Side, SignalRaised, SignalReason
 
 _ZERO = Decimal(0)
 ACTIONABLE = frozenset({ACTION_OPEN, ACTION_CLOSE})  # the signal actions that ask for an order
@@ -60,6 +60,11 @@ class Refusal:
 
     record: OrderRecord
     journaled: bool = True
+
+
+def nothing_to_close(variant: str, symbol: str) -> str:
+    """Why a person's close did nothing: the position is flat (another exit came first)."""
+    return f"{variant} holds no {symbol} position to close"
 
 
 def plan_order(
@@ -103,6 +108,9 @@ def plan_order(
     if cid in seen:
         return refuse(qty, f"duplicate decision {cid}", cid=cid)
     why: str | None = None
+    if s.side is Side.SELL and requested is None and qty <= 0 and s.reason is SignalReason.MANUAL:
+        # A person's close that lost a race with another exit: nothing happened, say so.
+        return Refusal(refuse(qty, nothing_to_close(s.variant, s.symbol), cid=cid).record, False)
     if s.side is Side.SELL:
         if qty <= 0 or qty > held.held_qty:
             why = f"long-only: holding {plain(held.held_qty)}, cannot sell {plain(qty)}"

@@ -24,16 +24,35 @@ from config import Settings
 MASK = "***"
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 SHORT_SECRET = 8  # shorter secrets are masked only as whole words
-# A URL path with a query: "/ws?token=x&y=1" -> "/ws?token=***&y=***".
-_QUERY = re.compile(r"(?P<path>/[^\s?\"'<>]*)\?(?P<query>[^\s\"'<>#]*)")
+MAX_MESSAGE = 4096  # characters of one record's message (what a client sent is in some)
+# A URL path with a query: "/ws?token=x&y=1" -> "/ws?token=***&y=***". The query runs to the
+# next white space: a quote inside it (`?x='&token=…`) must not end the masking early.
+_QUERY = re.compile(r"(?P<path>/[^\s?\"'<>]*)\?(?P<query>[^\s#]*)")
+# Control characters (a newline or ESC from a client would forge a log line or a colour).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _scrub_query(match: re.Match[str]) -> str:
+    query, quote_end = match["query"], ""
+    if query.endswith('"'):  # the end of a quoted request line
+        query, quote_end = query[:-1], '"'
     parts = []
-    for part in match["query"].split("&"):
+    for part in query.split("&"):
         name, sep, _ = part.partition("=")
         parts.append(f"{name}={MASK}" if sep else MASK if part else "")
-    return f"{match['path']}?{'&'.join(parts)}"
+    return f"{match['path']}?{'&'.join(parts)}{quote_end}"
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char) or f"\\x{ord(char):02x}"
+
+
+def one_line(text: str) -> str:
+    """`text` with its control characters escaped and its length bounded: one log line."""
+    if len(text) > MAX_MESSAGE:
+        text = f"{text[:MAX_MESSAGE]}… ({len(text)} characters)"
+    return _CONTROL.sub(_escape, text)
 
 
 def encodings(secret: str) -> set[str]:
@@ -91,11 +110,15 @@ class SecretFilter(logging.Filter):
 
 class ScrubbingFormatter(logging.Formatter):
     """The whole formatted line scrubbed, tracebacks included (an exception's text may hold a
-    URL or a header)."""
+    URL or a header); the message itself on one line (control characters escaped)."""
 
     def __init__(self, scrub: Scrubber) -> None:
         super().__init__(FORMAT)
         self.scrub = scrub
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = one_line(record.message)  # the traceback below keeps its lines
+        return super().formatMessage(record)
 
     def format(self, record: logging.LogRecord) -> str:
         return self.scrub(super().format(record))

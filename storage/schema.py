@@ -104,6 +104,9 @@ orders = Table(
     Index("ix_orders_client_order_id", "client_order_id"),
     Index("ix_orders_fills", "status", "variant", "symbol", "fill_time_ms"),
     Index("ix_orders_fill_time", "status", "fill_time_ms"),
+    Index("ix_orders_status_seq", "status", "seq"),
+    Index("ix_orders_status_variant_seq", "status", "variant", "seq"),
+    Index("ix_orders_status_symbol_seq", "status", "symbol", "seq"),
 )
 
 signals = Table(
@@ -119,6 +122,8 @@ signals = Table(
     Column("action", Text, nullable=False),
     Index("ix_signals_variant_symbol_time", "variant", "symbol", "time_ms"),
     Index("ix_signals_time", "time_ms"),
+    Index("ix_signals_variant_seq", "variant", "seq"),
+    Index("ix_signals_symbol_seq", "symbol", "seq"),
 )
 
 controls = Table(

@@ -8,6 +8,7 @@ from api.auth import TokenRequired
 from api.convert import outcome_out, position_out
 from api.deps import ServiceDep, normalise_symbol, variant_name
 from api.schemas import OrderOutcomeOut, PositionOut, errors
+from execution.order_plan import nothing_to_close
 from service.container import Service
 
 router = APIRouter(prefix="/positions", tags=["positions"])
@@ -59,12 +60,14 @@ async def close_position(service: ServiceDep, variant: str, symbol: str) -> Orde
     if symbol not in service.symbols():
         raise HTTPException(404, detail=f"symbol {symbol} is not subscribed")
     if not service.positions.get(variant, symbol).is_open:
-        raise HTTPException(409, detail=f"{variant} holds no {symbol} position to close")
+        raise HTTPException(409, detail=nothing_to_close(variant, symbol))
     if not service.trading_ready:
         raise HTTPException(
             409, detail="not trading yet: the exchange is not reachable (see /health)"
         )
     outcome = await service.executor.close_position(variant, symbol)
+    if outcome.error == nothing_to_close(variant, symbol):  # another exit came first
+        raise HTTPException(409, detail=outcome.error)
     if not outcome.filled:
         raise HTTPException(400, detail=f"close rejected: {outcome.error or outcome.status}")
     return outcome_out(outcome)

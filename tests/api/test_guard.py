@@ -104,7 +104,9 @@ async def test_only_known_host_names_are_answered(
     sim: Simulator, tmp_path: Path, open_api: tuple[httpx.AsyncClient, Service]
 ) -> None:
     client, _ = open_api
-    for host in ("evil.example", "127.0.0.1.nip.io", "localhost.evil.example", ""):
+    # A port part that is not digits hides another host (the audit's `…@evil.example`).
+    bad = ("127.0.0.1:8000@evil.example", "localhost:80/evil", "127.0.0.1:8o00", "[::1]x")
+    for host in ("evil.example", "127.0.0.1.nip.io", "localhost.evil.example", "", *bad):
         r = await client.get("/health", headers={"Host": host})
         assert r.status_code == 400 and "ALLOWED_HOSTS" in r.json()["detail"], host
         r = await client.post("/orders", json=ORDER, headers={"Host": host})

@@ -110,3 +110,57 @@ def test_tracebacks_and_messages_are_scrubbed_too(tmp_path: Path) -> None:
     assert "signature=***&key=***" in text and "Traceback" in text
     assert "not a secret: /candles/BTCUSDT and is it reachable? yes" in text
     assert text.count(MASK) >= 4
+
+
+def _every_char_encoded(text: str, upper: bool = True) -> str:
+    return "".join(f"%{ord(c):02X}" if upper else f"%{ord(c):02x}" for c in text)
+
+
+async def test_a_token_after_a_quote_in_the_query_is_masked_in_every_encoding(
+    tmp_path: Path,
+) -> None:
+    """The audit's case: `?x='&token=%54%30…` let uvicorn's line through unscrubbed. Every
+    value of a query is masked to the next white space, whatever its characters."""
+    token = "T0k3n-" + "m9" * 10
+    cfg = support.settings(tmp_path, api_token=token)
+    service = quiet_service(cfg)
+    forms = [
+        quote(token, safe=""), _every_char_encoded(token), _every_char_encoded(token, False),
+        quote_plus(token),
+    ]  # fmt: skip
+    with service_log(cfg) as log:
+        async with (
+            support.live_server(service, access_log=True) as address,
+            httpx.AsyncClient(base_url=f"http://{address}") as http,
+        ):
+            for form in forms:
+                for lead in ("x='", 'x="', "x=<", "x=>", "x=#"):
+                    r = await http.post(f"/variants/A/resume?{lead}&token={form}")
+                    assert r.status_code in (200, 400, 401, 404, 409), r.text
+    text = log.getvalue()
+    assert '"POST /variants/A/resume?x=***&token=***' in text
+    assert leaks(text, token) == [], text
+    for form in forms:
+        assert form.lower() not in text.lower()
+
+
+async def test_a_clients_text_cannot_forge_a_log_line(tmp_path: Path) -> None:
+    """A pause reason with a newline and an ESC: its line stays one line, the control
+    characters escaped, its length bounded."""
+    cfg = support.settings(tmp_path)
+    service = quiet_service(cfg)
+    forged = "lunch\n2026-12-07 00:00:00,000 ERROR   service: forged\x1b[31m red" + "z" * 9000
+    with service_log(cfg) as log:
+        async with (
+            support.live_server(service) as address,
+            httpx.AsyncClient(base_url=f"http://{address}") as http,
+        ):
+            r = await http.post("/variants/A/pause", json={"reason": forged[:150]})
+        logging.getLogger("tests.inject").warning("client said %s", forged)
+    lines = log.getvalue().splitlines()
+    assert not any(line.startswith("2026-12-07 00:00:00,000 ERROR") for line in lines), lines
+    assert "\x1b" not in log.getvalue()
+    said = next(line for line in lines if "client said" in line)
+    assert "lunch\\n2026-12-07" in said and "\\x1b[31m" in said
+    assert len(said) < 4300 and said.endswith("characters)")
+    assert r.status_code in (200, 409, 503), r.text

@@ -110,3 +110,22 @@ async def test_unreachable_exchange_degrades_but_serves(
     assert "PAPER MODE" in caplog.text
     failures = [r.getMessage() for r in caplog.records if "to reach the exchange" in r.message]
     assert len(failures) >= 2 and all("--simulate" in line for line in failures)
+
+
+async def test_the_page_cannot_be_framed_and_runs_only_its_own_scripts(
+    guarded: tuple[httpx.AsyncClient, Service],
+) -> None:
+    """Another site's page must not frame the dashboard (its buttons place orders): `/` and the
+    page's files say so, allow only the page's own scripts, and are never type-sniffed."""
+    client, _ = guarded
+    for path in ("/", "/static/app.js", "/static/style.css"):
+        r = await client.get(path)
+        assert r.status_code == 200, path
+        assert r.headers["x-frame-options"] == "DENY"
+        assert r.headers["x-content-type-options"] == "nosniff"
+        policy = dict(
+            part.strip().split(" ", 1) for part in r.headers["content-security-policy"].split(";")
+        )
+        assert policy["frame-ancestors"] == "'none'"
+        assert policy["script-src"].split() == ["'self'", "https://unpkg.com"]
+        assert "'unsafe-inline'" not in policy["script-src"]

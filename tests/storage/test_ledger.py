@@ -240,7 +240,7 @@ async def test_a_ledger_at_the_previous_schema_is_migrated_with_its_entries(
     ledger = await started_ledger(ledger_url)  # migrates to head
     assert [r.client_order_id for r in ledger.orders()] == ["old", "b"]
     with ledger.db.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
     await ledger.append(order_record("new"))
     await ledger.stop()
     assert [x["client_order_id"] for x in ledger_lines(ledger_url)] == ["old", "b", "new"]
