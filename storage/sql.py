@@ -69,10 +69,42 @@ def last_time_ms(db: Database) -> int | None:
 
 
 def write_entries(db: Database, numbered: list[tuple[int, Entry]]) -> None:
-    """`numbered` entries in one transaction (blocking: the writer thread calls it)."""
+    """`numbered` entries in one transaction (blocking)."""
     with db.engine.begin() as conn:
-        for table, rows in rows_by_table(numbered):
-            conn.execute(table.insert(), rows)
+        insert_entries(conn, numbered)
+
+
+def insert_entries(conn: Connection, numbered: list[tuple[int, Entry]]) -> None:
+    """The rows of `numbered` entries, in the transaction `conn` is in."""
+    for table, rows in rows_by_table(numbered):
+        conn.execute(table.insert(), rows)
+
+
+class Writer:
+    """The writer thread's own connection, kept between batches (a checkout per batch, and
+    PostgreSQL's ping on it, cost more than the insert); after a failure it is dropped and the
+    next try connects anew."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._conn: Connection | None = None
+
+    def __call__(self, numbered: list[tuple[int, Entry]]) -> None:
+        if self._conn is None:
+            self._conn = self._db.engine.connect()
+        try:
+            with self._conn.begin():
+                insert_entries(self._conn, numbered)
+        except Exception:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.invalidate()
+                self._conn.close()
+            self._conn = None
 
 
 class SqlLedger(RecordedEntries):
@@ -84,9 +116,8 @@ class SqlLedger(RecordedEntries):
         self._owns_db = owns_db  # closed at stop (else whoever opened it closes it)
         self._loaded = False
         self._seq = 0
-        self._commit: GroupCommit[tuple[int, Entry]] = GroupCommit(
-            lambda batch: write_entries(db, batch), "ledger-writer"
-        )
+        self._writer = Writer(db)
+        self._commit: GroupCommit[tuple[int, Entry]] = GroupCommit(self._writer, "ledger-writer")
 
     @property
     def name(self) -> str:
@@ -113,6 +144,7 @@ class SqlLedger(RecordedEntries):
     async def stop(self) -> None:
         """Commit what is queued, then end the writer."""
         await self._commit.stop()
+        self._writer.close()
         if self._owns_db:
             await asyncio.to_thread(self.db.close)
 
