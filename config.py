@@ -299,6 +299,10 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Set
     """Build the settings; on a wrong value raise `SettingsError` with one line naming it."""
     try:
         return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            f"--env-file {env_file}: not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        ) from None
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first.get("loc", ())) or _setting_from_message(first["msg"])

@@ -13,10 +13,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import ws
+from api import openapi, ws
 from api.candle_cache import CandleJsonCache
-from api.errors import ledger_unavailable, validation_error
+from api.errors import http_error, ledger_unavailable, validation_error
 from api.guard import RequestGuard
 from api.routes import (
     candles,
@@ -94,6 +95,7 @@ def create_app(service: Service) -> FastAPI:
     app.state.symbols_lock = asyncio.Lock()  # one change of the symbol set at a time
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(LedgerUnavailableError, ledger_unavailable)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     for module in (
         health, symbols, candles, ticks, signals, positions, orders, trades, strategy,
         performance, variants,
@@ -113,7 +115,7 @@ def create_app(service: Service) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
         )
     _include_dashboard(app)
-
+    openapi.install(app, token_required=service.settings.api_token is not None)
     return app
 
 

@@ -6,7 +6,7 @@ import asyncio
 import re
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
 
 from config import Settings
 from service.container import Service
@@ -34,6 +34,15 @@ SymbolsLockDep = Annotated[asyncio.Lock, Depends(get_symbols_lock)]
 
 _SYMBOL = re.compile(r"[A-Z0-9]{1,20}")
 _NAME = re.compile(r"[A-Za-z0-9]{1,8}")
+SYMBOL_PATTERN = r"^[A-Za-z0-9]{1,20}$"
+NAME_PATTERN = r"^[A-Za-z0-9]{1,8}$"
+# Declared in the OpenAPI schema, so that what the schema allows is what the service takes.
+SymbolPath = Annotated[str, Path(pattern=SYMBOL_PATTERN, description="e.g. BTCUSDT")]
+VariantPath = Annotated[str, Path(pattern=NAME_PATTERN, description="e.g. A")]
+SymbolQuery = Annotated[
+    str | None, Query(pattern=SYMBOL_PATTERN, description="only this symbol, e.g. BTCUSDT")
+]
+VariantQuery = Annotated[str | None, Query(pattern=NAME_PATTERN, description="only this variant")]
 
 
 def normalise_symbol(symbol: str) -> str:

@@ -7,8 +7,12 @@ import math
 from typing import Any
 
 from fastapi import Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Match
 
 MAX_TEXT = 64  # characters of a string shown in an error
 MAX_ITEMS = 8  # items of a list or keys of an object shown
@@ -74,3 +78,26 @@ async def ledger_unavailable(request: Request, exc: Exception) -> JSONResponse:
         status_code=503,
         headers={"Retry-After": "5"},
     )
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """FastAPI's answer to an HTTPException, except 405: its `Allow` names every method of
+    every route on the path (Starlette names only the first route's)."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code != 405:
+        return await http_exception_handler(request, exc)
+    allowed = {
+        method
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.routes
+            if isinstance(route, BaseRoute)
+        )
+    }
+    if "GET" in allowed:
+        allowed.add("HEAD")
+    return JSONResponse(
+        {"detail": "Method Not Allowed"}, status_code=405,
+        headers={"Allow": ", ".join(sorted(allowed))},
+    )  # fmt: skip

@@ -10,9 +10,19 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictFloat, StrictInt
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    WithJsonSchema,
+)
 
 DecimalStr = str  # a decimal number as a string, e.g. "0.00100000"
+MAX_MS = 2**53  # the largest epoch-ms a query takes (databases hold 64-bit integers)
+MAX_CURSOR = 2**62  # a history page's cursor is a ledger seq
 _PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")  # ASCII digits: no _, no １, no sign
 
 
@@ -31,6 +41,26 @@ def _strict_decimal(value: Any) -> Any:
 
 
 DecimalIn = Annotated[Decimal, BeforeValidator(_strict_decimal)]
+# What the schema says of a positive decimal below 10^18 (a quantity): what the service takes.
+POSITIVE = r"^(0*[1-9][0-9]{0,17}(\.[0-9]+)?|0+\.[0-9]*[1-9][0-9]*)$"
+POSITIVE_BELOW_ONE = r"^0+\.[0-9]*[1-9][0-9]*$"  # a fraction, e.g. a stop-loss of 0.08
+
+
+def decimal_schema(pattern: str, maximum: int) -> WithJsonSchema:
+    return WithJsonSchema(
+        {"anyOf": [
+            {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": maximum},
+            {"type": "string", "pattern": pattern},
+        ]}
+    )  # fmt: skip
+
+
+Quantity = Annotated[
+    DecimalIn, Field(gt=0, lt=10**18, allow_inf_nan=False), decimal_schema(POSITIVE, 10**18)
+]
+Fraction = Annotated[
+    DecimalIn, Field(gt=0, lt=1, allow_inf_nan=False), decimal_schema(POSITIVE_BELOW_ONE, 1)
+]
 NumberIn = StrictInt | StrictFloat  # JSON numbers only: true is not 1
 
 
@@ -216,7 +246,7 @@ class OrderIn(BaseModel):
 
     symbol: str = Field(min_length=5, max_length=20, pattern=r"^[A-Za-z0-9]+$")
     side: Literal["BUY", "SELL"]
-    quantity: DecimalIn = Field(gt=0, max_digits=30, decimal_places=12, allow_inf_nan=False)
+    quantity: Quantity
     variant: str = Field(min_length=1, max_length=8, pattern=r"^[A-Za-z0-9]+$")
 
 
@@ -337,6 +367,3 @@ class OrderOutcomeOut(BaseModel):
     error: str | None
     time_ms: int
     time_iso: str
-
-
-NOT_TRADING = "not trading yet: the exchange is not reachable (see /health)"

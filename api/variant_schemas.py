@@ -4,12 +4,13 @@ and the functions that build them from the service's objects."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from api.convert import money_out
-from api.schemas import DecimalIn, DecimalStr, NumberIn, VariantMoneyOut
+from api.schemas import DecimalStr, Fraction, NumberIn, VariantMoneyOut
 from api.serialize import iso_ms, plain
 from core.variants import VariantSettings
 from service.performance import Figures, PerformanceReport
@@ -96,14 +97,24 @@ class PauseIn(BaseModel):
 class VariantPatchIn(BaseModel):
     """What to change; at least one of the two. Checked like the VARIANTS setting."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
-    stop_loss: DecimalIn | None = Field(
-        default=None, gt=0, lt=1, max_digits=12, description="e.g. 0.08 for 8 %"
+    stop_loss: Fraction | SkipJsonSchema[None] = Field(
+        default=None, description="e.g. 0.08 for 8 %"
     )
-    parameters: dict[str, NumberIn] | None = Field(
+    parameters: Annotated[dict[str, NumberIn], Field(min_length=1)] | SkipJsonSchema[None] = Field(
         default=None, description='the strategy\'s parameters by name, e.g. {"ema_period": 4}'
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        """Leave a field out to keep it; `null` is no value (the schema has none)."""
+        if isinstance(data, dict):
+            for name in ("stop_loss", "parameters"):
+                if name in data and data[name] is None:
+                    raise ValueError(f"{name}: null is not a value; leave {name} out to keep it")
+        return data
 
 
 class CloseAllOut(BaseModel):

@@ -238,6 +238,13 @@ class Service:
             if self.mode != "paper":
                 await self._check_account()
             await self.executor.reconcile_stops()  # after a reset is known: none on a wiped one
+            for symbol, variants in self.orphans().items():
+                note = (
+                    f"{', '.join(variants)} hold {symbol}, which is not in SYMBOLS: add it"
+                    f" (POST /symbols/{symbol}) to trade or close it; its position is shown as is"
+                )
+                log.warning(note)
+                self.status.notices.append(note)
             self.performance.load()
             self.trading_ready = True
             if self.parts.stop_watch is not None:
@@ -308,6 +315,14 @@ class Service:
     def symbols(self) -> list[str]:
         return list(self._symbols)
 
+    def orphans(self) -> dict[str, list[str]]:
+        """Symbols with an open position that are not subscribed: symbol -> its variants."""
+        out: dict[str, list[str]] = {}
+        for pos in self.positions.open():
+            if pos.symbol not in self._symbols:
+                out.setdefault(pos.symbol, []).append(pos.variant)
+        return out
+
     async def add_symbol(self, symbol: str) -> None:
         """Subscribe to `symbol`: it must be listed in exchangeInfo and not subscribed yet."""
         if symbol in self._symbols:
@@ -363,6 +378,11 @@ class Service:
 
     def health(self) -> HealthReport:
         return self.status.health()
+
+    def not_trading(self) -> str:
+        """Why orders are not taken yet, as /health says it (one line for a 409)."""
+        reasons = "; ".join(self.health().reasons) or "the exchange has not answered yet"
+        return f"not trading yet: {reasons} (see /health)"
 
     def mark_price(self, symbol: str) -> Decimal | None:
         """The price money figures are marked at (execution.accounts)."""

@@ -108,6 +108,19 @@ class SecretFilter(logging.Filter):
         return True
 
 
+class ClientNoise(logging.Filter):
+    """uvicorn logs a /ws text frame that is not UTF-8 as an ERROR with a traceback: a client's
+    mistake, not the service's. One WARNING line instead (uvicorn closes with 1007)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "uvicorn.error" and str(record.msg).startswith("Invalid UTF-8"):
+            record.msg = "/ws client sent a text frame that is not UTF-8: closed with 1007"
+            record.args = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info = record.exc_text = None
+        return True
+
+
 class ScrubbingFormatter(logging.Formatter):
     """The whole formatted line scrubbed, tracebacks included (an exception's text may hold a
     URL or a header); the message itself on one line (control characters escaped)."""
@@ -133,6 +146,7 @@ def log_handler(settings: Settings, stream: TextIO | None = None) -> logging.Han
     """The service's one log handler: one line per record on `stream` (stderr), scrubbed."""
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     secret_filter = SecretFilter(secrets_of(settings))
+    handler.addFilter(ClientNoise())
     handler.addFilter(secret_filter)
     handler.setFormatter(ScrubbingFormatter(secret_filter.scrub))
     return handler

@@ -16,8 +16,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from aggregation.models import Candle
 from api.candle_cache import CandleJsonCache
-from api.deps import ServiceDep, normalise_symbol
-from api.schemas import CandleOut, CandleSeriesOut, IntervalName, errors
+from api.deps import ServiceDep, SymbolPath, SymbolQuery, normalise_symbol
+from api.schemas import MAX_MS, CandleOut, CandleSeriesOut, IntervalName, errors
 from api.serialize import candle_data
 
 router = APIRouter(prefix="/candles", tags=["candles"])
@@ -48,7 +48,7 @@ def _known(service: ServiceDep, symbol: str) -> str:
 async def candles(
     service: ServiceDep,
     cache: CacheDep,
-    symbol: Annotated[str | None, Query()] = None,
+    symbol: SymbolQuery = None,
     limit: Limit = 100,
 ) -> Response:
     """The newest `limit` closed candles of `symbol`, or of every subscribed symbol."""
@@ -61,16 +61,20 @@ async def candles(
 async def candle_series(
     service: ServiceDep,
     cache: CacheDep,
-    symbol: str,
+    symbol: SymbolPath,
     limit: Limit = 500,
-    start: Annotated[int | None, Query(ge=0, description="open time from, epoch ms")] = None,
-    end: Annotated[int | None, Query(ge=0, description="open time up to, epoch ms")] = None,
+    start: Annotated[
+        int | None, Query(ge=0, le=MAX_MS, description="open time from, epoch ms")
+    ] = None,
+    end: Annotated[
+        int | None, Query(ge=0, le=MAX_MS, description="open time up to, epoch ms")
+    ] = None,
     interval: Interval = "1m",
 ) -> Response:
     """Closed candles of one symbol (optionally between `start` and `end`) and the open one."""
     symbol = _known(service, symbol)
     if start is not None and end is not None and start > end:
-        raise HTTPException(422, detail="start must not be after end")
+        end = start - 1  # an empty window: no candle opens in it
     if interval != "1m":
         return _rolled_up(service, cache, symbol, interval, limit, start, end)
     history = service.aggregator.history(symbol, limit, start, end)

@@ -29,9 +29,7 @@ async def place_order(service: ServiceDep, order: OrderIn) -> OrderOutcomeOut:
     if symbol not in service.symbols():
         raise HTTPException(404, detail=f"symbol {symbol} is not subscribed")
     if not service.trading_ready:
-        raise HTTPException(
-            409, detail="not trading yet: the exchange is not reachable (see /health)"
-        )
+        raise HTTPException(409, detail=service.not_trading())
     outcome = await service.executor.manual_order(
         order.variant, symbol, Side(order.side), order.quantity
     )

@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException
 
 from api.auth import TokenRequired
 from api.convert import outcome_out, position_out
-from api.deps import ServiceDep, normalise_symbol, variant_name
+from api.deps import ServiceDep, SymbolPath, VariantPath, normalise_symbol, variant_name
 from api.schemas import OrderOutcomeOut, PositionOut, errors
 from execution.order_plan import nothing_to_close
 from service.container import Service
@@ -20,7 +20,7 @@ def _variants(service: Service) -> list[str]:
 
 def _all(service: Service, symbol: str | None = None) -> list[PositionOut]:
     out: list[PositionOut] = []
-    symbols = [symbol] if symbol else service.symbols()
+    symbols = [symbol] if symbol else [*service.symbols(), *service.orphans()]
     for s in symbols:
         price = service.tick_store.last_price(s)
         for variant in _variants(service):
@@ -37,7 +37,7 @@ async def positions(service: ServiceDep) -> list[PositionOut]:
 
 
 @router.get("/{symbol}", response_model=list[PositionOut], responses=errors(404))
-async def positions_of(service: ServiceDep, symbol: str) -> list[PositionOut]:
+async def positions_of(service: ServiceDep, symbol: SymbolPath) -> list[PositionOut]:
     """The positions of one symbol, one per variant."""
     symbol = normalise_symbol(symbol)
     if symbol not in service.symbols():
@@ -51,7 +51,9 @@ async def positions_of(service: ServiceDep, symbol: str) -> list[PositionOut]:
     dependencies=[TokenRequired],
     responses=errors(400, 401, 404, 409, 422),
 )
-async def close_position(service: ServiceDep, variant: str, symbol: str) -> OrderOutcomeOut:
+async def close_position(
+    service: ServiceDep, variant: VariantPath, symbol: SymbolPath
+) -> OrderOutcomeOut:
     """A manual market exit of the whole position (journaled like every order)."""
     symbol = normalise_symbol(symbol)
     variant = variant_name(variant)
@@ -62,9 +64,7 @@ async def close_position(service: ServiceDep, variant: str, symbol: str) -> Orde
     if not service.positions.get(variant, symbol).is_open:
         raise HTTPException(409, detail=nothing_to_close(variant, symbol))
     if not service.trading_ready:
-        raise HTTPException(
-            409, detail="not trading yet: the exchange is not reachable (see /health)"
-        )
+        raise HTTPException(409, detail=service.not_trading())
     outcome = await service.executor.close_position(variant, symbol)
     if outcome.error == nothing_to_close(variant, symbol):  # another exit came first
         raise HTTPException(409, detail=outcome.error)

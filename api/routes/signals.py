@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import ServiceDep
-from api.schemas import SignalOut, errors
+from api.deps import ServiceDep, SymbolQuery, VariantQuery
+from api.schemas import MAX_CURSOR, MAX_MS, SignalOut, errors
 from api.serialize import signal_data
 from execution.ledger import Filters
 
@@ -18,13 +18,18 @@ router = APIRouter(prefix="/signals", tags=["signals"])
 async def signals(
     service: ServiceDep,
     response: Response,
-    symbol: Annotated[str | None, Query(max_length=32)] = None,
-    variant: Annotated[str | None, Query(max_length=32)] = None,
+    symbol: SymbolQuery = None,
+    variant: VariantQuery = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 100,
-    since: Annotated[int | None, Query(ge=0, description="signal time from, epoch ms")] = None,
-    until: Annotated[int | None, Query(ge=0, description="signal time before, epoch ms")] = None,
+    since: Annotated[
+        int | None, Query(ge=0, le=MAX_MS, description="signal time from, epoch ms")
+    ] = None,
+    until: Annotated[
+        int | None, Query(ge=0, le=MAX_MS, description="signal time before, epoch ms")
+    ] = None,
     cursor: Annotated[
-        int | None, Query(ge=1, description="the X-Next-Cursor header of the newer page")
+        int | None,
+        Query(ge=1, le=MAX_CURSOR, description="the X-Next-Cursor header of the newer page"),
     ] = None,
 ) -> list[SignalOut]:
     """Crossovers, stop-losses and manual decisions, the newest `limit` older than `cursor`

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 
 from api.auth import TokenRequired
-from api.deps import ServiceDep, SymbolsLockDep, normalise_symbol
+from api.deps import ServiceDep, SymbolPath, SymbolsLockDep, normalise_symbol
 from api.schemas import SymbolOut, SymbolRemovedOut, SymbolsOut, errors
 from service.container import Service
 from service.errors import ConflictError, NotFoundError
@@ -39,7 +39,7 @@ async def list_symbols(service: ServiceDep) -> SymbolsOut:
     dependencies=[TokenRequired],
     responses=errors(401, 404, 409, 422),
 )
-async def add_symbol(service: ServiceDep, lock: SymbolsLockDep, symbol: str) -> SymbolOut:
+async def add_symbol(service: ServiceDep, lock: SymbolsLockDep, symbol: SymbolPath) -> SymbolOut:
     """Subscribe to `symbol` (checked against exchangeInfo) and warm up its candles."""
     symbol = normalise_symbol(symbol)
     try:
@@ -61,7 +61,7 @@ async def add_symbol(service: ServiceDep, lock: SymbolsLockDep, symbol: str) -> 
 async def remove_symbol(
     service: ServiceDep,
     lock: SymbolsLockDep,
-    symbol: str,
+    symbol: SymbolPath,
     force: Annotated[bool, Query(description="close open positions first")] = False,
 ) -> SymbolRemovedOut:
     """Unsubscribe; refused (409) while a position is open unless `force=true`. A second

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
-from api.deps import ServiceDep, normalise_symbol
+from api.deps import ServiceDep, SymbolQuery, normalise_symbol
 from api.schemas import TickOut, errors
 from api.serialize import tick_data
 
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/ticks", tags=["ticks"])
 @router.get("", response_model=list[TickOut], responses=errors(404, 422))
 async def ticks(
     service: ServiceDep,
-    symbol: Annotated[str | None, Query()] = None,
+    symbol: SymbolQuery = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> list[TickOut]:
     """The newest `limit` trades of `symbol` (or of each subscribed symbol), oldest first."""

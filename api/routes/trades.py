@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from api.convert import round_trip_out, trade_out
-from api.deps import ServiceDep
-from api.schemas import RoundTripOut, TradeOut, errors
+from api.deps import ServiceDep, SymbolQuery, VariantQuery
+from api.schemas import MAX_CURSOR, MAX_MS, RoundTripOut, TradeOut, errors
 from execution.ledger import Filters
 
 router = APIRouter(prefix="/trades", tags=["trades"])
@@ -19,13 +19,17 @@ NEXT = "X-Next-Cursor"
 async def trades(
     service: ServiceDep,
     response: Response,
-    symbol: Annotated[str | None, Query(max_length=32)] = None,
-    variant: Annotated[str | None, Query(max_length=32)] = None,
+    symbol: SymbolQuery = None,
+    variant: VariantQuery = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
-    since: Annotated[int | None, Query(ge=0, description="fill time from, epoch ms")] = None,
-    until: Annotated[int | None, Query(ge=0, description="fill time before, epoch ms")] = None,
+    since: Annotated[
+        int | None, Query(ge=0, le=MAX_MS, description="fill time from, epoch ms")
+    ] = None,
+    until: Annotated[
+        int | None, Query(ge=0, le=MAX_MS, description="fill time before, epoch ms")
+    ] = None,
     cursor: Annotated[
-        int | None, Query(ge=1, description=f"the {NEXT} header of the newer page")
+        int | None, Query(ge=1, le=MAX_CURSOR, description=f"the {NEXT} header of the newer page")
     ] = None,
 ) -> list[TradeOut]:
     """The newest `limit` fills older than `cursor` (oldest first), filtered by symbol,
@@ -42,11 +46,11 @@ async def trades(
 async def round_trips(
     service: ServiceDep,
     response: Response,
-    symbol: Annotated[str | None, Query(max_length=32)] = None,
-    variant: Annotated[str | None, Query(max_length=32)] = None,
+    symbol: SymbolQuery = None,
+    variant: VariantQuery = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     cursor: Annotated[
-        int | None, Query(ge=1, description=f"the {NEXT} header of the newer page")
+        int | None, Query(ge=1, le=MAX_CURSOR, description=f"the {NEXT} header of the newer page")
     ] = None,
 ) -> list[RoundTripOut]:
     """Closed round trips since the last exchange reset, newest `limit` before `cursor`

@@ -11,8 +11,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body, HTTPException
 
 from api.auth import TokenRequired
-from api.deps import ServiceDep
-from api.schemas import NOT_TRADING, errors
+from api.deps import ServiceDep, VariantPath
+from api.schemas import errors
 from api.variant_schemas import CloseAllOut, PauseIn, VariantOut, VariantPatchIn, variant_out
 from service.container import Service
 
@@ -45,7 +45,7 @@ async def variants(service: ServiceDep) -> list[VariantOut]:
     responses=errors(401, 404, 422),
 )
 async def pause(
-    service: ServiceDep, name: str, body: Annotated[PauseIn | None, Body()] = None
+    service: ServiceDep, name: VariantPath, body: Annotated[PauseIn | None, Body()] = None
 ) -> VariantOut:
     """No new entries for this variant (refused with the reason); exits and stops go on."""
     _known(service, name)
@@ -57,7 +57,7 @@ async def pause(
     "/{name}/resume", response_model=VariantOut, dependencies=[TokenRequired],
     responses=errors(401, 404),
 )  # fmt: skip
-async def resume(service: ServiceDep, name: str) -> VariantOut:
+async def resume(service: ServiceDep, name: VariantPath) -> VariantOut:
     """Entries allowed again (other limits, e.g. the daily loss, still apply)."""
     _known(service, name)
     await service.controls.resume(name)
@@ -70,12 +70,12 @@ async def resume(service: ServiceDep, name: str) -> VariantOut:
     dependencies=[TokenRequired],
     responses=errors(401, 404, 409),
 )
-async def close_all(service: ServiceDep, name: str) -> CloseAllOut:
+async def close_all(service: ServiceDep, name: VariantPath) -> CloseAllOut:
     """Sell every open position of the variant at market (the same path as a manual close).
     It does not pause the variant: pause first to stay flat."""
     _known(service, name)
     if not service.trading_ready:
-        raise HTTPException(409, detail=NOT_TRADING)
+        raise HTTPException(409, detail=service.not_trading())
     outcomes = await service.controls.close_all(name)
     return CloseAllOut(
         variant=name,
@@ -90,7 +90,7 @@ async def close_all(service: ServiceDep, name: str) -> CloseAllOut:
     dependencies=[TokenRequired],
     responses=errors(401, 404, 422),
 )
-async def configure(service: ServiceDep, name: str, patch: VariantPatchIn) -> VariantOut:
+async def configure(service: ServiceDep, name: VariantPath, patch: VariantPatchIn) -> VariantOut:
     """Change the stop-loss and/or the strategy's parameters (checked like VARIANTS; a bad
     value is a 422 with the reason and changes nothing). Open positions keep their entry;
     their stop price follows the new stop-loss."""

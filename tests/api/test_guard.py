@@ -237,9 +237,12 @@ async def test_rejections_print_plain_numbers(
     open_api: tuple[httpx.AsyncClient, Service],
 ) -> None:
     client, service = open_api
-    for quantity in ("1E+17", "100000000000000000", "1e-11"):
+    for quantity in (1e17, "100000000000000000", 1e-11):  # JSON numbers: the exponent is fine
         r = await client.post("/orders", json={**ORDER, "quantity": quantity})
         assert r.status_code == 400, r.text
         assert "E+" not in r.json()["detail"] and "E-" not in r.json()["detail"], r.text
+    # A decimal in a string is ASCII digits with an optional dot: no exponent.
+    r = await client.post("/orders", json={**ORDER, "quantity": "1E+17"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "quantity", r.text
     lines = journal_lines(service)
     assert lines and not any("E+" in line or "E-" in line for line in lines), lines

@@ -3,9 +3,12 @@ real uvicorn with its access log on, fed tokens in every way clients send them."
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import contextlib
 import io
 import logging
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -164,3 +167,42 @@ async def test_a_clients_text_cannot_forge_a_log_line(tmp_path: Path) -> None:
     assert "lunch\\n2026-12-07" in said and "\\x1b[31m" in said
     assert len(said) < 4300 and said.endswith("characters)")
     assert r.status_code in (200, 409, 503), r.text
+
+
+def _masked_frame(opcode: int, payload: bytes) -> bytes:
+    mask = os.urandom(4)
+    return (
+        bytes([0x80 | opcode, 0x80 | len(payload)])
+        + mask
+        + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    )
+
+
+async def test_a_ws_frame_that_is_not_utf8_is_one_warning_line(tmp_path: Path) -> None:
+    """uvicorn answers an invalid text frame with 1007 and logged an ERROR with a traceback:
+    a client's mistake is one WARNING line now."""
+    cfg = support.settings(tmp_path)
+    service = quiet_service(cfg)
+    with service_log(cfg) as log:
+        async with support.live_server(service) as address:
+            host, port = address.split(":")
+            reader, writer = await asyncio.open_connection(host, int(port))
+            key = base64.b64encode(os.urandom(16)).decode()
+            writer.write(
+                f"GET /ws HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+            )
+            assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+            writer.write(_masked_frame(0x1, b"\xff\xfe{bad"))
+            await writer.drain()
+            received = b""
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(3):
+                    while chunk := await reader.read(65536):
+                        received += chunk
+            writer.close()
+    assert b"\x88\x02\x03\xef" in received  # closed with 1007
+    text = log.getvalue()
+    assert "Traceback" not in text and " ERROR " not in text, text
+    assert "/ws client sent a text frame that is not UTF-8: closed with 1007" in text

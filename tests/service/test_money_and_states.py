@@ -125,8 +125,12 @@ async def test_a_wrong_shaped_ledger_entry_stops_trading_and_names_the_entry(
         health = (await http.get("/health")).json()
         trades = await http.get("/trades")
         strategy = (await http.get("/strategy")).json()
+        order = {"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.001", "variant": "A"}
+        refused = await http.post("/orders", json=order)
     (reason, *_) = health["reasons"]
     assert "JournalFormatError" in reason and "entry 2: filled without" in reason
+    # The 409 says what /health says, not "the exchange is not reachable".
+    assert refused.status_code == 409 and "entry 2: filled without" in refused.json()["detail"]
     assert "unreachable" not in reason
     assert trades.status_code == 200 and trades.json() == []
     assert {v["state"] for v in strategy["variants"]} == {"halted"}
@@ -140,8 +144,13 @@ async def test_refused_credentials_degrade_health_with_the_reason(
     async with running(service, live=False) as http:
         await support.wait_for(lambda: "cannot start" in str(service.health().reasons))
         health = (await http.get("/health")).json()
+        close = await http.post("/positions/A/BTCUSDT/close")
+        order = {"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.001", "variant": "A"}
+        refused = await http.post("/orders", json=order)
     assert health["status"] == "degraded"
     assert "CredentialsError" in health["reasons"][0] and "-1022" in health["reasons"][0]
+    assert refused.status_code == 409 and "CredentialsError" in refused.json()["detail"]
+    assert close.status_code == 409  # nothing held: said before the exchange's state
     assert "not-the-secret" not in str(health)
 
 

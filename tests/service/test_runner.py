@@ -109,3 +109,15 @@ def test_a_public_bind_needs_a_token_of_16_characters(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: API_HOST") and "16" in err
     assert len(token) < 2 or token not in err  # the token is not printed
+
+
+def test_an_env_file_that_is_not_utf8_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "latin1.env"
+    bad.write_bytes("SYMBOLS=BTCUSDT\nAPI_TOKEN=caf\xe9\n".encode("latin-1"))
+    assert main.main(["--simulate", "--port", "0", "--env-file", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"error: --env-file {bad}: not UTF-8 text")
+    assert "caf" not in err  # the file's content (a secret, maybe) is not echoed
