@@ -135,7 +135,7 @@ class SimulatorConfig:
     extra_credentials: tuple[tuple[str, str], ...] = ()  # more (key, secret) accounts
     faults: FaultConfig = field(default_factory=FaultConfig)
     trade_rate: float = 2.0  # market-time trades per second per symbol
-    start_ms: int | None = None  # market start; None: real now floored to the minute
+    start_ms: int | None = None  # market start; None: now (floored to the minute above speed 1)
     history_minutes: int = 120  # pre-generated trades before start_ms
     initial_balances: tuple[tuple[str, str], ...] = tuple(DEFAULT_BALANCES.items())
     commission_rate: Decimal = Decimal("0.001")

@@ -43,10 +43,16 @@ def illegal(name: str) -> ApiError:
     )
 
 
+DECIMAL_RANGE = "^([0-9]{1,20})(\\.[0-9]{1,20})?$"
 _RANGES = {
     "newClientOrderId": "^[a-zA-Z0-9-_]{1,36}$",
     "origClientOrderId": "^[a-zA-Z0-9-_.]{1,36}$",
+    **{name: DECIMAL_RANGE for name in ("quantity", "quoteOrderQty", "price", "stopPrice")},
 }
+
+
+def too_precise() -> ApiError:
+    return ApiError(400, -1111, "Precision is over the maximum defined for this asset.")
 
 
 def invalid(name: str) -> ApiError:
@@ -110,7 +116,7 @@ def too_much_weight(limit: int, retry_after_s: int) -> ApiError:
         429,
         -1003,
         f"Too much request weight used; current limit is {limit} request weight per 1 MINUTE. "
-        "Please use the websocket for live updates to avoid polling the API.",
+        "Please use WebSocket Streams for live updates to avoid polling the API.",
         {"Retry-After": str(retry_after_s)},
     )
 

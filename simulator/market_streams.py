@@ -32,7 +32,7 @@ STREAM_NAME = re.compile(
     r"|ticker_(?:1h|4h|1d)"
     rf"|kline_(?:{_IV})(?:@[+-]?[0-9]{{1,2}}:[0-9]{{2}})?"
     r"|depth(?:5|10|20)?(?:@100ms|@1000ms)?)"
-    r"|!miniTicker@arr|!ticker_(?:1h|4h|1d)@arr)$"
+    r"|!miniTicker@arr(?:@1000ms)?|!ticker_(?:1h|4h|1d)@arr)$"
 )
 WINDOWS_MS = {"1h": HOUR_MS, "4h": 4 * HOUR_MS, "1d": DAY_MS}
 REAL_FLOOR_S = 0.1  # no periodic stream pushes more often than this, in real seconds

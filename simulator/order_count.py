@@ -50,10 +50,12 @@ class OrderCounter:
         ten_s, day = self.counts(api_key)
         for (interval, num, limit), used in zip(self.limits, (ten_s, day), strict=True):
             if used + new_orders > limit:
+                retry = 10 if interval == "SECOND" else 86_400 - int(self._now()) % 86_400
                 raise errors.ApiError(
                     429,
                     -1015,
                     f"Too many new orders; current limit is {limit} orders per {num} {interval}.",
+                    {"Retry-After": str(max(1, retry))},
                 )
 
     def headers(self, api_key: str) -> dict[str, str]:

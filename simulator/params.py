@@ -10,6 +10,9 @@ from simulator import errors
 from simulator.money import parse_decimal
 
 _INT = re.compile(r"^-?[0-9]{1,20}$")
+# Binance's legal range for a decimal parameter: no exponent, no sign, no leading dot.
+_DECIMAL = re.compile(r"^([0-9]{1,20})(\.[0-9]{1,20})?$")
+MAX_DECIMALS = 8  # the assets' precision here (baseAssetPrecision / quotePrecision)
 
 
 class Params:
@@ -57,10 +60,17 @@ class Params:
         return min(value, maximum)
 
     def decimal(self, name: str) -> Decimal | None:
+        """`1e-3`, `.001`, `+1` and python-binance's `9e-05` are -1100 as on Binance; more
+        decimals than the asset's precision (trailing zeros aside) are -1111."""
         value = self.get(name)
         if value is None:
             return None
-        parsed = parse_decimal(value)
-        if parsed is None or parsed < 0:
+        if not _DECIMAL.fullmatch(value):
             raise errors.illegal(name)
+        parsed = parse_decimal(value)
+        if parsed is None:
+            raise errors.illegal(name)
+        exponent = parsed.normalize().as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > MAX_DECIMALS:
+            raise errors.too_precise()
         return parsed

@@ -19,10 +19,12 @@ from simulator.market import Tape, Trade
 TradeListener = Callable[[str, list[Trade]], None]
 
 
-def default_start_ms() -> int:
-    """Real now, floored to the minute."""
+def default_start_ms(speed: float = 1.0) -> int:
+    """Real now; floored to the minute when the market runs faster than real time (its minutes
+    then line up with the wall clock's). At speed 1 the market is the wall clock, so that
+    clients that stamp their own time (the SDK, ccxt) stay inside the recvWindow."""
     now = time.time_ns() // 1_000_000
-    return now - now % MINUTE_MS
+    return now if speed == 1 else now - now % MINUTE_MS
 
 
 @dataclass
@@ -39,7 +41,7 @@ class MarketState:
 
     @classmethod
     def build(cls, config: SimulatorConfig) -> MarketState:
-        start = config.start_ms if config.start_ms is not None else default_start_ms()
+        start = config.start_ms if config.start_ms is not None else default_start_ms(config.speed)
         origin = start - config.history_minutes * MINUTE_MS
         specs = {s: make_spec(s, config.seed) for s in config.symbols}
         tapes = {

@@ -66,6 +66,8 @@ def to_micros(body: object) -> object:
         }
     if isinstance(body, list):
         if len(body) == 12 and isinstance(body[0], int) and isinstance(body[6], int):
-            return [v * 1000 if i in (0, 6) else v for i, v in enumerate(body)]  # a kline row
+            # A kline row: its close time is the interval's last microsecond (…59999999).
+            return [v * 1000 if i == 0 else v * 1000 + 999 if i == 6 else v
+                    for i, v in enumerate(body)]  # fmt: skip
         return [to_micros(v) for v in body]
     return body
