@@ -1,10 +1,15 @@
 """The matching engine: places, triggers, fills, expires and cancels orders against the tape.
 
-Liquidity is deep: an order that trades fills its whole quantity in one fill. The simulator's
-own orders never move the price nor print on the public tape, so a seed gives the same trades
-whatever is ordered. Prices:
-- a marketable order (MARKET, a crossing LIMIT, a triggered STOP_LOSS / TAKE_PROFIT) fills at
-  the last traded price, as taker;
+The simulator's own orders never move the price, the book nor the public tape, so a seed gives
+the same trades whatever is ordered. Prices:
+- a MARKET order takes the book (book.py): a BUY lifts the asks from the best one up, a SELL
+  hits the bids from the best one down, one fill per level it reaches, so spread and slippage
+  are there as live (the book's depth covers any size; beyond its 100 levels the rest fills at
+  the last level's price);
+- a LIMIT order crosses when it reaches the opposite best price (a BUY at or above the best
+  ask, a SELL at or below the best bid), not the last trade: it fills at that best price, as
+  taker; a LIMIT_MAKER that would cross is rejected; one at the touch rests;
+- a triggered STOP_LOSS / TAKE_PROFIT fills at the trade that triggered it, as taker;
 - a resting limit order fills at its own price, as maker, as soon as a tape trade reaches it;
 - a stop order (STOP_LOSS*, TAKE_PROFIT*) triggers on the first tape trade at or through its
   stopPrice (STOP_LOSS SELL / TAKE_PROFIT BUY: price <= stopPrice; STOP_LOSS BUY /
@@ -37,6 +42,7 @@ from simulator.user_data import (
 
 IMMEDIATE = "Order would immediately match and take."
 WOULD_TRIGGER = "Order would trigger immediately."
+BOOK_LEVELS = 100  # how deep a MARKET order looks into the book
 _BELOW = {("STOP_LOSS", "SELL"), ("TAKE_PROFIT", "BUY")}  # trigger when price <= stopPrice
 
 
@@ -129,7 +135,11 @@ class Engine:
         avg = tape.avg_price(self._state.clock.now_ms(), flt.avg_price_mins("NOTIONAL"))
         flt.check(req, qty, avg, self.counts(api_key, req.symbol), new_orders)
         limit_maker = req.type == "LIMIT_MAKER" and req.price is not None
-        if limit_maker and req.price is not None and crosses(req.side, req.price, last):
+        if (
+            limit_maker
+            and req.price is not None
+            and self._crosses_book(req.symbol, req.side, req.price)
+        ):
             raise rejected(IMMEDIATE)
         if req.stop_price is not None and triggers(req.type, req.side, req.stop_price, last):
             raise rejected(WOULD_TRIGGER)
@@ -192,8 +202,7 @@ class Engine:
 
     def _start(self, order: Order) -> None:
         """A new order reaches the book: it trades, rests, waits for its trigger or expires."""
-        tape = self._state.tapes[order.symbol]
-        last, now = tape.last_price, order.time
+        now = order.time
         self._report(order, "NEW", now)
         if not order.working:
             self._lock(order, order.price or order.stop_price)
@@ -201,14 +210,52 @@ class Engine:
             self._positions(order, now)
             return
         order.working_time = now
-        if order.type == "MARKET" or crosses(order.side, order.price, last):
-            self._fill(order, last, now, maker=False)
+        if order.type == "MARKET":
+            self._take(order, now)
+        elif self._crosses_book(order.symbol, order.side, order.price):
+            self._fill(order, self._touch(order.symbol, order.side), now, maker=False)
         elif order.time_in_force in ("IOC", "FOK"):
             self._expire(order, now, _unfilled(order.time_in_force))
         else:
             self._lock(order, order.price)
             self._book[order.symbol].append(order)
             self._positions(order, now)
+
+    def _touch(self, symbol: str, side: str) -> Decimal:
+        """The best opposite price: the ask a BUY meets, the bid a SELL meets."""
+        bid, _, ask, _ = self._state.books[symbol].best()
+        return ask if side == "BUY" else bid
+
+    def _crosses_book(self, symbol: str, side: str, price: Decimal) -> bool:
+        """Would a limit order at `price` trade now (judged against the book, not the tape)?"""
+        return crosses(side, price, self._touch(symbol, side))
+
+    def _take(self, order: Order, now: int) -> None:
+        """A MARKET order through the book's levels, one fill per level (see the docstring)."""
+        bids, asks = self._state.books[order.symbol].top(BOOK_LEVELS)
+        levels = [(Decimal(p), Decimal(q)) for p, q in (asks if order.side == "BUY" else bids)]
+        left = order.orig_qty - order.executed_qty
+        plan: list[tuple[Decimal, Decimal]] = []
+        for price, available in levels:
+            take = min(left, available)
+            plan.append((price, take))
+            left -= take
+            if left <= 0:
+                break
+        if left > 0:
+            plan.append((levels[-1][0], left))
+        spec = self._state.specs[order.symbol]
+        cost = sum((price * qty for price, qty in plan), ZERO)
+        if order.side == "BUY" and not self.accounts.can_afford(order.api_key, spec.quote, cost):
+            self._release_list(order)
+            self._expire(order, now, "INSUFFICIENT_LIQUIDITY")
+            return
+        self._release_list(order)
+        for price, qty in plan:
+            fill = self.accounts.apply_fill(order, spec, price, qty, now, maker=False)
+            self._report(order, "TRADE", now, fill)
+        self._positions(order, now)
+        self._expire_siblings(order, now)
 
     def rest(self, order: Order) -> None:
         """A restored stop (see restore.py) back on the book, its base locked, silently."""

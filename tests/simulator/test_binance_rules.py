@@ -4,6 +4,7 @@ python-binance and raw HTTP over loopback, against the behaviour Binance documen
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 from typing import Any
 
 import aiohttp
@@ -13,7 +14,7 @@ from binance.exceptions import BinanceAPIException
 
 from simulator import Simulator, SimulatorConfig
 from simulator.errors import too_much_weight
-from tests.simulator.conftest import KEY, SECRET, make_client, make_config
+from tests.simulator.conftest import KEY, SECRET, make_client, make_config, sync
 
 MARKET = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET"}
 
@@ -114,3 +115,67 @@ def _base() -> dict[str, Any]:
         name: getattr(config, name)
         for name in ("seed", "speed", "history_minutes", "api_key", "api_secret", "start_ms")
     }
+
+
+async def _book(client: AsyncClient, depth: int = 100) -> dict[str, list[list[Decimal]]]:
+    book = await client.get_order_book(symbol="BTCUSDT", limit=depth)
+    return {side: [[Decimal(p), Decimal(q)] for p, q in book[side]] for side in ("bids", "asks")}
+
+
+class StillClient(AsyncClient):  # type: ignore[misc]
+    """python-binance, its timestamp offset taken again before each request: the market clock
+    of a simulator at speed 0.001 barely moves, so the book stays as read between calls."""
+
+    sim: Simulator
+
+    async def _request(self, *args: Any, **kwargs: Any) -> Any:
+        sync(self, self.sim)
+        return await super()._request(*args, **kwargs)
+
+
+@pytest.fixture
+async def still() -> Any:
+    async with Simulator(SimulatorConfig(**{**_base(), "speed": 0.001})) as sim:
+        client = StillClient(KEY, SECRET, testnet=True)
+        client.API_TESTNET_URL = sim.rest_url
+        client.sim = sim
+        try:
+            yield client
+        finally:
+            await client.close_connection()
+
+
+async def test_a_market_order_takes_the_book_level_by_level(still: AsyncClient) -> None:
+    """A BUY lifts the asks from the best one up, a SELL hits the bids from the best one down:
+    spread and slippage as live, one fill per level."""
+    client = still
+    book = await _book(client)
+    size = book["asks"][0][1] + book["asks"][1][1] / 2  # the best level and half the next
+    bought = await client.create_order(**MARKET, quantity=str(size))
+    fills = [(Decimal(f["price"]), Decimal(f["qty"])) for f in bought["fills"]]
+    assert fills == [(book["asks"][0][0], book["asks"][0][1]),
+                     (book["asks"][1][0], book["asks"][1][1] / 2)]  # fmt: skip
+    book = await _book(client)
+    sold = await client.create_order(**{**MARKET, "side": "SELL"}, quantity="0.001")
+    assert Decimal(sold["fills"][0]["price"]) == book["bids"][0][0] < book["asks"][0][0]
+
+
+async def test_orders_at_the_touch_rest_and_cross_only_through_the_book(
+    still: AsyncClient,
+) -> None:
+    """A LIMIT_MAKER BUY at the best bid rests (it does not cross the ask, whatever the last
+    trade was); a LIMIT GTC at the best bid rests as maker; a LIMIT_MAKER at the ask is -2010."""
+    client = still
+    book = await _book(client, 5)
+    bid, ask = str(book["bids"][0][0]), str(book["asks"][0][0])
+    limit = {"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.001"}
+    maker = await client.create_order(
+        **limit, type="LIMIT_MAKER", price=bid, newOrderRespType="RESULT"
+    )
+    assert maker["status"] == "NEW"
+    gtc = await client.create_order(**limit, type="LIMIT", timeInForce="GTC", price=bid)
+    assert gtc["status"] == "NEW" and gtc["fills"] == []
+    code, _ = await _refused(client, **limit, type="LIMIT_MAKER", price=ask)
+    assert code == -2010
+    taker = await client.create_order(**limit, type="LIMIT", timeInForce="GTC", price=ask)
+    assert taker["status"] == "FILLED" and Decimal(taker["fills"][0]["price"]) == Decimal(ask)
