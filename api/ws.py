@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 SNAPSHOT = "snapshot"
 SNAPSHOT_CANDLES = 200
 CLOSE_TRY_AGAIN_LATER = 1013
+# uvicorn's keepalive closes a client that answers no ping with 1011 (docs/api.md).
+WS_PING_INTERVAL_S = 20.0  # uvicorn's ws_ping_interval and ws_ping_timeout (its defaults)
+WS_PING_TIMEOUT_S = 20.0
 CLOSE_WAIT_S = 10.0  # a slow client gets this long to take the close frame
 MAX_MESSAGE_CHARS = 4096  # a client message longer than this is refused unparsed
 

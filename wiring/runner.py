@@ -25,6 +25,7 @@ import uvicorn
 
 from api.app import create_app
 from api.serialize import iso_ms as iso
+from api.ws import WS_PING_INTERVAL_S, WS_PING_TIMEOUT_S
 from config import Settings, SettingsError, load_settings
 from core.clock import MINUTE_MS, Clock, SimulatedClock, SystemClock
 from core.remote_clock import ClockUnavailableError, RemoteClock
@@ -253,6 +254,8 @@ async def serve(
             # multiply the work by the number of clients for little gain on small messages.
             ws_per_message_deflate=False,
             ws_max_size=WS_MAX_FRAME,
+            ws_ping_interval=WS_PING_INTERVAL_S,  # a client that answers no ping: 1011
+            ws_ping_timeout=WS_PING_TIMEOUT_S,
             lifespan="on",
             log_config=None,
             access_log=settings.api_access_log,  # scrubbed by service.logs like every line

@@ -96,9 +96,11 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def live_server(service: Service, access_log: bool = False) -> AsyncIterator[str]:
+async def live_server(
+    service: Service, access_log: bool = False, **uvicorn_config: Any
+) -> AsyncIterator[str]:
     """uvicorn serving the app (and so the service) in this event loop, configured as
-    wiring/runner.py configures it; yields its address (host:port)."""
+    wiring/runner.py configures it (`uvicorn_config` overrides); yields its host:port."""
     app = create_app(service)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -111,6 +113,7 @@ async def live_server(service: Service, access_log: bool = False) -> AsyncIterat
         lifespan="on",
         log_config=None,
         access_log=access_log,
+        **uvicorn_config,
     )
     server = uvicorn.Server(config)
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]

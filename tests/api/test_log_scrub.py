@@ -206,3 +206,34 @@ async def test_a_ws_frame_that_is_not_utf8_is_one_warning_line(tmp_path: Path) -
     text = log.getvalue()
     assert "Traceback" not in text and " ERROR " not in text, text
     assert "/ws client sent a text frame that is not UTF-8: closed with 1007" in text
+
+
+async def test_a_client_that_reads_nothing_is_closed_with_1011(
+    tmp_path: Path,
+) -> None:
+    """It answers no ping: uvicorn's keepalive closes it with 1011, as docs/api.md says (the
+    intervals shortened here; 20 s + 20 s in the service), and nothing is logged as an error."""
+    cfg = support.settings(tmp_path)
+    service = quiet_service(cfg)
+    with service_log(cfg) as log:
+        async with support.live_server(
+            service, ws_ping_interval=0.2, ws_ping_timeout=0.2
+        ) as address:
+            host, port = address.split(":")
+            reader, writer = await asyncio.open_connection(host, int(port))
+            key = base64.b64encode(os.urandom(16)).decode()
+            writer.write(
+                f"GET /ws HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+            )
+            await writer.drain()
+            await asyncio.sleep(1.5)  # reads nothing, answers no ping
+            received = b""
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(2):
+                    while chunk := await reader.read(65536):
+                        received += chunk
+            writer.close()
+    assert b"\x88\x02\x03\xf3" in received or b"\x03\xf3" in received  # close: 1011
+    assert " ERROR " not in log.getvalue() and "Traceback" not in log.getvalue()

@@ -79,3 +79,18 @@ async def test_the_losing_close_of_a_race_is_a_409_and_journals_nothing(
         "intent",
         "filled",
     ]
+
+
+async def test_what_the_guard_answers_is_in_the_schema(client: httpx.AsyncClient) -> None:
+    """The guard's and the ledger's answers (400 Host, 413, 415, 422, 503) are documented on
+    every route they can come from, and the service gives them as documented."""
+    schema = (await client.get("/openapi.json")).json()
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            codes = set(operation["responses"])
+            assert "400" in codes, (method, path)
+            if method in ("post", "patch", "delete"):
+                assert {"413", "415", "422", "503"} <= codes, (method, path)
+    refused = await client.post("/orders", content=b"x", headers={"Content-Type": "text/plain"})
+    assert refused.status_code == 415 and "415" in schema["paths"]["/orders"]["post"]["responses"]
+    assert "security" not in schema["paths"]["/orders"]["post"]  # no API_TOKEN: none needed
