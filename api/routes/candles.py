@@ -74,7 +74,7 @@ async def candle_series(
     """Closed candles of one symbol (optionally between `start` and `end`) and the open one."""
     symbol = _known(service, symbol)
     if start is not None and end is not None and start > end:
-        end = start - 1  # an empty window: no candle opens in it
+        raise HTTPException(422, detail="start must not be after end")
     if interval != "1m":
         return _rolled_up(service, cache, symbol, interval, limit, start, end)
     history = service.aggregator.history(symbol, limit, start, end)
