@@ -208,6 +208,7 @@ async def test_a_ws_frame_that_is_not_utf8_is_one_warning_line(tmp_path: Path) -
     assert "/ws client sent a text frame that is not UTF-8: closed with 1007" in text
 
 
+@pytest.mark.e2e  # real waits for the keepalive
 async def test_a_client_that_reads_nothing_is_closed_with_1011(
     tmp_path: Path,
 ) -> None:

@@ -39,6 +39,7 @@ def _main(*args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=60)  # fmt: skip
 
 
+@pytest.mark.e2e  # runs main.py
 def test_import_then_export_gives_back_the_same_lines(ledger_url: str, tmp_path: Path) -> None:
     lines = _journal(tmp_path / "old.jsonl")
     done = _main("journal", "import", str(tmp_path / "old.jsonl"), "--database", ledger_url)
@@ -51,6 +52,7 @@ def test_import_then_export_gives_back_the_same_lines(ledger_url: str, tmp_path:
     assert [orjson.loads(x) for x in lines] == ledger_lines(ledger_url)
 
 
+@pytest.mark.e2e  # runs main.py
 def test_a_wrong_shaped_line_is_named_and_nothing_is_imported(
     ledger_url: str, tmp_path: Path
 ) -> None:
@@ -86,6 +88,7 @@ def test_only_an_empty_ledger_takes_an_import(ledger_url: str, tmp_path: Path) -
     db.close()
 
 
+@pytest.mark.e2e  # runs main.py
 def test_export_of_a_missing_ledger_or_to_a_folder_is_one_line(tmp_path: Path) -> None:
     done = _main("journal", "export", "--out", str(tmp_path / "x.jsonl"),
                  "--database", f"sqlite:///{tmp_path}/none.db")  # fmt: skip
