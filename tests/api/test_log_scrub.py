@@ -169,6 +169,20 @@ async def test_a_clients_text_cannot_forge_a_log_line(tmp_path: Path) -> None:
     assert r.status_code in (200, 409, 503), r.text
 
 
+async def _raw_ws(address: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A /ws connection on a bare socket, past its handshake (frames are the test's own)."""
+    host, port = address.split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    writer.write(
+        f"GET /ws HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+    return reader, writer
+
+
 def _masked_frame(opcode: int, payload: bytes) -> bytes:
     mask = os.urandom(4)
     return (
@@ -185,15 +199,7 @@ async def test_a_ws_frame_that_is_not_utf8_is_one_warning_line(tmp_path: Path) -
     service = quiet_service(cfg)
     with service_log(cfg) as log:
         async with support.live_server(service) as address:
-            host, port = address.split(":")
-            reader, writer = await asyncio.open_connection(host, int(port))
-            key = base64.b64encode(os.urandom(16)).decode()
-            writer.write(
-                f"GET /ws HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\n"
-                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                "Sec-WebSocket-Version: 13\r\n\r\n".encode()
-            )
-            assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+            reader, writer = await _raw_ws(address)
             writer.write(_masked_frame(0x1, b"\xff\xfe{bad"))
             await writer.drain()
             received = b""
@@ -220,15 +226,7 @@ async def test_a_client_that_reads_nothing_is_closed_with_1011(
         async with support.live_server(
             service, ws_ping_interval=0.2, ws_ping_timeout=0.2
         ) as address:
-            host, port = address.split(":")
-            reader, writer = await asyncio.open_connection(host, int(port))
-            key = base64.b64encode(os.urandom(16)).decode()
-            writer.write(
-                f"GET /ws HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\n"
-                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                "Sec-WebSocket-Version: 13\r\n\r\n".encode()
-            )
-            await writer.drain()
+            reader, writer = await _raw_ws(address)
             await asyncio.sleep(1.5)  # reads nothing, answers no ping
             received = b""
             with contextlib.suppress(TimeoutError):
