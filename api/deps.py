@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Query, Request
 
+from api.schemas import MAX_CURSOR, MAX_MS
 from config import Settings
 from service.container import Service
 
@@ -58,3 +59,13 @@ def variant_name(variant: str) -> str:
     if not _NAME.fullmatch(variant):
         raise HTTPException(422, detail="a variant name is 1-8 letters or digits, e.g. A")
     return variant
+
+
+# A history page (GET /trades, /signals, /trades/round-trips): its time window and cursor.
+NEXT_CURSOR = "X-Next-Cursor"
+SinceMs = Annotated[int | None, Query(ge=0, le=MAX_MS, description="time from, epoch ms")]
+UntilMs = Annotated[int | None, Query(ge=0, le=MAX_MS, description="time before, epoch ms")]
+Cursor = Annotated[
+    int | None,
+    Query(ge=1, le=MAX_CURSOR, description=f"the {NEXT_CURSOR} header of the newer page"),
+]

@@ -148,7 +148,7 @@ class OrderExecutor:
     # -- life --------------------------------------------------------------------------------
 
     async def start(self, reconcile_stops: bool = True) -> None:
-        """Open the journal, rebuild positions from it, reconcile open intents (and, unless
+        """Open the ledger, rebuild positions from it, reconcile open intents (and, unless
         the caller does it later with `reconcile_stops()`, the stops), tell listeners."""
         await self.ledger.start()
         self._seen, self._last_manual_ref = rebuild(
@@ -172,7 +172,7 @@ class OrderExecutor:
                 self._notify(pos.variant, pos.symbol)
 
     async def end_positions_by_reset(self, detail: str) -> list[Position]:
-        """The exchange was wiped: journal it, and forget what the journal said was held."""
+        """The exchange was wiped: record it, and forget what the ledger said was held."""
         ended = [p for p in self.positions.all() if p.held_qty > 0]
         await self.ledger.append(ExchangeReset(self._clock.now_ms(), detail))
         for pos in self.positions.all():
@@ -213,7 +213,7 @@ class OrderExecutor:
         return self.accounts.can_spend(variant, smallest)
 
     async def stop(self, drain_timeout_s: float = 10.0) -> None:
-        """Finish what is queued (at most `drain_timeout_s`), then stop workers and journal."""
+        """Finish what is queued (at most `drain_timeout_s`), then stop workers and the ledger."""
         self._running = False
         await self._pairs.stop(drain_timeout_s)
         await self.ledger.stop()

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import ServiceDep, SymbolQuery, VariantQuery
-from api.schemas import MAX_CURSOR, MAX_MS, SignalOut, errors
+from api.deps import NEXT_CURSOR, Cursor, ServiceDep, SinceMs, SymbolQuery, UntilMs, VariantQuery
+from api.schemas import SignalOut, errors
 from api.serialize import signal_data
 from execution.ledger import Filters
 
@@ -21,16 +21,9 @@ async def signals(
     symbol: SymbolQuery = None,
     variant: VariantQuery = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 100,
-    since: Annotated[
-        int | None, Query(ge=0, le=MAX_MS, description="signal time from, epoch ms")
-    ] = None,
-    until: Annotated[
-        int | None, Query(ge=0, le=MAX_MS, description="signal time before, epoch ms")
-    ] = None,
-    cursor: Annotated[
-        int | None,
-        Query(ge=1, le=MAX_CURSOR, description="the X-Next-Cursor header of the newer page"),
-    ] = None,
+    since: SinceMs = None,
+    until: UntilMs = None,
+    cursor: Cursor = None,
 ) -> list[SignalOut]:
     """Crossovers, stop-losses and manual decisions, the newest `limit` older than `cursor`
     (oldest first), filtered by symbol, variant and time, from the ledger's indexes. The
@@ -38,5 +31,5 @@ async def signals(
     filters = Filters(variant, symbol.upper() if symbol else None, since, until)
     page = await service.ledger.signals_page(filters, limit, cursor)
     if page.next is not None:
-        response.headers["X-Next-Cursor"] = str(page.next)
+        response.headers[NEXT_CURSOR] = str(page.next)
     return [SignalOut.model_validate(signal_data(s)) for s in page.rows]

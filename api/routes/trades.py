@@ -7,12 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from api.convert import round_trip_out, trade_out
-from api.deps import ServiceDep, SymbolQuery, VariantQuery
-from api.schemas import MAX_CURSOR, MAX_MS, RoundTripOut, TradeOut, errors
+from api.deps import NEXT_CURSOR, Cursor, ServiceDep, SinceMs, SymbolQuery, UntilMs, VariantQuery
+from api.schemas import RoundTripOut, TradeOut, errors
 from execution.ledger import Filters
 
 router = APIRouter(prefix="/trades", tags=["trades"])
-NEXT = "X-Next-Cursor"
 
 
 @router.get("", response_model=list[TradeOut], responses=errors(422))
@@ -22,15 +21,9 @@ async def trades(
     symbol: SymbolQuery = None,
     variant: VariantQuery = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
-    since: Annotated[
-        int | None, Query(ge=0, le=MAX_MS, description="fill time from, epoch ms")
-    ] = None,
-    until: Annotated[
-        int | None, Query(ge=0, le=MAX_MS, description="fill time before, epoch ms")
-    ] = None,
-    cursor: Annotated[
-        int | None, Query(ge=1, le=MAX_CURSOR, description=f"the {NEXT} header of the newer page")
-    ] = None,
+    since: SinceMs = None,
+    until: UntilMs = None,
+    cursor: Cursor = None,
 ) -> list[TradeOut]:
     """The newest `limit` fills older than `cursor` (oldest first), filtered by symbol,
     variant and fill time, from the ledger's indexes. The response's `X-Next-Cursor` header,
@@ -38,7 +31,7 @@ async def trades(
     filters = Filters(variant, symbol.upper() if symbol else None, since, until)
     page = await service.ledger.fills_page(filters, limit, cursor)
     if page.next is not None:
-        response.headers[NEXT] = str(page.next)
+        response.headers[NEXT_CURSOR] = str(page.next)
     return [trade_out(r) for r in page.rows]
 
 
@@ -49,9 +42,7 @@ async def round_trips(
     symbol: SymbolQuery = None,
     variant: VariantQuery = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
-    cursor: Annotated[
-        int | None, Query(ge=1, le=MAX_CURSOR, description=f"the {NEXT} header of the newer page")
-    ] = None,
+    cursor: Cursor = None,
 ) -> list[RoundTripOut]:
     """Closed round trips since the last exchange reset, newest `limit` before `cursor`
     (oldest first): entry and exit, duration, P&L and %, fees, exit reason
@@ -60,5 +51,5 @@ async def round_trips(
     end = len(rows) if cursor is None else min(cursor - 1, len(rows))
     start = max(0, end - limit)
     if start > 0:
-        response.headers[NEXT] = str(start + 1)
+        response.headers[NEXT_CURSOR] = str(start + 1)
     return [round_trip_out(v, s, t) for v, s, t in rows[start:end]]
