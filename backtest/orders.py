@@ -16,6 +16,7 @@ and compares every record.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -121,9 +122,13 @@ class BacktestOrders:
             signal = self._pending.pop(0)
             self.run(signal, signal.price)
 
-    def run(self, signal: SignalRaised, price: Decimal | None) -> OrderRecord | None:
+    def run(
+        self, signal: SignalRaised, price: Decimal | None, commission: Decimal | None = None
+    ) -> OrderRecord | None:
         """Run one signal now, filled at `price` (None: no price, the fill is refused as the
-        paper broker refuses it); None when the signal asks for no order."""
+        paper broker refuses it), paying `commission` when the exchange's is known (a replay:
+        the exchange cuts it per fill, so its sum is not the fee of the average); None when
+        the signal asks for no order."""
         if signal.action not in ACTIONABLE:
             return None
         s = signal
@@ -146,13 +151,14 @@ class BacktestOrders:
             if plan.journaled:
                 self.records.append(outcome)
         else:
-            outcome = self._fill(plan, rules, price, now)
+            outcome = self._fill(plan, rules, price, now, commission)
         self._notify(s.variant, s.symbol)
         return outcome
 
     def _fill(
-        self, intent: OrderRecord, rules: SymbolRules, price: Decimal | None, now: int
-    ) -> OrderRecord:
+        self, intent: OrderRecord, rules: SymbolRules, price: Decimal | None, now: int,
+        commission: Decimal | None = None,
+    ) -> OrderRecord:  # fmt: skip
         self._seen.add(intent.client_order_id)
         self.records.append(intent)
         self.risk.record_order(intent.variant)
@@ -165,6 +171,8 @@ class BacktestOrders:
             outcome = intent.refused(str(exc), exc.code, now)
         else:
             self._next_order_id += 1
+            if commission is not None:
+                fill = replace(fill, commission=commission)
             lot = (rules.base_asset, rules.quote_asset, rules.step_size)
             outcome, _ = book_fill(intent.filled_by(fill, now), self.positions, lot, self.risk)
             self.accounts.on_fill(outcome)

@@ -77,7 +77,8 @@ class _Replay:
         self.orders = self.backtest.orders
         self.pipeline = self.backtest.pipeline
         self.aggregator = self.pipeline.aggregator
-        self.fills: dict[str, Decimal] = {}  # client order id -> the exchange's average price
+        # client order id -> the exchange's average price and commission
+        self.fills: dict[str, tuple[Decimal, Decimal | None]] = {}
         self.rejected: set[str] = set()
         self.unmatched_positions = 0
         self.diverged = 0
@@ -113,7 +114,8 @@ class _Replay:
             return None
         cid = client_order_id(signal.variant, signal.symbol, signal.reason, signal.ref, signal.side)
         if cid in self.fills:
-            self.orders.run(signal, self.fills[cid])
+            price, commission = self.fills[cid]
+            self.orders.run(signal, price, commission)
         elif cid in self.rejected:
             self.orders.run(signal, None)  # the paper broker refuses it, as the exchange did
         else:
@@ -169,7 +171,11 @@ class _Replay:
                 str(event["s"]), int(event["a"]), int(event["b"]), bool(event["filled"])
             )
         elif kind == FILL:
-            self.fills[str(event["c"])] = Decimal(event["p"])
+            fee = event.get("n")
+            self.fills[str(event["c"])] = (
+                Decimal(event["p"]),
+                None if fee is None else Decimal(str(fee)),
+            )
         elif kind == ORDER_ERROR:
             if event.get("final"):
                 self.rejected.add(str(event["c"]))
