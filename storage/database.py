@@ -116,7 +116,9 @@ class Database:
         try:
             if exclusive:
                 db._claim()
-            db._migrate()
+                db._migrate()
+            else:
+                db._check_schema()  # a reader never migrates: the writer may be doing it now
             if exchange is not None:
                 db._check_exchange(exchange)
         except DatabaseError:
@@ -160,18 +162,28 @@ class Database:
             raise DatabaseError(f"{busy}: stop it, or give this one its own database")
         self._lock_conn = conn
 
+    def _check_schema(self) -> None:
+        with self.engine.connect() as conn:
+            self._current(conn)
+
+    def _current(self, conn: Connection) -> tuple[str | None, str | None, Config]:
+        """(the database's revision, this code's head, Alembic's config); a revision this code
+        does not know is refused."""
+        current = MigrationContext.configure(conn).get_current_revision()
+        config = _alembic(conn)
+        scripts = ScriptDirectory.from_config(config)
+        head = scripts.get_current_head()
+        known = {rev.revision for rev in scripts.walk_revisions()}
+        if current is not None and current not in known:
+            raise DatabaseError(
+                f"DATABASE_URL {self.name}: its schema ({current}) is newer than this"
+                f" version of the service knows ({head}): run a newer version"
+            )
+        return current, head, config
+
     def _migrate(self) -> None:
         with self.engine.begin() as conn:
-            current = MigrationContext.configure(conn).get_current_revision()
-            config = _alembic(conn)
-            scripts = ScriptDirectory.from_config(config)
-            head = scripts.get_current_head()
-            known = {rev.revision for rev in scripts.walk_revisions()}
-            if current is not None and current not in known:
-                raise DatabaseError(
-                    f"DATABASE_URL {self.name}: its schema ({current}) is newer than this"
-                    f" version of the service knows ({head}): run a newer version"
-                )
+            current, head, config = self._current(conn)
             if current != head:
                 log.debug("ledger %s: schema %s -> %s", self.name, current or "empty", head)
                 command.upgrade(config, "head")

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from execution.codec import decode
 from storage import schema
@@ -29,6 +30,8 @@ def ledger_lines(url: str) -> list[dict[str, Any]]:
         with db.engine.connect() as conn:
             rows = conn.execute(select(schema.entries.c.body).order_by(schema.entries.c.seq))
             return [orjson.loads(body) for (body,) in rows]
+    except (OperationalError, ProgrammingError):  # no tables yet: its writer is creating them
+        return []
     finally:
         db.close()
 

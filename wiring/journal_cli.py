@@ -16,12 +16,21 @@ import logging
 import sys
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from config import SettingsError, load_settings
 from execution.codec import JournalFormatError
 from execution.journal import JournalCorruptError, journal_problem
 from storage.database import Database, DatabaseError
 from storage.transfer import TransferError, export_journal, import_journal
-from storage.url import DEFAULT_URL, SIMULATED_URL, DatabaseUrlError, parse, sqlite_path
+from storage.url import (
+    DEFAULT_URL,
+    SIMULATED_URL,
+    DatabaseUrlError,
+    masked,
+    parse,
+    sqlite_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +84,10 @@ def run(args: argparse.Namespace) -> int:
             db.close()
     except (SettingsError, DatabaseError, DatabaseUrlError, TransferError) as exc:
         sys.stderr.write(f"error: {exc}\n")
+        return 2
+    except SQLAlchemyError as exc:  # e.g. a file that is not a ledger (no tables)
+        reason = " ".join(str(getattr(exc, "orig", exc)).split())
+        sys.stderr.write(f"error: {masked(url)}: not a ledger that can be read: {reason}\n")
         return 2
     except (JournalFormatError, JournalCorruptError) as exc:
         sys.stderr.write(f"error: {exc}; nothing was imported\n")
