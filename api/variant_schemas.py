@@ -70,9 +70,25 @@ class EquityCurveOut(BaseModel):
     variant: str
     capital: DecimalStr
     points: list[EquityPointOut] = Field(
-        description="equity marked at fills and candle closes, oldest first (bounded: older"
-        " stretches are thinned)"
+        description="equity marked at fills and candle closes, oldest first (a page: see the"
+        " X-Next-Cursor header)"
     )
+
+
+class IndicatorPointOut(BaseModel):
+    time_ms: int = Field(description="open time of the variant's bar (epoch ms)")
+    values: dict[str, float | None] = Field(
+        description="the strategy's indicator values after the bar; null until it is ready"
+    )
+
+
+class IndicatorsOut(BaseModel):
+    variant: str
+    symbol: str
+    spec: str = Field(description="the variant's strategy, e.g. rsi(period=14,…)@5m")
+    price_lines: list[str] = Field(description="values in price: drawn over the candles")
+    pane_lines: list[str] = Field(description="other values (RSI, MACD): a pane of their own")
+    points: list[IndicatorPointOut] = Field(description="oldest first")
 
 
 class VariantOut(BaseModel):

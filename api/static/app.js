@@ -8,8 +8,7 @@ const LOCAL_CHART = "/static/vendor/lightweight-charts.standalone.production.js"
 const CDN_CHART =
   "https://unpkg.com/lightweight-charts@5.2.1/dist/lightweight-charts.standalone.production.js";
 const VARIANT_COLOURS = ["#38bdf8", "#f472b6", "#a3e635", "#fbbf24", "#c084fc"];
-const EMA_COLOUR = "#fbbf24";
-const SMA_COLOUR = "#a78bfa";
+const LINE_COLOURS = ["#fbbf24", "#a78bfa", "#34d399", "#f472b6", "#60a5fa", "#fb923c"];
 const TOKEN_KEY = "apiToken";
 const SETTINGS_KEY = "dashboard.settings";
 const HEALTH_EVERY_MS = 5000;
@@ -191,6 +190,7 @@ function setVariants(variants) {
   const names = variants.map((v) => v.name);
   fillSelect($("order-variant"), names);
   fillSelect($("f-variant"), names, "all variants");
+  chart.loadLines().catch(() => {});  // a new stop-loss or parameters: new lines
 }
 
 let filtersRestored = false;
@@ -431,7 +431,7 @@ function applySnapshot(d) {
 // ---------------------------------------------------------------- chart
 
 const chart = {
-  api: null, candles: null, volume: null, lines: [], markers: null, bars: [],
+  api: null, candles: null, volume: null, lines: [], lineData: [], markers: null, bars: [],
   init() {
     const LC = window.LightweightCharts;
     const el = $("chart");
@@ -490,8 +490,10 @@ const chart = {
     ];
     for (const line of this.lines) {
       const point = line.series.data().find((p) => p.time === time);
-      parts.push(`<span><i style="background:${line.colour}"></i>${line.kind}(${line.period}) <b>${
-        point ? L.fmt(point.value, dg) : "—"}</b></span>`);
+      if (point) {  // a line of a longer interval has no point on every bar
+        parts.push(`<span><i style="background:${line.colour}"></i>${esc(line.label)} <b>${
+          L.fmt(point.value, dg)}</b></span>`);
+      }
     }
     for (const t of L.fillsInBar(state.trades, state.selected, this.minutes(), time * 1000)) {
       const price = L.tradePrice(t);
@@ -505,16 +507,25 @@ const chart = {
     el.dataset.hovered = hovered ? "1" : "";
   },
   minutes() { return L.VIEW_MINUTES[state.view]; },
-  /** EMA/SMA periods of the variants that trade the crossover (other strategies draw none). */
-  periods() {
+  /** One variant per distinct strategy setup (its spec): whose indicator lines are drawn. */
+  lineVariants() {
     const seen = new Map();
-    for (const v of state.variants) {
-      if (v.strategy && v.strategy !== "ema_sma") continue;
-      if (!Number.isInteger(v.ema_period) || !Number.isInteger(v.sma_period)) continue;
-      const key = `${v.ema_period}/${v.sma_period}`;
-      if (!seen.has(key)) seen.set(key, v);
-    }
+    for (const v of state.variants) if (v.spec && !seen.has(v.spec)) seen.set(v.spec, v);
     return [...seen.values()];
+  },
+  /**
+   * The indicator lines of the selected symbol from the server (GET /strategy/indicators:
+   * each strategy's own values, every strategy of the library); the page computes none.
+   */
+  async loadLines() {
+    const sym = state.selected;
+    if (!sym || !this.api) return;
+    const wanted = this.lineVariants();
+    const got = await Promise.all(wanted.map((v) => api(`/strategy/indicators?symbol=${
+      encodeURIComponent(sym)}&variant=${encodeURIComponent(v.name)}&limit=5000`).catch(() => null)));
+    if (sym !== state.selected || !this.api) return;
+    this.lineData = got.filter(Boolean);
+    this.drawLines();
   },
   reset(keepRange = false) {
     if (!this.api) return;
@@ -539,32 +550,45 @@ const chart = {
     this.candles.applyOptions({
       priceFormat: { type: "price", precision: digits, minMove: 10 ** -digits },
     });
-    this.resetLines(shown);
+    this.drawLines();
+    this.loadLines().catch(() => {});
     this.setMarkers();
     this.readout(null);
     $("chart-msg").hidden = shown.length > 0;
     $("chart-msg").textContent = "Waiting for candles…";
   },
-  resetLines(shown) {
+  /** The lines of `lineData` on the chart: a line already drawn gets its new points (no
+   * series is re-created on every closed bar: the pointer's crosshair stays). */
+  drawLines() {
     const LC = window.LightweightCharts;
-    for (const line of this.lines) this.api.removeSeries(line.series);
+    const wanted = [];
+    for (const data of (this.lineData ?? []).filter((d) => d.symbol === state.selected)) {
+      for (const name of [...data.price_lines, ...data.pane_lines]) {
+        wanted.push({ label: `${data.variant} ${name}`, name, data,
+                      pane: data.price_lines.includes(name) ? 0 : 1 });  // RSI, MACD: below
+      }
+    }
+    const labels = new Set(wanted.map((w) => w.label));
+    for (const line of this.lines.filter((l) => !labels.has(l.label))) this.api.removeSeries(line.series);
+    const kept = new Map(this.lines.filter((l) => labels.has(l.label)).map((l) => [l.label, l]));
     this.lines = [];
-    const closes = shown.map((b) => b.close);
     const legend = [];
-    for (const v of this.periods()) {
-      for (const [kind, period, colour, fn] of [
-        ["EMA", v.ema_period, EMA_COLOUR, L.ema], ["SMA", v.sma_period, SMA_COLOUR, L.sma],
-      ]) {
+    wanted.forEach((w, n) => {
+      let line = kept.get(w.label);
+      if (!line) {
+        const colour = LINE_COLOURS[n % LINE_COLOURS.length];
         const series = this.api.addSeries(LC.LineSeries, {
           color: colour, lineWidth: 2, priceLineVisible: false, lastValueVisible: false,
           crosshairMarkerVisible: false,
-        });
-        const values = fn(closes, period);
-        series.setData(lineRows(shown, values));
-        this.lines.push({ series, fn, period, kind, colour });
-        legend.push(`<span><i style="background:${colour}"></i>${kind}(${period})</span>`);
+        }, w.pane);
+        line = { series, label: w.label, colour };
       }
-    }
+      line.series.setData(w.data.points
+        .filter((p) => p.values[w.name] !== null && p.values[w.name] !== undefined)
+        .map((p) => ({ time: p.time_ms / 1000, value: p.values[w.name] })));
+      this.lines.push(line);
+      legend.push(`<span><i style="background:${line.colour}"></i>${esc(w.label)}</span>`);
+    });
     legend.push(...state.variants.map((v) =>
       `<span><i style="background:${state.colours[v.name]}"></i>${esc(v.name)} trades</span>`));
     $("legend").innerHTML = legend.join("");
@@ -582,11 +606,7 @@ const chart = {
       this.volume.update(volumeRow(last));
     } catch { this.reset(); return; }
     $("chart-msg").hidden = true;
-    const closes = bars.map((b) => b.close);
-    for (const line of this.lines) {
-      const v = line.fn(closes, line.period).at(-1);
-      if (v !== null) line.series.update({ time: last.time / 1000, value: v });
-    }
+    this.loadLines().catch(() => {});  // the bar just closed: the server's new values
     this.live();
   },
   live() {

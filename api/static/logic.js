@@ -1,6 +1,6 @@
 // Pure functions of the dashboard: no DOM, no network. Imported by app.js and by the tests (node).
-// Money arrives from the API as decimal strings; the page only displays it. Sums made here
-// (total P&L across positions) are for display and use floats, never for any decision.
+// Money and indicator values arrive from the API; the page only displays them (it computes no
+// P&L, return or indicator of its own).
 
 export const MINUTE_MS = 60_000;
 export const VIEW_MINUTES = { "1m": 1, "5m": 5, "15m": 15, "1h": 60 };
@@ -74,33 +74,6 @@ export function liveBar(bars, openCandle, minutes) {
     };
   }
   return { ...openCandle, time: start };
-}
-
-/** Simple moving average of `values`; null until `period` values exist. */
-export function sma(values, period) {
-  const out = [];
-  let sum = 0;
-  for (let i = 0; i < values.length; i++) {
-    sum += values[i];
-    if (i >= period) sum -= values[i - period];
-    out.push(i >= period - 1 ? sum / period : null);
-  }
-  return out;
-}
-
-/**
- * Exponential moving average as the strategy computes it (pandas ewm(span=n, adjust=False)):
- * seeded by the first value, alpha 2/(n+1); null until n values were seen (its warm-up).
- */
-export function ema(values, period) {
-  const out = [];
-  const alpha = 2 / (period + 1);
-  let prev = null;
-  for (let i = 0; i < values.length; i++) {
-    prev = prev === null ? values[i] : alpha * values[i] + (1 - alpha) * prev;
-    out.push(i >= period - 1 ? prev : null);
-  }
-  return out;
 }
 
 /**

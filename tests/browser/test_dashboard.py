@@ -375,3 +375,27 @@ def test_the_page_shows_the_servers_money_figures_and_adds_up_none(browser, serv
     perf = service.get("/performance")
     assert set(perf["total"]) >= {"equity", "pnl", "return_pct", "max_drawdown_pct"}
     page.context.close()
+
+
+def test_indicator_lines_are_the_servers_values(browser, service):
+    """The chart's lines are GET /strategy/indicators as sent: the strategy's own values, the
+    page computes none (the same at every time both have; candles close meanwhile)."""
+    page = open_page(browser, service, 1440, 900)
+    page.goto(service.url + "/")
+    wait_ready(page)
+    page.wait_for_function("() => window.dashboard.chart.lines.length >= 2")
+    drawn = page.evaluate(
+        """() => Object.fromEntries(window.dashboard.chart.lines.map((l) =>
+            [l.label, l.series.data().map((p) => [p.time * 1000, p.value])]))"""
+    )
+    symbol = page.evaluate("() => window.dashboard.selected")
+    page.context.close()
+    assert set(drawn) >= {"A ema", "A sma"}
+    served = service.get(f"/strategy/indicators?symbol={symbol}&variant=A&limit=5000")
+    assert served["price_lines"] == ["ema", "sma"] and served["pane_lines"] == []
+    for name in ("ema", "sma"):
+        want = {p["time_ms"]: p["values"][name] for p in served["points"]}
+        common = [t for t, _ in drawn[f"A {name}"] if t in want]
+        assert len(common) > 20
+        assert {t: v for t, v in drawn[f"A {name}"] if t in want} == {t: want[t] for t in common}
+        assert all(want[t] is not None for t in common)

@@ -285,7 +285,7 @@ def test_hover_readout_shows_ohlc_volume_averages_and_fills(browser, service):
     for key in ("open", "high", "low", "close"):
         assert f"{key[0].upper()} {bar[key]:,.2f}" in text, (key, text)
     assert re.search(r"V \d[\d,]*\.\d{4}", text), text
-    assert "EMA(5)" in text and "SMA(10)" in text
+    assert "A ema " in text and "A sma " in text  # the server's lines (GET /strategy/indicators)
     price = float(fill["price"])
     assert f"▲ B BUY {float(fill['executed_qty']):g} @ {price:,.2f}" in text, text
     page.context.close()

@@ -98,20 +98,6 @@ def test_aggregate_one_minute_keeps_candles_and_replaces_a_repeated_minute():
     assert got == [candles[1], candles[2]]
 
 
-def test_ema_and_sma_equal_pandas_on_real_closes(klines):
-    closes = [float(str(r[4])) for r in klines]
-    got = run_js("return [L.ema(data, 5), L.sma(data, 10)];", closes)
-    assert isinstance(got, list)
-    ema_js, sma_js = got
-    series = pd.Series(closes)
-    ema_pd = series.ewm(span=5, adjust=False).mean()
-    sma_pd = series.rolling(10).mean()
-    assert ema_js[:4] == [None] * 4  # warm-up, as the strategy's `ready`
-    assert sma_js[:9] == [None] * 9
-    assert ema_js[4:] == pytest.approx(list(ema_pd[4:]), rel=1e-12)
-    assert sma_js[9:] == pytest.approx(list(sma_pd[9:]), rel=1e-9)
-
-
 def test_live_bar_merges_the_open_minute_into_the_current_bar():
     bars = [{"time": 300_000, "open": 10, "high": 12, "low": 9, "close": 11, "volume": 5}]
     open_in = {"time": 420_000, "open": 11, "high": 15, "low": 10, "close": 14, "volume": 2}
