@@ -39,6 +39,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", type=Path, help="write the JSON report here")
     parser.add_argument("--html", type=Path, help="write a self-contained HTML report here")
     parser.add_argument(
+        "--hold-at-end",
+        action="store_true",
+        help="leave what is held at the end open, valued at the last close (as the live service"
+        " shows it); default: sold at the last close (reason end_of_data)",
+    )
+    parser.add_argument(
         "--journal",
         type=Path,
         help="also write the replay's trade journal to this file (default: kept in memory)",
@@ -102,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
             journal_path=args.journal,
             progress=sys.stderr.isatty(),
             capital=settings.variant_capital,
+            hold_at_end=args.hold_at_end,
         )
         result = asyncio.run(run_backtest(settings, config))
     except (BadInputError, SettingsError) as exc:

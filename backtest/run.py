@@ -41,6 +41,7 @@ class BacktestConfig:
     journal_path: Path | None = None
     progress: bool = False
     capital: Decimal = Decimal("1000")  # each variant's (VARIANT_CAPITAL): returns refer to it
+    hold_at_end: bool = False  # leave open positions open (else sold at the last close)
 
 
 @dataclass(slots=True)
@@ -119,10 +120,11 @@ class BacktestRun:
     @contextlib.asynccontextmanager
     async def executing(self) -> AsyncIterator[BacktestOrders]:
         """The run's orders; on a normal end what is still held is sold at the last close
-        (`end_of_data`); the journal file written either way."""
+        (`end_of_data`) unless `hold_at_end`; the journal file written either way."""
         try:
             yield self.orders
-            self.orders.close_all({s: rows[-1] for s, rows in self.by_symbol().items()})
+            if not self.config.hold_at_end:
+                self.orders.close_all({s: rows[-1] for s, rows in self.by_symbol().items()})
         finally:
             await self.orders.stop()
 

@@ -43,15 +43,18 @@ async def _read(service: Service) -> dict[str, Any]:
     return {"money": money, "performance": perf, "curves": curves}
 
 
-def _recompute(lines: list[dict[str, Any]], variant: str) -> dict[str, Decimal]:
+def recompute(
+    lines: list[dict[str, Any]], variant: str, capital: Decimal = CAPITAL
+) -> dict[str, Decimal]:
     """Equity, realized P&L, return and max drawdown of `variant` from the ledger's lines
     alone: cash moves by each fill's quote (a BUY's commission taken from the base received,
-    a SELL's from the quote received), everything held is valued at the newest fill or closed
-    candle price, and the running peak starts at the capital."""
-    cash = CAPITAL
+    a SELL's from the quote received), everything held is valued at the newest fill (of any
+    variant) or closed candle price, and the running peak starts at the capital and is
+    measured at the variant's own fills and at every closed candle."""
+    cash = capital
     held: dict[str, Decimal] = {}
     mark: dict[str, Decimal] = {}
-    peak, worst = CAPITAL, Decimal(0)
+    peak, worst = capital, Decimal(0)
     spent: dict[str, Decimal] = {}
     received: dict[str, Decimal] = {}
 
@@ -59,6 +62,9 @@ def _recompute(lines: list[dict[str, Any]], variant: str) -> dict[str, Decimal]:
         return cash + sum((q * mark[s] for s, q in held.items() if q), Decimal(0))
 
     for line in lines:
+        if line["type"] == "filled" and line["executed_qty"] and line["variant"] != variant:
+            mark[line["symbol"]] = Decimal(line["avg_price"])  # any fill marks its symbol
+            continue  # but only the variant's own fills and closes measure its drawdown
         if line["type"] == "filled" and line["variant"] == variant and line["executed_qty"]:
             symbol, qty = line["symbol"], Decimal(line["executed_qty"])
             quote, fee = Decimal(line["quote_qty"]), Decimal(line["commission"])
@@ -83,7 +89,7 @@ def _recompute(lines: list[dict[str, Any]], variant: str) -> dict[str, Decimal]:
     now = equity()
     return {
         "equity": now,
-        "return_pct": (now - CAPITAL) / CAPITAL * 100,
+        "return_pct": (now - capital) / capital * 100,
         "max_drawdown_pct": worst * 100,
     }
 
@@ -115,7 +121,7 @@ async def test_one_figure_everywhere_marked_at_fills_and_closes_and_after_a_rest
         assert money["return_pct"] == perf["totals"]["return_pct"]
         assert money["max_drawdown_pct"] == perf["totals"]["max_drawdown_pct"]
         # Equal to the recomputation from the ledger's fills and closes.
-        truth = _recompute(lines, variant)
+        truth = recompute(lines, variant)
         assert Decimal(money["equity"]) == truth["equity"].quantize(Q8)
         assert Decimal(money["return_pct"]) == truth["return_pct"].quantize(CENT)
         assert Decimal(money["max_drawdown_pct"]) == truth["max_drawdown_pct"].quantize(CENT)
