@@ -1,14 +1,21 @@
-"""SIGKILL between an intent and its outcome; the restart reconciles with the exchange."""
+"""SIGKILL at each step of an order (before its intent is durable, while the exchange holds its
+response, after its fill but before the outcome is durable), on SQLite and on PostgreSQL; the
+restart reconciles with the exchange: nothing sent twice, nothing lost."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
+import sqlite3
 import sys
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 
+import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
 from simulator import FaultConfig, Simulator, SimulatorConfig
 from tests.conftest import ROOT
@@ -69,4 +76,110 @@ async def test_kill_while_the_order_hangs_then_restart_reconciles(ledger_url: st
     btc = Decimal(next(b["free"] for b in account["balances"] if b["asset"] == "BTC"))
     (pos,) = report["positions"]
     assert (pos["variant"], pos["symbol"]) == ("A", "BTCUSDT")
+    assert Decimal(pos["held_qty"]) == btc - 1 == Decimal("0.000999")
+
+
+@contextlib.contextmanager
+def writes_held(url: str) -> Iterator[None]:
+    """The database takes no writes while inside (another session holds its write lock: a
+    slow disk, a long transaction): a commit waits. Reads go on."""
+    if url.startswith("sqlite"):
+        conn = sqlite3.connect(make_url(url).database or "", isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            conn.execute("ROLLBACK")
+            conn.close()
+        return
+    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(plain) as pg:
+        pg.execute("LOCK TABLE entries IN EXCLUSIVE MODE")
+        yield
+        pg.rollback()
+
+
+async def _first_line(proc: asyncio.subprocess.Process) -> dict[str, object]:
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(proc.stdout.readline(), 30)
+    report: dict[str, object] = json.loads(line.decode())
+    return report
+
+
+async def _kill(proc: asyncio.subprocess.Process) -> None:
+    proc.send_signal(signal.SIGKILL)
+    await proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+
+
+async def _until(check: Callable[[], bool], seconds: float, what: str) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not within {seconds} s: {what}")
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    "step", ["before the intent is durable", "after the fill, before its outcome is durable"]
+)
+async def test_sigkill_at_each_step_of_an_order(ledger_url: str, step: str) -> None:
+    """On SQLite and on PostgreSQL, a SIGKILL at each step of an order, then a restart:
+    nothing is sent that the ledger does not hold an intent for, an order sent is recorded
+    once with the exchange's fill, and the rebuilt position equals the exchange's."""
+    faults = FaultConfig()
+    if step.startswith("after the fill"):  # the response comes late: time to hold the writes
+        faults = FaultConfig(order_hang_probability=1.0, order_hang_s=1.5)
+    config = SimulatorConfig(
+        seed=3, symbols=("BTCUSDT",), api_key=KEY, api_secret=SECRET, faults=faults,
+        history_minutes=1,
+    )  # fmt: skip
+    async with Simulator(config) as sim:
+        ready = await run_worker(sim.rest_url, ledger_url, "resume")  # the ledger, migrated
+        await asyncio.wait_for(ready.communicate(), 60)
+        stats = sim.state.stats
+        if step == "before the intent is durable":
+            with writes_held(ledger_url):
+                proc = await run_worker(sim.rest_url, ledger_url, "buy")
+                await _first_line(proc)  # started; its BUY's intent now waits on the commit
+                await asyncio.sleep(1.0)
+                assert not sim.all_orders()  # nothing sent before the intent is durable
+                await _kill(proc)
+        else:
+            proc = await run_worker(sim.rest_url, ledger_url, "buy")
+            await _until(lambda: stats["orders_hung"] >= 1, 15, "the order executed")
+            with writes_held(ledger_url):  # the outcome's commit will wait
+                await _until(
+                    lambda: any(o["status"] == "FILLED" for o in sim.all_orders()), 5, "filled"
+                )
+                await asyncio.sleep(2.5)  # the late response came, the lookup found the fill
+                await _kill(proc)
+        before = ledger_lines(ledger_url)
+
+        sim.faults.config = FaultConfig()
+        proc = await run_worker(sim.rest_url, ledger_url, "resume")
+        out, _ = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0
+        report = json.loads(out.decode().splitlines()[0])
+        client = await sync_time(make_client(sim.rest_url))
+        try:
+            orders = await client.get_all_orders(symbol="BTCUSDT")
+            account = await client.get_account()
+        finally:
+            await client.close_connection()
+    lines = ledger_lines(ledger_url)
+    intents = [x for x in lines if x["type"] == "intent"]
+    fills = [x for x in lines if x["type"] == "filled"]
+    if step == "before the intent is durable":
+        assert before == [] and lines == [] and orders == []  # nothing held, nothing sent
+        assert report["positions"] == []
+        return
+    # One intent, one exchange order with its id, one fill recorded: never two.
+    assert [x["client_order_id"] for x in intents] == [o["clientOrderId"] for o in orders]
+    assert [x["client_order_id"] for x in fills] == [o["clientOrderId"] for o in orders]
+    assert len(orders) == 1 and fills[0]["exchange_order_id"] == orders[0]["orderId"]
+    assert [x["type"] for x in before] == ["intent"]  # the outcome had not been written
+    btc = Decimal(next(b["free"] for b in account["balances"] if b["asset"] == "BTC"))
+    (pos,) = report["positions"]
     assert Decimal(pos["held_qty"]) == btc - 1 == Decimal("0.000999")
