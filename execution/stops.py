@@ -214,14 +214,18 @@ class ExchangeStops:
                     state = await self._broker.cancel_order(symbol, stop.client_order_id)
                 except CancelRejectedError:  # not open any more: filled? canceled? absent?
                     state = await self._broker.find_stop(symbol, stop.client_order_id)
-                if state is None or not state.live:
-                    return await self._settle(stop, state)
             except Exception as raw:  # the cancel's outcome is unknown: ask again
                 err = classify(raw)
                 log.warning("cancel of stop %s: %s; retrying", stop.client_order_id, err)
                 if isinstance(err, TimestampError):
                     await self._once.resync(stop.client_order_id)
                     continue
+                await asyncio.sleep(self._retry_s)
+                continue
+            if state is None or not state.live:
+                # A ledger that cannot take the record raises here: the exit waits for it
+                # (the stop's end is asked again then), instead of cancelling again for ever.
+                return await self._settle(stop, state)
             await asyncio.sleep(self._retry_s)
 
     async def check(self, variant: str, symbol: str) -> OrderRecord | None:

@@ -247,6 +247,7 @@ class Service:
                 self.status.notices.append(note)
             self.performance.load()
             self.trading_ready = True
+            self.status.on_ledger_back = self._recheck_stops
             if self.parts.stop_watch is not None:
                 watch, stream = self.parts.stop_watch
                 self._tasks.spawn(stream.run(), "user-stream")
@@ -261,6 +262,17 @@ class Service:
             if symbol not in self.rules:
                 log.error("symbol %s is not listed by the exchange; it gets no orders", symbol)
             await self._warm_up(symbol)
+
+    def _recheck_stops(self) -> None:
+        """Every stop asked about again, then every open position protected: what the
+        exchange did while the ledger could not record it (a cancel, a fill) is recorded now,
+        and a position whose stop went meanwhile gets a new one."""
+        if self.executor.stops is None:
+            return
+        for stop in self.executor.stops.all_live():
+            self.executor.check_stop(stop.variant, stop.symbol)
+        for pos in self.positions.open():
+            self.executor.check_stop(pos.variant, pos.symbol, protect=True)
 
     def _record_symbol_info(self, symbol: str) -> None:
         """The symbol's exchangeInfo entry into the recording, once (a replay's order rules)."""

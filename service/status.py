@@ -52,6 +52,9 @@ class ServiceStatus:
         self._metrics = metrics
         self._states = states
         self._ledger = ledger
+        # Called once the ledger takes writes again after a failure (the service re-checks
+        # what may have happened on the exchange meanwhile: a stop canceled, unrecorded).
+        self.on_ledger_back: Callable[[], None] | None = None
         self._tick_store = tick_store
         self._symbols = symbols
         self._feed = feed
@@ -123,12 +126,17 @@ class ServiceStatus:
     async def watch(self) -> None:
         """A /ws `status` whenever health or a variant's state changes; the state gauge."""
         last: tuple[object, ...] | None = None
+        failed = False
         while True:
             failure = self._ledger.failure
             if failure is not None:
                 self._states.set_service("ledger", State.PAUSED, f"ledger: {failure}")
             else:
                 self._states.clear_service("ledger")  # writable (again)
+                if failed and self.on_ledger_back is not None:
+                    log.warning("the ledger takes writes again: the stops are checked")
+                    self.on_ledger_back()
+            failed = failure is not None
             report = self.health()
             now = (report.status, tuple(report.reasons), tuple(report.variants))
             if now != last:

@@ -51,11 +51,21 @@ async def test_a_lost_database_stops_orders_with_503_and_trading_resumes_when_it
             began = time.monotonic()
             refused = [await http.post("/orders", json=ORDER) for _ in range(3)]
             pause = await http.post("/variants/B/pause", json={"reason": "lunch"})
+            patch = await http.patch("/variants/B", json={"stop_loss": "0.2"})
+            close = await http.post("/positions/A/BTCUSDT/close")
+            drop = await http.delete("/symbols/ETHUSDT")
             took = time.monotonic() - began
             assert [r.status_code for r in refused] == [503, 503, 503], refused[0].text
             assert "ledger" in refused[0].json()["detail"]
             assert pause.status_code == 503 and "nothing was changed" in pause.json()["detail"]
+            assert patch.status_code == 503, patch.text
+            assert close.status_code == 503 and "ledger" in close.json()["detail"], close.text
+            assert drop.status_code in (200, 503), drop.text  # answered: nothing hangs
             assert took < 10  # nothing waits on the dead database
+            # No loop spins against the exchange meanwhile (a stop's cancel retried for ever).
+            calls = sim.stats().get("rest_requests", 0)
+            await asyncio.sleep(3)
+            assert sim.stats().get("rest_requests", 0) - calls < 30
             await support.wait_for(
                 lambda: any("ledger" in r for r in service.health().reasons), 10, "degraded"
             )
@@ -65,6 +75,21 @@ async def test_a_lost_database_stops_orders_with_503_and_trading_resumes_when_it
             _allow(postgres_server, database, True)
             await support.wait_for(lambda: service.ledger.failure is None, 20, "writable")
             await support.wait_for(lambda: service.health().status == "ok", 10, "healthy")
+
+            # The stop the refused close had canceled on the exchange is recorded now, and the
+            # position (still open) is protected by a new one.
+            def protected() -> bool:
+                stops = service.executor.stops
+                live = stops.live("A", "BTCUSDT") if stops is not None else None
+                return live is not None and any(
+                    o["clientOrderId"] == live.client_order_id and o["status"] == "NEW"
+                    for o in sim.all_orders()
+                )
+
+            deadline = time.monotonic() + 15
+            while not protected():
+                assert time.monotonic() < deadline, "A's BTCUSDT position has no stop"
+                await asyncio.sleep(0.2)
             again = await http.post("/orders", json=ORDER)
             assert again.status_code == 200, again.text
             orders = await service.client.get_all_orders(symbol="BTCUSDT")
