@@ -25,8 +25,8 @@ from execution.codec import Entry
 from execution.ledger import Filters
 from execution.models import OrderRecord, OrderStatus
 from storage.database import Database
+from storage.entries import read_entries, write_entries
 from storage.queries import fills_page
-from storage.sql import read_entries, write_entries
 from strategy.models import Side, SignalReason
 
 T0 = 1_781_476_440_000

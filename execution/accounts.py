@@ -21,9 +21,10 @@ variant cannot spend more than its cash (`can_spend`), so it cannot lose more th
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from execution.models import OrderRecord, Position
 from execution.positions import PositionBook
@@ -109,6 +110,9 @@ class Accounts:
         self._meters: dict[tuple[str, str | None], Meter] = {}
         self._curves: dict[str, deque[tuple[int, Decimal]]] = {v: deque() for v in variants}
         self._total = Meter(capital * len(variants))  # every variant's equity added up
+        # Told every curve point as it is marked (variant, time ms, equity): a point at the
+        # time of the one before replaces it.
+        self.on_point: Callable[[str, int, Decimal], None] | None = None
 
     @property
     def variants(self) -> list[str]:
@@ -181,8 +185,12 @@ class Accounts:
             curve.append((time_ms, equity))
         elif time_ms == curve[-1][0]:
             curve[-1] = (time_ms, equity)
-        # else: a candle that closed before the newest fill (its close came late): the fill's
-        # point stands; the meters above have seen this equity anyway.
+        else:
+            # A candle that closed before the newest fill (its close came late): the fill's
+            # point stands; the meters above have seen this equity anyway.
+            return
+        if self.on_point is not None:
+            self.on_point(variant, time_ms, equity)
         if self._max_points is not None and len(curve) > self._max_points:
             kept = list(curve)[-1::-2][::-1]  # every other point, the newest kept
             curve.clear()
@@ -197,6 +205,34 @@ class Accounts:
     def _pnl(self, pos: Position) -> Decimal:
         """Realized + unrealized: quote received − spent + everything held at the mark."""
         return pos.received_quote - pos.spent_quote + pos.market_value(self._marks.get(pos.symbol))
+
+    # -- checkpoint -------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Marks, meters and curves as plain JSON (the positions are the book's own)."""
+        return {
+            "marks": {s: str(p) for s, p in self._marks.items()},
+            "meters": [
+                [v, s, str(m.peak), str(m.max_drawdown)] for (v, s), m in self._meters.items()
+            ],
+            "curves": {v: [[t, str(e)] for t, e in c] for v, c in self._curves.items()},
+            "total": [str(self._total.peak), str(self._total.max_drawdown)],
+        }
+
+    def restore(self, obj: dict[str, Any]) -> None:
+        """The marks, meters and curves of a `snapshot` (a variant it does not know is left
+        out; one it lacks starts from capital)."""
+        self._marks = {s: Decimal(p) for s, p in obj["marks"].items()}
+        self._meters = {
+            (v, s): Meter(Decimal(peak), Decimal(worst))
+            for v, s, peak, worst in obj["meters"]
+            if v in self._curves
+        }
+        for variant, curve in self._curves.items():
+            curve.clear()
+            curve.extend((int(t), Decimal(e)) for t, e in obj["curves"].get(variant, []))
+        peak, worst = obj["total"]
+        self._total = Meter(Decimal(peak), Decimal(worst))
 
     # -- reads (never marking) ---------------------------------------------------------------
 

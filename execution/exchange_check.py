@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from execution.errors import OrderNotFoundError, classify
-from execution.ledger import Ledger
+from execution.models import OrderRecord
 from execution.numbers import plain
 from execution.positions import PositionBook
 
@@ -32,16 +32,15 @@ class AccountCheck:
 
 
 async def check_account(
-    client: Any, ledger: Ledger, positions: PositionBook, base_of: dict[str, str]
+    client: Any, newest: OrderRecord | None, positions: PositionBook, base_of: dict[str, str]
 ) -> AccountCheck:
-    """Raises a typed ExchangeError (CredentialsError for refused keys)."""
+    """`newest`: the ledger's newest fill since the last reset. Raises a typed ExchangeError
+    (CredentialsError for refused keys)."""
     try:
         account = await client.get_account()
     except Exception as exc:
         raise classify(exc) from None
-    fills = ledger.trades()
-    if fills:
-        newest = fills[-1]
+    if newest is not None:
         try:
             await client.get_order(symbol=newest.symbol, origClientOrderId=newest.client_order_id)
         except Exception as exc:

@@ -33,11 +33,13 @@ from execution.models import BrokerFill, OrderRecord, Position
 from execution.once import OnceOnly
 from execution.order_plan import ACTIONABLE, Refusal, Sizing, plan_order
 from execution.pair_workers import PairWorkers
+from execution.performance import RecentIds
 from execution.positions import PositionBook
-from execution.recovery import assets_of, rebuild, reconcile
+from execution.recovery import assets_of, reconcile
 from execution.risk import RiskManager
 from execution.rules import SymbolRules
 from execution.stops import ExchangeStops, StopBroker
+from execution.trading_state import RECENT_IDS, TradingState
 from strategy.models import Side, SignalRaised, SignalReason
 
 log = logging.getLogger(__name__)
@@ -102,7 +104,8 @@ class OrderExecutor:
             via = stop_broker or cast(StopBroker, broker)
             self.stops = ExchangeStops(via, self._once, clock, stop_loss_of, self._keep)
         self._pairs: PairWorkers[_Job | _StopJob] = PairWorkers(self._run, "executor")
-        self._seen: set[str] = set()  # client order ids already journaled: never again
+        self._seen = RecentIds(RECENT_IDS)  # client order ids already journaled: never again
+        self.newest_fill: OrderRecord | None = None  # the ledger's, at start
         self._last_manual_ref = 0
         self._running = False
         # Why a variant may not open positions now (a person paused it), or None.
@@ -147,22 +150,36 @@ class OrderExecutor:
 
     # -- life --------------------------------------------------------------------------------
 
-    async def start(self, reconcile_stops: bool = True) -> None:
-        """Open the ledger, rebuild positions from it, reconcile open intents (and, unless
-        the caller does it later with `reconcile_stops()`, the stops), tell listeners."""
+    async def start(self, reconcile_stops: bool = True) -> TradingState:
+        """Open the ledger, load positions, risk counters, money and stops from its trading
+        state (execution.trading_state), reconcile open intents (and, unless the caller does
+        it later with `reconcile_stops()`, the stops), tell listeners. Returns the state (the
+        service loads its controls and round trips from it too)."""
         await self.ledger.start()
-        self._seen, self._last_manual_ref = rebuild(
-            self.ledger, self.positions, self.risk, self._lot, self.accounts
-        )
+        state = await self.ledger.trading_state(self.new_state)
+        self.positions.restore(state.book.snapshot())
+        self.risk.daily.restore(state.daily.snapshot())
+        if self.accounts is not None:
+            self.accounts.restore(state.accounts.snapshot())
+        self._seen = RecentIds(RECENT_IDS, state.ids.snapshot())
+        self._last_manual_ref = state.last_manual_ref
+        self.newest_fill = state.newest_fill
         if self.stops is not None:
-            self.stops.rebuild(self.ledger.orders())
-        for outcome in await reconcile(self.ledger, self.broker, self._clock):
+            self.stops.restore(state.stops)
+        for outcome in await reconcile(list(state.open_intents.values()), self.broker, self._clock):
             await self._finish(outcome)
         if reconcile_stops:
             await self.reconcile_stops()
         for pos in self.positions.all():
             self._notify(pos.variant, pos.symbol)
         self._running = True
+        return state
+
+    def new_state(self) -> TradingState:
+        """An empty trading state of this executor's variants, capital and lot rules."""
+        variants = self.accounts.variants if self.accounts is not None else []
+        capital = self.accounts.capital if self.accounts is not None else Decimal(0)
+        return TradingState(variants, capital, self._lot)
 
     async def reconcile_stops(self) -> None:
         """Stops against the exchange (execution.stops.ExchangeStops.reconcile)."""

@@ -4,7 +4,10 @@ A writer thread takes batches from a queue and hands each to `write(items)` (one
 with O_DSYNC, one database transaction): concurrent orders (every variant crossing on the same
 candle) share one disk sync instead of queueing behind each other's, and the event loop never
 blocks on the disk. `flush_soon()` gives a future resolved once everything added so far is
-durable, or failed with the write's error.
+durable, or failed with the write's error. An item added without a waiter (`add` alone: a
+closed candle, a signal note) waits up to `nowait_delay_s` for one: the order that the candle
+or signal leads to then commits it in its own transaction, instead of queueing behind a
+commit of its own (the candle-to-order path pays one sync, not two).
 
 After a failed write the committer is failed (`failure` says why) until that same batch has
 been written: its waiters fail at once (an order whose intent could not be written is never
@@ -28,6 +31,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 RETRY_FIRST_S = 1.0
 RETRY_MAX_S = 30.0
+NOWAIT_DELAY_S = 0.05
 
 
 class _Stop:
@@ -46,11 +50,13 @@ class GroupCommit(Generic[T]):
         name: str,
         retry_first_s: float = RETRY_FIRST_S,
         retry_max_s: float = RETRY_MAX_S,
+        nowait_delay_s: float = NOWAIT_DELAY_S,
     ) -> None:
         self._write = write
         self._name = name
         self._retry_first_s = retry_first_s
         self._retry_max_s = retry_max_s
+        self._nowait_delay_s = nowait_delay_s
         self._stopping = threading.Event()
         self._queue: queue.SimpleQueue[tuple[list[T], list[asyncio.Future[None]]] | _Stop] = (
             queue.SimpleQueue()
@@ -62,6 +68,7 @@ class GroupCommit(Generic[T]):
         self._items: list[T] = []
         self._waiters: list[asyncio.Future[None]] = []
         self._handoff_scheduled = False
+        self._handoff_later: asyncio.TimerHandle | None = None
 
     @property
     def running(self) -> bool:
@@ -89,9 +96,11 @@ class GroupCommit(Generic[T]):
         self._thread = None
 
     def add(self, item: T) -> None:
-        """Queue `item`; it is written in order, with the others of this loop turn."""
+        """Queue `item`; it is written in order, with the next waiter's batch or within
+        `nowait_delay_s`."""
         self._items.append(item)
-        self._schedule_handoff()
+        if self._loop is not None and self._handoff_later is None and not self._handoff_scheduled:
+            self._handoff_later = self._loop.call_later(self._nowait_delay_s, self._hand_off)
 
     def flush_soon(self) -> asyncio.Future[None]:
         """A future resolved when the items added so far are durable."""
@@ -109,6 +118,9 @@ class GroupCommit(Generic[T]):
 
     def _hand_off(self) -> None:
         self._handoff_scheduled = False
+        if self._handoff_later is not None:
+            self._handoff_later.cancel()
+            self._handoff_later = None
         if not self._items and not self._waiters:
             return
         items, self._items = self._items, []

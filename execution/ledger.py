@@ -10,19 +10,27 @@ order appended. The contract:
 - a failed write makes the ledger unavailable (`failure` says why): the waiting append fails,
   later appends raise `LedgerUnavailableError` (nothing is sent, no request waits), and the
   ledger is available again once the failed entries are written (the store retries them).
-- `records()` replays every entry in order; the queries below answer from it.
+- `trading_state(make)` folds the ledger into a fresh `execution.trading_state.TradingState`
+  (from the newest checkpoint, then the entries after it) and keeps checkpointing it; the
+  queries below read the database's indexes. Nothing is held in memory per entry.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from decimal import Decimal
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from aggregation.models import Candle
 from core.errors import RetryableError
-from execution.codec import CandleNote, Entry
+from execution.codec import Entry
 from execution.models import OrderRecord, OrderStatus
+from execution.performance import FeeQuote, RoundTrip
 from strategy.models import SignalRaised
+
+if TYPE_CHECKING:
+    from execution.trading_state import TradingState
 
 T = TypeVar("T")
 
@@ -80,21 +88,13 @@ class Ledger(Protocol):
 
     def append_nowait(self, record: Entry) -> None: ...
 
-    def records(self) -> list[Entry]: ...
+    async def trading_state(self, make_state: Callable[[], TradingState]) -> TradingState:
+        """`make_state()` folded up to the newest entry (off the event loop); from then on the
+        ledger writes checkpoints of the same fold as entries are appended."""
 
-    def orders(self) -> list[OrderRecord]: ...
+    async def candles(self, symbol: str, limit: int) -> list[Candle]: ...
 
-    def open_intents(self) -> list[OrderRecord]: ...
-
-    def trades(
-        self,
-        symbol: str | None = None,
-        variant: str | None = None,
-        since: int | None = None,
-        limit: int | None = None,
-    ) -> list[OrderRecord]: ...
-
-    def candles(self, symbol: str, limit: int) -> list[Candle]: ...
+    async def recent_signals(self, limit: int) -> list[SignalRaised]: ...
 
     async def fills_page(
         self, filters: Filters, limit: int, cursor: int | None
@@ -104,58 +104,10 @@ class Ledger(Protocol):
         self, filters: Filters, limit: int, cursor: int | None
     ) -> Page[SignalRaised]: ...
 
+    async def equity_page(
+        self, filters: Filters, limit: int, cursor: int | None
+    ) -> tuple[Page[tuple[int, Decimal]], int | None]: ...
 
-class RecordedEntries:
-    """The queries of the seam over the entries in memory, in ledger order."""
-
-    def __init__(self) -> None:
-        self._records: list[Entry] = []
-
-    def records(self) -> list[Entry]:
-        """Every entry, in ledger order (order records, signal notes, resets, controls)."""
-        return list(self._records)
-
-    def orders(self) -> list[OrderRecord]:
-        """Every order record (intents and outcomes), in ledger order."""
-        return [r for r in self._records if isinstance(r, OrderRecord)]
-
-    def open_intents(self) -> list[OrderRecord]:
-        """Intents that have no outcome yet (in flight, or interrupted by a crash)."""
-        orders = self.orders()
-        done = {r.client_order_id for r in orders if r.status in OUTCOMES}
-        return [
-            r for r in orders if r.status is OrderStatus.INTENT and r.client_order_id not in done
-        ]
-
-    def trades(
-        self,
-        symbol: str | None = None,
-        variant: str | None = None,
-        since: int | None = None,
-        limit: int | None = None,
-    ) -> list[OrderRecord]:
-        """Filled orders, oldest first; `since` is a fill time in epoch ms (inclusive);
-        `limit` keeps the most recent ones."""
-        out = [
-            r
-            for r in self._records
-            if isinstance(r, OrderRecord)
-            and r.status is OrderStatus.FILLED
-            and (symbol is None or r.symbol == symbol)
-            and (variant is None or r.variant == variant)
-            and (since is None or (r.fill_time_ms or 0) >= since)
-        ]
-        if limit is not None:
-            out = out[-limit:] if limit > 0 else []
-        return out
-
-    def candles(self, symbol: str, limit: int) -> list[Candle]:
-        """The newest `limit` closed 1-minute candles of `symbol` the ledger holds, oldest
-        first (each open time once: the newest entry of a minute wins)."""
-        by_minute: dict[int, Candle] = {}
-        for entry in reversed(self._records):
-            if isinstance(entry, CandleNote) and entry.candle.symbol == symbol:
-                by_minute.setdefault(entry.candle.open_time, entry.candle)
-                if len(by_minute) >= limit:
-                    break
-        return [by_minute[t] for t in sorted(by_minute)]
+    async def round_trips_page(
+        self, filters: Filters, limit: int, cursor: int | None, fee_quote: FeeQuote
+    ) -> Page[tuple[str, str, RoundTrip]]: ...

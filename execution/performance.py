@@ -17,6 +17,7 @@ means the same in `GET /performance` and in the backtest report:
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -118,47 +119,82 @@ def _time(rec: OrderRecord) -> int:
     return rec.fill_time_ms or rec.time_ms
 
 
+class TripBook:
+    """Round trips paired fill by fill, in ledger order (the one pairing: `round_trips` and the
+    live service's running figures both use it). Holds only the trips still open."""
+
+    def __init__(self, fee_quote: FeeQuote) -> None:
+        self._fee = fee_quote
+        self.progress: dict[Key, _Open] = {}
+
+    def open_since(self) -> dict[Key, int]:
+        """When each still-open trip started (its first entry fill)."""
+        return {key: trip.entry_time for key, trip in self.progress.items()}
+
+    def add(self, rec: OrderRecord) -> tuple[Key, RoundTrip] | None:
+        """Take one fill; the round trip it closes, if it closes one."""
+        if not rec.filled or not rec.executed_qty:
+            return None
+        key = (rec.variant, rec.symbol)
+        price = rec.avg_price if rec.avg_price is not None else rec.quote_qty / rec.executed_qty
+        trip = self.progress.get(key)
+        if rec.side is Side.BUY:
+            if trip is None:
+                trip = self.progress[key] = _Open(_time(rec), rec.client_order_id)
+            trip.bought += rec.executed_qty
+            trip.bought_quote += rec.executed_qty * price
+            trip.fees += self._fee(rec)
+            return None
+        if trip is None:
+            return None  # a SELL of what a reset or an older journal held: no entry to pair
+        trip.sold += rec.executed_qty
+        trip.sold_quote += rec.executed_qty * price
+        trip.fees += self._fee(rec)
+        trip.pnl += rec.realized_pnl or _ZERO
+        if not rec.closing:
+            return None
+        del self.progress[key]
+        return key, RoundTrip(
+            entry_time=trip.entry_time,
+            entry_price=trip.bought_quote / trip.bought if trip.bought else price,
+            exit_time=_time(rec),
+            exit_price=trip.sold_quote / trip.sold,
+            exit_reason=rec.reason.value,
+            quantity=trip.sold,
+            fees=trip.fees,
+            pnl=trip.pnl,
+            entry_order_id=trip.entry_order_id,
+            exit_order_id=rec.client_order_id,
+        )
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        return [
+            {"variant": v, "symbol": s, "entry_time": t.entry_time,
+             "entry_order_id": t.entry_order_id, "bought": str(t.bought),
+             "bought_quote": str(t.bought_quote), "sold": str(t.sold),
+             "sold_quote": str(t.sold_quote), "fees": str(t.fees), "pnl": str(t.pnl)}
+            for (v, s), t in self.progress.items()
+        ]  # fmt: skip
+
+    def restore(self, rows: list[dict[str, Any]]) -> None:
+        self.progress = {}
+        for r in rows:
+            self.progress[(r["variant"], r["symbol"])] = _Open(
+                int(r["entry_time"]), str(r["entry_order_id"]), Decimal(r["bought"]),
+                Decimal(r["bought_quote"]), Decimal(r["sold"]), Decimal(r["sold_quote"]),
+                Decimal(r["fees"]), Decimal(r["pnl"]),
+            )  # fmt: skip
+
+
 def round_trips(fills: Iterable[OrderRecord], fee_quote: FeeQuote) -> Trips:
     """Pair filled orders (in journal order) into round trips per (variant, symbol)."""
     out = Trips()
-    progress: dict[Key, _Open] = {}
+    book = TripBook(fee_quote)
     for rec in fills:
-        if not rec.filled or not rec.executed_qty:
-            continue
-        key = (rec.variant, rec.symbol)
-        price = rec.avg_price if rec.avg_price is not None else rec.quote_qty / rec.executed_qty
-        trip = progress.get(key)
-        if rec.side is Side.BUY:
-            if trip is None:
-                trip = progress[key] = _Open(_time(rec), rec.client_order_id)
-            trip.bought += rec.executed_qty
-            trip.bought_quote += rec.executed_qty * price
-            trip.fees += fee_quote(rec)
-            continue
-        if trip is None:
-            continue  # a SELL of what a reset or an older journal held: no entry to pair
-        trip.sold += rec.executed_qty
-        trip.sold_quote += rec.executed_qty * price
-        trip.fees += fee_quote(rec)
-        trip.pnl += rec.realized_pnl or _ZERO
-        if not rec.closing:
-            continue
-        del progress[key]
-        out.closed.setdefault(key, []).append(
-            RoundTrip(
-                entry_time=trip.entry_time,
-                entry_price=trip.bought_quote / trip.bought if trip.bought else price,
-                exit_time=_time(rec),
-                exit_price=trip.sold_quote / trip.sold,
-                exit_reason=rec.reason.value,
-                quantity=trip.sold,
-                fees=trip.fees,
-                pnl=trip.pnl,
-                entry_order_id=trip.entry_order_id,
-                exit_order_id=rec.client_order_id,
-            )
-        )
-    out.open_since = {key: trip.entry_time for key, trip in progress.items()}
+        closed = book.add(rec)
+        if closed is not None:
+            out.closed.setdefault(closed[0], []).append(closed[1])
+    out.open_since = book.open_since()
     return out
 
 
@@ -214,6 +250,80 @@ def trip_stats(
     )
 
 
+class TripTally:
+    """The running form of `trip_stats`: round trips added one at a time as they close, the
+    figures equal to `trip_stats` over all of them. Holding time is a union of intervals;
+    those no later trip can overlap any more are folded into one sum (`settle`), so what is
+    kept stays small however long the history."""
+
+    def __init__(self) -> None:
+        self.round_trips = self.wins = self.stops_hit = self.hold_total = 0
+        self.pnl = self.fees = _ZERO
+        self.settled_ms = 0  # held time of intervals that ended before the settle point
+        self.spans: list[tuple[int, int]] = []  # the rest, merged and sorted
+
+    def add(self, t: RoundTrip) -> None:
+        self.round_trips += 1
+        self.wins += t.pnl > 0
+        self.pnl += t.pnl
+        self.fees += t.fees
+        self.stops_hit += t.exit_reason == SignalReason.STOP_LOSS.value
+        self.hold_total += t.exit_time - t.entry_time
+        self.spans = _merged([*self.spans, (t.entry_time, t.exit_time)])
+
+    def settle(self, before_ms: int) -> None:
+        """Fold the intervals that end by `before_ms` into the sum: the caller promises that
+        no trip still to come (or still open) started before it."""
+        keep = [s for s in self.spans if s[1] > before_ms]
+        self.settled_ms += sum(e - s for s, e in self.spans if e <= before_ms)
+        self.spans = keep
+
+    def stats(self, start_ms: int, end_ms: int, open_since: Iterable[int] = ()) -> TripStats:
+        """What `trip_stats` gives for every trip added (see there)."""
+        opens = [(since, end_ms) for since in open_since if end_ms > since]
+        held = self.settled_ms + _union_ms([*self.spans, *opens])
+        count = self.round_trips
+        span = end_ms - start_ms
+        return TripStats(
+            round_trips=count,
+            wins=self.wins,
+            win_rate=self.wins / count if count else 0.0,
+            pnl=self.pnl,
+            fees=self.fees,
+            stops_hit=self.stops_hit,
+            avg_hold_ms=self.hold_total // count if count else None,
+            held_ms=held,
+            exposure=min(1.0, held / span) if span > 0 else 0.0,
+        )
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "counts": [self.round_trips, self.wins, self.stops_hit, self.hold_total],
+            "pnl": str(self.pnl), "fees": str(self.fees), "settled_ms": self.settled_ms,
+            "spans": [list(s) for s in self.spans],
+        }  # fmt: skip
+
+    @classmethod
+    def restored(cls, obj: dict[str, Any]) -> TripTally:
+        out = cls()
+        out.round_trips, out.wins, out.stops_hit, out.hold_total = (int(n) for n in obj["counts"])
+        out.pnl, out.fees = Decimal(obj["pnl"]), Decimal(obj["fees"])
+        out.settled_ms = int(obj["settled_ms"])
+        out.spans = [(int(s), int(e)) for s, e in obj["spans"]]
+        return out
+
+
+def _merged(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """[start, end) intervals merged where they overlap or touch, sorted."""
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(intervals):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
 def _union_ms(intervals: list[tuple[int, int]]) -> int:
     """Total length of the union of [start, end) intervals (already sorted when disjoint)."""
     total = 0
@@ -266,3 +376,83 @@ class DrawdownMeter:
             self.peak = equity
         elif worst is not None and worst > self.max_drawdown:
             self.max_drawdown = worst
+
+
+class RecentIds:
+    """The newest `size` ids seen, to drop a repeat (a record told twice) in bounded memory."""
+
+    def __init__(self, size: int, ids: Iterable[str] = ()) -> None:
+        self._order: deque[str] = deque(maxlen=size)
+        self._set: set[str] = set()
+        for i in ids:
+            self.add(i)
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._set
+
+    def add(self, item: str) -> None:
+        if item in self._set:
+            return
+        if len(self._order) == self._order.maxlen:
+            self._set.discard(self._order[0])
+        self._order.append(item)
+        self._set.add(item)
+
+    def snapshot(self) -> list[str]:
+        return list(self._order)
+
+
+SETTLE_MARGIN_MS = 3_600_000  # fill times may arrive a little out of order
+
+
+class TripFigures:
+    """Round-trip figures since the last exchange reset, per (variant, symbol) and per
+    variant, kept up to date fill by fill (`on_fill`), in memory that does not grow with
+    history: the open trips, one `TripTally` per key and the newest fill ids."""
+
+    def __init__(self, fee_quote: FeeQuote, recent: int = 10_000) -> None:
+        self._fee = fee_quote
+        self._recent = recent
+        self.reset()
+
+    def reset(self) -> None:
+        self.book = TripBook(self._fee)
+        self.tallies: dict[tuple[str, str | None], TripTally] = {}
+        self.first_ms: int | None = None  # the first fill taken since the reset
+        self.seen = RecentIds(self._recent)  # fills taken (none counted twice)
+
+    def on_fill(self, fill: OrderRecord) -> bool:
+        """Take one fill (False: not a fill, or one taken already)."""
+        if not fill.executed_qty or not fill.filled or fill.client_order_id in self.seen:
+            return False
+        self.seen.add(fill.client_order_id)
+        at = _time(fill)
+        self.first_ms = at if self.first_ms is None else min(self.first_ms, at)
+        closed = self.book.add(fill)
+        if closed is not None:
+            (variant, symbol), trip = closed
+            opens = [t for (v, _), t in self.book.open_since().items() if v == variant]
+            settle = min([*opens, at]) - SETTLE_MARGIN_MS
+            for key in ((variant, symbol), (variant, None)):
+                tally = self.tallies.setdefault(key, TripTally())
+                tally.add(trip)
+                tally.settle(settle)
+        return True
+
+    def tally(self, variant: str, symbol: str | None = None) -> TripTally:
+        return self.tallies.get((variant, symbol)) or TripTally()
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "open": self.book.snapshot(),
+            "tallies": [[v, s, t.snapshot()] for (v, s), t in self.tallies.items()],
+            "first_ms": self.first_ms,
+            "seen": self.seen.snapshot(),
+        }
+
+    def restore(self, obj: dict[str, Any]) -> None:
+        self.reset()
+        self.book.restore(obj["open"])
+        self.tallies = {(v, s): TripTally.restored(t) for v, s, t in obj["tallies"]}
+        self.first_ms = obj["first_ms"]
+        self.seen = RecentIds(self._recent, obj["seen"])

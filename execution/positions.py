@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from decimal import ROUND_DOWN, Decimal
+from typing import Any
 
 from execution.models import OrderRecord, Position
 from strategy.models import Side
@@ -67,6 +68,37 @@ class PositionBook:
         if gone is not None:
             spent, received = self.flows(variant)
             self._flows[variant] = (spent - gone.spent_quote, received - gone.received_quote)
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """Every position as plain JSON (a checkpoint of the trading state)."""
+        return [
+            {"variant": p.variant, "symbol": p.symbol, "qty": str(p.qty),
+             "held_qty": str(p.held_qty),
+             "entry_price": None if p.entry_price is None else str(p.entry_price),
+             "cost_quote": str(p.cost_quote), "realized_pnl": str(p.realized_pnl),
+             "spent_quote": str(p.spent_quote), "received_quote": str(p.received_quote),
+             "fees_quote": str(p.fees_quote), "trades": p.trades, "updated_ms": p.updated_ms}
+            for p in self._positions.values()
+        ]  # fmt: skip
+
+    def restore(self, rows: list[dict[str, Any]]) -> None:
+        """The positions of a `snapshot`, in place of what the book held."""
+        self._positions.clear()
+        self._by_variant.clear()
+        self._flows.clear()
+        for r in rows:
+            entry = r["entry_price"]
+            pos = Position(
+                r["variant"], r["symbol"], Decimal(r["qty"]), Decimal(r["held_qty"]),
+                None if entry is None else Decimal(entry), Decimal(r["cost_quote"]),
+                Decimal(r["realized_pnl"]), Decimal(r["spent_quote"]),
+                Decimal(r["received_quote"]), Decimal(r["fees_quote"]), int(r["trades"]),
+                int(r["updated_ms"]),
+            )  # fmt: skip
+            self._positions[(pos.variant, pos.symbol)] = pos
+            self._by_variant.setdefault(pos.variant, {})[pos.symbol] = pos
+            spent, received = self.flows(pos.variant)
+            self._flows[pos.variant] = (spent + pos.spent_quote, received + pos.received_quote)
 
     def apply(
         self, fill: OrderRecord, base_asset: str, quote_asset: str, step: Decimal | None

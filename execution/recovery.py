@@ -1,4 +1,5 @@
-"""After a crash: rebuild positions from the journal, reconcile intents without an outcome.
+"""After a crash: reconcile intents without an outcome (positions come from the ledger's
+trading state: execution.trading_state).
 
 An intent without an outcome was interrupted between "journaled" and "outcome journaled".
 It is looked up on the exchange by its client order id: found and executed -> filled (with
@@ -12,14 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from decimal import Decimal
 
 from core.clock import Clock
 from core.symbols import split_symbol
-from execution.accounts import Accounts
 from execution.brokers import Broker
-from execution.codec import CandleNote, ExchangeReset
 from execution.errors import (
     ExchangeError,
     OrderNotExecutedError,
@@ -27,11 +25,7 @@ from execution.errors import (
     TimestampError,
     classify,
 )
-from execution.ledger import Ledger
-from execution.models import OrderRecord, OrderStatus
-from execution.positions import PositionBook
-from execution.risk import RiskManager
-from strategy.models import SignalReason
+from execution.models import OrderRecord
 
 log = logging.getLogger(__name__)
 
@@ -47,50 +41,8 @@ def assets_of(broker: Broker, symbol: str) -> tuple[str, str]:
         return split_symbol(symbol) or (symbol, "")
 
 
-def rebuild(
-    ledger: Ledger,
-    book: PositionBook,
-    risk: RiskManager,
-    lot: Callable[[str], Lot],
-    accounts: Accounts | None = None,
-) -> tuple[set[str], int]:
-    """Replay filled outcomes into `book` and counters into `risk`, and every fill and closed
-    candle into `accounts`' marks, in ledger order (the same marks as when they happened); an
-    exchange reset ends every position held before it. Returns the client order ids already
-    used (never sent again) and the last manual ref."""
-    seen: set[str] = set()
-    last_manual = 0
-    for entry in ledger.records():
-        if isinstance(entry, CandleNote):
-            c = entry.candle
-            if accounts is not None and c.complete:
-                accounts.on_close(c.symbol, c.close_time, c.close)
-            continue
-        if isinstance(entry, ExchangeReset):
-            for pos in book.all():
-                book.clear(pos.variant, pos.symbol)
-            if accounts is not None:
-                accounts.on_reset()
-            continue
-        if not isinstance(entry, OrderRecord):
-            continue
-        seen.add(entry.client_order_id)
-        if entry.status is OrderStatus.INTENT and entry.order_type == "MARKET":
-            risk.record_order(entry.variant, entry.time_ms)
-            if entry.reason is SignalReason.MANUAL:
-                last_manual = max(last_manual, entry.ref)
-        elif entry.filled:
-            base, quote, step = lot(entry.symbol)
-            _, pnl = book.apply(entry, base, quote, step)
-            if pnl is not None:
-                risk.record_pnl(entry.variant, pnl, entry.fill_time_ms or entry.time_ms)
-            if accounts is not None:
-                accounts.on_fill(entry)
-    return seen, last_manual
-
-
 async def reconcile(
-    ledger: Ledger,
+    intents: list[OrderRecord],
     broker: Broker,
     clock: Clock,
     attempts: int = 20,
@@ -100,7 +52,7 @@ async def reconcile(
     """Outcomes for every open intent, looked up on the exchange by client order id. An
     intent the exchange cannot answer for after `attempts` stays open (next start retries)."""
     outcomes: list[OrderRecord] = []
-    for intent in ledger.open_intents():
+    for intent in intents:
         if intent.order_type != "MARKET":
             continue  # a stop's intent: execution.stops reconciles it
         delay = backoff_s

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from decimal import Decimal
+from typing import Any
 
 from config import Settings
 from core.clock import Clock
@@ -21,6 +22,37 @@ from execution.numbers import plain
 
 DAY_MS = 86_400_000
 _ZERO = Decimal(0)
+
+
+class DailyCounts:
+    """Orders sent and realized P&L per variant and UTC day (ms since the epoch // DAY_MS)."""
+
+    def __init__(self) -> None:
+        self.orders: defaultdict[tuple[str, int], int] = defaultdict(int)
+        self.pnl: defaultdict[tuple[str, int], Decimal] = defaultdict(Decimal)
+
+    def record_order(self, variant: str, at_ms: int) -> None:
+        self.orders[(variant, at_ms // DAY_MS)] += 1
+
+    def record_pnl(self, variant: str, pnl: Decimal, at_ms: int) -> None:
+        self.pnl[(variant, at_ms // DAY_MS)] += pnl
+
+    def snapshot(self) -> dict[str, Any]:
+        """The newest two days recorded (older days decide nothing any more)."""
+        days = {day for _, day in (*self.orders, *self.pnl)}
+        recent = max(days, default=0) - 1
+        return {
+            "orders": [[v, d, n] for (v, d), n in self.orders.items() if d >= recent],
+            "pnl": [[v, d, str(p)] for (v, d), p in self.pnl.items() if d >= recent],
+        }
+
+    def restore(self, obj: dict[str, Any]) -> None:
+        self.orders.clear()
+        self.pnl.clear()
+        for v, d, n in obj["orders"]:
+            self.orders[(v, int(d))] = int(n)
+        for v, d, p in obj["pnl"]:
+            self.pnl[(v, int(d))] = Decimal(p)
 
 
 class RiskManager:
@@ -35,8 +67,7 @@ class RiskManager:
         self.max_position_quote = max_position_quote
         self.daily_loss_limit_quote = daily_loss_limit_quote
         self.max_orders_per_day = max_orders_per_day
-        self._orders: defaultdict[tuple[str, int], int] = defaultdict(int)
-        self._pnl: defaultdict[tuple[str, int], Decimal] = defaultdict(Decimal)
+        self.daily = DailyCounts()
         self._paused_until = 0.0  # loop.time()
 
     @classmethod
@@ -55,29 +86,29 @@ class RiskManager:
 
     def record_order(self, variant: str, at_ms: int | None = None) -> None:
         """An order was sent (or found on the exchange) for `variant`."""
-        self._orders[(variant, self._day(at_ms))] += 1
+        self.daily.record_order(variant, self._clock.now_ms() if at_ms is None else at_ms)
 
     def record_pnl(self, variant: str, pnl: Decimal, at_ms: int | None = None) -> None:
-        self._pnl[(variant, self._day(at_ms))] += pnl
+        self.daily.record_pnl(variant, pnl, self._clock.now_ms() if at_ms is None else at_ms)
 
     # -- checks ------------------------------------------------------------------------------
 
     def orders_today(self, variant: str) -> int:
-        return self._orders[(variant, self._day())]
+        return self.daily.orders.get((variant, self._day()), 0)
 
     def pnl_today(self, variant: str) -> Decimal:
-        return self._pnl[(variant, self._day())]
+        return self.daily.pnl.get((variant, self._day()), _ZERO)
 
     def halt_reason(self, variant: str) -> str | None:
         """Why `variant` may open nothing more today (daily loss, orders per day), or None."""
         key = (variant, self._clock.now_ms() // DAY_MS)  # one day for both checks
-        pnl = self._pnl.get(key, _ZERO)
+        pnl = self.daily.pnl.get(key, _ZERO)
         if pnl <= -self.daily_loss_limit_quote:
             return (
                 f"daily loss limit: {variant} lost {plain(-pnl)} today"
                 f" (limit {plain(self.daily_loss_limit_quote)}); entries resume at 00:00 UTC"
             )
-        orders = self._orders.get(key, 0)
+        orders = self.daily.orders.get(key, 0)
         if orders >= self.max_orders_per_day:
             return (
                 f"max orders per day: {variant} sent {orders} today"

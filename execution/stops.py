@@ -14,8 +14,9 @@ while it rests, then `filled` (an exit with reason stop_loss and the exchange's 
   filled, that fill is the exit: the caller must not sell again.
 - `check(...)` asks the exchange about a stop (a user-data event said it changed, or the
   stream is down and this is the polling fallback).
-- At start, `rebuild` + `reconcile`: a stop that filled while the service was down becomes the
-  exit record, a position without a live stop gets one, a stop without a position is canceled.
+- At start, `restore` (what the ledger says: `StopMemory`) + `reconcile`: a stop that filled
+  while the service was down becomes the exit record, a position without a live stop gets
+  one, a stop without a position is canceled.
 
 Every call runs in the executor's worker of that (variant, symbol), so stop, exit and entry of
 one position never race inside the service; the races with the exchange (the stop fills while
@@ -27,12 +28,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from decimal import ROUND_DOWN, Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from core.clock import Clock
+from execution.codec import decode, encode
 from execution.errors import CancelRejectedError, ExchangeError, TimestampError, classify
 from execution.ids import stop_order_id
 from execution.models import OrderRecord, OrderStatus, Position, RestingOrder
@@ -43,6 +45,44 @@ from strategy.models import Side, SignalReason
 log = logging.getLogger(__name__)
 STOP_LOSS = "STOP_LOSS"
 _LIVE = (OrderStatus.INTENT, OrderStatus.OPEN)
+
+
+class StopMemory:
+    """What the ledger says of stops, folded order record by order record: the stop last
+    intended or open per position, how many stops each position ever had (a replacement gets
+    a new id) and the newest entry behind it."""
+
+    def __init__(self) -> None:
+        self.live: dict[tuple[str, str], OrderRecord] = {}
+        self.versions: Counter[tuple[str, str]] = Counter()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def apply(self, rec: OrderRecord) -> None:
+        key = (rec.variant, rec.symbol)
+        if rec.order_type == STOP_LOSS:
+            self.versions[key] += rec.status is OrderStatus.INTENT
+            if rec.status in _LIVE:
+                self.live[key] = rec
+            elif self.live.get(key, rec).client_order_id == rec.client_order_id:
+                self.live.pop(key, None)
+        elif rec.filled and rec.side is Side.BUY:
+            self.entries[key] = rec.client_order_id
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "live": [encode(rec) for rec in self.live.values()],
+            "versions": [[v, s, n] for (v, s), n in self.versions.items()],
+            "entries": [[v, s, cid] for (v, s), cid in self.entries.items()],
+        }
+
+    def restore(self, obj: dict[str, Any]) -> None:
+        self.live = {}
+        for raw in obj["live"]:
+            rec = decode(raw)
+            assert isinstance(rec, OrderRecord)
+            self.live[(rec.variant, rec.symbol)] = rec
+        self.versions = Counter({(v, s): int(n) for v, s, n in obj["versions"]})
+        self.entries = {(v, s): cid for v, s, cid in obj["entries"]}
 
 
 class StopBroker(Protocol):
@@ -112,18 +152,11 @@ class ExchangeStops:
 
     # -- start -----------------------------------------------------------------------------
 
-    def rebuild(self, orders: Iterable[OrderRecord]) -> None:
-        """The stops the journal last saw intended or open, and the entries behind them."""
-        for rec in orders:
-            key = (rec.variant, rec.symbol)
-            if rec.order_type == STOP_LOSS:
-                self._versions[key] += rec.status is OrderStatus.INTENT
-                if rec.status in _LIVE:
-                    self._live[key] = rec
-                elif self._live.get(key, rec).client_order_id == rec.client_order_id:
-                    self._live.pop(key, None)
-            elif rec.filled and rec.side is Side.BUY:
-                self._entries[key] = rec.client_order_id
+    def restore(self, memory: StopMemory) -> None:
+        """The stops the ledger last saw intended or open, and the entries behind them."""
+        self._live = dict(memory.live)
+        self._versions = Counter(memory.versions)
+        self._entries = dict(memory.entries)
 
     async def reconcile(self, positions: Callable[[], list[Position]]) -> None:
         """Ask the exchange about every stop the journal left live (a fill while the service

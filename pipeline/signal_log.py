@@ -15,6 +15,10 @@ class SignalLog:
         self._signals: deque[SignalRaised] = deque(maxlen=maxlen)
         self.on_add: Callable[[SignalRaised], None] | None = None  # e.g. into the journal
 
+    @property
+    def maxlen(self) -> int:
+        return self._signals.maxlen or 0
+
     def add(self, signal: SignalRaised) -> None:
         self._signals.append(signal)
         if self.on_add is not None:

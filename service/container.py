@@ -111,8 +111,7 @@ class Service:
         )  # fmt: skip
         assert self.executor.accounts is not None  # from_settings builds them
         self.performance = LivePerformance(
-            self.executor.accounts, hub=self.hub, ledger=self.ledger, clock=clock,
-            lot=self.executor.lot,
+            self.executor.accounts, hub=self.hub, clock=clock, lot=self.executor.lot,
         )  # fmt: skip
         self.executor.add_fill_listener(self.performance.on_fill)
         self.status.register_metric_sources(
@@ -216,7 +215,7 @@ class Service:
         if self.signals.on_add is not None:
             return
         await self.ledger.start()
-        self.signals.restore(e.signal for e in self.ledger.records() if isinstance(e, SignalNote))
+        self.signals.restore(await self.ledger.recent_signals(self.signals.maxlen))
         self.signals.on_add = self._journal_signal
 
     async def _load_exchange(self) -> None:
@@ -233,8 +232,9 @@ class Service:
         if not self.trading_ready:
             # Journal recovery: positions rebuilt, open intents reconciled with the exchange.
             await self._open_ledger()
-            await self.executor.start(reconcile_stops=False)
-            self.controls.restore()  # paused / re-configured variants stay so
+            state = await self.executor.start(reconcile_stops=False)
+            self.controls.restore(state.control_entries())  # paused / re-configured stay so
+            self.performance.restore(state.trips)
             if self.mode != "paper":
                 await self._check_account()
             await self.executor.reconcile_stops()  # after a reset is known: none on a wiped one
@@ -245,7 +245,6 @@ class Service:
                 )
                 log.warning(note)
                 self.status.notices.append(note)
-            self.performance.load()
             self.trading_ready = True
             self.status.on_ledger_back = self._recheck_stops
             if self.parts.stop_watch is not None:
@@ -284,7 +283,7 @@ class Service:
     async def _warm_up(self, symbol: str) -> None:
         limit = min(self.settings.candle_history, WARMUP_LIMIT)
         candles = await warm_up_from_rest(self.client, symbol, limit, self.clock.now_ms())
-        stored = self.ledger.candles(symbol, self.settings.candle_history)
+        stored = await self.ledger.candles(symbol, self.settings.candle_history)
         merged, from_ledger = with_stored(stored, candles)
         taken = self.pipeline.warm_up(symbol, merged)
         log.info(
@@ -296,9 +295,10 @@ class Service:
         """Credentials, a testnet reset, and balances against the journal (see
         execution.exchange_check); a reset ends the journal's positions, visibly."""
         base_of = {symbol: rule.base_asset for symbol, rule in self.rules.items()}
-        check = await check_account(self.client, self.ledger, self.positions, base_of)
+        check = await check_account(self.client, self.executor.newest_fill, self.positions, base_of)
         if check.reset is not None:
             ended = await self.executor.end_positions_by_reset(check.reset)
+            self.performance.on_reset()
             held = ", ".join(f"{p.variant}/{p.symbol} {p.held_qty}" for p in ended) or "none"
             log.warning("%s; positions ended without selling: %s", check.reset, held)
             when = datetime.fromtimestamp(self.clock.now_ms() / 1000, tz=UTC).isoformat()

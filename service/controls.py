@@ -11,7 +11,7 @@ re-configuration is validated completely before anything changes: a bad value is
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -95,11 +95,11 @@ class VariantControls:
     def paused(self, name: str) -> bool:
         return self._states.paused_by_person(name) is not None
 
-    def restore(self) -> int:
-        """Replay the journal's commands (at start, after the journal was read); how many."""
+    def restore(self, controls: Iterable[VariantControl]) -> int:
+        """Apply the ledger's commands (at start: `TradingState.control_entries`); how many."""
         count = 0
-        for entry in self._ledger.records():
-            if isinstance(entry, VariantControl) and entry.variant in self._variants:
+        for entry in controls:
+            if entry.variant in self._variants:
                 self._apply(entry)
                 count += 1
         return count

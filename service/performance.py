@@ -4,9 +4,11 @@
 Every money figure (equity, realized, unrealized, fees, return, drawdown, the equity curve) is
 the executor's `Accounts`, marked at fills and candle closes and replayed from the ledger at
 start: the same figures `/strategy` shows, and the same after a restart. This module adds the
-round-trip statistics, from the fills since the last exchange reset, read from the ledger at
-start and then told each fill by the executor (`add_fill_listener`: never lost); it pushes a
-/ws `performance` message at most once a second after a fill or a candle close.
+round-trip statistics since the last exchange reset (execution.performance.TripFigures: running
+tallies, not a list of fills), loaded from the ledger's trading state at start and then told
+each fill by the executor (`add_fill_listener`: never lost); it pushes a /ws `performance`
+message at most once a second after a fill or a candle close. The list of round trips is a
+ledger query (`Ledger.round_trips_page`).
 """
 
 from __future__ import annotations
@@ -21,10 +23,8 @@ from aggregation.models import Candle
 from core.clock import Clock
 from core.hub import CANDLE, PERFORMANCE, TRADE, Event, Hub, Subscriber
 from execution.accounts import Accounts, VariantMoney
-from execution.codec import ExchangeReset
-from execution.ledger import Ledger
 from execution.models import OrderRecord
-from execution.performance import RoundTrip, TripStats, fee_in_quote, round_trips, trip_stats
+from execution.performance import FeeQuote, TripFigures, TripStats, fee_in_quote
 
 PUBLISH_EVERY_S = 1.0
 QUEUE = 10_000
@@ -64,44 +64,29 @@ class PerformanceReport:
 class LivePerformance:
     """Round trips of every variant beside its money; `report()` and `curve()` for the API."""
 
-    def __init__(
-        self, accounts: Accounts, *, hub: Hub, ledger: Ledger, clock: Clock, lot: Lot
-    ) -> None:
+    def __init__(self, accounts: Accounts, *, hub: Hub, clock: Clock, lot: Lot) -> None:
         self.accounts = accounts
         self.capital = accounts.capital
         self._variants = accounts.variants
         self._hub = hub
-        self._ledger = ledger
         self._clock = clock
-        self._fee = fee_in_quote(lambda symbol: lot(symbol)[0])
+        self.fee: FeeQuote = fee_in_quote(lambda symbol: lot(symbol)[0])
         self._started_ms = clock.now_ms()
-        self._reset()
-
-    def _reset(self) -> None:
-        self._fills: list[OrderRecord] = []
-        self._seen: set[str] = set()  # client order ids of the fills taken (no fill twice)
+        self.figures = TripFigures(self.fee)
 
     # -- input ---------------------------------------------------------------------------------
 
-    def load(self) -> None:
-        """The ledger's fills since its last reset (call once the ledger is read and any reset
-        seen at start is in it)."""
-        self._reset()
-        for entry in self._ledger.records():
-            if isinstance(entry, ExchangeReset):
-                self._reset()
-            elif isinstance(entry, OrderRecord) and entry.filled:
-                self.on_fill(entry)
+    def restore(self, figures: TripFigures) -> None:
+        """The round-trip figures of the ledger's trading state (at start)."""
+        self.figures.restore(figures.snapshot())
+
+    def on_reset(self) -> None:
+        """The exchange was wiped: the figures start again."""
+        self.figures.reset()
 
     def on_fill(self, fill: OrderRecord) -> None:
-        if (
-            fill.variant not in self._variants
-            or not fill.executed_qty
-            or fill.client_order_id in self._seen
-        ):
-            return
-        self._seen.add(fill.client_order_id)
-        self._fills.append(fill)
+        if fill.variant in self._variants:
+            self.figures.on_fill(fill)
 
     async def run(self) -> None:
         """Follow fills and closed candles; push `performance` (owned by the service)."""
@@ -141,44 +126,27 @@ class LivePerformance:
 
     # -- output --------------------------------------------------------------------------------
 
-    def trips(
-        self, variant: str | None = None, symbol: str | None = None
-    ) -> list[tuple[str, str, RoundTrip]]:
-        """Closed round trips since the last reset, (variant, symbol, trip), by exit time."""
-        trips = round_trips(self._fills, self._fee)
-        out = [
-            (v, s, t)
-            for (v, s), ts in trips.closed.items()
-            if variant in (None, v) and symbol in (None, s)
-            for t in ts
-        ]
-        out.sort(key=lambda row: (row[2].exit_time, row[2].exit_order_id))
-        return out
-
     def curve(self, variant: str) -> list[tuple[int, Decimal]]:
         """(time ms, equity) marks of `variant`, oldest first (KeyError: unknown variant)."""
         return self.accounts.curve(variant)
 
     def report(self) -> PerformanceReport:
         now = self._clock.now_ms()
-        first = min((f.fill_time_ms or f.time_ms for f in self._fills), default=None)
+        first = self.figures.first_ms
         start = min(self._started_ms, first) if first is not None else self._started_ms
-        trips = round_trips(self._fills, self._fee)
+        open_since = self.figures.book.open_since()
         out: list[VariantPerformance] = []
         for variant in self._variants:
             symbols: dict[str, Figures] = {}
             for symbol in self.accounts.symbols(variant):
-                key = (variant, symbol)
-                since = trips.open_since.get(key)
-                stats = trip_stats(
-                    trips.closed.get(key, []), start, now, () if since is None else (since,)
+                since = open_since.get((variant, symbol))
+                stats = self.figures.tally(variant, symbol).stats(
+                    start, now, () if since is None else (since,)
                 )
                 money = self.accounts.money(variant, symbol)
                 symbols[symbol] = _figures(stats, money, self.accounts.open_count(variant, symbol))
-            every = [t for (v, _), ts in trips.closed.items() if v == variant for t in ts]
-            every.sort(key=lambda t: t.entry_time)
-            opens = [t for (v, _), t in trips.open_since.items() if v == variant]
-            stats = trip_stats(every, start, now, opens)
+            opens = [t for (v, _), t in open_since.items() if v == variant]
+            stats = self.figures.tally(variant).stats(start, now, opens)
             money = self.accounts.money(variant)
             figures = _figures(stats, money, self.accounts.open_count(variant))
             out.append(VariantPerformance(variant, self.capital, money.equity, figures, symbols))

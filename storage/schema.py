@@ -71,8 +71,8 @@ entries = Table(
     Column("symbol", String(32)),
     Column("client_order_id", String(64)),
     Column("body", Text, nullable=False),
-    Index("ix_entries_kind_seq", "kind", "seq"),
-    Index("ix_entries_client_order_id", "client_order_id"),
+    # No secondary index: every commit of an order's intent would write its pages too, and
+    # the queries read the typed tables' indexes (orders has client_order_id's).
 )
 
 orders = Table(
@@ -163,4 +163,22 @@ candles = Table(
     Column("complete", Boolean, nullable=False),
     Column("source", String(16), nullable=False),
     Index("ix_candles_symbol_open_time", "symbol", "open_time"),
+)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=False),  # the last entry folded in
+    Column("time_ms", BigInteger, nullable=False),  # the time of entry `seq`
+    Column("fingerprint", String(64), nullable=False),  # execution.trading_state
+    Column("body", Text, nullable=False),  # the trading state as JSON
+)
+
+equity = Table(
+    "equity",
+    metadata,
+    Column("variant", String(32), primary_key=True),
+    Column("time_ms", BigInteger, primary_key=True, autoincrement=False),
+    Column("equity", Money, nullable=False),
+    Column("seq", Seq, nullable=False),  # the entry (fill or candle close) that marked it
 )

@@ -3,8 +3,12 @@
 Appends go through a group commit (`execution.group_commit`): the entries of one loop turn are
 one transaction, committed by a writer thread, so the event loop never waits on the database
 and concurrent orders share one sync. Entries are numbered (`seq`) by this process, the only
-writer (`storage.database` claims the ledger). At start every entry is read back in order, off
-the event loop, and kept for the queries of `RecordedEntries`.
+writer (`storage.database` claims the ledger).
+
+Nothing is kept in memory per entry. The start folds the newest checkpoint and the entries
+after it into the trading state (`trading_state`); from then on a new checkpoint is written
+off the event loop every `checkpoint_every` entries and at stop (storage.checkpoints), so the
+next start reads only what came after it. Queries read the indexes (storage.queries).
 """
 
 from __future__ import annotations
@@ -12,72 +16,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable
+from decimal import Decimal
 
-import orjson
 from sqlalchemy import Connection, func, select
 
-from execution.codec import Entry, JournalFormatError, decode
+from aggregation.models import Candle
+from execution.codec import Entry
 from execution.group_commit import GroupCommit
-from execution.ledger import Filters, LedgerUnavailableError, Page, RecordedEntries
+from execution.ledger import Filters, LedgerUnavailableError, Page
 from execution.models import OrderRecord
+from execution.performance import FeeQuote, RoundTrip
+from execution.trading_state import TradingState
 from storage import schema
+from storage.checkpoints import CHECKPOINT_EVERY, advance, fold, save
 from storage.database import Database
-from storage.queries import fills_page, signals_page
-from storage.rows import rows_by_table
+from storage.entries import commit_entries, read_entries
+from storage.queries import (
+    equity_page,
+    fills_page,
+    recent_candles,
+    round_trips_page,
+    signals_page,
+)
 from strategy.models import SignalRaised
 
 log = logging.getLogger(__name__)
-
-
-def iter_entries(conn: Connection, after_seq: int = 0) -> Iterator[tuple[int, Entry]]:
-    """Every entry after `after_seq`, in order; a row of the wrong shape raises
-    `JournalFormatError` naming its seq."""
-    rows = conn.execute(
-        select(schema.entries.c.seq, schema.entries.c.body)
-        .where(schema.entries.c.seq > after_seq)
-        .order_by(schema.entries.c.seq)
-    )
-    for seq, body in rows:
-        try:
-            obj = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise JournalFormatError(f"entry {seq} is not JSON") from None
-        if not isinstance(obj, dict):
-            raise JournalFormatError(f"entry {seq} is not a JSON object")
-        try:
-            entry = decode(obj)
-        except JournalFormatError as exc:
-            raise JournalFormatError(f"entry {seq}: {exc}") from None
-        if entry is not None:
-            yield seq, entry
-
-
-def read_entries(db: Database) -> tuple[list[Entry], int]:
-    """Every entry in order, and the last seq (blocking: run it off the event loop)."""
-    with db.engine.connect() as conn:
-        numbered = list(iter_entries(conn))
-        last = conn.execute(select(func.max(schema.entries.c.seq))).scalar() or 0
-    return [e for _, e in numbered], int(last)
-
-
-def last_time_ms(db: Database) -> int | None:
-    """The newest entry's time (blocking)."""
-    with db.engine.connect() as conn:
-        value = conn.execute(select(func.max(schema.entries.c.time_ms))).scalar()
-    return None if value is None else int(value)
-
-
-def write_entries(db: Database, numbered: list[tuple[int, Entry]]) -> None:
-    """`numbered` entries in one transaction (blocking)."""
-    with db.engine.begin() as conn:
-        insert_entries(conn, numbered)
-
-
-def insert_entries(conn: Connection, numbered: list[tuple[int, Entry]]) -> None:
-    """The rows of `numbered` entries, in the transaction `conn` is in."""
-    for table, rows in rows_by_table(numbered):
-        conn.execute(table.insert(), rows)
 
 
 class Writer:
@@ -93,8 +57,7 @@ class Writer:
         if self._conn is None:
             self._conn = self._db.engine.connect()
         try:
-            with self._conn.begin():
-                insert_entries(self._conn, numbered)
+            commit_entries(self._conn, numbered)
         except Exception:
             self.close()
             raise
@@ -107,17 +70,27 @@ class Writer:
             self._conn = None
 
 
-class SqlLedger(RecordedEntries):
+def _last_seq(db: Database) -> int:
+    with db.engine.connect() as conn:
+        return int(conn.execute(select(func.max(schema.entries.c.seq))).scalar() or 0)
+
+
+class SqlLedger:
     """The service's ledger on an open `Database`."""
 
-    def __init__(self, db: Database, owns_db: bool = False) -> None:
-        super().__init__()
+    def __init__(
+        self, db: Database, owns_db: bool = False, checkpoint_every: int = CHECKPOINT_EVERY
+    ) -> None:
         self.db = db
         self._owns_db = owns_db  # closed at stop (else whoever opened it closes it)
         self._loaded = False
         self._seq = 0
         self._writer = Writer(db)
         self._commit: GroupCommit[tuple[int, Entry]] = GroupCommit(self._writer, "ledger-writer")
+        self._every = checkpoint_every
+        self._make_state: Callable[[], TradingState] | None = None
+        self._checkpoint_seq = 0
+        self._checkpointing: asyncio.Task[None] | None = None
 
     @property
     def name(self) -> str:
@@ -129,10 +102,10 @@ class SqlLedger(RecordedEntries):
         return None if error is None else f"{self.name}: {error}"
 
     async def load(self) -> None:
-        """Read every entry back (once; off the event loop)."""
+        """Where the ledger ends (once; off the event loop)."""
         if self._loaded:
             return
-        self._records, self._seq = await asyncio.to_thread(read_entries, self.db)
+        self._seq = await asyncio.to_thread(_last_seq, self.db)
         self._loaded = True
 
     async def start(self) -> None:
@@ -142,9 +115,14 @@ class SqlLedger(RecordedEntries):
             self._commit.start()
 
     async def stop(self) -> None:
-        """Commit what is queued, then end the writer."""
+        """Commit what is queued, write a checkpoint of it, then end the writer."""
         await self._commit.stop()
         self._writer.close()
+        if self._checkpointing is not None:
+            with contextlib.suppress(Exception):
+                await self._checkpointing
+        if self._make_state is not None and self._seq > self._checkpoint_seq:
+            await self._advance()
         if self._owns_db:
             await asyncio.to_thread(self.db.close)
 
@@ -161,6 +139,62 @@ class SqlLedger(RecordedEntries):
         """Append one entry without waiting for the commit (it is written in order)."""
         self._add(record)
 
+    # -- the trading state --------------------------------------------------------------------
+
+    async def trading_state(self, make_state: Callable[[], TradingState]) -> TradingState:
+        """`make_state()` folded from the newest checkpoint up to the newest entry, off the
+        event loop; a checkpoint of it is written at once when it folded anything (see the
+        module docstring for the ones after)."""
+        await self._settled()
+        state = await asyncio.to_thread(fold, self.db, make_state)
+        self._make_state = make_state
+        self._checkpoint_seq = state.seq
+        if state.entries:
+            log.info("ledger %s: %d entries folded after the checkpoint", self.name, state.entries)
+            try:
+                await asyncio.to_thread(save, self.db, state)
+            except Exception as exc:  # a cache: the next start folds a little more
+                log.warning("ledger %s: checkpoint not written: %s", self.name, exc)
+        return state
+
+    def _maybe_checkpoint(self) -> None:
+        if (
+            self._make_state is not None
+            and self._checkpointing is None
+            and self._seq - self._checkpoint_seq >= self._every
+        ):
+            self._checkpoint_seq = self._seq  # tried: the next try comes `every` entries later
+            self._checkpointing = asyncio.get_running_loop().create_task(self._advance())
+            self._checkpointing.add_done_callback(self._checkpoint_done)
+
+    def _checkpoint_done(self, task: asyncio.Task[None]) -> None:
+        self._checkpointing = None
+
+    async def _advance(self) -> None:
+        """A checkpoint at the newest committed entry (the fold runs in a thread, on its own
+        connection; the live state is not touched)."""
+        assert self._make_state is not None
+        try:
+            seq = await asyncio.to_thread(advance, self.db, self._make_state)
+        except Exception as exc:  # a cache: trading goes on, the next one tries again
+            log.warning("ledger %s: checkpoint not written: %s", self.name, exc)
+            return
+        self._checkpoint_seq = max(self._checkpoint_seq, seq)
+        log.debug("ledger %s: checkpoint at entry %d", self.name, seq)
+
+    # -- queries --------------------------------------------------------------------------------
+
+    async def candles(self, symbol: str, limit: int) -> list[Candle]:
+        """The newest `limit` closed 1-minute candles of `symbol`, oldest first (each open time
+        once: the newest entry of a minute wins)."""
+        await self._settled()
+        return await asyncio.to_thread(recent_candles, self.db, symbol, limit)
+
+    async def recent_signals(self, limit: int) -> list[SignalRaised]:
+        """The newest `limit` signals, oldest first."""
+        page = await self.signals_page(Filters(), limit, None)
+        return page.rows
+
     async def fills_page(
         self, filters: Filters, limit: int, cursor: int | None
     ) -> Page[OrderRecord]:
@@ -175,6 +209,25 @@ class SqlLedger(RecordedEntries):
         await self._settled()
         return await asyncio.to_thread(signals_page, self.db, filters, limit, cursor)
 
+    async def round_trips_page(
+        self, filters: Filters, limit: int, cursor: int | None, fee_quote: FeeQuote
+    ) -> Page[tuple[str, str, RoundTrip]]:
+        """Closed round trips from the indexes (storage.queries), everything appended so far
+        in."""
+        await self._settled()
+        return await asyncio.to_thread(round_trips_page, self.db, filters, limit, cursor, fee_quote)
+
+    async def equity_page(
+        self, filters: Filters, limit: int, cursor: int | None
+    ) -> tuple[Page[tuple[int, Decimal]], int | None]:
+        """Stored equity points of `filters.variant` (storage.queries.equity_page)."""
+        return await asyncio.to_thread(equity_page, self.db, filters, limit, cursor)
+
+    def records(self) -> list[Entry]:
+        """Every committed entry, in order, read from the database (blocking: for tools and
+        tests, never on the service's path)."""
+        return read_entries(self.db)[0]
+
     async def _settled(self) -> None:
         """Wait until what was appended so far is committed (a page reads its own writes);
         an unwritable ledger is read as it is."""
@@ -188,5 +241,5 @@ class SqlLedger(RecordedEntries):
         if self._commit.failure is not None:
             raise LedgerUnavailableError(f"the ledger cannot be written: {self.failure}")
         self._seq += 1
-        self._records.append(record)
         self._commit.add((self._seq, record))
+        self._maybe_checkpoint()

@@ -18,7 +18,7 @@ from core.errors import FatalError
 from execution.journal import read_journal
 from storage import schema
 from storage.database import Database
-from storage.sql import write_entries
+from storage.entries import write_entries
 
 
 class TransferError(FatalError):

@@ -10,9 +10,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from execution.codec import decode
+from execution.ledger import OUTCOMES
+from execution.models import OrderRecord, OrderStatus
 from storage import schema
 from storage.database import Database
-from storage.sql import SqlLedger, write_entries
+from storage.entries import write_entries
+from storage.sql import SqlLedger
 
 
 async def started_ledger(url: str) -> SqlLedger:
@@ -84,3 +87,20 @@ def insert_raw(url: str, *bodies: bytes) -> None:
                 ))  # fmt: skip
     finally:
         db.close()
+
+
+def orders_in(ledger: Any) -> list[OrderRecord]:
+    """Every order record the (started) SqlLedger committed, in ledger order."""
+    return [e for e in ledger.records() if isinstance(e, OrderRecord)]
+
+
+def fills_in(ledger: Any, variant: str | None = None) -> list[OrderRecord]:
+    """The filled orders the ledger committed (of `variant`), in ledger order."""
+    return [r for r in orders_in(ledger) if r.filled and variant in (None, r.variant)]
+
+
+def open_intents_in(ledger: Any) -> list[OrderRecord]:
+    """Intents the ledger holds no outcome for."""
+    orders = orders_in(ledger)
+    done = {r.client_order_id for r in orders if r.status in OUTCOMES}
+    return [r for r in orders if r.status is OrderStatus.INTENT and r.client_order_id not in done]

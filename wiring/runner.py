@@ -33,7 +33,8 @@ from core.tasks import TaskOwner
 from recording.recorder import Recorder
 from service.logs import configure_logging
 from storage.database import Database
-from storage.sql import SqlLedger, last_time_ms
+from storage.entries import each_entry, last_time_ms
+from storage.sql import SqlLedger
 from wiring.clocked_client import ClockedClient
 from wiring.compose import build_service
 from wiring.ledger_start import LedgerStartError, open_ledger
@@ -305,7 +306,9 @@ async def _exchange(
 
     key, secret = secrets.token_hex(16), secrets.token_hex(32)
     start_ms = await _resume_after_ledger(ledger)
-    memory = exchange_memory(ledger.records(), settings.symbols)
+    memory = await asyncio.to_thread(
+        lambda: exchange_memory(each_entry(ledger.db), settings.symbols)
+    )
     config = SimulatorConfig(
         seed=1 if args.seed is None else args.seed,
         speed=1.0 if args.speed is None else args.speed,

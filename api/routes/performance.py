@@ -5,9 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Response
 
-from api.deps import ServiceDep
+from api.deps import NEXT_CURSOR, Cursor, ServiceDep, SinceMs, UntilMs
 from api.schemas import errors
 from api.serialize import plain
 from api.variant_schemas import (
@@ -16,6 +16,7 @@ from api.variant_schemas import (
     PerformanceOut,
     performance_out,
 )
+from execution.ledger import Filters
 
 router = APIRouter(prefix="/performance", tags=["performance"])
 _Q = Decimal("1e-8")
@@ -32,15 +33,41 @@ async def performance(service: ServiceDep) -> PerformanceOut:
 @router.get("/equity", response_model=EquityCurveOut, responses=errors(404, 422))
 async def equity(
     service: ServiceDep,
+    response: Response,
     variant: Annotated[str, Query(min_length=1, max_length=8, description="e.g. A")],
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 2000,
+    since: SinceMs = None,
+    until: UntilMs = None,
+    cursor: Cursor = None,
 ) -> EquityCurveOut:
     """The variant's equity (capital + realized + unrealized) marked at every fill and every
-    closed candle, oldest first; bounded in memory (older stretches are thinned)."""
+    closed candle: the newest `limit` points before `cursor` (oldest first), filtered by time.
+    Stored points come from the ledger's `equity` table, the newest ones (marked since the
+    last checkpoint) from the live figures. The `X-Next-Cursor` header, when present, asks for
+    the page before it."""
     try:
-        points = service.performance.curve(variant)
+        live = service.performance.curve(variant)
     except KeyError:
         names = [v.name for v in service.controls.variants()]
         raise HTTPException(404, detail=f"variant {variant!r} is not one of {names}") from None
+    page, stored_until = await service.ledger.equity_page(
+        Filters(variant, None, since, until), limit, cursor
+    )
+    newer = [
+        (t, e)
+        for t, e in live
+        if (stored_until is None or t > stored_until)
+        and (since is None or t >= since)
+        and (until is None or t < until)
+        and (cursor is None or t < cursor)
+    ]
+    points = page.rows + newer
+    nxt = page.next
+    if len(points) > limit:
+        points = points[-limit:]
+        nxt = points[0][0]
+    if nxt is not None:
+        response.headers[NEXT_CURSOR] = str(nxt)
     return EquityCurveOut(
         variant=variant,
         capital=plain(service.performance.capital),

@@ -41,15 +41,17 @@ async def round_trips(
     response: Response,
     symbol: SymbolQuery = None,
     variant: VariantQuery = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    since: SinceMs = None,
+    until: UntilMs = None,
     cursor: Cursor = None,
 ) -> list[RoundTripOut]:
-    """Closed round trips since the last exchange reset, newest `limit` before `cursor`
-    (oldest first): entry and exit, duration, P&L and %, fees, exit reason
-    (execution.performance defines them)."""
-    rows = service.performance.trips(variant, symbol.upper() if symbol else None)
-    end = len(rows) if cursor is None else min(cursor - 1, len(rows))
-    start = max(0, end - limit)
-    if start > 0:
-        response.headers[NEXT_CURSOR] = str(start + 1)
-    return [round_trip_out(v, s, t) for v, s, t in rows[start:end]]
+    """Closed round trips, the newest `limit` before `cursor` (oldest first), filtered by
+    symbol, variant and exit time: entry and exit, duration, P&L and %, fees, exit reason
+    (execution.performance defines them), from the ledger. The `X-Next-Cursor` header, when
+    present, asks for the page before it."""
+    filters = Filters(variant, symbol.upper() if symbol else None, since, until)
+    page = await service.ledger.round_trips_page(filters, limit, cursor, service.performance.fee)
+    if page.next is not None:
+        response.headers[NEXT_CURSOR] = str(page.next)
+    return [round_trip_out(v, s, t) for v, s, t in page.rows]

@@ -24,7 +24,7 @@ from execution.executor import OrderExecutor
 from execution.models import Mode, OrderRecord, OrderStatus
 from execution.rules import SymbolRules, parse_symbol_rules
 from strategy.models import Side, SignalRaised, SignalReason
-from tests.ledgers import started_ledger
+from tests.ledgers import orders_in, started_ledger
 
 DATA = "testnet-btcusdt-2026-06-15"
 
@@ -76,7 +76,7 @@ async def _live(
     await executor.stop()
     again = await started_ledger(ledger_url)  # what reached the database
     await again.stop()
-    return again.orders()
+    return orders_in(again)
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from simulator import FaultConfig, Simulator, SimulatorConfig
 from simulator.faults import ScriptedFault
 from strategy.models import Side, SignalReason
 from tests.execution.simnet import KEY, SECRET, make_client, make_executor
+from tests.ledgers import orders_in
 
 STOP = Decimal("0.15")
 
@@ -29,7 +30,7 @@ def sim_config() -> SimulatorConfig:
 
 
 def stops_of(executor: OrderExecutor) -> list[OrderRecord]:
-    return [r for r in executor.ledger.orders() if r.order_type == "STOP_LOSS"]
+    return [r for r in orders_in(executor.ledger) if r.order_type == "STOP_LOSS"]
 
 
 async def orders_on_exchange(client: Any) -> list[dict[str, Any]]:

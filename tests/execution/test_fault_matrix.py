@@ -17,6 +17,7 @@ from simulator import FaultConfig, Simulator, SimulatorConfig
 from simulator.faults import ScriptedFault
 from strategy.models import Side
 from tests.execution.simnet import KEY, SECRET, make_client, make_executor
+from tests.ledgers import open_intents_in, orders_in
 
 LOST = ScriptedFault("hang", "order", "POST")  # executes, the response never comes
 
@@ -77,7 +78,7 @@ async def test_an_executed_order_is_recorded_filled_exactly_once(
     assert [o["clientOrderId"] for o in orders] == [out.client_order_id]  # exactly once
     assert out.exchange_order_id == orders[0]["orderId"]
     assert out.executed_qty == Decimal(orders[0]["executedQty"])
-    statuses = [r.status for r in executor.ledger.orders()]
+    statuses = [r.status for r in orders_in(executor.ledger)]
     assert statuses == [OrderStatus.INTENT, OrderStatus.FILLED]
     btc = next(Decimal(b["free"]) for b in account["balances"] if b["asset"] == "BTC")
     assert executor.positions.get("A", "BTCUSDT").held_qty == btc - 1  # BTC started at 1
@@ -128,7 +129,8 @@ async def test_reconcile_after_a_crash_keeps_looking_through_clock_and_rate_erro
         sim.faults.script(lookups("-1021", 2))
         sim.faults.script(resyncs("500"))
         sim.faults.script(lookups("429"))
-        outcomes = await reconcile(restarted.ledger, restarted.broker, SystemClock(), 10, 0.01)
+        intents = open_intents_in(restarted.ledger)
+        outcomes = await reconcile(intents, restarted.broker, SystemClock(), 10, 0.01)
         orders = await client.get_all_orders(symbol="BTCUSDT")
         await restarted.ledger.stop()
         await client.close_connection()

@@ -17,7 +17,14 @@ from execution.rules import SymbolRules
 from strategy.engine import StrategyEngine
 from strategy.models import Side, SignalRaised, SignalReason
 from tests.execution.conftest import T0, make_risk
-from tests.ledgers import ledger_lines, sqlite_url, started_ledger, write_as_crashed
+from tests.ledgers import (
+    fills_in,
+    ledger_lines,
+    open_intents_in,
+    sqlite_url,
+    started_ledger,
+    write_as_crashed,
+)
 
 VARIANTS = [
     VariantSettings("A", Decimal("0.15"), 5, 10),
@@ -211,7 +218,7 @@ async def test_restart_rebuilds_positions_and_abandons_paper_intents(
     executor2, engine2, _, _ = await make(tmp_path, clock, btc_rules, market)
     assert {(p.variant, p.symbol): p for p in executor2.positions.all()} == before
     assert lines(path)[-1]["type"] == "abandoned"
-    assert executor2.ledger.open_intents() == []
+    assert open_intents_in(executor2.ledger) == []
     snap = engine2.snapshot()["symbols"]["BTCUSDT"]
     assert Decimal(snap["B"]["position_qty"]) == Decimal("0.00099")  # sellable
     assert Decimal(snap["B"]["entry_price"]) == Decimal("60000")
@@ -241,7 +248,7 @@ async def test_candles_to_fills_and_a_stop_through_the_engine(
     await executor.wait_idle()
     assert executor.positions.get("B", "BTCUSDT").qty == 0
     assert executor.positions.get("A", "BTCUSDT").qty == Decimal("0.999")
-    stop = executor.ledger.trades(variant="B")[-1]
+    stop = fills_in(executor.ledger, "B")[-1]
     assert stop.reason is SignalReason.STOP_LOSS and stop.client_order_id == "B-BTCUSDT-xS-25"
     await asyncio.sleep(0)
     await executor.stop()

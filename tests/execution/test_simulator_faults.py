@@ -15,6 +15,7 @@ from execution.models import OrderStatus
 from simulator import FaultConfig, Simulator, SimulatorConfig
 from strategy.models import Side
 from tests.execution.simnet import KEY, SECRET, make_client, make_executor
+from tests.ledgers import open_intents_in, orders_in
 
 ROUNDS = 26  # per (variant, symbol) pair, a BUY and a closing SELL each: 4 × 26 × 2 = 208
 
@@ -57,11 +58,11 @@ async def test_every_intent_has_exactly_one_exchange_order(tmp_path: Path) -> No
     # The faults did happen.
     assert stats["orders_hung"] > 0 and stats["injected_500"] > 0 and stats["injected_429"] > 0
 
-    records = executor.ledger.orders()
+    records = orders_in(executor.ledger)
     intents = [r for r in records if r.status is OrderStatus.INTENT]
     outcomes = Counter(r.client_order_id for r in records if r.status is not OrderStatus.INTENT)
     assert len(intents) == ROUNDS * 8 >= 200
-    assert executor.ledger.open_intents() == []
+    assert open_intents_in(executor.ledger) == []
     assert all(outcomes[r.client_order_id] == 1 for r in intents)
     # Exactly one exchange order per intent, and none the journal does not know.
     assert set(exchange) == {r.client_order_id for r in intents}

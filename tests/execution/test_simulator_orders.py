@@ -13,6 +13,7 @@ from execution.errors import FilterFailureError, InsufficientBalanceError
 from simulator import FaultConfig, Simulator, SimulatorConfig
 from strategy.models import Side
 from tests.execution.simnet import KEY, SECRET, make_client, make_executor
+from tests.ledgers import orders_in
 
 
 def sim_config(**faults: object) -> SimulatorConfig:
@@ -71,7 +72,7 @@ async def test_fills_commissions_and_rejections(tmp_path: Path) -> None:
         finally:
             await executor.stop()
             await client.close_connection()
-    types = [r.status.value for r in executor.ledger.orders()]
+    types = [r.status.value for r in orders_in(executor.ledger)]
     assert types == ["intent", "filled", "intent", "filled", "intent", "rejected", "rejected"]
 
 

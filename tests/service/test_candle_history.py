@@ -15,6 +15,7 @@ from aggregation.models import Candle
 from api.app import create_app
 from core.clock import MINUTE_MS, ManualClock
 from service.container import Service, with_stored
+from tests.ledgers import orders_in
 from tests.service.paper_rig import SYMBOL, T0, Market, recorded_info, started
 
 UP = (59_000, 58_800, 58_600, 58_400, 61_000)
@@ -38,7 +39,7 @@ async def test_the_charts_history_survives_a_restart_and_trades_nothing(
     market = Market(first, clock)
     await market.closes(*UP, *UP)
     before = await _candles(first)
-    orders = len(first.ledger.orders())
+    orders = len(orders_in(first.ledger))
     await first.executor.stop(drain_timeout_s=1.0)
     assert len(before) == 2 * len(UP)
 
@@ -47,7 +48,7 @@ async def test_the_charts_history_survives_a_restart_and_trades_nothing(
         after = await _candles(second)
         assert [c["open_time"] for c in after] == [c["open_time"] for c in before]
         assert [c["close"] for c in after] == [c["close"] for c in before]
-        assert len(second.ledger.orders()) == orders  # the warm-up raised no order
+        assert len(orders_in(second.ledger)) == orders  # the warm-up raised no order
         assert second.signals.query(limit=1000) == first.signals.query(limit=1000)
     finally:
         await second.executor.stop(drain_timeout_s=1.0)

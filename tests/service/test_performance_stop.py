@@ -21,7 +21,7 @@ async def test_a_cancel_that_comes_with_an_event_stops_the_task(tmp_path: Path) 
     hub = Hub()
     journal = await started_ledger(sqlite_url(tmp_path))
     performance = LivePerformance(
-        Accounts(["A"], Decimal(1000), PositionBook()), hub=hub, ledger=journal,
+        Accounts(["A"], Decimal(1000), PositionBook()), hub=hub,
         clock=ManualClock(0), lot=lambda symbol: ("BTC", "USDT", Decimal("0.00001")),
     )  # fmt: skip
     task = asyncio.create_task(performance.run())

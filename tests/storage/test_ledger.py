@@ -6,19 +6,21 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import event, select, text
 
 from execution.codec import ExchangeReset, SignalNote, VariantControl
-from execution.ledger import LedgerUnavailableError
+from execution.ledger import Filters, LedgerUnavailableError
 from execution.models import OrderStatus
+from execution.trading_state import TradingState
 from storage import schema
 from storage.database import Database, DatabaseError
 from storage.sql import SqlLedger
 from strategy.models import Side, SignalRaised, SignalReason
 from tests.execution.conftest import T0, order_record
-from tests.ledgers import ledger_lines, started_ledger
+from tests.ledgers import ledger_lines, orders_in, started_ledger
 
 
 async def test_an_append_is_durable_when_it_returns_and_reads_back_in_order(
@@ -75,11 +77,19 @@ async def test_queries_answer_from_what_was_appended(ledger_url: str) -> None:
     await ledger.append(order_record("a", "filled", fill_time=T0 + 1))
     await ledger.append(order_record("b", "rejected"))
     await ledger.append(order_record("d", "filled", variant="B", symbol="ETHUSDT", fill_time=T0))
-    assert [r.client_order_id for r in ledger.open_intents()] == ["c"]
-    assert [r.client_order_id for r in ledger.trades()] == ["a", "d"]
-    assert [r.client_order_id for r in ledger.trades(variant="B")] == ["d"]
-    assert [r.client_order_id for r in ledger.trades(since=T0 + 1)] == ["a"]
-    assert [r.client_order_id for r in ledger.trades(limit=1)] == ["d"]
+    state = await ledger.trading_state(
+        lambda: TradingState(["A", "B"], Decimal(1000), lambda symbol: ("BTC", "USDT", None))
+    )
+    assert list(state.open_intents) == ["c"]
+
+    async def fills(limit: int = 10, **filters: Any) -> list[str]:
+        page = await ledger.fills_page(Filters(**filters), limit, None)
+        return [r.client_order_id for r in page.rows]
+
+    assert await fills() == ["a", "d"]
+    assert await fills(variant="B") == ["d"]
+    assert await fills(since_ms=T0 + 1) == ["a"]
+    assert await fills(limit=1) == ["d"]
     await ledger.stop()
 
 
@@ -107,6 +117,25 @@ async def test_money_is_exact_in_the_typed_tables(ledger_url: str) -> None:
     again = await started_ledger(ledger_url)
     assert again.records()[0] == fill
     await again.stop()
+
+
+async def test_a_note_rides_with_the_order_that_follows_it(ledger_url: str) -> None:
+    """A closed candle's or a signal's note, appended without waiting, is committed with the
+    intent that comes soon after it: the candle-to-order path pays one commit."""
+    ledger = await started_ledger(ledger_url)
+    commits: list[int] = []
+    event.listen(ledger.db.engine, "commit", lambda conn: commits.append(1))
+    signal = SignalRaised("A", "BTCUSDT", Side.BUY, SignalReason.SIGNAL, Decimal(1), T0, T0)
+    ledger.append_nowait(SignalNote(signal))
+    await asyncio.sleep(0.005)  # a few loop turns: the strategy and the order plan
+    await ledger.append(order_record("n1"))
+    assert len(commits) == 1
+    ledger.append_nowait(SignalNote(signal))  # alone: committed within the delay anyway
+    await asyncio.sleep(0.3)
+    assert len(commits) == 2
+    kinds = [type(e).__name__ for e in ledger.records()]
+    assert kinds == ["SignalNote", "OrderRecord", "SignalNote"]
+    await ledger.stop()
 
 
 async def test_appends_of_one_loop_turn_share_one_transaction(ledger_url: str) -> None:
@@ -238,9 +267,9 @@ async def test_a_ledger_at_the_previous_schema_is_migrated_with_its_entries(
     engine.dispose()
 
     ledger = await started_ledger(ledger_url)  # migrates to head
-    assert [r.client_order_id for r in ledger.orders()] == ["old", "b"]
+    assert [r.client_order_id for r in orders_in(ledger)] == ["old", "b"]
     with ledger.db.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
     await ledger.append(order_record("new"))
     await ledger.stop()
     assert [x["client_order_id"] for x in ledger_lines(ledger_url)] == ["old", "b", "new"]
