@@ -14,7 +14,7 @@ from sqlalchemy.engine import Dialect
 from execution.codec import Entry, JournalFormatError, decode
 from storage import schema
 from storage.database import Database
-from storage.rows import rows_by_table
+from storage.rows import TYPED_TABLES, entry_row, rows_by_table, typed_rows
 
 
 def iter_entries(conn: Connection, after_seq: int = 0) -> Iterator[tuple[int, Entry]]:
@@ -56,19 +56,64 @@ def last_time_ms(db: Database) -> int | None:
 
 
 def write_entries(db: Database, numbered: list[tuple[int, Entry]]) -> None:
-    """`numbered` entries in one transaction (blocking)."""
-    with db.engine.connect() as conn:
-        commit_entries(conn, numbered)
+    """`numbered` entries and their typed rows in one transaction (blocking: an import, a
+    bench, a test)."""
+    with db.engine.connect() as conn, conn.begin():
+        _insert(conn, rows_by_table(numbered))
 
 
 def commit_entries(conn: Connection, numbered: list[tuple[int, Entry]]) -> None:
-    """The rows of `numbered` entries, committed in one transaction on `conn` (rolled back,
-    and the error raised, if any row fails)."""
+    """The `entries` rows of `numbered`, committed (durable: SQLite syncs at this commit); rolled
+    back, and the error raised, if any row fails. Their typed rows follow (`commit_typed`)."""
     with conn.begin():
-        driver = conn.connection.driver_connection
-        assert driver is not None
-        cursor = driver.cursor()
-        for table, rows in rows_by_table(numbered):
+        _insert(conn, [(schema.entries, [entry_row(seq, e) for seq, e in numbered])])
+
+
+def commit_typed(conn: Connection, numbered: list[tuple[int, Entry]]) -> None:
+    """The typed tables' rows of entries already committed. They are derived (a crash before
+    this commit leaves them to `project_missing` at the next start), so SQLite commits them
+    without a sync of their own: the next ledger commit's sync covers them. Committed on the
+    DB-API connection: the ledger's own commits are the ones SQLAlchemy sees."""
+    driver = _driver(conn)
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        driver.execute("PRAGMA synchronous=NORMAL")
+    try:
+        _insert(conn, typed_rows(numbered))
+        driver.commit()
+    except BaseException:
+        driver.rollback()
+        raise
+    finally:
+        if sqlite:
+            driver.execute("PRAGMA synchronous=FULL")
+
+
+def project_missing(db: Database) -> int:
+    """Typed rows for the entries a crash left without them (committed, not yet projected:
+    those after the newest typed row, as rows are projected in order); how many."""
+    with db.engine.connect() as conn:
+        projected = max(
+            int(conn.execute(select(func.max(t.c.seq))).scalar() or 0) for t in TYPED_TABLES
+        )
+        numbered = list(iter_entries(conn, projected))
+    if numbered:
+        with db.engine.connect() as conn, conn.begin():
+            _insert(conn, typed_rows(numbered))
+    return len(numbered)
+
+
+def _driver(conn: Connection) -> Any:
+    driver = conn.connection.driver_connection
+    assert driver is not None  # a live connection has its DB-API connection
+    return driver
+
+
+def _insert(conn: Connection, tables: list[tuple[Table, list[dict[str, Any]]]]) -> None:
+    """Rows into their tables on `conn`'s DB-API cursor, in the transaction `conn` is in."""
+    cursor = _driver(conn).cursor()
+    for table, rows in tables:
+        if rows:
             sql, names = _insert_of(conn.dialect, table, tuple(rows[0]))
             cursor.executemany(sql, [_bound(conn.dialect, row, names) for row in rows])
 

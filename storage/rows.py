@@ -74,10 +74,16 @@ def typed_row(seq: int, entry: Entry) -> tuple[Table, dict[str, Any]]:
 
 def rows_by_table(numbered: list[tuple[int, Entry]]) -> list[tuple[Table, list[dict[str, Any]]]]:
     """Every row for `numbered` entries, grouped by table, `entries` first (the foreign key)."""
-    tables: dict[str, tuple[Table, list[dict[str, Any]]]] = {
-        "entries": (schema.entries, [entry_row(seq, e) for seq, e in numbered])
-    }
+    return [(schema.entries, [entry_row(seq, e) for seq, e in numbered]), *typed_rows(numbered)]
+
+
+def typed_rows(numbered: list[tuple[int, Entry]]) -> list[tuple[Table, list[dict[str, Any]]]]:
+    """The typed tables' rows for `numbered` entries (one row each), grouped by table."""
+    tables: dict[str, tuple[Table, list[dict[str, Any]]]] = {}
     for seq, entry in numbered:
         table, row = typed_row(seq, entry)
         tables.setdefault(table.name, (table, []))[1].append(row)
     return list(tables.values())
+
+
+TYPED_TABLES = (schema.orders, schema.signals, schema.controls, schema.resets, schema.candles)

@@ -31,7 +31,7 @@ from execution.trading_state import TradingState
 from storage import schema
 from storage.checkpoints import CHECKPOINT_EVERY, advance, fold, save
 from storage.database import Database
-from storage.entries import commit_entries, read_entries
+from storage.entries import commit_entries, commit_typed, project_missing, read_entries
 from storage.queries import (
     equity_page,
     fills_page,
@@ -52,8 +52,10 @@ class Writer:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._conn: Connection | None = None
+        self._unprojected: list[tuple[int, Entry]] = []
 
     def __call__(self, numbered: list[tuple[int, Entry]]) -> None:
+        """Commit the entries (the order waits for this, and only this)."""
         if self._conn is None:
             self._conn = self._db.engine.connect()
         try:
@@ -61,6 +63,20 @@ class Writer:
         except Exception:
             self.close()
             raise
+
+    def project(self, numbered: list[tuple[int, Entry]]) -> None:
+        """Their typed rows, once the order has gone on (`GroupCommit`'s `after`); rows that
+        cannot be written now are tried again with the next batch (and by the next start)."""
+        self._unprojected.extend(numbered)
+        try:
+            if self._conn is None:
+                self._conn = self._db.engine.connect()
+            commit_typed(self._conn, self._unprojected)
+        except Exception as exc:
+            log.warning("typed rows of %d entries not written yet: %s", len(self._unprojected), exc)
+            self.close()
+            return
+        self._unprojected = []
 
     def close(self) -> None:
         if self._conn is not None:
@@ -86,7 +102,9 @@ class SqlLedger:
         self._loaded = False
         self._seq = 0
         self._writer = Writer(db)
-        self._commit: GroupCommit[tuple[int, Entry]] = GroupCommit(self._writer, "ledger-writer")
+        self._commit: GroupCommit[tuple[int, Entry]] = GroupCommit(
+            self._writer, "ledger-writer", after=self._writer.project
+        )
         self._every = checkpoint_every
         self._make_state: Callable[[], TradingState] | None = None
         self._checkpoint_seq = 0
@@ -105,6 +123,11 @@ class SqlLedger:
         """Where the ledger ends (once; off the event loop)."""
         if self._loaded:
             return
+        projected = await asyncio.to_thread(project_missing, self.db)
+        if projected:
+            log.info(
+                "ledger %s: typed rows of %d entries written after a crash", self.name, projected
+            )
         self._seq = await asyncio.to_thread(_last_seq, self.db)
         self._loaded = True
 
@@ -145,7 +168,7 @@ class SqlLedger:
         """`make_state()` folded from the newest checkpoint up to the newest entry, off the
         event loop; a checkpoint of it is written at once when it folded anything (see the
         module docstring for the ones after)."""
-        await self._settled()
+        await self.settled()
         state = await asyncio.to_thread(fold, self.db, make_state)
         self._make_state = make_state
         self._checkpoint_seq = state.seq
@@ -187,7 +210,7 @@ class SqlLedger:
     async def candles(self, symbol: str, limit: int) -> list[Candle]:
         """The newest `limit` closed 1-minute candles of `symbol`, oldest first (each open time
         once: the newest entry of a minute wins)."""
-        await self._settled()
+        await self.settled()
         return await asyncio.to_thread(recent_candles, self.db, symbol, limit)
 
     async def recent_signals(self, limit: int) -> list[SignalRaised]:
@@ -199,14 +222,14 @@ class SqlLedger:
         self, filters: Filters, limit: int, cursor: int | None
     ) -> Page[OrderRecord]:
         """Filled orders from the indexes (storage.queries), everything appended so far in."""
-        await self._settled()
+        await self.settled()
         return await asyncio.to_thread(fills_page, self.db, filters, limit, cursor)
 
     async def signals_page(
         self, filters: Filters, limit: int, cursor: int | None
     ) -> Page[SignalRaised]:
         """Signals from the indexes (storage.queries), everything appended so far in."""
-        await self._settled()
+        await self.settled()
         return await asyncio.to_thread(signals_page, self.db, filters, limit, cursor)
 
     async def round_trips_page(
@@ -214,7 +237,7 @@ class SqlLedger:
     ) -> Page[tuple[str, str, RoundTrip]]:
         """Closed round trips from the indexes (storage.queries), everything appended so far
         in."""
-        await self._settled()
+        await self.settled()
         return await asyncio.to_thread(round_trips_page, self.db, filters, limit, cursor, fee_quote)
 
     async def equity_page(
@@ -228,12 +251,12 @@ class SqlLedger:
         tests, never on the service's path)."""
         return read_entries(self.db)[0]
 
-    async def _settled(self) -> None:
-        """Wait until what was appended so far is committed (a page reads its own writes);
-        an unwritable ledger is read as it is."""
+    async def settled(self) -> None:
+        """Wait until what was appended so far is committed with its typed rows (a page reads
+        its own writes); an unwritable ledger is read as it is."""
         if self._commit.running and self._commit.failure is None:
             with contextlib.suppress(RuntimeError):
-                await self._commit.flush_soon()
+                await self._commit.settle_soon()
 
     def _add(self, record: Entry) -> None:
         if not self._commit.running:

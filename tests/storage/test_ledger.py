@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import event, func, select, text
 
 from execution.codec import ExchangeReset, SignalNote, VariantControl
 from execution.ledger import Filters, LedgerUnavailableError
@@ -17,6 +17,7 @@ from execution.models import OrderStatus
 from execution.trading_state import TradingState
 from storage import schema
 from storage.database import Database, DatabaseError
+from storage.entries import commit_entries
 from storage.sql import SqlLedger
 from strategy.models import Side, SignalRaised, SignalReason
 from tests.execution.conftest import T0, order_record
@@ -103,6 +104,7 @@ async def test_money_is_exact_in_the_typed_tables(ledger_url: str) -> None:
     fill = replace(fill, avg_price=odd, commission=tiny, realized_pnl=Decimal("-0.1"))
     ledger = await started_ledger(ledger_url)
     await ledger.append(fill)
+    await ledger.settled()  # its typed rows follow the commit the order waits for
     with ledger.db.engine.connect() as conn:
         row = conn.execute(
             select(schema.orders.c.avg_price, schema.orders.c.commission,
@@ -218,22 +220,52 @@ async def test_a_failed_write_refuses_appends_until_the_database_is_back(
     url = f"sqlite:///{tmp_path}/ledger.db"
     ledger = await started_ledger(url)
     await ledger.append(order_record("ok"))
+    await ledger.settled()
     with ledger.db.engine.begin() as conn:
-        conn.execute(text("DROP TABLE orders"))
+        conn.execute(text("ALTER TABLE entries RENAME TO entries_away"))
     with pytest.raises(LedgerUnavailableError, match="ledger-writer write failed"):
         await ledger.append(order_record("failed"))
-    assert ledger.failure is not None and "orders" in ledger.failure
+    assert ledger.failure is not None and "entries" in ledger.failure
     with pytest.raises(LedgerUnavailableError, match="cannot be written"):
         await ledger.append(order_record("refused"))
-    schema.metadata.create_all(ledger.db.engine, tables=[schema.orders])  # the database is back
+    with ledger.db.engine.begin() as conn:  # the database is back
+        conn.execute(text("ALTER TABLE entries_away RENAME TO entries"))
     for _ in range(100):
         if ledger.failure is None:
             break
         await asyncio.sleep(0.05)
     assert ledger.failure is None
     await ledger.append(order_record("after"))
+    await ledger.settled()
+    with ledger.db.engine.connect() as conn:  # the typed rows followed, in order
+        typed = conn.execute(select(schema.orders.c.client_order_id).order_by(schema.orders.c.seq))
+        assert list(typed.scalars()) == ["ok", "failed", "after"]
     await ledger.stop()
     assert [x["client_order_id"] for x in ledger_lines(url)] == ["ok", "failed", "after"]
+
+
+async def test_typed_rows_a_crash_left_out_are_written_at_the_next_start(ledger_url: str) -> None:
+    """The order waits only for its entry's commit; its typed rows follow. A process killed
+    between the two leaves entries without them: the next start writes them."""
+    ledger = await started_ledger(ledger_url)
+    await ledger.append(order_record("a"))
+    await ledger.stop()
+    db = Database.open(ledger_url, exchange=None)
+    with db.engine.connect() as conn:  # as the writer commits them before it dies
+        commit_entries(conn, [(2, order_record("b")), (3, order_record("c", "filled"))])
+        assert conn.execute(select(func.count()).select_from(schema.orders)).scalar() == 1
+    db.close()
+    again = await started_ledger(ledger_url)
+    with again.db.engine.connect() as conn:
+        rows = conn.execute(
+            select(schema.orders.c.client_order_id, schema.orders.c.status).order_by(
+                schema.orders.c.seq
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [("a", "intent"), ("b", "intent"), ("c", "filled")]
+    page = await again.fills_page(Filters(), 10, None)
+    assert [r.client_order_id for r in page.rows] == ["c"]
+    await again.stop()
 
 
 async def test_the_ledger_starts_once_and_refuses_appends_before(ledger_url: str) -> None:
