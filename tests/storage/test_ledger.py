@@ -305,3 +305,17 @@ async def test_a_ledger_at_the_previous_schema_is_migrated_with_its_entries(
     await ledger.append(order_record("new"))
     await ledger.stop()
     assert [x["client_order_id"] for x in ledger_lines(ledger_url)] == ["old", "b", "new"]
+
+
+def test_the_revisions_the_start_knows_are_the_migration_scripts() -> None:
+    """The start compares revisions without loading Alembic: its list is the scripts'."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from storage.database import HEAD, MIGRATIONS, REVISIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    scripts = ScriptDirectory.from_config(config)
+    assert tuple(r.revision for r in reversed(list(scripts.walk_revisions()))) == REVISIONS
+    assert scripts.get_current_head() == HEAD
