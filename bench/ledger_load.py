@@ -72,9 +72,9 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def main(round_trips: int, url: str) -> None:
-    db = Database.open(url, exchange=None)
-    began = time.perf_counter()
+def write_round_trips(db: Database, round_trips: int) -> int:
+    """`round_trips` filled round trips into the ledger (intent and fill of each order), in
+    transactions of BATCH entries; how many entries."""
     seq = 0
     batch: list[tuple[int, Entry]] = []
     for i in range(round_trips):
@@ -86,6 +86,13 @@ def main(round_trips: int, url: str) -> None:
             batch = []
     if batch:
         write_entries(db, batch)
+    return seq
+
+
+def main(round_trips: int, url: str) -> None:
+    db = Database.open(url, exchange=None)
+    began = time.perf_counter()
+    seq = write_round_trips(db, round_trips)
     write_s = time.perf_counter() - began
     print(f"ledger {db.name}: {seq:,} entries, {2 * round_trips:,} fills, written in"
           f" {write_s:.1f} s")  # fmt: skip

@@ -31,14 +31,12 @@ from pathlib import Path
 import httpx
 from sqlalchemy import MetaData, inspect, text
 
-from bench.ledger_load import BATCH, _orders
+from bench.ledger_load import write_round_trips
 from bench.soak import free_port, rss_mb
 from config import load_settings
-from execution.codec import Entry
 from execution.trading_state import TradingState
 from storage.checkpoints import advance
 from storage.database import Database, make_engine
-from storage.entries import write_entries
 from storage.url import parse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,19 +46,10 @@ CONNECTING = "connecting to the exchange"
 def build(url: str, round_trips: int) -> int:
     """The ledger with `round_trips` filled round trips (intent and fill of each order)."""
     db = Database.open(url, exchange=None)
-    seq = 0
-    batch: list[tuple[int, Entry]] = []
-    for i in range(round_trips):
-        for rec in _orders(i):
-            seq += 1
-            batch.append((seq, rec))
-        if len(batch) >= BATCH:
-            write_entries(db, batch)
-            batch = []
-    if batch:
-        write_entries(db, batch)
-    db.close()
-    return seq
+    try:
+        return write_round_trips(db, round_trips)
+    finally:
+        db.close()
 
 
 def checkpoint(url: str) -> float:

@@ -12,6 +12,7 @@ import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from typing import Any
 
 import psycopg
 import pytest
@@ -28,6 +29,21 @@ async def run_worker(rest_url: str, ledger: str, mode: str) -> asyncio.subproces
         sys.executable, "-m", "tests.execution.crash_worker", rest_url, ledger, mode,
         cwd=ROOT, stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
+
+
+async def restart_and_read(sim: Simulator, ledger_url: str) -> tuple[Any, Any, Any]:
+    """The worker restarted without faults (it reconciles): its report, then the exchange's
+    orders and account."""
+    sim.faults.config = FaultConfig()
+    proc = await run_worker(sim.rest_url, ledger_url, "resume")
+    out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0
+    report = json.loads(out.decode().splitlines()[0])
+    client = await sync_time(make_client(sim.rest_url))
+    try:
+        return report, await client.get_all_orders(symbol="BTCUSDT"), await client.get_account()
+    finally:
+        await client.close_connection()
 
 
 @pytest.mark.e2e
@@ -54,18 +70,7 @@ async def test_kill_while_the_order_hangs_then_restart_reconciles(ledger_url: st
         (intent,) = ledger_lines(ledger_url)
         assert intent["type"] == "intent"
 
-        sim.faults.config = FaultConfig()
-        proc = await run_worker(sim.rest_url, ledger_url, "resume")
-        out, _ = await asyncio.wait_for(proc.communicate(), 60)
-        assert proc.returncode == 0
-        report = json.loads(out.decode().splitlines()[0])
-
-        client = await sync_time(make_client(sim.rest_url))
-        try:
-            orders = await client.get_all_orders(symbol="BTCUSDT")
-            account = await client.get_account()
-        finally:
-            await client.close_connection()
+        report, orders, account = await restart_and_read(sim, ledger_url)
     records = ledger_lines(ledger_url)[1:]
     assert [r["type"] for r in records] == ["filled"]
     filled = records[0]
@@ -157,17 +162,7 @@ async def test_sigkill_at_each_step_of_an_order(ledger_url: str, step: str) -> N
                 await _kill(proc)
         before = ledger_lines(ledger_url)
 
-        sim.faults.config = FaultConfig()
-        proc = await run_worker(sim.rest_url, ledger_url, "resume")
-        out, _ = await asyncio.wait_for(proc.communicate(), 60)
-        assert proc.returncode == 0
-        report = json.loads(out.decode().splitlines()[0])
-        client = await sync_time(make_client(sim.rest_url))
-        try:
-            orders = await client.get_all_orders(symbol="BTCUSDT")
-            account = await client.get_account()
-        finally:
-            await client.close_connection()
+        report, orders, account = await restart_and_read(sim, ledger_url)
     lines = ledger_lines(ledger_url)
     intents = [x for x in lines if x["type"] == "intent"]
     fills = [x for x in lines if x["type"] == "filled"]
