@@ -257,6 +257,12 @@ def test_hover_readout_shows_ohlc_volume_averages_and_fills(browser, service):
     page.wait_for_function(
         "(t) => window.dashboard.chart.candles.data().some((b) => b.time === t)", arg=bar_s
     )
+    # The server's indicator lines reach a bar once it has closed (none on the live bar).
+    page.wait_for_function(
+        "(t) => window.dashboard.chart.lines.length > 0 && window.dashboard.chart.lines.every("
+        "(l) => l.series.data().some((p) => p.time === t))",
+        arg=bar_s,
+    )
     # A long-running service has many bars, each a pixel or two wide: widen them so the mouse
     # lands on the fill's bar, and aim again if a new bar shifted the time scale meanwhile.
     page.evaluate("window.dashboard.chart.api.timeScale().applyOptions({barSpacing: 24})")
