@@ -15,7 +15,6 @@ first entry instead, as before there were checkpoints. Blocking: run these off t
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 
 import orjson
@@ -32,7 +31,6 @@ log = logging.getLogger(__name__)
 CHECKPOINT_EVERY = 10_000
 KEEP = 2
 POINTS_BATCH = 20_000
-PAUSE_EVERY = 200  # entries the checkpointer folds between two 1 ms pauses
 
 
 def save_points(db: Database, state: TradingState) -> None:
@@ -85,22 +83,16 @@ def restored(conn: Connection, make_state: Callable[[], TradingState]) -> Tradin
     return probe
 
 
-def fold(
-    db: Database, make_state: Callable[[], TradingState], pause_every: int = 0
-) -> TradingState:
+def fold(db: Database, make_state: Callable[[], TradingState]) -> TradingState:
     """The state as of the newest committed entry: from the newest usable checkpoint, then
-    every entry after it, streamed (memory does not grow with them). With `pause_every`, the
-    thread sleeps a millisecond after that many entries: a fold beside a trading event loop
-    leaves it the interpreter (a start folds at full speed)."""
+    every entry after it, streamed (memory does not grow with them)."""
     with db.engine.connect() as conn:
         state = restored(conn, make_state)
         streaming = conn.execution_options(stream_results=True, max_row_buffer=2000)
-        for n, (seq, entry) in enumerate(iter_entries(streaming, state.seq), start=1):
+        for seq, entry in iter_entries(streaming, state.seq):
             state.apply(seq, entry)
             if len(state.points) >= POINTS_BATCH:
                 save_points(db, state)
-            if pause_every and n % pause_every == 0:
-                time.sleep(0.001)  # a worker thread, never the event loop
     return state
 
 
@@ -126,7 +118,7 @@ def save(db: Database, state: TradingState) -> None:
 def advance(db: Database, make_state: Callable[[], TradingState]) -> int:
     """A new checkpoint at the newest committed entry, from the newest one before it; the
     seq it is at (blocking, off the event loop: the live state is not touched)."""
-    state = fold(db, make_state, pause_every=PAUSE_EVERY)
+    state = fold(db, make_state)
     if state.entries:
         save(db, state)
     return state.seq
