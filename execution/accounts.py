@@ -110,6 +110,11 @@ class Accounts:
         self._meters: dict[tuple[str, str | None], Meter] = {}
         self._curves: dict[str, deque[tuple[int, Decimal]]] = {v: deque() for v in variants}
         self._total = Meter(capital * len(variants))  # every variant's equity added up
+        # Each variant's equity at the current marks, kept as fills and closes mark it: the
+        # total is their sum at every mark, and recomputing every variant's at each of them
+        # costs O(variants²) per candle (an optimiser runs dozens of variants at once).
+        # None: to recompute (after a reset or a restore changed positions wholesale).
+        self._now: dict[str, Decimal] | None = None
         # Told every curve point as it is marked (variant, time ms, equity): a point at the
         # time of the one before replaces it.
         self.on_point: Callable[[str, int, Decimal], None] | None = None
@@ -147,7 +152,12 @@ class Accounts:
         price = fill.avg_price or fill.quote_qty / fill.executed_qty
         self._marks[fill.symbol] = price
         if fill.variant in self._curves:
-            self._mark(fill.fill_time_ms or fill.time_ms, [fill.variant])
+            # The other holders of the symbol are worth the new price too (in the total).
+            others = [
+                v for v in self._variants
+                if v != fill.variant and self._positions.holds(v, fill.symbol)
+            ]  # fmt: skip
+            self._mark(fill.fill_time_ms or fill.time_ms, [fill.variant], others)
 
     def on_close(self, symbol: str, close_time_ms: int, close: Decimal) -> None:
         """A closed 1-minute candle: mark every variant holding `symbol` at its close."""
@@ -159,11 +169,19 @@ class Accounts:
     def on_reset(self) -> None:
         """The exchange was wiped (positions ended): every variant starts again from capital."""
         self._meters.clear()
+        self._now = None
         self._total = Meter(self.capital * len(self._variants))
         for curve in self._curves.values():
             curve.clear()
 
-    def _mark(self, time_ms: int, variants: Iterable[str]) -> None:
+    def _mark(self, time_ms: int, variants: Iterable[str], revalued: Iterable[str] = ()) -> None:
+        """Mark `variants` (meters, curves) and the total; `revalued` are variants whose
+        equity changed with a mark but which are not marked themselves."""
+        now = self._now
+        if now is None:
+            now = self._now = {v: self._equity(v) for v in self._variants}
+        for variant in revalued:
+            now[variant] = self._equity(variant)
         for variant in variants:
             equity = self.capital
             for pos in self._positions.of_variant(variant):
@@ -171,8 +189,9 @@ class Accounts:
                 equity += pnl
                 self._meter(variant, pos.symbol).mark(self.capital + pnl)
             self._meter(variant, None).mark(equity)
+            now[variant] = equity
             self._add_point(variant, time_ms, equity)
-        self._total.mark(sum((self._equity(v) for v in self._variants), _ZERO))
+        self._total.mark(sum(now.values(), _ZERO))
 
     def _equity(self, variant: str) -> Decimal:
         return self.capital + sum(
@@ -223,6 +242,7 @@ class Accounts:
         """The marks, meters and curves of a `snapshot` (a variant it does not know is left
         out; one it lacks starts from capital)."""
         self._marks = {s: Decimal(p) for s, p in obj["marks"].items()}
+        self._now = None
         self._meters = {
             (v, s): Meter(Decimal(peak), Decimal(worst))
             for v, s, peak, worst in obj["meters"]
