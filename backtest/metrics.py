@@ -6,7 +6,11 @@ curve come from execution.performance, the same code as the live `GET /performan
 Money (P&L, fees) stays Decimal. Ratios are floats. Returns and drawdowns are relative to the
 variant's capital (VARIANT_CAPITAL), as in the live service (execution.accounts): the equity
 curve is that capital plus realised P&L plus the open position marked at each candle's close.
-Sharpe uses the per-minute returns of that curve, annualised with sqrt(525600).
+Sharpe uses the per-minute returns of that curve, annualised with sqrt(525600); Sortino the
+same returns over their downside deviation (the root mean square of the negative ones).
+Calmar is the annualised return over the max drawdown (None under a day or without a
+drawdown), profit factor the gross profit of the round trips over their gross loss (None
+without a losing trip), expectancy their mean P&L in quote.
 """
 
 from __future__ import annotations
@@ -23,7 +27,16 @@ from execution.accounts import VariantMoney
 from execution.performance import RoundTrip, trip_stats
 from execution.performance import max_drawdown as _max_drawdown
 
-__all__ = ["PriceSeries", "RoundTrip", "equity_curve", "max_drawdown", "sharpe", "summarize"]
+__all__ = [
+    "PriceSeries",
+    "RoundTrip",
+    "equity_curve",
+    "max_drawdown",
+    "sharpe",
+    "sortino",
+    "summarize",
+    "variant_metrics",
+]
 
 MINUTES_PER_YEAR = 525_600
 
@@ -91,15 +104,8 @@ def summarize(
     drawdown = max_drawdown(curve)
     if money is not None:
         total_return = float(money.return_pct) / 100.0
-        final = capital_f * (1.0 + total_return)
         drawdown = float(money.max_drawdown_pct) / 100.0
-    years = minutes / MINUTES_PER_YEAR
-    if minutes < 1440:
-        annualised: float | None = None  # under a day: an annualised figure means nothing
-    elif final > 0:
-        annualised = (final / capital_f) ** (1.0 / years) - 1.0
-    else:
-        annualised = -1.0 if final <= 0 else 0.0
+    annualised = annualise(total_return, minutes)
     return {
         "trades": stats.round_trips,
         "wins": stats.wins,
@@ -113,9 +119,44 @@ def summarize(
         "annualised_return": None if annualised is None else _finite(annualised),
         "max_drawdown": drawdown,
         "sharpe": sharpe(curve),
+        "sortino": sortino(curve),
+        "calmar": calmar(annualised, drawdown),
+        "profit_factor": profit_factor(trades),
+        "expectancy": str(expectancy(trades)),
         "exposure": stats.exposure,
         "minutes": minutes,
     }
+
+
+def annualise(total_return: float, minutes: int) -> float | None:
+    """The yearly rate that compounds to `total_return` over `minutes`; None under a day
+    (an annualised figure of hours means nothing), -1 when everything was lost."""
+    if minutes < 1440:
+        return None
+    if total_return <= -1.0:
+        return -1.0
+    return _finite((1.0 + total_return) ** (MINUTES_PER_YEAR / minutes) - 1.0)
+
+
+def calmar(annualised: float | None, drawdown: float) -> float | None:
+    """Annualised return over max drawdown (both fractions); None when either is missing."""
+    if annualised is None or drawdown <= 0:
+        return None
+    return _finite(annualised / drawdown)
+
+
+def profit_factor(trades: list[RoundTrip]) -> float | None:
+    """Gross profit over gross loss of the round trips; None without a losing trip."""
+    gain = sum((t.pnl for t in trades if t.pnl > 0), Decimal(0))
+    loss = -sum((t.pnl for t in trades if t.pnl < 0), Decimal(0))
+    return float(gain / loss) if loss > 0 else None
+
+
+def expectancy(trades: list[RoundTrip]) -> Decimal:
+    """The mean P&L of a round trip, in quote (0 without trips)."""
+    if not trades:
+        return Decimal(0)
+    return sum((t.pnl for t in trades), Decimal(0)) / len(trades)
 
 
 def max_drawdown(curve: list[float]) -> float:
@@ -127,7 +168,7 @@ def sharpe(curve: list[float]) -> float:
     """Mean over standard deviation of per-minute returns, times sqrt(525600); 0 if flat."""
     if len(curve) < 3:
         return 0.0
-    returns = [b / a - 1.0 for a, b in itertools.pairwise(curve) if a > 0]
+    returns = minute_returns(curve)
     n = len(returns)
     if n < 2:
         return 0.0
@@ -136,6 +177,76 @@ def sharpe(curve: list[float]) -> float:
     if var <= 1e-30:
         return 0.0
     return _finite(mean / math.sqrt(var) * math.sqrt(MINUTES_PER_YEAR))
+
+
+def minute_returns(curve: list[float]) -> list[float]:
+    """The return of each step of an equity curve (steps from a non-positive equity skipped)."""
+    return [b / a - 1.0 for a, b in itertools.pairwise(curve) if a > 0]
+
+
+def sortino(curve: list[float]) -> float:
+    """Mean per-minute return over its downside deviation, times sqrt(525600); 0 if no
+    minute lost."""
+    returns = minute_returns(curve)
+    n = len(returns)
+    if n < 2:
+        return 0.0
+    downside = math.fsum(r * r for r in returns if r < 0) / n
+    if downside <= 1e-30:
+        return 0.0
+    return _finite(math.fsum(returns) / n / math.sqrt(downside) * math.sqrt(MINUTES_PER_YEAR))
+
+
+def combined_curve(
+    curves: list[tuple[PriceSeries, list[float]]], capital: float, start: float
+) -> list[float]:
+    """Equity of several curves (each starting from `capital`: one variant's symbols, or every
+    variant's) as one starting from `start`: at every close time of any of them, `start` plus
+    each curve's gain at its newest point so far."""
+    if len(curves) == 1 and start == capital:
+        return list(curves[0][1])
+    events = sorted(
+        (t, n, value)
+        for n, (prices, values) in enumerate(curves)
+        for t, value in zip(prices.close_times, values, strict=True)
+    )
+    gains = [0.0] * len(curves)
+    out: list[float] = []
+    last_time: int | None = None
+    for t, n, value in events:
+        if last_time is not None and t != last_time:
+            out.append(start + math.fsum(gains))
+        gains[n] = value - capital
+        last_time = t
+    if last_time is not None:
+        out.append(start + math.fsum(gains))
+    return out
+
+
+def variant_metrics(
+    trades: list[RoundTrip], curve: list[float], money: VariantMoney, minutes: int
+) -> dict[str, Any]:
+    """The figures of one variant over all its symbols (or of every variant, "all"): what
+    the backtest report prints per variant and the optimiser scores a trial by. Return, max
+    drawdown and fees are the Accounts' figures (`money.shown()`); the ratios come from the
+    per-minute `curve` over `minutes` and the round trips."""
+    shown = money.shown()
+    drawdown = float(money.max_drawdown_pct) / 100.0
+    annualised = annualise(float(money.return_pct) / 100.0, minutes)
+    trades = sorted(trades, key=lambda t: (t.exit_time, t.entry_time))
+    wins = sum(1 for t in trades if t.pnl > 0)
+    return {
+        "return_pct": shown["return_pct"],
+        "max_drawdown_pct": shown["max_drawdown_pct"],
+        "trades": len(trades),
+        "win_rate": wins / len(trades) if trades else 0.0,
+        "sharpe": sharpe(curve),
+        "sortino": sortino(curve),
+        "calmar": calmar(annualised, drawdown),
+        "profit_factor": profit_factor(trades),
+        "expectancy": str(expectancy(trades).quantize(Decimal("0.00000001"))),
+        "fees": shown["fees"],
+    }
 
 
 def _finite(value: float) -> float:

@@ -7,8 +7,57 @@ from pathlib import Path
 from typing import Any
 
 from backtest.html_report import render_html
-from backtest.metrics import summarize
+from backtest.metrics import PriceSeries, combined_curve, equity_curve, summarize, variant_metrics
 from backtest.run import BacktestResult
+from execution.performance import RoundTrip
+
+ALL = "all"  # the portfolio: every variant together (as the live service names it)
+
+
+def variant_trips_and_curve(
+    result: BacktestResult, name: str
+) -> tuple[list[RoundTrip], list[tuple[PriceSeries, list[float]]]]:
+    """A variant's round trips over all symbols, and each symbol's per-minute equity curve."""
+    capital = float(result.capital)
+    trips: list[RoundTrip] = []
+    curves: list[tuple[PriceSeries, list[float]]] = []
+    for symbol in result.symbols:
+        own = result.trades[name].get(symbol, [])
+        trips.extend(own)
+        prices = result.prices[symbol]
+        curves.append((prices, equity_curve(own, prices, capital)[1]))
+    return trips, curves
+
+
+def metrics_by_variant(
+    result: BacktestResult,
+    curves_out: dict[str, list[float]] | None = None,
+    portfolio: bool = True,
+) -> dict[str, dict[str, Any]]:
+    """{variant: figures over all its symbols, "all": every variant's} (backtest.metrics.
+    variant_metrics): the report's "metrics" block, and what the optimiser scores. Each
+    variant's per-minute curve is left in `curves_out` when given; `portfolio=False` leaves
+    "all" out (an optimiser's variants are separate trials, not one portfolio)."""
+    capital = float(result.capital)
+    out: dict[str, dict[str, Any]] = {}
+    everything: list[RoundTrip] = []
+    all_curves: list[tuple[PriceSeries, list[float]]] = []
+    for variant in result.variants:
+        money = result.money.get(variant.name, {}).get(None)
+        if money is None:
+            continue
+        trips, curves = variant_trips_and_curve(result, variant.name)
+        curve = combined_curve(curves, capital, capital) if curves else []
+        out[variant.name] = variant_metrics(trips, curve, money, len(curve))
+        if curves_out is not None:
+            curves_out[variant.name] = curve
+        everything.extend(trips)
+        all_curves.extend(curves)
+    if portfolio and result.total is not None and all_curves and len(out) > 1:
+        start = capital * len(out)
+        curve = combined_curve(all_curves, capital, start)
+        out[ALL] = variant_metrics(everything, curve, result.total, len(curve))
+    return out
 
 
 def build_report(result: BacktestResult) -> dict[str, Any]:
@@ -50,6 +99,7 @@ def build_report(result: BacktestResult) -> dict[str, Any]:
         "end_ms": result.end_ms,
         "parameters": parameters,
         "portfolio": portfolio,
+        "metrics": metrics_by_variant(result),
         "variants": variants,
     }
 
@@ -67,7 +117,7 @@ def format_summary(report: dict[str, Any]) -> str:
         "variant", "symbol", "trades", "win rate", "P&L", "return", "annualised",
         "max DD", "Sharpe", "exposure", "fees",
     )  # fmt: skip
-    rows = [head]
+    rows: list[tuple[str, ...]] = [head]
     for variant, per_symbol in _summaries(report).items():
         for symbol, s in per_symbol.items():
             rows.append(
@@ -85,20 +135,54 @@ def format_summary(report: dict[str, Any]) -> str:
                     _money(s["fees_paid"]),
                 )
             )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    intro = (
+        f"backtest: {report['candles']} candles, {report['ticks']} ticks, "
+        f"{report['signals']} signals, fee {report['fee_rate']} per side\n"
+    )
+    return intro + text_table(rows, left=2) + "\n" + text_table(_variant_rows(report["metrics"]))
+
+
+def _variant_rows(metrics: dict[str, dict[str, Any]]) -> list[tuple[str, ...]]:
+    """Per variant over all its symbols (and "all": the portfolio), the optimiser's figures."""
+    rows: list[tuple[str, ...]] = [
+        ("variant", "trades", "win rate", "return", "max DD", "Sharpe", "Sortino", "Calmar",
+         "profit factor", "expectancy", "fees"),
+    ]  # fmt: skip
+    for name, m in metrics.items():
+        rows.append(
+            (
+                name,
+                str(m["trades"]),
+                f"{m['win_rate']:.1%}",
+                f"{m['return_pct']}%",
+                f"{m['max_drawdown_pct']}%",
+                f"{m['sharpe']:.2f}",
+                f"{m['sortino']:.2f}",
+                _ratio(m["calmar"]),
+                _ratio(m["profit_factor"]),
+                _money(m["expectancy"]),
+                _money(m["fees"]),
+            )
+        )
+    return rows
+
+
+def text_table(rows: list[tuple[str, ...]], left: int = 1) -> str:
+    """Columns padded to their widest cell: the first `left` aligned left, the rest right."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [
         "  ".join(
-            c.ljust(w) if i < 2 else c.rjust(w)
+            c.ljust(w) if i < left else c.rjust(w)
             for i, (c, w) in enumerate(zip(r, widths, strict=True))
         )
         for r in rows
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    intro = (
-        f"backtest: {report['candles']} candles, {report['ticks']} ticks, "
-        f"{report['signals']} signals, fee {report['fee_rate']} per side\n"
-    )
-    return intro + "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n"
+
+
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
 
 
 def _money(text: str) -> str:

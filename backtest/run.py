@@ -58,6 +58,7 @@ class BacktestResult:
     capital: Decimal = Decimal("1000")
     # Per variant, its money (None) and each symbol's, from the run's Accounts at the end.
     money: dict[str, dict[str | None, VariantMoney]] = field(default_factory=dict)
+    total: VariantMoney | None = None  # every variant's money added up (the Accounts' "all")
     candles: int = 0
     ticks: int = 0
     start_ms: int | None = None
@@ -147,6 +148,7 @@ class BacktestRun:
             for symbol in result.symbols:
                 figures[symbol] = accounts.money(variant.name, symbol)
             result.money[variant.name] = figures
+        result.total = accounts.total()
         if result.prices:
             result.start_ms = min(p.first_open_time for p in result.prices.values())
             result.end_ms = max(p.close_times[-1] for p in result.prices.values())
