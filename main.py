@@ -4,6 +4,7 @@ python main.py                      the service against the Binance Spot Testnet
 python main.py --simulate           the same service against the built-in simulator
 python main.py candles --trades F   trade file -> 1-minute klines (JSON rows)
 python main.py backtest --data F    replay history through the live strategy code
+python main.py optimize --data F --param ema_period=3,5,8  search settings (Dask, Optuna)
 python main.py journal export|import  the ledger as JSON lines, out and in
 """
 
@@ -16,6 +17,7 @@ import sys
 def build_parser() -> argparse.ArgumentParser:
     from aggregation import candles_cli
     from backtest import cli as backtest_cli
+    from optimize import cli as optimize_cli
     from wiring import journal_cli, runner
 
     parser = argparse.ArgumentParser(
@@ -29,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backtest_cli.add_arguments(
         commands.add_parser("backtest", help="replay klines, trades or a recording through A and B")
+    )
+    optimize_cli.add_arguments(
+        commands.add_parser("optimize", help="search a strategy's settings over klines")
     )
     journal_cli.add_arguments(
         commands.add_parser("journal", help="export the ledger as JSON lines, or import them")
@@ -46,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         from backtest import cli as backtest_cli
 
         return backtest_cli.run(args)
+    if args.command == "optimize":
+        from optimize import cli as optimize_cli
+
+        return optimize_cli.run(args)
     if args.command == "journal":
         from wiring import journal_cli
 

@@ -24,6 +24,7 @@ SERVICE_PACKAGES = {
     "recording",
     "service",
     "backtest",
+    "optimize",
     "api",
     "wiring",
 }
@@ -39,6 +40,7 @@ LAYERS = [
     {"pipeline"},
     {"recording"},
     {"service", "backtest"},
+    {"optimize"},
     {"api"},
     {"wiring"},
     {"main", "bench"},

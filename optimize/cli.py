@@ -1,0 +1,267 @@
+"""`python main.py optimize --data FILE … --param NAME=VALUES …`: search a strategy's settings.
+
+Every trial is a backtest of the live code (optimize.trials); the trials run on a Dask
+cluster, local by default. Exit codes: 0 done, 2 bad input (one line on stderr), 130
+interrupted (the finished trials are reported and written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from aggregation.models import Candle
+from core.errors import BadDataFile, BadInputError
+from core.variants import INTERVALS
+
+log = logging.getLogger(__name__)
+
+
+class OptionError(BadInputError):
+    """A command-line value the optimiser cannot use."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register this command's options."""
+    from optimize.scoring import OBJECTIVES
+    from optimize.search import SAMPLERS
+
+    parser.add_argument(
+        "--data", nargs="+", required=True, type=Path, metavar="FILE",
+        help="klines of one symbol (REST JSON or data.binance.vision CSV)",
+    )  # fmt: skip
+    parser.add_argument("--symbol", help="the symbol of files that do not name it (BTCUSDT)")
+    parser.add_argument("--strategy", default="ema_sma", help="a strategy of the library")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUES",
+        help="values to search: NAME=V1,V2,… or NAME=LO:HI:STEP (both ends included);"
+        " the strategy's parameters and stop_loss",
+    )
+    parser.add_argument("--interval", default="1m", help="the variants' candle interval")
+    parser.add_argument("--sampler", choices=SAMPLERS, default="grid")
+    parser.add_argument("--trials", type=int, help="settings to draw (random, tpe, nsga2)")
+    parser.add_argument("--objective", choices=OBJECTIVES, default="return")
+    parser.add_argument("--min-trades", type=int, default=0,
+                        help="settings with fewer round trips score worst")  # fmt: skip
+    parser.add_argument("--walk-forward", type=int, metavar="K", help="K rolling windows")
+    parser.add_argument("--gap", type=int, help="candles between in- and out-of-sample"
+                        " (default: the largest period searched)")  # fmt: skip
+    parser.add_argument("--workers", type=int, help="local worker processes (default: cores)")
+    parser.add_argument("--cluster", metavar="tcp://HOST:PORT", help="an existing Dask scheduler")
+    parser.add_argument("--study", help="keep (and resume) the trials as this Optuna study,"
+                        " beside the ledger of DATABASE_URL")  # fmt: skip
+    parser.add_argument("--seed", type=int, help="the samplers' seed (repeatable draws)")
+    parser.add_argument("--json", type=Path, help="write the trials and the best here")
+    parser.add_argument("--variant", default="A", help="the live variant the printed call sets")
+
+
+def load_candles(paths: Sequence[Path], symbol: str | None) -> list[Candle]:
+    """The klines of every file, one symbol, in time order, without overlap."""
+    from backtest.sources import DataKind, identify, load_klines
+
+    candles: list[Candle] = []
+    seen: str | None = None
+    for path in paths:
+        data = identify(path, symbol)
+        if data.kind is not DataKind.KLINES:
+            raise BadDataFile(path, None, f"holds {data.kind.value}: optimize reads klines"
+                              " (turn trades into klines with `main.py candles`)")  # fmt: skip
+        if seen is not None and data.symbol != seen:
+            raise BadDataFile(path, None, f"is {data.symbol}, the other files {seen}: one symbol")
+        seen = data.symbol
+        candles.extend(load_klines(data))
+    candles.sort(key=lambda c: c.open_time)
+    for before, after in itertools.pairwise(candles):
+        if after.open_time <= before.open_time:
+            raise OptionError(f"--data: two files hold the candle of {after.open_time} (overlap)")
+    if not candles:
+        raise OptionError("--data: no candles")
+    return candles
+
+
+@contextlib.contextmanager
+def progress_bar(total: int, label: str) -> Iterator[Any]:
+    """A tqdm bar on stderr (shown on a terminal only): trials done, best so far, ETA."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=label, unit="trial", file=sys.stderr, disable=None, leave=False)
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the optimisation; 0 done, 2 bad input, 130 interrupted."""
+    from config import SettingsError, load_settings
+    from optimize.params import parse_space
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+        space = parse_space(args.strategy, args.param)
+        _check_options(args)
+        candles = load_candles(args.data, args.symbol.upper() if args.symbol else None)
+        return _optimise(args, settings, space, candles)
+    except (BadInputError, SettingsError) as exc:
+        sys.stderr.write(f"optimize: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("optimize: interrupted before the first trial finished\n")
+        return 130
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    if args.interval not in INTERVALS:
+        raise OptionError(f"--interval {args.interval!r}: one of {', '.join(INTERVALS)}")
+    if args.sampler != "grid" and (args.trials is None or args.trials < 1):
+        raise OptionError(f"--sampler {args.sampler} needs --trials N (N >= 1)")
+    if args.workers is not None and args.workers < 1:
+        raise OptionError("--workers must be at least 1")
+    if args.workers is not None and args.cluster:
+        raise OptionError("--workers starts a local cluster: leave it out with --cluster")
+    if args.min_trades < 0:
+        raise OptionError("--min-trades must be 0 or more")
+    if args.gap is not None and args.gap < 0:
+        raise OptionError("--gap must be 0 or more")
+
+
+def _optimise(args: argparse.Namespace, settings: Any, space: Any, candles: list[Candle]) -> int:
+    from optimize import report
+    from optimize.cluster import open_pool
+    from optimize.search import Plan
+    from optimize.walkforward import split
+
+    plan = Plan(
+        space, args.sampler, args.trials, args.objective, args.min_trades, args.interval, args.seed
+    )
+    bounds = None
+    if args.walk_forward is not None:
+        gap = args.gap if args.gap is not None else _largest_period(space)
+        bounds = split(len(candles), args.walk_forward, gap)  # refused before any work
+    storage = _storage(settings) if args.study else None
+    with open_pool(args.cluster, args.workers) as pool:
+        runner = _Runner(plan, settings, pool, storage, args.study)
+        if bounds is None:
+            outcome = runner.search(candles, "trials")
+            best = outcome.best(plan)
+            deflated = None
+            if best is not None:
+                from optimize.walkforward import winner_deflated_sharpe
+
+                deflated = winner_deflated_sharpe(best, outcome.trials)
+            doc = report.document(plan, outcome, candles, deflated=deflated)
+            text = report.summary(plan, outcome, deflated)
+            interrupted = outcome.interrupted
+        else:
+            from optimize.walkforward import run_windows
+
+            windows = run_windows(candles, plan, bounds, runner.window, runner.score_out)
+            doc = report.document(plan, runner.everything(), candles, windows)
+            doc["trials"] = [
+                {"window": n, **t.to_json()}
+                for n, o in enumerate(runner.outcomes)
+                for t in sorted(o.trials, key=lambda t: t.number)
+            ]
+            text = report.summary(plan, runner.everything()) + report.walk_forward_table(
+                windows, candles
+            )
+            best = windows[-1].winner if windows else None
+            interrupted = runner.interrupted
+    sys.stdout.write(text)
+    if best is not None:
+        sys.stdout.write(f"promote it to variant {args.variant}:\n  ")
+        sys.stdout.write(report.promote_call(best, args.variant, settings.api_port) + "\n")
+    if args.json:
+        report.write_json(doc, args.json)
+    return 130 if interrupted else 0
+
+
+def _largest_period(space: Any) -> int:
+    values = [v for name, vs in space.values.items() if name != "stop_loss" for v in vs]
+    whole = [int(v) for v in values if float(v).is_integer()]
+    return max(whole, default=0)
+
+
+def _storage(settings: Any) -> Any:
+    from optimize.studies import describe, open_storage
+    from storage.url import DEFAULT_URL, parse
+
+    raw = settings.database_url.get_secret_value() if settings.database_url else DEFAULT_URL
+    url = parse(raw)
+    log.warning("studies kept in %s", describe(url))
+    return open_storage(url)
+
+
+class _Runner:
+    """The searches of one command: the whole data, or one per walk-forward window."""
+
+    def __init__(self, plan: Any, settings: Any, pool: Any, storage: Any, study: str | None):
+        self.plan, self.settings, self.pool = plan, settings, pool
+        self.storage, self.study = storage, study
+        self.outcomes: list[Any] = []
+        self.interrupted = False
+
+    def search(self, candles: Sequence[Candle], label: str, suffix: str = "") -> Any:
+        from optimize.search import Search, make_study
+
+        name = None if self.study is None else self.study + suffix
+        study = make_study(self.plan, self.storage, name)
+        search = Search(self.plan, self.settings, self.pool, study)
+        with progress_bar(search.planned(), label) as bar:
+
+            def on_trial(result: Any, best: Any) -> None:
+                bar.update(1)
+                if best is not None:
+                    bar.set_postfix_str(
+                        f"best #{best.number} {self.plan.objective}"
+                        f" {_figure(best.metrics, self.plan.objective)}"
+                    )
+
+            search.on_trial = on_trial
+            outcome = search.run(candles)
+        self.outcomes.append(outcome)
+        self.interrupted = self.interrupted or outcome.interrupted
+        return outcome
+
+    def window(self, n: int, candles: Sequence[Candle]) -> Any:
+        return self.search(candles, f"window {n}", f"-window{n}")
+
+    def score_out(self, winner: Any, candles: Sequence[Candle]) -> Any:
+        from optimize.params import Setting
+        from optimize.trials import make_task
+
+        setting = Setting.of(winner.params)
+        task = make_task(self.settings, self.plan.space.strategy.name, self.plan.interval,
+                         [(winner.number, setting)])  # fmt: skip
+        self.pool.use(candles)
+        future = self.pool.submit(task)
+        ((_, results),) = self.pool.finished([future])
+        return results[0]
+
+    def everything(self) -> Any:
+        from optimize.search import Outcome
+
+        merged = Outcome()
+        for o in self.outcomes:
+            merged.trials.extend(o.trials)
+            merged.skipped += o.skipped
+            merged.repeats += o.repeats
+            merged.interrupted = merged.interrupted or o.interrupted
+        return merged
+
+
+def _figure(metrics: dict[str, Any], objective: str) -> str:
+    value = metrics["return_pct" if objective == "return" else objective]
+    if value is None:
+        return "n/a"
+    return f"{value}%" if objective == "return" else f"{float(value):.2f}"
