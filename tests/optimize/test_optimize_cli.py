@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -282,3 +283,48 @@ def test_ctrl_c_keeps_finished_trials_and_the_study_resumes(
         if trial["number"] in earlier:
             assert trial == earlier[trial["number"]]
     assert "studies kept in" in done.stderr and "password" not in done.stderr
+
+
+def test_walk_forward_scores_each_winner_out_of_sample(tmp_path: Path) -> None:
+    data = _write_klines(tmp_path / "klines.json", 7_000)
+    out = tmp_path / "wf.json"
+    done = _main(
+        tmp_path, "optimize", "--data", str(data), "--symbol", "BTCUSDT",
+        "--param", "ema_period=3,5", "--param", "sma_period=10,20", "--walk-forward", "2",
+        "--gap", "30", "--workers", "1", "--json", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(out.read_text())
+    windows = doc["walk_forward"]["windows"]
+    assert len(windows) == 2 and "walk-forward:" in done.stdout
+    part = 7_000 // 5  # K + 3 parts
+    for n, window in enumerate(windows):
+        trials = [t for t in doc["trials"] if t["window"] == n]
+        assert len(trials) == window["trials"] == 4
+        # The winner is the in-sample trial with the best return, scored on later candles.
+        best = max(trials, key=lambda t: (Decimal(t["metrics"]["return_pct"]), -t["number"]))
+        assert window["params"] == best["params"]
+        assert window["in_sample_metrics"] == best["metrics"]
+        start = 1_704_067_200_000 + n * part * 60_000
+        assert window["in_sample"][0] == start
+        assert window["out_of_sample"][0] == start + (3 * part + 30) * 60_000
+        assert window["out_of_sample"][0] > window["in_sample"][1]
+        is_ret = Decimal(best["metrics"]["return_pct"])
+        oos_ret = Decimal(window["out_of_sample_metrics"]["return_pct"])
+        if is_ret > 0:
+            expected = (float(oos_ret) / (part - 30)) / (float(is_ret) / (3 * part))
+            assert window["wfe"] == pytest.approx(expected)
+        else:
+            assert window["wfe"] is None
+        assert window["deflated_sharpe"] is None or 0 <= window["deflated_sharpe"] <= 1
+    # Out-of-sample figures are a backtest of the winner over that span alone.
+    first = windows[0]
+    span = [datetime.fromtimestamp(ms / 1000, UTC).isoformat() for ms in first["out_of_sample"]]
+    report_path = tmp_path / "oos.json"
+    single = _main(
+        tmp_path, "backtest", "--data", str(data), "--symbol", "BTCUSDT", "--from", span[0],
+        "--to", span[1], "--report", str(report_path),
+        env=_env(VARIANTS=_entry({"stop_loss": "0.10", **first["params"]})),
+    )  # fmt: skip
+    assert single.returncode == 0, single.stderr
+    assert json.loads(report_path.read_text())["metrics"]["A"] == first["out_of_sample_metrics"]
