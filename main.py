@@ -11,54 +11,43 @@ python main.py journal export|import  the ledger as JSON lines, out and in
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
+# command -> (module with add_arguments/run, its help line)
+COMMANDS = {
+    "candles": ("aggregation.candles_cli", "build 1-minute klines from a Binance trade file"),
+    "backtest": ("backtest.cli", "replay klines, trades or a recording through A and B"),
+    "optimize": ("optimize.cli", "search a strategy's settings over klines"),
+    "journal": ("wiring.journal_cli", "export the ledger as JSON lines, or import them"),
+}
 
-def build_parser() -> argparse.ArgumentParser:
-    from aggregation import candles_cli
-    from backtest import cli as backtest_cli
-    from optimize import cli as optimize_cli
-    from wiring import journal_cli, runner
 
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line, or only the command `only` (its module alone is imported:
+    the service's modules take about a second to import, which a tool need not pay)."""
     parser = argparse.ArgumentParser(
         prog="main.py",
         description="Binance Spot Testnet trading service (EMA/SMA crossover, variants A and B).",
     )
-    runner.add_arguments(parser)
+    if only is None:
+        from wiring import runner
+
+        runner.add_arguments(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    candles_cli.add_arguments(
-        commands.add_parser("candles", help="build 1-minute klines from a Binance trade file")
-    )
-    backtest_cli.add_arguments(
-        commands.add_parser("backtest", help="replay klines, trades or a recording through A and B")
-    )
-    optimize_cli.add_arguments(
-        commands.add_parser("optimize", help="search a strategy's settings over klines")
-    )
-    journal_cli.add_arguments(
-        commands.add_parser("journal", help="export the ledger as JSON lines, or import them")
-    )
+    for name, (module, help_line) in COMMANDS.items():
+        if only in (None, name):
+            importlib.import_module(module).add_arguments(commands.add_parser(name, help=help_line))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command == "candles":
-        from aggregation import candles_cli
-
-        return candles_cli.run(args)
-    if args.command == "backtest":
-        from backtest import cli as backtest_cli
-
-        return backtest_cli.run(args)
-    if args.command == "optimize":
-        from optimize import cli as optimize_cli
-
-        return optimize_cli.run(args)
-    if args.command == "journal":
-        from wiring import journal_cli
-
-        return journal_cli.run(args)
+    argv = sys.argv[1:] if argv is None else argv
+    command = argv[0] if argv and argv[0] in COMMANDS else None
+    args = build_parser(command).parse_args(argv)
+    if args.command in COMMANDS:
+        run: int = importlib.import_module(COMMANDS[args.command][0]).run(args)
+        return run
     from wiring import runner
 
     return runner.run(args)

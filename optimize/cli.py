@@ -29,8 +29,8 @@ class OptionError(BadInputError):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register this command's options."""
+    from optimize.params import SAMPLERS
     from optimize.scoring import OBJECTIVES
-    from optimize.search import SAMPLERS
 
     parser.add_argument(
         "--data", nargs="+", required=True, type=Path, metavar="FILE",

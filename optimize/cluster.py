@@ -19,7 +19,7 @@ from typing import Any
 
 from aggregation.models import Candle
 from core.errors import BadInputError
-from optimize.trials import Task, TrialResult, run_batch
+from optimize.trials import CandleSet, Task, TrialResult, run_batch
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class Pool:
 
     def __init__(self, client: Any) -> None:
         self.client = client
-        self._raw: list[Candle] = []
+        self._raw = CandleSet("", [])
         self._candles: Any = None
         self._futures: dict[int, Any] = {}  # handle -> the batch's current future
         self._tasks: dict[int, Task] = {}
@@ -50,17 +50,18 @@ class Pool:
 
     @property
     def workers(self) -> int:
-        return max(1, len(self.client.scheduler_info()["workers"]))
+        """Worker threads now (asked of the scheduler: the client's own view lags)."""
+        threads: dict[str, int] = self.client.nthreads()
+        return max(1, sum(threads.values()))
 
     def use(self, candles: Sequence[Candle]) -> None:
         """Send `candles` to every worker, once (the batches that follow run on them)."""
         if self._candles is not None:
             self.client.cancel(self._candles)
-        self._raw = list(candles)
+        self._raw = CandleSet.of(candles)
         self._scatter()
 
     def _scatter(self) -> None:
-        # One object: a list given to scatter would become one future per candle.
         (self._candles,) = self.client.scatter([self._raw], broadcast=True, hash=False)
 
     def submit(self, task: Task) -> int:
@@ -139,6 +140,11 @@ def open_pool(address: str | None, workers: int | None) -> Iterator[Pool]:
             client.close()
         return
     count = workers or os.cpu_count() or 1
+    # The workers' statistical profiler samples the running batch's stack every 10 ms: about
+    # a tenth of a batch's time, for a dashboard no one opens here.
+    import dask as dask_config
+
+    dask_config.config.set({"distributed.worker.profile.enabled": False})
     cluster = dask.LocalCluster(
         n_workers=count,
         threads_per_worker=1,
@@ -149,6 +155,7 @@ def open_pool(address: str | None, workers: int | None) -> Iterator[Pool]:
     )
     client = dask.Client(cluster)
     try:
+        client.wait_for_workers(count, timeout=120)
         yield Pool(client)
     finally:
         client.close()

@@ -18,6 +18,7 @@ from core.errors import BadInputError
 from core.variants import Number, StrategyParams, spec_of
 
 STOP_LOSS = "stop_loss"
+SAMPLERS = ("grid", "random", "tpe", "nsga2")  # how a space is searched (optimize.search)
 MAX_VALUES = 10_000  # per parameter: a range that would list more is a typo
 
 

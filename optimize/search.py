@@ -30,7 +30,6 @@ from optimize.trials import TrialResult, make_task
 
 log = logging.getLogger(__name__)
 
-SAMPLERS = ("grid", "random", "tpe", "nsga2")
 MAX_BATCH = 16  # trials per batch: larger share more of the run, smaller balance better
 
 
@@ -180,12 +179,15 @@ class Search:
         if budget == 0:
             return self.outcome
         self.pool.use(candles)
-        batch = max(1, min(MAX_BATCH, math.ceil(budget / (2 * self.pool.workers))))
+        # Two batches per worker, each worker given one at a time: a worker given two while
+        # another waits would leave a core idle (Dask does not move a running batch).
+        workers = self.pool.workers
+        batch = max(1, min(MAX_BATCH, math.ceil(budget / (2 * workers))))
         running: dict[Any, list[int]] = {}
         asked = 0
         try:
             while asked < budget or running:
-                while asked < budget and len(running) < 2 * self.pool.workers:
+                while asked < budget and len(running) < workers:
                     trials, asked = self._ask(batch, budget, asked)
                     if trials:
                         task = make_task(self.base, self.plan.space.strategy.name,

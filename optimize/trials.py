@@ -14,9 +14,10 @@ import asyncio
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from aggregation.models import Candle
+from aggregation.models import Candle, CandleSource
 from backtest.metrics import minute_returns
 from backtest.report import metrics_by_variant
 from backtest.run import BacktestConfig
@@ -40,6 +41,46 @@ class Task:
 
     settings: Settings
     trials: tuple[tuple[int, Setting], ...]  # (trial number, setting)
+
+
+class CandleSet:
+    """The candles as they travel to the workers: plain rows (one pickle of strings and ints,
+    about ten times faster than candles of Decimals, and never split into one message per
+    candle as Dask does with a list), made Candles again once on each worker, and kept."""
+
+    def __init__(self, symbol: str, rows: list[tuple[Any, ...]]) -> None:
+        self.symbol = symbol
+        self.rows = rows
+        self._candles: list[Candle] | None = None
+
+    @classmethod
+    def of(cls, candles: Sequence[Candle]) -> CandleSet:
+        """The rows of `candles` (one symbol)."""
+        symbol = candles[0].symbol if candles else ""
+        rows = [
+            (c.open_time, str(c.open), str(c.high), str(c.low), str(c.close), str(c.volume),
+             str(c.quote_volume), c.trades, str(c.taker_buy_base), str(c.taker_buy_quote),
+             c.complete, c.source.value, c.interval_ms)
+            for c in candles
+        ]  # fmt: skip
+        return cls(symbol, rows)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (CandleSet, (self.symbol, self.rows))  # the rows only: Candles are rebuilt
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def candles(self) -> list[Candle]:
+        """The candles, built on the first call (Decimal(str(x)) is x, exponent included)."""
+        if self._candles is None:
+            sym, dec = self.symbol, Decimal
+            self._candles = [
+                Candle(sym, t, dec(o), dec(h), dec(lo), dec(c), dec(v), dec(qv), n, dec(tb),
+                       dec(tq), complete, CandleSource(source), interval)
+                for t, o, h, lo, c, v, qv, n, tb, tq, complete, source, interval in self.rows
+            ]  # fmt: skip
+        return self._candles
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +114,9 @@ def make_task(
     return Task(settings, tuple(trials))
 
 
-def run_batch(candles: Sequence[Candle], task: Task) -> list[TrialResult]:
-    """Every trial of `task` in one backtest of `candles` (sync: a worker's whole job)."""
+def run_batch(candle_set: CandleSet, task: Task) -> list[TrialResult]:
+    """Every trial of `task` in one backtest of the candles (sync: a worker's whole job)."""
+    candles = candle_set.candles()
     settings = task.settings
     config = BacktestConfig(
         files=[],
