@@ -36,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fee", help="fee rate on each side (default: the PAPER_FEE_RATE setting, 0.001)"
     )
+    add_fill_arguments(parser)
     parser.add_argument("--report", type=Path, help="write the JSON report here")
     parser.add_argument("--html", type=Path, help="write a self-contained HTML report here")
     parser.add_argument(
@@ -48,6 +49,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--journal",
         type=Path,
         help="also write the replay's trade journal to this file (default: kept in memory)",
+    )
+
+
+def add_fill_arguments(parser: argparse.ArgumentParser) -> None:
+    """--fill and --slippage (backtest.fill_model), shared with `main.py optimize`."""
+    parser.add_argument(
+        "--fill",
+        choices=("next-open", "close"),
+        help="candle data: an order fills at the next candle's open (default) or at the"
+        " signalling close (docs/backtests.md, Fill model)",
+    )
+    parser.add_argument(
+        "--slippage",
+        metavar="BPS",
+        help="each fill moved against the order by this many basis points (default 7.6,"
+        " measured against the simulator)",
     )
 
 
@@ -82,6 +99,7 @@ def parse_fee(text: str | None, default: Decimal) -> Decimal:
 
 def run(args: argparse.Namespace) -> int:
     """Run the backtest; 0 on success, 2 on bad input (one line on stderr)."""
+    from backtest.fill_model import fill_model
     from backtest.report import build_report, format_summary, write_html, write_json
     from backtest.run import BacktestConfig
     from backtest.runner import run_backtest
@@ -109,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
             progress=sys.stderr.isatty(),
             capital=settings.variant_capital,
             hold_at_end=args.hold_at_end,
+            fill=fill_model(args.fill, args.slippage),
         )
         result = asyncio.run(run_backtest(settings, config))
     except (BadInputError, SettingsError) as exc:

@@ -21,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from aggregation.models import Candle
+from backtest.fill_model import AT_CLOSE, FillModel
 from config import Settings, VariantSettings
 from core.clock import ManualClock
 from core.symbols import split_symbol
@@ -70,9 +71,10 @@ class BacktestOrders:
 
     def __init__(
         self, settings: Settings, fee_rate: Decimal, journal_path: Path | None, clock: ManualClock,
-        on_position: PositionListener,
+        on_position: PositionListener, fill: FillModel = AT_CLOSE,
     ) -> None:  # fmt: skip
         self.journal_path = journal_path
+        self.fill = fill
         self._clock = clock
         self._fee_rate = fee_rate
         self._price: dict[str, Decimal] = {}  # the fill-model price of the order being run
@@ -117,10 +119,18 @@ class BacktestOrders:
         return self._pending
 
     def run_pending(self) -> None:
-        """Run the waiting signals, oldest first, each filled at its own price."""
+        """Run the waiting signals, oldest first, each filled at its own price (the fill
+        model's slippage added)."""
+        price = self.fill.price
         while self._pending:
             signal = self._pending.pop(0)
-            self.run(signal, signal.price)
+            self.run(signal, price(signal.side, signal.price))
+
+    def run_at(self, signals: list[SignalRaised], reference: Decimal) -> None:
+        """Run `signals` (oldest first) filled at `reference` (the next candle's open) with
+        the fill model's slippage."""
+        for signal in signals:
+            self.run(signal, self.fill.price(signal.side, reference))
 
     def run(
         self, signal: SignalRaised, price: Decimal | None, commission: Decimal | None = None
@@ -209,7 +219,7 @@ class BacktestOrders:
             if candle is None:
                 continue
             self._clock.set(candle.close_time)
-            self.submit(
+            self.run(
                 SignalRaised(
                     variant=position.variant,
                     symbol=position.symbol,
@@ -219,9 +229,9 @@ class BacktestOrders:
                     time_ms=candle.close_time,
                     ref=candle.open_time,
                     action=ACTION_CLOSE,
-                )
+                ),
+                candle.close,  # a valuation at the last close: no slippage
             )
-        self.run_pending()
 
     # -- results ------------------------------------------------------------------------
 

@@ -91,6 +91,7 @@ def build_report(result: BacktestResult) -> dict[str, Any]:
     return {
         "data": [str(p) for p in result.files],
         "fee_rate": str(result.fee_rate),
+        "fill": result.fill.to_json(),
         "capital": str(result.capital),
         "candles": result.candles,
         "ticks": result.ticks,
@@ -137,7 +138,9 @@ def format_summary(report: dict[str, Any]) -> str:
             )
     intro = (
         f"backtest: {report['candles']} candles, {report['ticks']} ticks, "
-        f"{report['signals']} signals, fee {report['fee_rate']} per side\n"
+        f"{report['signals']} signals, fee {report['fee_rate']} per side, fills at"
+        f" {'the next open' if report['fill']['next_open'] else 'the signalling close'}"
+        f" + {report['fill']['slippage_bps']} bps\n"
     )
     return intro + text_table(rows, left=2) + "\n" + text_table(_variant_rows(report["metrics"]))
 

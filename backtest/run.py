@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from aggregation.models import Candle
+from backtest.fill_model import AT_CLOSE, FillModel
 from backtest.metrics import PriceSeries, RoundTrip
 from backtest.orders import BacktestOrders
 from config import Settings, VariantSettings
@@ -42,6 +43,7 @@ class BacktestConfig:
     progress: bool = False
     capital: Decimal = Decimal("1000")  # each variant's (VARIANT_CAPITAL): returns refer to it
     hold_at_end: bool = False  # leave open positions open (else sold at the last close)
+    fill: FillModel = AT_CLOSE  # at the signalling close, no slippage (the CLI: MEASURED)
 
 
 @dataclass(slots=True)
@@ -59,6 +61,7 @@ class BacktestResult:
     # Per variant, its money (None) and each symbol's, from the run's Accounts at the end.
     money: dict[str, dict[str | None, VariantMoney]] = field(default_factory=dict)
     total: VariantMoney | None = None  # every variant's money added up (the Accounts' "all")
+    fill: FillModel = AT_CLOSE
     candles: int = 0
     ticks: int = 0
     start_ms: int | None = None
@@ -82,7 +85,7 @@ class BacktestRun:
         self.engine = StrategyEngine(list(config.variants))
         self.signals = SignalLog(maxlen=10_000_000)
         self.orders = BacktestOrders(settings, config.fee_rate, config.journal_path, self.clock,
-                                     self.engine.on_position_changed)  # fmt: skip
+                                     self.engine.on_position_changed, config.fill)  # fmt: skip
         self.candles_seen: list[Candle] = []  # every closed candle, in the order it closed
         self.ticks = 0
         self.pipeline = Pipeline(
@@ -133,6 +136,7 @@ class BacktestRun:
         config = self.config
         result = BacktestResult(list(config.files), config.fee_rate, list(config.variants))
         result.candles_seen = self.candles_seen
+        result.fill = config.fill
         result.capital = config.capital
         result.candles = len(self.candles_seen)
         result.ticks = self.ticks

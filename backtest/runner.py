@@ -30,6 +30,7 @@ from data_ingestion.models import Tick
 from data_ingestion.schemas import FrameError
 from execution.rules import RulesError, SymbolRules, parse_symbol_rules
 from recording.format import read_recording, recorded_tick, recording_header
+from strategy.models import SignalRaised
 
 # An event of the merged stream: (time ms, source index, sequence, payload).
 _Event = tuple[int, int, int, "Candle | Tick"]
@@ -181,6 +182,9 @@ async def run_streams(
             advance = progress.advance if config.progress else None  # a no-op bar otherwise
             windowed = config.start_ms is not None or config.end_ms is not None
             outside = run.outside
+            next_open = config.fill.next_open
+            # symbol -> the strategy's orders of its last close, filled at its next open
+            deferred: dict[str, list[SignalRaised]] = {}
             ticks = 0
             for time_ms, _i, _s, item in events:
                 if isinstance(item, Tick):
@@ -200,12 +204,18 @@ async def run_streams(
                         continue
                     if advance is not None:
                         advance()
+                    waiting = deferred.pop(item.symbol, None) if next_open else None
+                    if waiting:
+                        set_time(item.open_time)
+                        orders.run_at(waiting, item.open)
                     before_close(item)  # reads no clock
                     if pending:
                         set_time(item.open_time)  # the stops' orders run at the open
                         orders.run_pending()
                     set_time(time_ms)  # the candle's close time
                     on_candle(item)
+                    if next_open and pending:
+                        deferred.setdefault(item.symbol, []).extend(orders.drop_pending())
                 if pending:
                     orders.run_pending()
             run.ticks = ticks

@@ -29,6 +29,7 @@ class OptionError(BadInputError):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register this command's options."""
+    from backtest.cli import add_fill_arguments
     from optimize.params import SAMPLERS
     from optimize.scoring import OBJECTIVES
 
@@ -59,6 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cluster", metavar="tcp://HOST:PORT", help="an existing Dask scheduler")
     parser.add_argument("--study", help="keep (and resume) the trials as this Optuna study,"
                         " beside the ledger of DATABASE_URL")  # fmt: skip
+    add_fill_arguments(parser)
     parser.add_argument("--seed", type=int, help="the samplers' seed (repeatable draws)")
     parser.add_argument("--json", type=Path, help="write the trials and the best here")
     parser.add_argument("--variant", default="A", help="the live variant the printed call sets")
@@ -121,6 +123,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_options(args: argparse.Namespace) -> None:
+    from backtest.fill_model import fill_model
+
+    fill_model(args.fill, args.slippage)  # FillModelError names the option
     if args.interval not in INTERVALS:
         raise OptionError(f"--interval {args.interval!r}: one of {', '.join(INTERVALS)}")
     if args.sampler != "grid" and (args.trials is None or args.trials < 1):
@@ -136,14 +141,16 @@ def _check_options(args: argparse.Namespace) -> None:
 
 
 def _optimise(args: argparse.Namespace, settings: Any, space: Any, candles: list[Candle]) -> int:
+    from backtest.fill_model import fill_model
     from optimize import report
     from optimize.cluster import open_pool
     from optimize.search import Plan
     from optimize.walkforward import split
 
     plan = Plan(
-        space, args.sampler, args.trials, args.objective, args.min_trades, args.interval, args.seed
-    )
+        space, args.sampler, args.trials, args.objective, args.min_trades, args.interval,
+        args.seed, fill_model(args.fill, args.slippage),
+    )  # fmt: skip
     bounds = None
     if args.walk_forward is not None:
         gap = args.gap if args.gap is not None else _largest_period(space)
@@ -242,7 +249,7 @@ class _Runner:
 
         setting = Setting.of(winner.params)
         task = make_task(self.settings, self.plan.space.strategy.name, self.plan.interval,
-                         [(winner.number, setting)])  # fmt: skip
+                         [(winner.number, setting)], self.plan.fill)  # fmt: skip
         self.pool.use(candles)
         future = self.pool.submit(task)
         ((_, results),) = self.pool.finished([future])

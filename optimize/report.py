@@ -35,6 +35,7 @@ def document(
         "sampler": plan.sampler,
         "objective": plan.objective,
         "min_trades": plan.min_trades,
+        "fill": plan.fill.to_json(),
         "candles": len(candles),
         "start_ms": candles[0].open_time if candles else None,
         "end_ms": candles[-1].close_time if candles else None,

@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from aggregation.models import Candle
+from backtest.fill_model import MEASURED, FillModel
 from config import Settings
 from optimize.cluster import Pool
 from optimize.params import STOP_LOSS, SearchSpace, Setting, Value
@@ -44,6 +45,7 @@ class Plan:
     min_trades: int = 0
     interval: str = "1m"
     seed: int | None = None
+    fill: FillModel = MEASURED
 
 
 @dataclass(slots=True)
@@ -191,7 +193,7 @@ class Search:
                     trials, asked = self._ask(batch, budget, asked)
                     if trials:
                         task = make_task(self.base, self.plan.space.strategy.name,
-                                         self.plan.interval, trials)  # fmt: skip
+                                         self.plan.interval, trials, self.plan.fill)  # fmt: skip
                         running[self.pool.submit(task)] = [n for n, _ in trials]
                 if not running:
                     break

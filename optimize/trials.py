@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from aggregation.models import Candle, CandleSource
+from backtest.fill_model import MEASURED, FillModel
 from backtest.metrics import minute_returns
 from backtest.report import metrics_by_variant
 from backtest.run import BacktestConfig
@@ -41,6 +42,7 @@ class Task:
 
     settings: Settings
     trials: tuple[tuple[int, Setting], ...]  # (trial number, setting)
+    fill: FillModel
 
 
 class CandleSet:
@@ -101,7 +103,11 @@ def variant_entry(name: str, strategy: str, setting: Setting, interval: str) -> 
 
 
 def make_task(
-    base: Settings, strategy: str, interval: str, trials: Sequence[tuple[int, Setting]]
+    base: Settings,
+    strategy: str,
+    interval: str,
+    trials: Sequence[tuple[int, Setting]],
+    fill: FillModel = MEASURED,
 ) -> Task:
     """A batch of `trials` on the `base` settings (its secrets left out); SettingsError
     when a setting is one the service would refuse."""
@@ -111,7 +117,7 @@ def make_task(
         settings.variant_settings  # noqa: B018  # parsed here, not first on a worker
     except ValueError as exc:
         raise SettingsError(f"VARIANTS: {exc}") from None
-    return Task(settings, tuple(trials))
+    return Task(settings, tuple(trials), fill)
 
 
 def run_batch(candle_set: CandleSet, task: Task) -> list[TrialResult]:
@@ -123,6 +129,7 @@ def run_batch(candle_set: CandleSet, task: Task) -> list[TrialResult]:
         variants=settings.variant_settings,
         fee_rate=settings.paper_fee_rate,
         capital=settings.variant_capital,
+        fill=task.fill,
     )
     result = asyncio.run(run_streams(settings, config, [candle_stream(candles)], len(candles)))
     curves: dict[str, list[float]] = {}
