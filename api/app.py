@@ -23,6 +23,7 @@ from api.routes import (
     candles,
     health,
     metrics,
+    optimizations,
     orders,
     performance,
     positions,
@@ -34,6 +35,7 @@ from api.routes import (
     variants,
 )
 from execution.ledger import LedgerUnavailableError
+from optimize.studies import StudyReader
 from service.container import Service
 
 log = logging.getLogger(__name__)
@@ -70,8 +72,9 @@ def server_gc() -> Iterator[None]:
         gc.unfreeze()
 
 
-def create_app(service: Service) -> FastAPI:
-    """An app serving `service`; entering its lifespan starts the service, leaving stops it."""
+def create_app(service: Service, studies: StudyReader | None = None) -> FastAPI:
+    """An app serving `service`; entering its lifespan starts the service, leaving stops it.
+    `studies`: where GET /optimizations reads the optimiser's runs (none: an empty list)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -90,6 +93,7 @@ def create_app(service: Service) -> FastAPI:
     )
     app.state.service = service
     app.state.settings = service.settings
+    app.state.studies = studies
     app.state.candle_cache = CandleJsonCache(service.settings.candle_history + 10)
     app.state.frames = ws.FrameParts()  # this app's /ws frame cache (shared by its clients)
     app.state.symbols_lock = asyncio.Lock()  # one change of the symbol set at a time
@@ -98,7 +102,7 @@ def create_app(service: Service) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, http_error)
     for module in (
         health, symbols, candles, ticks, signals, positions, orders, trades, strategy,
-        performance, variants,
+        performance, variants, optimizations,
     ):  # fmt: skip
         app.include_router(module.router)
     app.include_router(metrics.router)

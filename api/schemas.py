@@ -74,6 +74,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "not found"},
     409: {"model": ErrorOut, "description": "conflicts with the current state"},
     422: {"model": ErrorOut, "description": "invalid parameters"},
+    503: {"model": ErrorOut, "description": "a database cannot be read now"},
 }
 
 

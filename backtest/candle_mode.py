@@ -9,7 +9,8 @@ its live `on_tick` (the same stop check a live trade goes through).
   the fill price is that level, entry × (1 − stop_loss) of the position the executor reported.
 
 Entries fill at the next candle's open (backtest.fill_model; or at the signalling close with
-`--fill close`): either way before the candle whose open and low are checked here. Synthetic trades are not added to the aggregator (the candles come from the file).
+`--fill close`): either way before the candle whose open and low are checked here.
+Synthetic trades are not added to the aggregator (the candles come from the file).
 Nothing is built for a candle whose low stays above every stop level of its symbol (the engine
 would fire none): the executor's position reports (`on_position`, an executor listener) say
 what is held, and at which levels.

@@ -58,8 +58,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         " (default: the largest period searched)")  # fmt: skip
     parser.add_argument("--workers", type=int, help="local worker processes (default: cores)")
     parser.add_argument("--cluster", metavar="tcp://HOST:PORT", help="an existing Dask scheduler")
-    parser.add_argument("--study", help="keep (and resume) the trials as this Optuna study,"
-                        " beside the ledger of DATABASE_URL")  # fmt: skip
+    parser.add_argument(
+        "--study",
+        help="keep the trials under this name beside the ledger of DATABASE_URL (an existing"
+        " study resumes; default optimize-<UTC time>)",
+    )
     add_fill_arguments(parser)
     parser.add_argument("--seed", type=int, help="the samplers' seed (repeatable draws)")
     parser.add_argument("--json", type=Path, help="write the trials and the best here")
@@ -155,9 +158,14 @@ def _optimise(args: argparse.Namespace, settings: Any, space: Any, candles: list
     if args.walk_forward is not None:
         gap = args.gap if args.gap is not None else _largest_period(space)
         bounds = split(len(candles), args.walk_forward, gap)  # refused before any work
-    storage = _storage(settings) if args.study else None
+    from datetime import UTC, datetime
+
+    from optimize.studies import default_name
+
+    storage, where = _storage(settings)
+    name = args.study or default_name(datetime.now(UTC))
     with open_pool(args.cluster, args.workers) as pool:
-        runner = _Runner(plan, settings, pool, storage, args.study)
+        runner = _Runner(plan, settings, pool, storage, name)
         if bounds is None:
             outcome = runner.search(candles, "trials")
             best = outcome.best(plan)
@@ -184,7 +192,9 @@ def _optimise(args: argparse.Namespace, settings: Any, space: Any, candles: list
             )
             best = windows[-1].winner if windows else None
             interrupted = runner.interrupted
+    runner.keep_report({k: v for k, v in doc.items() if k != "trials"})
     sys.stdout.write(text)
+    sys.stdout.write(f"kept as study {', '.join(runner.names)} in {where} (GET /optimizations)\n")
     if best is not None:
         sys.stdout.write(f"promote it to variant {args.variant}:\n  ")
         sys.stdout.write(report.promote_call(best, args.variant, settings.api_port) + "\n")
@@ -199,30 +209,31 @@ def _largest_period(space: Any) -> int:
     return max(whole, default=0)
 
 
-def _storage(settings: Any) -> Any:
+def _storage(settings: Any) -> tuple[Any, str]:
+    """The studies' storage beside the ledger of DATABASE_URL, and where it is (no password)."""
     from optimize.studies import describe, open_storage
     from storage.url import DEFAULT_URL, parse
 
     raw = settings.database_url.get_secret_value() if settings.database_url else DEFAULT_URL
     url = parse(raw)
-    log.warning("studies kept in %s", describe(url))
-    return open_storage(url)
+    return open_storage(url), describe(url)
 
 
 class _Runner:
     """The searches of one command: the whole data, or one per walk-forward window."""
 
-    def __init__(self, plan: Any, settings: Any, pool: Any, storage: Any, study: str | None):
+    def __init__(self, plan: Any, settings: Any, pool: Any, storage: Any, study: str):
         self.plan, self.settings, self.pool = plan, settings, pool
         self.storage, self.study = storage, study
         self.outcomes: list[Any] = []
+        self.studies: list[Any] = []
         self.interrupted = False
 
     def search(self, candles: Sequence[Candle], label: str, suffix: str = "") -> Any:
         from optimize.search import Search, make_study
 
-        name = None if self.study is None else self.study + suffix
-        study = make_study(self.plan, self.storage, name)
+        study = make_study(self.plan, self.storage, self.study + suffix)
+        self.studies.append(study)
         search = Search(self.plan, self.settings, self.pool, study)
         with progress_bar(search.planned(), label) as bar:
 
@@ -239,6 +250,15 @@ class _Runner:
         self.outcomes.append(outcome)
         self.interrupted = self.interrupted or outcome.interrupted
         return outcome
+
+    @property
+    def names(self) -> list[str]:
+        return [s.study_name for s in self.studies]
+
+    def keep_report(self, report: dict[str, Any]) -> None:
+        """The run's report (its JSON without the trials) on each of its studies."""
+        for study in self.studies:
+            study.set_user_attr("report", report)
 
     def window(self, n: int, candles: Sequence[Candle]) -> Any:
         return self.search(candles, f"window {n}", f"-window{n}")

@@ -31,6 +31,7 @@ def document(
     best = outcome.best(plan)
     doc: dict[str, Any] = {
         "strategy": plan.space.strategy.name,
+        "symbol": candles[0].symbol if candles else None,
         "interval": plan.interval,
         "sampler": plan.sampler,
         "objective": plan.objective,

@@ -10,6 +10,7 @@ does, so the two cannot share one namespace:
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,4 +54,90 @@ def open_storage(ledger: URL) -> Any:
 def describe(ledger: URL) -> str:
     """Where the studies are, as a log may say it (no password)."""
     url, options = storage_url(ledger)
-    return masked(url) + (f" (schema {SCHEMA})" if options else "")
+    shown = url.set(drivername=url.get_backend_name())  # as the user writes it
+    return masked(shown) + (f" (schema {SCHEMA})" if options else "")
+
+
+def default_name(now: datetime) -> str:
+    """The study name of a run given none: `optimize-20261207T101500` (UTC)."""
+    return "optimize-" + now.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
+
+
+class StudyReader:
+    """The studies beside a ledger, read-only (GET /optimizations): blocking, so called in a
+    thread. Nothing is created: no studies file or schema yet means no study."""
+
+    def __init__(self, ledger: URL) -> None:
+        self._ledger = ledger
+        self._storage: Any = None
+
+    def _open(self) -> Any:
+        if self._storage is not None:
+            return self._storage
+        from sqlalchemy import create_engine, text
+
+        url, _ = storage_url(self._ledger)
+        path = sqlite_path(url)
+        if path is not None:
+            if not Path(path).is_file():
+                return None
+        else:
+            engine = create_engine(url)
+            try:
+                with engine.connect() as conn:
+                    found = conn.execute(
+                        text("SELECT 1 FROM information_schema.tables"
+                             " WHERE table_schema = :s AND table_name = 'studies'"),
+                        {"s": SCHEMA},
+                    ).first()  # fmt: skip
+            finally:
+                engine.dispose()
+            if found is None:
+                return None
+        self._storage = open_storage(self._ledger)
+        return self._storage
+
+    def summaries(self) -> list[dict[str, Any]]:
+        """Every study, newest first: id, name, start, trials, what the run was and its best."""
+        import optuna
+
+        storage = self._open()
+        if storage is None:
+            return []
+        out = []
+        for s in optuna.get_all_study_summaries(storage, include_best_trial=False):
+            report = s.user_attrs.get("report", {})
+            out.append(
+                {
+                    "id": storage.get_study_id_from_name(s.study_name),
+                    "name": s.study_name,
+                    "started": None if s.datetime_start is None else s.datetime_start.isoformat(),
+                    "trials": s.n_trials,
+                    "report": {k: v for k, v in report.items() if k != "trials"},
+                }
+            )
+        return sorted(out, key=lambda o: o["id"], reverse=True)
+
+    def detail(self, study_id: int) -> dict[str, Any] | None:
+        """One study with every trial (number, state, params, metrics); None: no such id."""
+        import optuna
+
+        storage = self._open()
+        if storage is None:
+            return None
+        try:
+            name = storage.get_study_name_from_id(study_id)
+        except KeyError:
+            return None
+        study = optuna.load_study(study_name=name, storage=storage)
+        trials = [
+            {
+                "number": t.number,
+                "state": t.state.name.lower(),
+                "params": t.user_attrs.get("params", t.params),
+                "metrics": t.user_attrs.get("metrics"),
+            }
+            for t in study.get_trials(deepcopy=False)
+        ]
+        return {"id": study_id, "name": name, "report": study.user_attrs.get("report", {}),
+                "trials": trials}  # fmt: skip

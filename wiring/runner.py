@@ -30,6 +30,7 @@ from config import Settings, SettingsError, load_settings
 from core.clock import MINUTE_MS, Clock, SimulatedClock, SystemClock
 from core.remote_clock import ClockUnavailableError, RemoteClock
 from core.tasks import TaskOwner
+from optimize.studies import StudyReader
 from recording.recorder import Recorder
 from service.logs import configure_logging
 from storage.database import Database
@@ -245,7 +246,7 @@ async def serve(
             speed=clock.speed if isinstance(clock, RemoteClock) else (args.speed or 1.0),
             ledger=ledger,
         )
-        app = create_app(service)
+        app = create_app(service, StudyReader(db.url))
         config = uvicorn.Config(
             app,
             host=settings.api_host,

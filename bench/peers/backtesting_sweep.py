@@ -22,7 +22,7 @@ def sma(values: pd.Series, n: int) -> pd.Series:
     return pd.Series(values).rolling(n).mean()
 
 
-class EmaSma(Strategy):
+class EmaSma(Strategy):  # type: ignore[misc]  # backtesting.py is not installed here
     ema_period = 5
     sma_period = 10
     stop_loss = 0.10
