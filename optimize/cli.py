@@ -66,6 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_fill_arguments(parser)
     parser.add_argument("--seed", type=int, help="the samplers' seed (repeatable draws)")
     parser.add_argument("--json", type=Path, help="write the trials and the best here")
+    parser.add_argument("--html", type=Path, help="write a self-contained report page here")
     parser.add_argument("--variant", default="A", help="the live variant the printed call sets")
 
 
@@ -191,7 +192,11 @@ def _optimise(args: argparse.Namespace, settings: Any, space: Any, candles: list
                 windows, candles
             )
             best = windows[-1].winner if windows else None
+            doc["best"] = None if best is None else best.to_json()  # the newest window's
             interrupted = runner.interrupted
+        curves: list[tuple[str, tuple[float, ...]]] = []
+        if args.html and best is not None and not interrupted:
+            curves = runner.compare(best, candles)
     runner.keep_report({k: v for k, v in doc.items() if k != "trials"})
     sys.stdout.write(text)
     sys.stdout.write(f"kept as study {', '.join(runner.names)} in {where} (GET /optimizations)\n")
@@ -200,6 +205,10 @@ def _optimise(args: argparse.Namespace, settings: Any, space: Any, candles: list
         sys.stdout.write(report.promote_call(best, args.variant, settings.api_port) + "\n")
     if args.json:
         report.write_json(doc, args.json)
+    if args.html:
+        from optimize.html_report import render
+
+        args.html.write_text(render(doc, curves, float(settings.variant_capital)), "utf-8")
     return 130 if interrupted else 0
 
 
@@ -274,6 +283,29 @@ class _Runner:
         future = self.pool.submit(task)
         ((_, results),) = self.pool.finished([future])
         return results[0]
+
+    def compare(self, best: Any, candles: Sequence[Candle]) -> list[tuple[str, tuple[float, ...]]]:
+        """Equity curves over all `candles` of the best setting and of the live variants that
+        run this strategy at this interval (the report's chart), the best's first."""
+        from optimize.params import STOP_LOSS, Setting
+        from optimize.trials import make_task
+
+        labels = {0: f"best: trial {best.number}"}
+        trials = [(0, Setting.of(best.params))]
+        for n, live in enumerate(self.settings.variant_settings, start=1):
+            if (
+                live.strategy != self.plan.space.strategy.name
+                or live.interval != self.plan.interval
+            ):
+                continue
+            params = {**live.parameters(), STOP_LOSS: str(live.stop_loss)}
+            labels[n] = f"live {live.name}: " + " ".join(f"{k}={v}" for k, v in params.items())
+            trials.append((n, Setting.of(params)))
+        task = make_task(self.settings, self.plan.space.strategy.name, self.plan.interval,
+                         trials, self.plan.fill)  # fmt: skip
+        self.pool.use(candles)
+        ((_, results),) = self.pool.finished([self.pool.submit(task)])
+        return [(labels[r.number], r.curve) for r in results]
 
     def everything(self) -> Any:
         from optimize.search import Outcome

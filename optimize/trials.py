@@ -91,6 +91,7 @@ class TrialResult:
     params: dict[str, Any]
     metrics: dict[str, Any]
     moments: tuple[float, float, float, int]  # per-minute Sharpe, skewness, kurtosis, returns
+    curve: tuple[float, ...] = ()  # equity at CURVE_POINTS evenly spaced closes (the report's)
 
     def to_json(self) -> dict[str, Any]:
         return {"number": self.number, "params": self.params, "metrics": self.metrics}
@@ -135,9 +136,22 @@ def run_batch(candle_set: CandleSet, task: Task) -> list[TrialResult]:
     curves: dict[str, list[float]] = {}
     figures = metrics_by_variant(result, curves, portfolio=False)
     return [
-        TrialResult(n, setting.as_dict(), figures[f"t{n}"], moments(curves[f"t{n}"]))
+        TrialResult(
+            n, setting.as_dict(), figures[f"t{n}"], moments(curves[f"t{n}"]), thin(curves[f"t{n}"])
+        )
         for n, setting in task.trials
     ]
+
+
+CURVE_POINTS = 300
+
+
+def thin(curve: list[float], points: int = CURVE_POINTS) -> tuple[float, ...]:
+    """`points` evenly spaced values of `curve`, its last one included (all of a short one)."""
+    n = len(curve)
+    if n <= points:
+        return tuple(curve)
+    return tuple(curve[round(i * (n - 1) / (points - 1))] for i in range(points))
 
 
 def moments(curve: list[float]) -> tuple[float, float, float, int]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -74,6 +75,7 @@ def test_every_trial_is_what_backtest_prints_for_its_setting(tmp_path: Path) -> 
         tmp_path, "optimize", "--data", str(KLINES), "--symbol", "BTCUSDT",
         "--param", "ema_period=3,5", "--param", "sma_period=20",
         "--param", "stop_loss=0.002,0.5", "--workers", "2", "--json", str(out),
+        "--html", str(tmp_path / "report.html"),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     doc = json.loads(out.read_text())
@@ -105,6 +107,10 @@ def test_every_trial_is_what_backtest_prints_for_its_setting(tmp_path: Path) -> 
     best = doc["best"]
     figures = [Decimal(t["metrics"]["return_pct"]) for t in doc["trials"]]
     assert Decimal(best["metrics"]["return_pct"]) == max(figures)
+    page = (tmp_path / "report.html").read_text()
+    assert '<meta name="viewport"' in page and "<script" not in page
+    assert f"best: trial {best['number']}" in page and "live A:" in page and "live B:" in page
+    assert not re.search(r"\d\.\d{5,}", re.sub(r'points="[^"]*"', "", page))  # rounded
     assert "/variants/A" in done.stdout and json.dumps(best["params"]["ema_period"]) in done.stdout
 
 
