@@ -39,6 +39,12 @@ async def test_a_service_serves_the_optimiser_runs_beside_its_ledger(tmp_path: P
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             await wait_healthy(base, proc, timeout=60)
+            # The container's HEALTHCHECK passes on a live service (tests/test_deploy_files.py).
+            check = subprocess.run(
+                [sys.executable, str(ROOT / "scripts" / "healthcheck.py"), f"{base}/health"],
+                capture_output=True, text=True, timeout=30, check=False,
+            )  # fmt: skip
+            assert check.returncode == 0, check.stderr
             async with httpx.AsyncClient(base_url=base) as http:
                 assert (await http.get("/optimizations")).json() == []  # none stored yet
                 out = tmp_path / "run.json"
