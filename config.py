@@ -21,6 +21,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from core.events import parse_levels
 from core.variants import VariantSettings as VariantSettings  # re-exported
 from core.variants import parse_variants
 
@@ -126,6 +127,17 @@ class Settings(BaseSettings):
     api_access_log: bool = False  # one line per request (query strings scrubbed)
     ws_client_queue: int = Field(default=1000, ge=10, le=1_000_000)
 
+    # Notifications (docs/notifications.md): webhook URLs (comma-separated), the secret that
+    # signs them (Standard Webhooks), a Telegram bot and chat, each event kind's level, and
+    # how long an undelivered event is tried before it expires.
+    notify_webhook_url: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    notify_webhook_secret: SecretStr | None = None
+    telegram_bot_token: SecretStr | None = None
+    telegram_chat_id: str | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    notify_events: str = ""
+    notify_expiry_s: int = Field(default=86_400, ge=60, le=30 * 86_400)
+
     log_level: str = "INFO"
 
     @field_validator("symbols", "cors_origins", "allowed_hosts", mode="before")
@@ -171,6 +183,32 @@ class Settings(BaseSettings):
             raise ValueError("at least one symbol is needed")
         return out
 
+    @field_validator("notify_webhook_url", mode="before")
+    @classmethod
+    def _split_urls(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("notify_webhook_url")
+    @classmethod
+    def _check_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith(("http://", "https://")) or len(url) > 255:
+                raise ValueError(f"{url!r} is not an http(s) URL of at most 255 characters")
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _check_telegram_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("notify_events")
+    @classmethod
+    def _check_levels(cls, value: str) -> str:
+        parse_levels(value)
+        return value
+
     @field_validator("order_quantities", mode="before")
     @classmethod
     def _parse_quantities(cls, value: Any) -> Any:
@@ -192,7 +230,10 @@ class Settings(BaseSettings):
                 raise ValueError(f"quantity for {symbol} must be positive, got {qty}")
         return value
 
-    @field_validator("binance_api_key", "binance_api_secret", "api_token")
+    @field_validator(
+        "binance_api_key", "binance_api_secret", "api_token", "notify_webhook_secret",
+        "telegram_bot_token",
+    )  # fmt: skip
     @classmethod
     def _reject_placeholders(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None:

@@ -75,6 +75,9 @@ class ServiceMetrics:
         for counts in (self.ticks, self.candles, self.signals):
             r.register(counts)
         self.orders = Counter("orders", "Orders by outcome", ["outcome"], registry=r)
+        self.notifications_expired = Counter(
+            "notifications_expired", "Notifications that expired undelivered", registry=r
+        )
         self.order_latency = Histogram(
             "order_latency_seconds",
             "Signal to order outcome",

@@ -25,6 +25,7 @@ from execution.variant_state import VariantStates
 from pipeline.metrics import ServiceMetrics
 from pipeline.pipeline import Pipeline
 from pipeline.signal_log import SignalLog
+from service.notifier import Notifier
 from service.order_metrics import OrderMetrics
 from strategy.engine import StrategyEngine
 
@@ -82,6 +83,7 @@ class Components:
     states: VariantStates
     # STOP_MODE=exchange: what hears about the exchange's stops (events, else polling).
     stop_watch: tuple[StopWatch, UserStream] | None = None
+    notifier: Notifier | None = None  # the outbox's sender, with a channel configured
 
 
 async def apply_rules(broker: PaperBroker | TestnetBroker, rules: dict[str, SymbolRules]) -> None:

@@ -149,6 +149,21 @@ class Service:
         self._tasks.spawn(self.parts.order_metrics.run(), "order-metrics")
         self._tasks.spawn(self.status.watch(), "status")
         self._tasks.spawn(self.performance.run(), "performance")
+        notifier = self.parts.notifier
+        if notifier is not None:
+            notifier.on_expired = self._notification_expired
+            self._tasks.spawn(notifier.run(), "notifier")
+
+    def _notification_expired(self, channel: str, total: int) -> None:
+        """An event expired undelivered: counted in /metrics, named in /health's notices."""
+        self.metrics.notifications_expired.inc()
+        notice = (
+            f"notifications: {total} expired undelivered (NOTIFY_EXPIRY_S); the last to {channel}"
+        )
+        self.status.notices[:] = [
+            n for n in self.status.notices if not n.startswith("notifications:")
+        ]
+        self.status.notices.append(notice)
 
     async def stop(self) -> None:
         """Stop the stream, then the workers (draining the journal), then close the client."""

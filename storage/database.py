@@ -71,7 +71,7 @@ def _reason(exc: BaseException) -> str:
 # The migrations this code knows, oldest first: the start compares the database's revision
 # with the newest without loading Alembic (a third of a second of the start); Alembic runs
 # only to migrate. tests/storage/test_ledger.py checks this against the scripts.
-REVISIONS = ("0001", "0002", "0003", "0004")
+REVISIONS = ("0001", "0002", "0003", "0004", "0005")
 HEAD = REVISIONS[-1]
 
 

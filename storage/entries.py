@@ -14,6 +14,7 @@ from sqlalchemy.engine import Dialect
 from execution.codec import Entry, JournalFormatError, decode
 from storage import schema
 from storage.database import Database
+from storage.outbox import OutboxPolicy
 from storage.rows import TYPED_TABLES, entry_row, rows_by_table, typed_rows
 
 
@@ -62,11 +63,17 @@ def write_entries(db: Database, numbered: list[tuple[int, Entry]]) -> None:
         _insert(conn, rows_by_table(numbered))
 
 
-def commit_entries(conn: Connection, numbered: list[tuple[int, Entry]]) -> None:
-    """The `entries` rows of `numbered`, committed (durable: SQLite syncs at this commit); rolled
-    back, and the error raised, if any row fails. Their typed rows follow (`commit_typed`)."""
+def commit_entries(
+    conn: Connection, numbered: list[tuple[int, Entry]], outbox: OutboxPolicy | None = None
+) -> None:
+    """The `entries` rows of `numbered`, and the outbox rows of the events they cause, committed
+    together (durable: SQLite syncs at this commit); rolled back, and the error raised, if any
+    row fails. Their typed rows follow (`commit_typed`)."""
     with conn.begin():
-        _insert(conn, [(schema.entries, [entry_row(seq, e) for seq, e in numbered])])
+        _insert(conn, [
+            (schema.entries, [entry_row(seq, e) for seq, e in numbered]),
+            (schema.outbox, outbox.rows(numbered) if outbox is not None else []),
+        ])  # fmt: skip
 
 
 def commit_typed(conn: Connection, numbered: list[tuple[int, Entry]]) -> None:

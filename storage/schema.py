@@ -182,3 +182,21 @@ equity = Table(
     Column("equity", Money, nullable=False),
     Column("seq", Seq, nullable=False),  # the entry (fill or candle close) that marked it
 )
+
+outbox = Table(
+    "outbox",
+    metadata,
+    # One row per (event, channel), written in the transaction of the entry that caused it
+    # (storage/outbox.py); the notifier delivers them at least once, with the event's id.
+    Column("event_id", String(64), primary_key=True),  # stable: kind and the entry's seq
+    Column("channel", String(255), primary_key=True),  # a webhook URL, or "telegram"
+    Column("kind", String(32), nullable=False),
+    Column("time_ms", BigInteger, nullable=False),  # the event's time (the service's clock)
+    Column("created_ms", BigInteger, nullable=False),  # wall clock: its expiry counts from here
+    Column("body", Text, nullable=False),  # the event as JSON
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("due_ms", BigInteger, nullable=False),  # wall clock: not before (retries back off)
+    Column("state", String(16), nullable=False),  # pending | delivered | expired
+    Column("error", Text),  # the last failure, for logs and /health
+    Index("ix_outbox_state_due", "state", "due_ms"),
+)

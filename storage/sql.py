@@ -32,6 +32,7 @@ from storage import schema
 from storage.checkpoints import CHECKPOINT_EVERY, advance, fold, save
 from storage.database import Database
 from storage.entries import commit_entries, commit_typed, project_missing, read_entries
+from storage.outbox import OutboxPolicy
 from storage.queries import (
     equity_page,
     fills_page,
@@ -49,8 +50,9 @@ class Writer:
     PostgreSQL's ping on it, cost more than the insert); after a failure it is dropped and the
     next try connects anew."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, outbox: OutboxPolicy | None = None) -> None:
         self._db = db
+        self._outbox = outbox
         self._conn: Connection | None = None
         self._unprojected: list[tuple[int, Entry]] = []
 
@@ -59,7 +61,7 @@ class Writer:
         if self._conn is None:
             self._conn = self._db.engine.connect()
         try:
-            commit_entries(self._conn, numbered)
+            commit_entries(self._conn, numbered, self._outbox)
         except Exception:
             self.close()
             raise
@@ -95,13 +97,17 @@ class SqlLedger:
     """The service's ledger on an open `Database`."""
 
     def __init__(
-        self, db: Database, owns_db: bool = False, checkpoint_every: int = CHECKPOINT_EVERY
+        self,
+        db: Database,
+        owns_db: bool = False,
+        checkpoint_every: int = CHECKPOINT_EVERY,
+        outbox: OutboxPolicy | None = None,
     ) -> None:
         self.db = db
         self._owns_db = owns_db  # closed at stop (else whoever opened it closes it)
         self._loaded = False
         self._seq = 0
-        self._writer = Writer(db)
+        self._writer = Writer(db, outbox)
         self._commit: GroupCommit[tuple[int, Entry]] = GroupCommit(
             self._writer, "ledger-writer", after=self._writer.project
         )

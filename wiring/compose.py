@@ -13,6 +13,7 @@ from typing import Any
 
 from config import Settings
 from core.clock import Clock
+from core.events import parse_levels
 from core.hub import Hub
 from data_ingestion.feed import TradeFeed
 from data_ingestion.sequencer import MarketGate
@@ -34,8 +35,11 @@ from recording.recorder import Recorder
 from recording.taps import RecordingBroker, RecordingGate, RecordingPipeline
 from service.components import Components
 from service.container import Service
+from service.notifier import Notifier
+from service.notifier import channels as notify_channels
 from service.order_metrics import OrderMetrics
 from storage.database import Database
+from storage.outbox import OutboxPolicy
 from storage.sql import SqlLedger
 from storage.url import DEFAULT_URL
 from strategy.engine import StrategyEngine
@@ -156,11 +160,28 @@ def build_components(
         client, settings.symbols, pipeline.on_tick, clock, gate=gate, stream_url=stream_url,
         watchdog_s=settings.feed_watchdog_s,
     )  # fmt: skip
+    notifier = None
+    if isinstance(ledger, SqlLedger) and notify_channels(settings):
+        notifier = Notifier(ledger.db, settings, wall_ms)
     return Components(
         hub, metrics, tick_store, signals, rules, engine, ledger, positions, broker, executor,
         pipeline, feed, order_metrics, server_time, states,
-        (stop_watch, user_stream) if stop_watch is not None else None,
+        (stop_watch, user_stream) if stop_watch is not None else None, notifier,
     )  # fmt: skip
+
+
+def wall_ms() -> int:
+    """Wall-clock ms: the outbox's creation stamps and retry times, which survive restarts and
+    do not follow a simulated clock."""
+    return int(time.time() * 1000)
+
+
+def outbox_policy(settings: Settings) -> OutboxPolicy | None:
+    """What the ledger writes to the notifications' outbox (None: no channel configured)."""
+    found = notify_channels(settings)
+    if not found:
+        return None
+    return OutboxPolicy(found, parse_levels(settings.notify_events), wall_ms)
 
 
 def stops_live_on_exchange(settings: Settings, mode: str, recording: bool = False) -> bool:
@@ -179,4 +200,6 @@ def stops_live_on_exchange(settings: Settings, mode: str, recording: bool = Fals
 def settings_ledger(settings: Settings) -> SqlLedger:
     """The ledger DATABASE_URL names (else the default), closed with the service."""
     url = settings.database_url.get_secret_value() if settings.database_url else DEFAULT_URL
-    return SqlLedger(Database.open(url, exchange=None), owns_db=True)
+    return SqlLedger(
+        Database.open(url, exchange=None), owns_db=True, outbox=outbox_policy(settings)
+    )

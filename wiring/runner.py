@@ -37,7 +37,7 @@ from storage.database import Database
 from storage.entries import each_entry, last_time_ms
 from storage.sql import SqlLedger
 from wiring.clocked_client import ClockedClient
-from wiring.compose import build_service
+from wiring.compose import build_service, outbox_policy
 from wiring.ledger_start import LedgerStartError, open_ledger
 
 if TYPE_CHECKING:
@@ -232,7 +232,7 @@ class _Server(uvicorn.Server):
 async def serve(
     settings: Settings, args: argparse.Namespace, sock: socket.socket, db: Database
 ) -> int:
-    ledger = SqlLedger(db)
+    ledger = SqlLedger(db, outbox=outbox_policy(settings))
     await ledger.load()
     async with _exchange(settings, args, ledger) as (mode, clock, client, stream_url):
         recorder = _recorder(args.record)

@@ -16,7 +16,7 @@ from execution.ledger import Filters, LedgerUnavailableError
 from execution.models import OrderStatus
 from execution.trading_state import TradingState
 from storage import schema
-from storage.database import Database, DatabaseError
+from storage.database import HEAD, Database, DatabaseError
 from storage.entries import commit_entries
 from storage.sql import SqlLedger
 from strategy.models import Side, SignalRaised, SignalReason
@@ -301,7 +301,7 @@ async def test_a_ledger_at_the_previous_schema_is_migrated_with_its_entries(
     ledger = await started_ledger(ledger_url)  # migrates to head
     assert [r.client_order_id for r in orders_in(ledger)] == ["old", "b"]
     with ledger.db.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD
     await ledger.append(order_record("new"))
     await ledger.stop()
     assert [x["client_order_id"] for x in ledger_lines(ledger_url)] == ["old", "b", "new"]
@@ -312,7 +312,7 @@ def test_the_revisions_the_start_knows_are_the_migration_scripts() -> None:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    from storage.database import HEAD, MIGRATIONS, REVISIONS
+    from storage.database import MIGRATIONS, REVISIONS
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
