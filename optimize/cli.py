@@ -188,8 +188,13 @@ def _optimise(args: argparse.Namespace, settings: Any, space: Any, candles: list
                 for n, o in enumerate(runner.outcomes)
                 for t in sorted(o.trials, key=lambda t: t.number)
             ]
-            text = report.summary(plan, runner.everything()) + report.walk_forward_table(
-                windows, candles
+            merged = runner.everything()
+            text = (
+                f"optimize: walk-forward, {len(windows)} windows, {len(merged.trials)} trials"
+                f" ({plan.sampler}, objective {plan.objective}), {merged.skipped} settings"
+                " refused by the strategy's constraints"
+                f"{' - interrupted' if merged.interrupted else ''}\n"
+                + report.walk_forward_table(windows, candles)
             )
             best = windows[-1].winner if windows else None
             doc["best"] = None if best is None else best.to_json()  # the newest window's
