@@ -149,6 +149,10 @@ class Service:
         self._tasks.spawn(self.parts.order_metrics.run(), "order-metrics")
         self._tasks.spawn(self.status.watch(), "status")
         self._tasks.spawn(self.performance.run(), "performance")
+        if self.settings.telegram_bot_token is not None and self.settings.telegram_chat_id:
+            from service.telegram_commands import TelegramCommands
+
+            self._tasks.spawn(TelegramCommands(self.settings, self).run(), "telegram-commands")
         notifier = self.parts.notifier
         if notifier is not None:
             notifier.on_expired = self._notification_expired
