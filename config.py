@@ -21,7 +21,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from core.events import parse_levels
+from core.events import parse_daily, parse_levels
 from core.variants import VariantSettings as VariantSettings  # re-exported
 from core.variants import parse_variants
 
@@ -137,6 +137,7 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org"
     notify_events: str = ""
     notify_expiry_s: int = Field(default=86_400, ge=60, le=30 * 86_400)
+    notify_daily_utc: str = "00:00"  # when the daily summary is sent (HH:MM, UTC)
 
     log_level: str = "INFO"
 
@@ -207,6 +208,12 @@ class Settings(BaseSettings):
     @classmethod
     def _check_levels(cls, value: str) -> str:
         parse_levels(value)
+        return value
+
+    @field_validator("notify_daily_utc")
+    @classmethod
+    def _check_daily(cls, value: str) -> str:
+        parse_daily(value)
         return value
 
     @field_validator("order_quantities", mode="before")

@@ -3,7 +3,7 @@ read by config.py and by the outbox (storage/outbox.py)."""
 
 from __future__ import annotations
 
-KINDS = ("fill", "rejected", "variant", "reset")
+KINDS = ("fill", "rejected", "variant", "reset", "health", "daily")
 LEVELS = ("on", "silent", "off")
 
 
@@ -22,3 +22,14 @@ def parse_levels(text: str) -> dict[str, str]:
             )
         levels[kind] = level
     return levels
+
+
+def parse_daily(text: str) -> int:
+    """`HH:MM` (UTC) -> minutes past midnight; ValueError naming the format."""
+    hours, sep, minutes = text.partition(":")
+    if not sep or not hours.isdigit() or not minutes.isdigit():
+        raise ValueError(f"{text!r}: write HH:MM (UTC), e.g. 00:00")
+    h, m = int(hours), int(minutes)
+    if not (0 <= h < 24 and 0 <= m < 60):
+        raise ValueError(f"{text!r}: hours 0-23 and minutes 0-59")
+    return h * 60 + m

@@ -32,6 +32,7 @@ import orjson
 from config import Settings
 from storage import outbox
 from storage.database import Database
+from storage.outbox import OutboxPolicy
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,18 @@ def text_of(body: dict[str, Any]) -> str:
         return f"variant {d['variant']} {d['action']}{reason}"
     if kind == "reset":
         return f"exchange reset detected: {d['detail']}"
+    if kind == "health":
+        reasons = "".join(f"\n- {r}" for r in d["reasons"])
+        return f"health {d['status']}{reasons}"
+    if kind == "daily":
+        lines = [f"daily summary {d['date']} (since start; day = realized today)"]
+        lines += [
+            f"{v['variant']}: P&L {v['pnl']}, return {v['return_pct']} %, max DD"
+            f" {v['max_drawdown_pct']} %, {v['trades']} trades, win {v['win_rate']:.0%},"
+            f" fees {v['fees']}, day {v['day_realized_pnl']}"
+            for v in d["variants"]
+        ]
+        return "\n".join(lines)
     return f"{kind}: {orjson.dumps(d).decode()}"
 
 
@@ -103,7 +116,10 @@ class Notifier:
         settings: Settings,
         wall_ms: Callable[[], int],
         on_expired: Callable[[str, int], None] | None = None,
+        policy: OutboxPolicy | None = None,
     ) -> None:
+        self.db = db
+        self.policy = policy  # for events no entry causes (service.notable)
         self._db = db
         self._settings = settings
         self._wall_ms = wall_ms

@@ -104,26 +104,44 @@ class OutboxPolicy:
 
     def rows(self, numbered: Sequence[tuple[int, Entry]]) -> list[dict[str, Any]]:
         """The outbox rows of `numbered` entries (none without a channel)."""
+        return self.event_rows([e for seq, entry in numbered for e in events_of(seq, entry)])
+
+    def event_rows(self, events: Sequence[Event]) -> list[dict[str, Any]]:
+        """The outbox rows of `events`: one per channel, unless their kind is off."""
         if not self.channels:
             return []
         out: list[dict[str, Any]] = []
         now = self.wall_ms()
-        for seq, entry in numbered:
-            for event in events_of(seq, entry):
-                level = self.levels.get(event.kind, "on")
-                if level == "off":
-                    continue
-                body = orjson.dumps(event.body(silent=level == "silent")).decode()
-                out.extend(
-                    {"event_id": event.id, "channel": channel, "kind": event.kind,
-                     "time_ms": event.time_ms, "created_ms": now, "body": body, "attempts": 0,
-                     "due_ms": 0, "state": PENDING, "error": None}
-                    for channel in self.channels
-                )  # fmt: skip
+        for event in events:
+            level = self.levels.get(event.kind, "on")
+            if level == "off":
+                continue
+            body = orjson.dumps(event.body(silent=level == "silent")).decode()
+            out.extend(
+                {"event_id": event.id, "channel": channel, "kind": event.kind,
+                 "time_ms": event.time_ms, "created_ms": now, "body": body, "attempts": 0,
+                 "due_ms": 0, "state": PENDING, "error": None}
+                for channel in self.channels
+            )  # fmt: skip
         return out
 
 
 # -- the notifier's reads and writes (blocking) ---------------------------------------------
+
+
+def add(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Rows of events no entry causes (health, the daily summary), committed; a row already
+    there (the same event id and channel: a restart saying it again) is left as it is."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        statement: Any = pg_insert(schema.outbox).on_conflict_do_nothing()
+    else:
+        statement = schema.outbox.insert().prefix_with("OR IGNORE")
+    with conn.begin():
+        conn.execute(statement, rows)
 
 
 @dataclass(frozen=True, slots=True)

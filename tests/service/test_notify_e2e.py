@@ -79,9 +79,11 @@ async def _fills(http: httpx.AsyncClient) -> int:
     return len((await http.get("/trades", params={"limit": 10_000})).json())
 
 
-def _start(tmp: Path, port: int, hook: str, database: str) -> subprocess.Popen[bytes]:
+def _start(
+    tmp: Path, port: int, hook: str, database: str, daily: str = "00:00"
+) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BINANCE_", "API_"))}
-    env.update(NOTIFY_WEBHOOK_URL=hook, NOTIFY_WEBHOOK_SECRET=SECRET)
+    env.update(NOTIFY_WEBHOOK_URL=hook, NOTIFY_WEBHOOK_SECRET=SECRET, NOTIFY_DAILY_UTC=daily)
     cmd = [sys.executable, "main.py", "--simulate", "--speed", "600", "--seed", "3",
            "--port", str(port), "--database", database, "--journal", str(tmp / "j.jsonl"),
            "--env-file", str(tmp / "empty.env")]  # fmt: skip
@@ -120,17 +122,22 @@ async def test_webhooks_survive_a_hanging_receiver_and_a_sigkill(tmp_path: Path)
             async with httpx.AsyncClient(base_url=base) as http:
                 # The receiver hangs; fills go on being made and written.
                 await _until(lambda: _positive(http, 2), 90, "two fills while the hook hangs")
+                await _until(lambda: _hung(receiver), 30, "the notifier to reach the hook")
                 first = await _fills(http)
-                assert receiver.hung >= 1 and not receiver.got
+                assert not receiver.got
                 await _until(lambda: _more(http, first), 60, "more fills while it still hangs")
                 assert not receiver.got  # nothing delivered yet
+                clock_ms = (await http.get("/health")).json()["now_ms"]
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=20)
         before_kill = _fill_ids(database)
         assert before_kill
         receiver.hang = False
-        proc = _start(tmp_path, port, hook, database)
+        # The daily summary a little after the (simulated) clock's time: a few seconds at 600x.
+        later = max(clock_ms, int(time.time() * 1000)) + 30 * 60_000
+        daily = time.strftime("%H:%M", time.gmtime(later / 1000))
+        proc = _start(tmp_path, port, hook, database, daily)
         try:
             await wait_healthy(base, proc, timeout=60)
 
@@ -139,6 +146,14 @@ async def test_webhooks_survive_a_hanging_receiver_and_a_sigkill(tmp_path: Path)
                 return before_kill <= got
 
             await _until(delivered_all, 90, "every fill written before the kill, delivered")
+            await asyncio.sleep(2.5)  # health is news once the service has been ok a while
+            async with httpx.AsyncClient(base_url=base) as http:
+                # A person pauses A (health degrades), then resumes it (health recovers).
+                await http.post("/variants/A/pause", json={"reason": "a test"})
+                await _until(lambda: _kinds(receiver, "health", 1), 30, "health degraded")
+                await http.post("/variants/A/resume")
+                await _until(lambda: _kinds(receiver, "health", 2), 30, "health recovered")
+            await _until(lambda: _kinds(receiver, "daily", 1), 60, "the daily summary")
         finally:
             proc.send_signal(signal.SIGINT)
             proc.wait(timeout=20)
@@ -156,6 +171,23 @@ async def test_webhooks_survive_a_hanging_receiver_and_a_sigkill(tmp_path: Path)
     fills = {i for i in got if i.startswith("fill-")}
     assert before_kill <= fills <= everything
     assert all(json.loads(got[i])["data"]["symbol"] for i in fills)
+    kinds = [json.loads(b) for b in got.values()]
+    health = [e["data"]["status"] for e in sorted(kinds, key=lambda e: e["time_ms"])
+              if e["type"] == "health"]  # fmt: skip
+    assert health[:2] == ["degraded", "ok"]
+    assert [e["data"]["action"] for e in kinds if e["type"] == "variant"] == ["pause", "resume"]
+    (daily,) = [e for e in kinds if e["type"] == "daily"]
+    assert daily["id"] == f"daily-{daily['data']['date']}"
+    assert {v["variant"] for v in daily["data"]["variants"]} == {"A", "B"}
+
+
+async def _hung(receiver: Receiver) -> bool:
+    return receiver.hung >= 1
+
+
+async def _kinds(receiver: Receiver, kind: str, n: int) -> bool:
+    found: int = sum(json.loads(b)["type"] == kind for _, b in receiver.got)
+    return found >= n
 
 
 async def _positive(http: httpx.AsyncClient, n: int) -> bool:

@@ -1,0 +1,96 @@
+"""Events no ledger entry causes, written to the outbox by a task of their own: health
+degraded and recovered, and the daily summary per variant at NOTIFY_DAILY_UTC (on the
+service's clock, so a simulated day has its summary too).
+
+Health speaks only of changes between `ok` and `degraded` once the service has been `ok`
+(the start, with its feeds connecting, is not news), with the reasons. The daily summary's
+id is its date (`daily-2026-12-07`): a restart that says it again is not a new event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from core.clock import Clock
+from storage import outbox
+from storage.database import Database
+from storage.outbox import Event, OutboxPolicy
+
+if TYPE_CHECKING:
+    from service.container import Service
+
+log = logging.getLogger(__name__)
+
+CHECK_S = 1.0
+DAY_MS = 86_400_000
+
+
+def next_boundary(now_ms: int, at_minute: int) -> int:
+    """The first time at or after `now_ms` that is `at_minute` minutes past 00:00 UTC."""
+    day = now_ms // DAY_MS * DAY_MS
+    moment = day + at_minute * 60_000
+    return moment if moment >= now_ms else moment + DAY_MS
+
+
+class Notables:
+    def __init__(
+        self, service: Service, db: Database, policy: OutboxPolicy, clock: Clock, daily_at: int
+    ) -> None:
+        self._service = service
+        self._db = db
+        self._policy = policy
+        self._clock = clock
+        self._daily_at = daily_at
+
+    async def run(self) -> None:
+        last: str | None = None
+        seen_ok = False
+        due = next_boundary(self._clock.now_ms(), self._daily_at)
+        while True:
+            events: list[Event] = []
+            report = self._service.health()
+            now = self._clock.now_ms()
+            if report.status != last and seen_ok:
+                data = {"status": report.status, "reasons": list(report.reasons)}
+                events.append(Event(f"health-{now}", "health", now, data))
+            seen_ok = seen_ok or report.status == "ok"
+            last = report.status
+            if now >= due:
+                events.append(self.daily(due))
+                due = next_boundary(now + 1, self._daily_at)
+            if events:
+                rows = self._policy.event_rows(events)
+                try:
+                    await asyncio.to_thread(self._add, rows)
+                except Exception as exc:  # the database is lost: /health says so already
+                    log.warning("%d notification events not written: %s", len(events), exc)
+            await asyncio.sleep(CHECK_S)
+
+    def _add(self, rows: list[dict[str, Any]]) -> None:
+        with self._db.engine.connect() as conn:
+            outbox.add(conn, rows)
+
+    def daily(self, at_ms: int) -> Event:
+        """The summary at `at_ms`: each variant's figures since its start (P&L, return, max
+        drawdown, round trips, win rate, fees) and its realized P&L of the UTC day that ends."""
+        date = datetime.fromtimestamp((at_ms - 1) / 1000, UTC).strftime("%Y-%m-%d")
+        report = self._service.performance.report()
+        risk = self._service.executor.risk
+        day = (at_ms - 1) // DAY_MS
+        variants = []
+        for v in report.variants:
+            f = v.figures
+            day_pnl = risk.daily.pnl.get((v.variant, day), 0)
+            variants.append({
+                "variant": v.variant, "equity": format(v.equity, "f"),
+                "pnl": format(f.realized_pnl + f.unrealized_pnl, "f"),
+                "return_pct": format(f.return_pct, "f"),
+                "max_drawdown_pct": format(f.max_drawdown_pct, "f"),
+                "trades": f.stats.round_trips, "win_rate": f.stats.win_rate,
+                "fees": format(f.fees, "f"),
+                "day_realized_pnl": format(day_pnl, "f"),
+            })  # fmt: skip
+        return Event(f"daily-{date}", "daily", at_ms, {"date": date, "variants": variants})
