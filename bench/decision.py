@@ -1,6 +1,7 @@
 """Decision latency: closed candle -> intent journaled (fsync) -> request handed to the broker.
 
     .venv/bin/python -m bench.decision [--n 300] [--burst 16]
+    .venv/bin/python -m bench.decision --notify   (only: with a webhook that hangs, and without)
 
 Paper: the time until PaperBroker.place_market is called (also with `--burst` variants
 deciding on the same candle: their intents share one group-committed fsync). Simulator: the
@@ -147,8 +148,9 @@ def _ref(cid: str) -> str:
 
 
 async def bench_paper(
-    n: int, rules: Any, tmp: Path, variants: list[VariantSettings] = VARIANTS, label: str = "paper"
-) -> None:
+    n: int, rules: Any, tmp: Path, variants: list[VariantSettings] = VARIANTS, label: str = "paper",
+    ledger: SqlLedger | None = None,
+) -> tuple[list[float], list[float]]:  # fmt: skip
     stamp = Stamp()
 
     class StampedPaper(PaperBroker):
@@ -160,7 +162,7 @@ async def bench_paper(
     engine = StrategyEngine(variants)
     broker = StampedPaper(lambda s: Decimal("100"), Decimal("0.001"), {"BTCUSDT": rules}, clock)
     risk = RiskManager(clock, Decimal("1e9"), Decimal("1e9"), 10**9)
-    executor = OrderExecutor(broker, _ledger(tmp / f"{label}.db"), clock, risk,
+    executor = OrderExecutor(broker, ledger or _ledger(tmp / f"{label}.db"), clock, risk,
                              order_quantities={"BTCUSDT": Decimal("1")},
                              on_position=engine.on_position_changed)  # fmt: skip
     await executor.start()
@@ -168,6 +170,55 @@ async def bench_paper(
     await executor.stop()
     report(f"{label}: candle -> request handed to broker", handed)
     report(f"{label}: candle -> outcome journaled", full)
+    return handed, full
+
+
+async def bench_hanging_webhook(n: int, rules: Any, tmp: Path) -> None:
+    """The paper path with notifications on, to a webhook receiver on loopback that never
+    answers (each request waits for the notifier's timeout): the outbox rows are written in
+    the entries' transaction and the notifier runs in the same event loop, as in the service.
+    Compared with the same run without a channel, in this process."""
+    from aiohttp import web
+
+    from config import load_settings
+    from core.events import parse_levels
+    from service.notifier import Notifier
+    from storage.outbox import OutboxPolicy
+
+    async def hang(request: web.Request) -> web.Response:
+        await asyncio.sleep(3600)
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hook", hang)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    url = f"http://127.0.0.1:{port}/hook"
+    settings = load_settings(None, notify_webhook_url=url)
+
+    def wall() -> int:
+        return int(time.time() * 1000)
+
+    base_handed, _ = await bench_paper(n, rules, tmp, label="paper, no notifications")
+    policy = OutboxPolicy((url,), parse_levels(""), wall)
+    ledger = SqlLedger(Database.open(f"sqlite:///{tmp / 'notify.db'}", exchange=None),
+                       owns_db=True, outbox=policy)  # fmt: skip
+    notifier = Notifier(ledger.db, settings, wall)
+    task = asyncio.create_task(notifier.run())
+    try:
+        handed, _ = await bench_paper(n, rules, tmp, label="paper, webhook hanging", ledger=ledger)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await runner.cleanup()
+    for q in (0.5, 0.99):
+        ratio = pct(handed, q) / pct(base_handed, q)
+        sys.stdout.write(
+            f"  hanging webhook / none, candle -> broker p{int(q * 100)}: x{ratio:.2f}\n"
+        )
 
 
 async def bench_simulator(n: int, tmp: Path) -> None:
@@ -203,12 +254,15 @@ async def bench_simulator(n: int, tmp: Path) -> None:
     report("simulator: candle -> outcome journaled (with HTTP)", full)
 
 
-async def main(n: int, burst: int) -> None:
+async def main(n: int, burst: int, notify: bool = False) -> None:
     info = ROOT / "tests" / "data" / "binance" / "testnet-btcusdt-2026-06-15" / "symbol_info.json"
     import json
 
     rules = parse_symbol_rules(json.loads(info.read_text()))
     with tempfile.TemporaryDirectory() as d:
+        if notify:
+            await bench_hanging_webhook(n, rules, Path(d))
+            return
         await bench_paper(n, rules, Path(d))
         if burst > len(VARIANTS):
             # `burst` variants deciding on the same candle: their intents share one fsync.
@@ -221,7 +275,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--burst", type=int, default=16, help="variants deciding at once")
+    parser.add_argument("--notify", action="store_true",
+                        help="only: the paper path with and without a hanging webhook")  # fmt: skip
     args = parser.parse_args()
     sys.stdout.write(f"load average {os.getloadavg()[0]:.2f}\n")
-    strategy_throughput()
-    asyncio.run(main(args.n, args.burst))
+    if not args.notify:
+        strategy_throughput()
+    asyncio.run(main(args.n, args.burst, args.notify))
