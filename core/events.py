@@ -3,7 +3,7 @@ read by config.py and by the outbox (storage/outbox.py)."""
 
 from __future__ import annotations
 
-KINDS = ("fill", "rejected", "variant", "reset", "health", "daily")
+KINDS = ("fill", "rejected", "variant", "reset", "health", "daily", "optimization")
 LEVELS = ("on", "silent", "off")
 
 

@@ -12,6 +12,7 @@ import contextlib
 import itertools
 import logging
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -203,6 +204,7 @@ def _optimise(args: argparse.Namespace, settings: Any, space: Any, candles: list
         if args.html and best is not None and not interrupted:
             curves = runner.compare(best, candles)
     runner.keep_report({k: v for k, v in doc.items() if k != "trials"})
+    _announce(settings, runner.names[-1] if runner.names else name, doc)
     sys.stdout.write(text)
     sys.stdout.write(f"kept as study {', '.join(runner.names)} in {where} (GET /optimizations)\n")
     if best is not None:
@@ -221,6 +223,38 @@ def _largest_period(space: Any) -> int:
     values = [v for name, vs in space.values.items() if name != "stop_loss" for v in vs]
     whole = [int(v) for v in values if float(v).is_integer()]
     return max(whole, default=0)
+
+
+def _announce(settings: Any, study: str, doc: dict[str, Any]) -> None:
+    """An `optimization` event in the ledger's outbox when notifications are configured: the
+    running service's notifier delivers it (docs/notifications.md)."""
+    from core.events import parse_levels
+    from service.notifier import channels
+    from storage.database import make_engine
+    from storage.outbox import Event, OutboxPolicy, add
+    from storage.url import DEFAULT_URL, parse
+
+    found = channels(settings)
+    if not found:
+        return
+    now = int(time.time() * 1000)
+    best = doc.get("best")
+    data = {"study": study, "strategy": doc["strategy"], "symbol": doc["symbol"],
+            "trials": len(doc["trials"]), "interrupted": doc["interrupted"],
+            "best": best}  # fmt: skip
+    event = Event(f"optimization-{study}", "optimization", now, data)
+    rows = OutboxPolicy(found, parse_levels(settings.notify_events), lambda: now).event_rows(
+        [event]
+    )
+    raw = settings.database_url.get_secret_value() if settings.database_url else DEFAULT_URL
+    engine = make_engine(parse(raw))
+    try:
+        with engine.connect() as conn:
+            add(conn, rows)
+    except Exception as exc:  # an older ledger without the outbox, a database lost
+        log.warning("the optimisation's notification was not written (%s)", type(exc).__name__)
+    finally:
+        engine.dispose()
 
 
 def _storage(settings: Any) -> tuple[Any, str]:

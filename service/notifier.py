@@ -84,6 +84,13 @@ def text_of(body: dict[str, Any]) -> str:
         return f"variant {d['variant']} {d['action']}{reason}"
     if kind == "reset":
         return f"exchange reset detected: {d['detail']}"
+    if kind == "optimization":
+        best = d.get("best") or {}
+        params = " ".join(f"{k}={v}" for k, v in (best.get("params") or {}).items())
+        figure = (best.get("metrics") or {}).get("return_pct")
+        return (f"optimisation {d['study']} finished: {d['trials']} trials of {d['strategy']}"
+                f" on {d['symbol']}; best {params or 'none'}"
+                + (f" (return {figure} %)" if figure is not None else ""))  # fmt: skip
     if kind == "health":
         reasons = "".join(f"\n- {r}" for r in d["reasons"])
         return f"health {d['status']}{reasons}"

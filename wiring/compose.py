@@ -162,7 +162,7 @@ def build_components(
     )  # fmt: skip
     notifier = None
     if isinstance(ledger, SqlLedger) and notify_channels(settings):
-        notifier = Notifier(ledger.db, settings, wall_ms)
+        notifier = Notifier(ledger.db, settings, wall_ms, policy=outbox_policy(settings))
     return Components(
         hub, metrics, tick_store, signals, rules, engine, ledger, positions, broker, executor,
         pipeline, feed, order_metrics, server_time, states,

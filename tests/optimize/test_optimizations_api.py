@@ -3,15 +3,19 @@ optimize` stored beside its ledger, trial for trial as the optimiser wrote them.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from aiohttp import web
 
 from tests.api.support import free_port
 from tests.conftest import BINANCE_DATA, ROOT
@@ -25,7 +29,20 @@ KLINES = BINANCE_DATA / "testnet-btcusdt-2026-06-15" / "klines_1m.json"
 @pytest.mark.timeout(180)
 async def test_a_service_serves_the_optimiser_runs_beside_its_ledger(tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path}/ledger.db"
+    got: list[dict[str, Any]] = []
+
+    async def receive(request: web.Request) -> web.Response:
+        got.append(await request.json())
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hook", receive)
+    hook = web.AppRunner(app, handle_signals=False, access_log=None)
+    await hook.setup()
+    hook_port = free_port()
+    await web.TCPSite(hook, "127.0.0.1", hook_port).start()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BINANCE_", "API_"))}
+    env["NOTIFY_WEBHOOK_URL"] = f"http://127.0.0.1:{hook_port}/hook"
     env.pop("DATABASE_URL", None)
     env.pop("VARIANTS", None)
     (tmp_path / "empty.env").write_text("")
@@ -73,7 +90,18 @@ async def test_a_service_serves_the_optimiser_runs_beside_its_ledger(tmp_path: P
                 missing = await http.get(f"/optimizations/{run['id'] + 1000}")
                 assert missing.status_code == 404 and "GET /optimizations" in missing.text
                 assert (await http.get("/optimizations/x")).status_code == 422
+                # The service's notifier delivers the run's `optimization` event.
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline and not _optimizations(got):
+                    await asyncio.sleep(0.2)
+                (event,) = _optimizations(got)
+                assert event["id"] == "optimization-mine" and event["data"]["best"] == doc["best"]
         finally:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGINT)
             proc.wait(timeout=20)
+            await hook.cleanup()
+
+
+def _optimizations(got: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in got if e["type"] == "optimization"]
