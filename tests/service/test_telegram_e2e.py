@@ -98,7 +98,7 @@ async def test_commands_only_from_the_configured_chat(tmp_path: Path) -> None:
 
                 async def paused() -> bool:
                     found = (await http.get("/variants")).json()
-                    return next(v for v in found if v["name"] == "A")["paused"]
+                    return bool(next(v for v in found if v["name"] == "A")["paused"])
 
                 api.say("6006", "/pause A")  # another chat
                 polls = api.polls
