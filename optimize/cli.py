@@ -117,8 +117,7 @@ def run(args: argparse.Namespace) -> int:
         settings = load_settings()
         space = parse_space(args.strategy, args.param)
         _check_options(args)
-        candles = load_candles(args.data, args.symbol.upper() if args.symbol else None)
-        return _optimise(args, settings, space, candles)
+        return _optimise(args, settings, space)
     except (BadInputError, SettingsError) as exc:
         sys.stderr.write(f"optimize: {exc}\n")
         return 2
@@ -145,10 +144,40 @@ def _check_options(args: argparse.Namespace) -> None:
         raise OptionError("--gap must be 0 or more")
 
 
-def _optimise(args: argparse.Namespace, settings: Any, space: Any, candles: list[Candle]) -> int:
+def _optimise(args: argparse.Namespace, settings: Any, space: Any) -> int:
+    """The workers start (and import this project) in a thread while this one reads the
+    candles and opens the studies: seconds each, in parallel."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from optimize.cluster import open_pool
+
+    with contextlib.ExitStack() as stack, ThreadPoolExecutor(1) as starter:
+        cm = open_pool(args.cluster, args.workers)
+
+        def enter() -> Any:
+            pool = cm.__enter__()
+            pool.warm()
+            return pool
+
+        entering = starter.submit(enter)
+
+        def leave() -> None:
+            try:
+                entering.result()
+            except BaseException:  # it did not start: nothing to close
+                return
+            cm.__exit__(None, None, None)
+
+        stack.callback(leave)
+        candles = load_candles(args.data, args.symbol.upper() if args.symbol else None)
+        return _search(args, settings, space, candles, entering.result)
+
+
+def _search(
+    args: argparse.Namespace, settings: Any, space: Any, candles: list[Candle], started: Any
+) -> int:
     from backtest.fill_model import fill_model
     from optimize import report
-    from optimize.cluster import open_pool
     from optimize.search import Plan
     from optimize.walkforward import split
 
@@ -166,43 +195,43 @@ def _optimise(args: argparse.Namespace, settings: Any, space: Any, candles: list
 
     storage, where = _storage(settings)
     name = args.study or default_name(datetime.now(UTC))
-    with open_pool(args.cluster, args.workers) as pool:
-        runner = _Runner(plan, settings, pool, storage, name)
-        if bounds is None:
-            outcome = runner.search(candles, "trials")
-            best = outcome.best(plan)
-            deflated = None
-            if best is not None:
-                from optimize.walkforward import winner_deflated_sharpe
+    pool = started()
+    runner = _Runner(plan, settings, pool, storage, name)
+    if bounds is None:
+        outcome = runner.search(candles, "trials")
+        best = outcome.best(plan)
+        deflated = None
+        if best is not None:
+            from optimize.walkforward import winner_deflated_sharpe
 
-                deflated = winner_deflated_sharpe(best, outcome.trials)
-            doc = report.document(plan, outcome, candles, deflated=deflated)
-            text = report.summary(plan, outcome, deflated)
-            interrupted = outcome.interrupted
-        else:
-            from optimize.walkforward import run_windows
+            deflated = winner_deflated_sharpe(best, outcome.trials)
+        doc = report.document(plan, outcome, candles, deflated=deflated)
+        text = report.summary(plan, outcome, deflated)
+        interrupted = outcome.interrupted
+    else:
+        from optimize.walkforward import run_windows
 
-            windows = run_windows(candles, plan, bounds, runner.window, runner.score_out)
-            doc = report.document(plan, runner.everything(), candles, windows)
-            doc["trials"] = [
-                {"window": n, **t.to_json()}
-                for n, o in enumerate(runner.outcomes)
-                for t in sorted(o.trials, key=lambda t: t.number)
-            ]
-            merged = runner.everything()
-            text = (
-                f"optimize: walk-forward, {len(windows)} windows, {len(merged.trials)} trials"
-                f" ({plan.sampler}, objective {plan.objective}), {merged.skipped} settings"
-                " refused by the strategy's constraints"
-                f"{' - interrupted' if merged.interrupted else ''}\n"
-                + report.walk_forward_table(windows, candles)
-            )
-            best = windows[-1].winner if windows else None
-            doc["best"] = None if best is None else best.to_json()  # the newest window's
-            interrupted = runner.interrupted
-        curves: list[tuple[str, tuple[float, ...]]] = []
-        if args.html and best is not None and not interrupted:
-            curves = runner.compare(best, candles)
+        windows = run_windows(candles, plan, bounds, runner.window, runner.score_out)
+        doc = report.document(plan, runner.everything(), candles, windows)
+        doc["trials"] = [
+            {"window": n, **t.to_json()}
+            for n, o in enumerate(runner.outcomes)
+            for t in sorted(o.trials, key=lambda t: t.number)
+        ]
+        merged = runner.everything()
+        text = (
+            f"optimize: walk-forward, {len(windows)} windows, {len(merged.trials)} trials"
+            f" ({plan.sampler}, objective {plan.objective}), {merged.skipped} settings"
+            " refused by the strategy's constraints"
+            f"{' - interrupted' if merged.interrupted else ''}\n"
+            + report.walk_forward_table(windows, candles)
+        )
+        best = windows[-1].winner if windows else None
+        doc["best"] = None if best is None else best.to_json()  # the newest window's
+        interrupted = runner.interrupted
+    curves: list[tuple[str, tuple[float, ...]]] = []
+    if args.html and best is not None and not interrupted:
+        curves = runner.compare(best, candles)
     runner.keep_report({k: v for k, v in doc.items() if k != "trials"})
     _announce(settings, runner.names[-1] if runner.names else name, doc)
     sys.stdout.write(text)

@@ -12,6 +12,7 @@ twice.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import os
 from collections.abc import Iterator, Sequence
@@ -53,6 +54,10 @@ class Pool:
         """Worker threads now (asked of the scheduler: the client's own view lags)."""
         threads: dict[str, int] = self.client.nthreads()
         return max(1, sum(threads.values()))
+
+    def warm(self) -> None:
+        """Every worker imports the trials' code now (a second or two), not at its first batch."""
+        self.client.run(importlib.import_module, "optimize.trials")
 
     def use(self, candles: Sequence[Candle]) -> None:
         """Send `candles` to every worker, once (the batches that follow run on them)."""
