@@ -151,7 +151,7 @@ class Notifier:
             for row in rows:
                 ahead = row.due_ms - self._wall_ms()
                 if ahead > 0 and not self._expired(row):
-                    wait = min(POLL_S, ahead / 1000)
+                    wait = ahead / 1000  # in order: nothing after it goes first
                     break
                 if not await self._one(session, channel, row):
                     wait = 0.0
