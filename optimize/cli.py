@@ -65,6 +65,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         " study resumes; default optimize-<UTC time>)",
     )
     add_fill_arguments(parser)
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        help="the ledger whose studies (and notifications) this run joins (overrides"
+        " DATABASE_URL; a --simulate service's is sqlite:///data/simulated.db)",
+    )
     parser.add_argument("--seed", type=int, help="the samplers' seed (repeatable draws)")
     parser.add_argument("--json", type=Path, help="write the trials and the best here")
     parser.add_argument("--html", type=Path, help="write a self-contained report page here")
@@ -111,15 +117,22 @@ def run(args: argparse.Namespace) -> int:
     """Run the optimisation; 0 done, 2 bad input, 130 interrupted."""
     from config import SettingsError, load_settings
     from optimize.params import parse_space
+    from storage.url import DatabaseUrlError, parse
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings()
+        if args.database:
+            from pydantic import SecretStr
+
+            settings = settings.model_copy(update={"database_url": SecretStr(args.database)})
+        parse(_ledger_url(settings))  # DatabaseUrlError: one line, before any work
         space = parse_space(args.strategy, args.param)
         _check_options(args)
         return _optimise(args, settings, space)
-    except (BadInputError, SettingsError) as exc:
-        sys.stderr.write(f"optimize: {exc}\n")
+    except (BadInputError, SettingsError, DatabaseUrlError) as exc:
+        where = "--database: " if args.database and isinstance(exc, DatabaseUrlError) else ""
+        sys.stderr.write(f"optimize: {where}{exc}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("optimize: interrupted before the first trial finished\n")
@@ -254,6 +267,13 @@ def _largest_period(space: Any) -> int:
     return max(whole, default=0)
 
 
+def _ledger_url(settings: Any) -> str:
+    """--database, else DATABASE_URL, else the default ledger (run() folds --database in)."""
+    from storage.url import DEFAULT_URL
+
+    return settings.database_url.get_secret_value() if settings.database_url else DEFAULT_URL
+
+
 def _announce(settings: Any, study: str, doc: dict[str, Any]) -> None:
     """An `optimization` event in the ledger's outbox when notifications are configured: the
     running service's notifier delivers it (docs/notifications.md)."""
@@ -261,7 +281,7 @@ def _announce(settings: Any, study: str, doc: dict[str, Any]) -> None:
     from service.notifier import channels
     from storage.database import make_engine
     from storage.outbox import Event, OutboxPolicy, add
-    from storage.url import DEFAULT_URL, parse
+    from storage.url import parse
 
     found = channels(settings)
     if not found:
@@ -275,8 +295,7 @@ def _announce(settings: Any, study: str, doc: dict[str, Any]) -> None:
     rows = OutboxPolicy(found, parse_levels(settings.notify_events), lambda: now).event_rows(
         [event]
     )
-    raw = settings.database_url.get_secret_value() if settings.database_url else DEFAULT_URL
-    engine = make_engine(parse(raw))
+    engine = make_engine(parse(_ledger_url(settings)))
     try:
         with engine.connect() as conn:
             add(conn, rows)
@@ -289,10 +308,9 @@ def _announce(settings: Any, study: str, doc: dict[str, Any]) -> None:
 def _storage(settings: Any) -> tuple[Any, str]:
     """The studies' storage beside the ledger of DATABASE_URL, and where it is (no password)."""
     from optimize.studies import describe, open_storage
-    from storage.url import DEFAULT_URL, parse
+    from storage.url import parse
 
-    raw = settings.database_url.get_secret_value() if settings.database_url else DEFAULT_URL
-    url = parse(raw)
+    url = parse(_ledger_url(settings))
     return open_storage(url), describe(url)
 
 

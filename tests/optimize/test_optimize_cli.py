@@ -125,6 +125,8 @@ def test_every_trial_is_what_backtest_prints_for_its_setting(tmp_path: Path) -> 
         (["--param", "ema_period=3", "--interval", "2m"], ["--interval '2m'"]),
         (["--param", "ema_period=3", "--cluster", "tcp://127.0.0.1:9", "--workers", "2"],
          ["--workers"]),
+        (["--param", "ema_period=3", "--database", "mysql://x@h/db"],
+         ["--database: ", "'mysql' is not supported"]),
     ],
 )  # fmt: skip
 def test_bad_options_are_refused_before_any_work(
