@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from bench.backtest import seeded_candles
+from bench.optimize import write_klines
 from tests.conftest import BINANCE_DATA, ROOT
 
 pytestmark = pytest.mark.e2e
@@ -53,12 +53,7 @@ def _main(
 
 
 def _write_klines(path: Path, count: int) -> Path:
-    rows = [
-        [c.open_time, str(c.open), str(c.high), str(c.low), str(c.close), str(c.volume),
-         c.close_time, "0", 0, "0", "0", "0"]
-        for c in seeded_candles(count)
-    ]  # fmt: skip
-    path.write_text(json.dumps(rows), encoding="utf-8")
+    write_klines(path, count)  # bench/optimize.py's seeded klines file
     return path
 
 
