@@ -28,6 +28,8 @@ from storage.outbox import OutboxPolicy
 from strategy.models import Side, SignalReason
 from tests.api.support import free_port
 
+pytestmark = pytest.mark.e2e  # a local server, and seconds of retry_after and rate limit
+
 TOKEN = "123456:THE-BOT-TOKEN-never-to-be-seen"
 
 
