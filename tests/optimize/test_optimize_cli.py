@@ -195,7 +195,7 @@ def test_a_worker_killed_mid_run_loses_no_trial_and_counts_none_twice(
 
     dask: Any = distributed  # untyped
     address, workers = dask_cluster
-    data = _write_klines(tmp_path / "klines.json", 30_000)
+    data = _write_klines(tmp_path / "klines.json", 20_000)
     out = tmp_path / "trials.json"
     args = ["optimize", "--data", str(data), "--symbol", "BTCUSDT", "--param", "ema_period=3,5",
             "--param", "sma_period=10,20", "--param", "stop_loss=0.10,0.15", "--cluster", address,
@@ -254,7 +254,7 @@ def test_ctrl_c_keeps_finished_trials_and_the_study_resumes(
     from optimize.studies import open_storage
     from storage.url import parse
 
-    data = _write_klines(tmp_path / "klines.json", 20_000)
+    data = _write_klines(tmp_path / "klines.json", 10_000)
     args = ["optimize", "--data", str(data), "--symbol", "BTCUSDT", "--param",
             "ema_period=2,3,4,5,6,7", "--param", "sma_period=10,20", "--workers", "1",
             "--study", "sweep"]  # fmt: skip
