@@ -24,7 +24,7 @@ from typing import Any
 
 from aggregation.models import Candle
 from execution.accounts import VariantMoney
-from execution.performance import RoundTrip, trip_stats
+from execution.performance import RoundTrip, TripStats, trip_stats
 from execution.performance import max_drawdown as _max_drawdown
 
 __all__ = [
@@ -122,7 +122,7 @@ def summarize(
         "sortino": sortino(curve),
         "calmar": calmar(annualised, drawdown),
         "profit_factor": profit_factor(trades),
-        "expectancy": str(expectancy(trades)),
+        "expectancy": str(expectancy(stats)),
         "exposure": stats.exposure,
         "minutes": minutes,
     }
@@ -152,11 +152,9 @@ def profit_factor(trades: list[RoundTrip]) -> float | None:
     return float(gain / loss) if loss > 0 else None
 
 
-def expectancy(trades: list[RoundTrip]) -> Decimal:
+def expectancy(stats: TripStats) -> Decimal:
     """The mean P&L of a round trip, in quote (0 without trips)."""
-    if not trades:
-        return Decimal(0)
-    return sum((t.pnl for t in trades), Decimal(0)) / len(trades)
+    return stats.pnl / stats.round_trips if stats.round_trips else Decimal(0)
 
 
 def max_drawdown(curve: list[float]) -> float:
@@ -233,18 +231,17 @@ def variant_metrics(
     shown = money.shown()
     drawdown = float(money.max_drawdown_pct) / 100.0
     annualised = annualise(float(money.return_pct) / 100.0, minutes)
-    trades = sorted(trades, key=lambda t: (t.exit_time, t.entry_time))
-    wins = sum(1 for t in trades if t.pnl > 0)
+    stats = trip_stats(trades, 0, 0)  # counts and P&L (no span: exposure is not used here)
     return {
         "return_pct": shown["return_pct"],
         "max_drawdown_pct": shown["max_drawdown_pct"],
-        "trades": len(trades),
-        "win_rate": wins / len(trades) if trades else 0.0,
+        "trades": stats.round_trips,
+        "win_rate": stats.win_rate,
         "sharpe": sharpe(curve),
         "sortino": sortino(curve),
         "calmar": calmar(annualised, drawdown),
         "profit_factor": profit_factor(trades),
-        "expectancy": str(expectancy(trades).quantize(Decimal("0.00000001"))),
+        "expectancy": str(expectancy(stats).quantize(Decimal("0.00000001"))),
         "fees": shown["fees"],
     }
 

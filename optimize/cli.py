@@ -406,7 +406,9 @@ class _Runner:
 
 
 def _figure(metrics: dict[str, Any], objective: str) -> str:
-    value = metrics["return_pct" if objective == "return" else objective]
+    from optimize.scoring import metric_of
+
+    value = metrics[metric_of(objective)]
     if value is None:
         return "n/a"
     return f"{value}%" if objective == "return" else f"{float(value):.2f}"

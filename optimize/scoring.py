@@ -18,11 +18,16 @@ WORST = -math.inf
 EULER_GAMMA = 0.5772156649015329
 
 
+def metric_of(objective: str) -> str:
+    """The trial metric an objective reads (`return` is `return_pct`)."""
+    return _FIELD.get(objective, objective)
+
+
 def score(metrics: dict[str, Any], objective: str, min_trades: int = 0) -> float:
     """The trial's figure for `objective` (higher is better), WORST when it cannot win."""
     if metrics["trades"] < min_trades:
         return WORST
-    value = metrics[_FIELD.get(objective, objective)]
+    value = metrics[metric_of(objective)]
     if value is None:
         return WORST
     number = float(value)

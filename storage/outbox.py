@@ -156,13 +156,14 @@ class Row:
 
 
 def pending(conn: Connection, channel: str, limit: int) -> list[Row]:
-    """The oldest pending rows of `channel`, in the order they were written (a channel
+    """The oldest pending rows of `channel`, in the order they were written, then by event
+    time (one commit writes several at once) (a channel
     delivers in that order: a row that failed holds the ones after it until its retry)."""
     o = schema.outbox.c
     rows = conn.execute(
         select(o.event_id, o.channel, o.kind, o.created_ms, o.body, o.attempts, o.due_ms)
         .where(o.state == PENDING, o.channel == channel)
-        .order_by(o.created_ms, o.event_id)
+        .order_by(o.created_ms, o.time_ms, o.event_id)
         .limit(limit)
     )
     return [Row(*r) for r in rows]
