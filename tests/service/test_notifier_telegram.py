@@ -10,7 +10,6 @@ import asyncio
 import logging
 import time
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +23,7 @@ from service.notifier import TELEGRAM, Notifier
 from storage import outbox
 from storage.database import Database
 from storage.entries import commit_entries
-from storage.outbox import OutboxPolicy
+from storage.outbox import Event, OutboxPolicy
 from strategy.models import Side, SignalReason
 from tests.api.support import free_port
 
@@ -64,7 +63,7 @@ def _fill(n: int) -> OrderRecord:
 
 @pytest.mark.timeout(60)
 async def test_telegram_gets_every_event_as_text(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ledger_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     api = BotApi()
     app = web.Application()
@@ -78,7 +77,7 @@ async def test_telegram_gets_every_event_as_text(
         telegram_api_url=f"http://127.0.0.1:{port}", notify_events="variant=silent",
         notify_expiry_s=3600,
     )  # fmt: skip
-    db = Database.open(f"sqlite:///{tmp_path}/ledger.db", exchange=None)
+    db = Database.open(ledger_url, exchange=None)  # SQLite, then a real PostgreSQL
     wall = [int(time.time() * 1000)]
     policy = OutboxPolicy((TELEGRAM,), parse_levels(settings.notify_events), lambda: wall[0])
     with db.engine.connect() as conn:
@@ -109,6 +108,13 @@ async def test_telegram_gets_every_event_as_text(
     with db.engine.connect() as conn:
         assert outbox.counts(conn) == {"pending": 0, "delivered": 2, "expired": 1}
         errors = [r for (r,) in conn.exec_driver_sql("SELECT error FROM outbox") if r]
+    # Events no entry causes (health, the daily summary): written once however often.
+    again = policy.event_rows([Event("daily-2026-12-07", "daily", 9_000, {"date": "x"})])
+    for _ in range(2):
+        with db.engine.connect() as conn:
+            outbox.add(conn, again)
+    with db.engine.connect() as conn:
+        assert outbox.counts(conn)["pending"] == 1
     db.close()
     assert api.messages[0][0] - api.limited_at >= 1.0  # retry_after honoured
     assert "Telegram error 429" in caplog.text
