@@ -158,12 +158,18 @@ def _check_options(args: argparse.Namespace) -> None:
 
 
 def _optimise(args: argparse.Namespace, settings: Any, space: Any) -> int:
-    """The workers start (and import this project) in a thread while this one reads the
-    candles and opens the studies: seconds each, in parallel."""
+    """The candles are read and checked first (a bad file or too few candles for the windows
+    is refused before any worker starts: a cluster closed while its workers start logs their
+    tracebacks); then the workers start (and import this project) in a thread while this one
+    opens the studies."""
     from concurrent.futures import ThreadPoolExecutor
 
     from optimize.cluster import open_pool
+    from optimize.walkforward import split
 
+    candles = load_candles(args.data, args.symbol.upper() if args.symbol else None)
+    if args.walk_forward is not None:
+        split(len(candles), args.walk_forward, _gap(args, space))
     with contextlib.ExitStack() as stack, ThreadPoolExecutor(1) as starter:
         cm = open_pool(args.cluster, args.workers)
 
@@ -182,8 +188,11 @@ def _optimise(args: argparse.Namespace, settings: Any, space: Any) -> int:
             cm.__exit__(None, None, None)
 
         stack.callback(leave)
-        candles = load_candles(args.data, args.symbol.upper() if args.symbol else None)
         return _search(args, settings, space, candles, entering.result)
+
+
+def _gap(args: argparse.Namespace, space: Any) -> int:
+    return int(args.gap) if args.gap is not None else _largest_period(space)
 
 
 def _search(
@@ -200,8 +209,7 @@ def _search(
     )  # fmt: skip
     bounds = None
     if args.walk_forward is not None:
-        gap = args.gap if args.gap is not None else _largest_period(space)
-        bounds = split(len(candles), args.walk_forward, gap)  # refused before any work
+        bounds = split(len(candles), args.walk_forward, _gap(args, space))
     from datetime import UTC, datetime
 
     from optimize.studies import default_name
