@@ -31,6 +31,24 @@ export function equityRows(points) {
   return rows;
 }
 
+/** The Close-all confirmation, true to whether the variant is paused. */
+export function closeAllQuestion(name, paused) {
+  const after = paused
+    ? "It stays paused: its strategy opens nothing new until you resume it."
+    : "It is not paused: its strategy may open again.";
+  return `Close every open position of variant ${name} at market now?\n\n${after}`;
+}
+
+/** The toast after Close all, from POST /variants/{name}/close-all's answer. */
+export function closeAllText(name, out) {
+  const closed = out?.closed ?? [];
+  const refused = Object.entries(out?.refused ?? {}).map(([s, why]) => `${s}: ${why}`).join("; ");
+  const head = closed.length
+    ? `Variant ${name}: closed ${closed.join(", ")}`
+    : `Variant ${name}: nothing was open to close`;
+  return refused ? `${head}; refused ${refused}` : head;
+}
+
 const signed = (n, digits = 2) => `${n > 0 ? "+" : ""}${L.fmt(n, digits)}`;
 const cls = (n) => (n > 0 ? "up" : n < 0 ? "down" : "");
 
@@ -67,10 +85,16 @@ export function createAbPanel(ctx) {
     return { state: h?.state ?? v.state ?? "active", reason: h ? h.reason : v.state_reason };
   }
 
+  /** Paused by a person (the Resume button shows), as opposed to halted or paused by risk. */
+  function pausedByPerson(v) {
+    const s = stateOf(v);
+    return Boolean(v.paused) || (s.state === "paused" && /by a person/.test(s.reason ?? ""));
+  }
+
   function renderHeads() {
     const html = variants().map((v) => {
       const s = stateOf(v);
-      const paused = Boolean(v.paused) || (s.state === "paused" && /by a person/.test(s.reason ?? ""));
+      const paused = pausedByPerson(v);
       const busy = panel.busy.has(v.name) ? " disabled" : "";
       return `<div class="ab-head" style="--vc:${state.colours[v.name] ?? "#fff"}" data-variant="${esc(v.name)}">
         <div class="ab-name"><span class="vtag" style="--vc:${state.colours[v.name] ?? "#fff"}">${esc(v.name)}</span>
@@ -207,19 +231,17 @@ export function createAbPanel(ctx) {
     queueCurves();
   }
 
-  async function act(kind, name, button) {
-    if (kind === "close-all" && !window.confirm(
-      `Close every open position of variant ${name} at market now?\n\nIt is not paused: its strategy may open again.`)) {
+  async function act(kind, name) {
+    const v = variants().find((x) => x.name === name);
+    if (kind === "close-all" && !window.confirm(closeAllQuestion(name, v && pausedByPerson(v)))) {
       return;
     }
     panel.busy.add(name);
-    if (button) button.disabled = true;
+    renderHeads(); // disabled through the same render that enables it again afterwards
     try {
       const out = await api(`/variants/${encodeURIComponent(name)}/${kind}`, { method: "POST" });
       if (kind === "close-all") {
-        const closed = out.closed?.length ? out.closed.join(", ") : "nothing was open";
-        const refused = Object.entries(out.refused ?? {}).map(([s, why]) => `${s}: ${why}`).join("; ");
-        toast(`Variant ${name}: closed ${closed}${refused ? ` — refused ${refused}` : ""}`, refused ? "reject" : "info");
+        toast(closeAllText(name, out), Object.keys(out.refused ?? {}).length ? "reject" : "info");
       } else {
         toast(`Variant ${name} ${kind === "pause" ? "paused: no new entries" : "resumed"}`, "info");
       }
@@ -231,6 +253,7 @@ export function createAbPanel(ctx) {
       toast(`${kind} ${name} failed: ${err.message}`, "error");
     } finally {
       panel.busy.delete(name);
+      renderHeads();
       await refresh();
       ctx.onChange?.();
     }
@@ -238,7 +261,7 @@ export function createAbPanel(ctx) {
 
   root.addEventListener("click", (e) => {
     const btn = e.target.closest("button[data-act]");
-    if (btn) act(btn.dataset.act, btn.dataset.variant, btn);
+    if (btn) act(btn.dataset.act, btn.dataset.variant);
   });
   setInterval(() => { api("/strategy").then((s) => { state.strategy = s; render(); }).catch(() => {}); },
     STRATEGY_EVERY_MS);

@@ -218,6 +218,27 @@ def test_close_all_asks_first_then_sells_every_position(page: Any, service: Serv
     assert {x["symbol"] for x in sells[-len(closed) :]} == set(closed)
 
 
+def test_close_all_of_a_paused_variant_says_so_and_the_button_works_again(
+    page: Any, service: Service
+) -> None:
+    page.click("[data-testid='pause-B']")
+    page.wait_for_selector("[data-testid='resume-B']")
+    page.evaluate(CLEAR_TOASTS)
+    asked: list[str] = []
+    page.on("dialog", lambda d: (asked.append(d.message), d.accept()))
+    for _ in range(2):  # twice: the button is enabled again after the first, with no other redraw
+        with page.expect_response(lambda r: r.url.endswith("/variants/B/close-all")) as info:
+            page.click("[data-testid='close-all-B']", timeout=3000)
+        assert info.value.status == 200
+        page.wait_for_selector("[data-testid='close-all-B']:not([disabled])", timeout=3000)
+    assert len(asked) == 2 and all("stays paused" in m for m in asked), asked
+    assert not any("not paused" in m for m in asked)
+    page.wait_for_selector(".toast:has-text('Variant B: nothing was open to close')")
+    assert page.locator(".toast:has-text('closed nothing')").count() == 0
+    page.click("[data-testid='resume-B']")
+    page.wait_for_selector("[data-testid='pause-B']")
+
+
 def test_a_shock_fires_bs_stop_not_as_and_the_panel_shows_it(
     page: Any, service: Service, market: str
 ) -> None:

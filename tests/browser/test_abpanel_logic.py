@@ -43,3 +43,20 @@ def test_equity_marks_become_rising_chart_rows() -> None:
 def test_hold_times_read_as_durations() -> None:
     out = run_js("return [P.holdText(42.9), P.holdText(200), P.holdText(3900), P.holdText(null)];")
     assert out == ["42s", "3m 20s", "1h 05m", "—"]
+
+
+def test_close_all_asks_true_to_the_pause_and_answers_in_words() -> None:
+    out = run_js(
+        "return [P.closeAllQuestion('A', true), P.closeAllQuestion('B', false),"
+        " P.closeAllText('A', {closed: [], refused: {}}),"
+        " P.closeAllText('B', {closed: ['BTCUSDT', 'ETHUSDT'], refused: {}}),"
+        " P.closeAllText('A', {closed: ['BTCUSDT'], refused: {ETHUSDT: 'below min notional'}})];"
+    )
+    assert isinstance(out, list)
+    assert "stays paused" in out[0] and "not paused" not in out[0]
+    assert "It is not paused: its strategy may open again." in out[1]
+    assert out[2:] == [
+        "Variant A: nothing was open to close",
+        "Variant B: closed BTCUSDT, ETHUSDT",
+        "Variant A: closed BTCUSDT; refused ETHUSDT: below min notional",
+    ]
