@@ -13,7 +13,8 @@ const TOKEN_KEY = "apiToken";
 const SETTINGS_KEY = "dashboard.settings";
 const HEALTH_EVERY_MS = 5000;
 const MAX_ROWS = 200;
-const FILL_GROUP_MS = 4000; // fills within this time of the last one share a toast
+const FILL_TOAST_MS = 4500; // a fill toast's life from its first fill; later fills join it
+const FILL_QUIET_MS = 15000; // then no fill toast for this long (the trades table has them)
 const DEDUPE_MS = 5000; // the same rejection from the REST reply and from /ws: one toast
 
 const $ = (id) => document.getElementById(id);
@@ -76,7 +77,10 @@ async function api(path, { method = "GET", body } = {}) {
   let data = null;
   try { data = await resp.json(); } catch { data = null; }
   if (resp.status === 401 && method !== "GET") {
-    if (await askToken("This action needs the API token.")) return api(path, { method, body });
+    const why = state.token
+      ? "The service refused this token. Enter the API_TOKEN it runs with."
+      : "This action needs the API token.";
+    if (await askToken(why, Boolean(state.token))) return api(path, { method, body });
   }
   if (!resp.ok) {
     const err = new Error(detailText(data?.detail) || `${resp.status} ${resp.statusText}`);
@@ -258,19 +262,11 @@ function connect() {
   const ws = new WebSocket(L.wsUrl(window.location, state.token));
   state.ws = ws;
   state.seq.reset();
-  ws.onopen = () => {
-    const reconnect = state.everConnected;
-    state.wsOpen = true;
-    state.everConnected = true;
-    state.attempt = 0;
-    state.viewFeed.attach(ws, state.view);
-    setConn("open");
-    if (reconnect) {
-      toast("Live connection restored", "info");
-      loadSnapshot().catch((e) => toast(`Reload failed: ${e.message}`, "error"));
-    }
-  };
+  // Open only once the service speaks: it accepts a refused token before closing with 1008,
+  // so `onopen` alone would announce a connection that is about to be refused.
+  ws.onopen = () => { state.viewFeed.attach(ws, state.view); };
   ws.onmessage = (ev) => {
+    if (!state.wsOpen) accepted();
     let msg;
     try { msg = JSON.parse(ev.data); } catch { return; }
     const verdict = state.seq.check(msg.seq);
@@ -287,12 +283,28 @@ function connect() {
     setConn("closed");
     markDirty("kpi");
     if (ev.code === 1008) {
-      askToken("The live feed needs the API token.").then(scheduleReconnect);
+      const why = state.token
+        ? `The service refused this token (${ev.reason || "401"}). Enter the API_TOKEN it runs with.`
+        : "The live feed needs the API token.";
+      askToken(why, Boolean(state.token)).then(scheduleReconnect);
       return;
     }
     if (state.everConnected && state.attempt === 0) toast("Live connection lost, reconnecting", "error");
     scheduleReconnect();
   };
+}
+
+/** The first message of a connection: live (again). */
+function accepted() {
+  const reconnect = state.everConnected;
+  state.wsOpen = true;
+  state.everConnected = true;
+  state.attempt = 0;
+  setConn("open");
+  if (reconnect) {
+    toast("Live connection restored", "info");
+    loadSnapshot().catch((e) => toast(`Reload failed: ${e.message}`, "error"));
+  }
 }
 
 function scheduleReconnect() {
@@ -936,22 +948,27 @@ function expire(el, ms) {
   el.expiry = setTimeout(() => { el.remove(); placeToasts(); }, ms);
 }
 
-/** A fill: a new toast, or one more line in the fill toast shown in the last few seconds. */
+/**
+ * A fill: a new toast, or one more line in the fill toast still showing. A fill toast lives
+ * FILL_TOAST_MS from its first fill whatever follows (steady trading never keeps one up), and
+ * fills in the FILL_QUIET_MS after it raise none: the trades table lists them all.
+ */
+let fillQuietUntil = 0;
 function fillToast(line) {
-  const last = $("toasts").querySelector(".toast.fill:last-child");
-  if (last && last.fills && Date.now() - last.lastFill < FILL_GROUP_MS) {
+  const last = $("toasts").querySelector(".toast.fill");
+  if (last && last.fills) {
     last.fills.push(line);
-    last.lastFill = Date.now();
     const shown = last.fills.slice(-3);
     const more = last.fills.length - shown.length;
     last.textContent = `${last.fills.length} fills: ${shown.join(" · ")}${more ? ` · +${more} more` : ""}`;
-    expire(last, 4500);
     placeToasts();
     return;
   }
+  if (Date.now() < fillQuietUntil) return;
   const el = toast(`Filled: ${line}`, "fill");
   el.fills = [line];
-  el.lastFill = Date.now();
+  expire(el, FILL_TOAST_MS);
+  fillQuietUntil = Date.now() + FILL_TOAST_MS + FILL_QUIET_MS;
 }
 
 const CONTROLS = "button, select, input, textarea, a[href], [role='tab']";
@@ -1006,10 +1023,15 @@ function placeNow() {
 
 let tokenPrompt = null;
 /** Asks for the API token once (kept in sessionStorage); resolves true when one was given. */
-function askToken(why) {
+function askToken(why, refused = false) {
   if (tokenPrompt) return tokenPrompt;
   const dialog = $("token-dialog");
+  if (refused) { // a wrong token is forgotten, not sent again
+    state.token = "";
+    sessionStorage.removeItem(TOKEN_KEY);
+  }
   tokenPrompt = new Promise((resolve) => {
+    dialog.dataset.refused = refused ? "1" : "0";
     dialog.querySelector("p").textContent = `${why} It is kept in this tab only.`;
     $("token-input").value = "";
     dialog.onclose = () => {

@@ -34,6 +34,34 @@ pytestmark = [
 ]
 
 
+TOAST_TEXTS = """() => {
+    window.toastTexts = [];
+    new MutationObserver((rs) => rs.forEach((r) => r.addedNodes.forEach(
+        (n) => window.toastTexts.push(n.textContent)))
+    ).observe(document.getElementById("toasts"), { childList: true });
+}"""
+
+
+def test_a_wrong_token_is_told_as_refused_and_forgotten(browser, service):
+    page = open_page(browser, service, 390, 844, token=False)
+    page.add_init_script("sessionStorage.setItem('apiToken', 'not-the-token')")
+    page.add_init_script(f"document.addEventListener('DOMContentLoaded', {TOAST_TEXTS})")
+    page.goto(service.url + "/")
+    page.wait_for_selector("#token-dialog[open][data-refused='1']")
+    assert "refused this token" in page.inner_text("#token-dialog p")
+    assert page.evaluate("sessionStorage.getItem('apiToken')") is None
+    assert page.locator("#conn").get_attribute("data-state") != "open"
+    page.fill("#token-input", TOKEN)
+    page.click("#token-dialog button[value='ok']")
+    wait_ready(page)
+    assert page.evaluate("sessionStorage.getItem('apiToken')") == TOKEN
+    # Nothing said the refused connection was live.
+    assert not any("restored" in t for t in page.evaluate("window.toastTexts")), page.evaluate(
+        "window.toastTexts"
+    )
+    page.context.close()
+
+
 def test_token_prompt_then_live_page_without_errors(browser, service):
     page = open_page(browser, service, 1440, 900, token=False)
     problems = Problems()

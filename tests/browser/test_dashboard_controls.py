@@ -13,10 +13,12 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
 from tests.browser.support import (
     CHROMIUM,
+    TOKEN,
     Problems,
     buy_through_form,
     open_page,
@@ -134,6 +136,54 @@ def test_toasts_never_cover_controls_and_a_rejection_raises_one(
     # The refused order's 400 (the response and the console's note of it) is expected.
     assert [p for p in problems.items if not ("400" in p and p.endswith("/orders"))] == []
     page.context.close()
+
+
+# Each fill toast's life in page time: [added, removed or null, fills it held].
+WATCH_FILL_TOASTS = """() => {
+    window.fillToasts = [];
+    new MutationObserver((records) => {
+        for (const r of records) {
+            for (const n of r.addedNodes) {
+                if (n.classList?.contains("fill")) {
+                    n.life = [performance.now(), null, 0];
+                    window.fillToasts.push(n.life);
+                }
+            }
+            for (const n of r.removedNodes) if (n.life) {
+                n.life[1] = performance.now();
+                n.life[2] = (n.fills ?? []).length;
+            }
+        }
+    }).observe(document.getElementById("toasts"), { childList: true });
+}"""
+
+
+def test_steady_fills_never_keep_a_toast_up(browser: Any, service: Any) -> None:
+    page = open_page(browser, service, 1440, 900)
+    problems = Problems()
+    problems.watch(page)
+    page.goto(service.url + "/")
+    wait_ready(page)
+    page.evaluate(WATCH_FILL_TOASTS)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    started = page.evaluate("performance.now()")
+    for i in range(14):  # a fill every ~0.7 s for ~10 s: steadier than any strategy trades
+        variant = "AB"[i % 2]
+        body = {"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.0002", "variant": variant}
+        r = httpx.post(service.url + "/orders", json=body, headers=auth, timeout=10)
+        assert r.status_code == 200, r.text
+        page.wait_for_timeout(700)
+    page.wait_for_timeout(1000)
+    lives = page.evaluate("window.fillToasts.map((l) => [...l])")
+    now = page.evaluate("performance.now()")
+    assert lives, "no fill raised a toast"
+    # Every fill toast goes within its 4.5 s (plus a frame), however many fills followed.
+    for added, removed, _ in lives:
+        assert (removed if removed is not None else now) - added <= 4800, lives
+    assert lives[0][0] - started < 2000  # the first fill did raise one, at once
+    assert len(lives) <= 2, lives  # then a quiet spell: not one toast after another
+    page.context.close()
+    assert not problems.items, problems.items
 
 
 def test_phone_tables_are_cards_and_close_is_reachable(browser, service):
