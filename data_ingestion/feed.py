@@ -42,6 +42,7 @@ from data_ingestion.stream_supervisor import StreamSupervisor
 log = logging.getLogger(__name__)
 
 LIVE, RECONNECTING, BACKFILLING, STALE = "live", "reconnecting", "backfilling", "stale"
+STARTING = "starting"  # streamed, no trade yet, for less than the watchdog's silence
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,7 @@ class TradeFeed:
         self._inflight: dict[str, asyncio.Task[None]] = {}  # a symbol's REST request
         self._windows: dict[str, asyncio.TimerHandle] = {}  # a symbol's reorder window
         self._last_msg: dict[str, tuple[int, float]] = {}  # clock ms, loop time
+        self._added: dict[str, float] = {}  # loop time each symbol was first asked for
         self.malformed = 0
         self.ignored = 0
         self.callback_errors = 0
@@ -136,6 +138,7 @@ class TradeFeed:
             return
         self._cancel(seq)
         self._last_msg.pop(seq.symbol, None)
+        self._added.pop(seq.symbol, None)
         self.stream.symbol_removed(seq.symbol)
 
     def symbols(self) -> list[str]:
@@ -152,6 +155,10 @@ class TradeFeed:
                 status = RECONNECTING
             elif seq.busy:
                 status = BACKFILLING if seq.backfilling else LIVE
+            elif last is None and loop_now - self._added.setdefault(symbol, loop_now) <= (
+                stream.watchdog_s
+            ):
+                status = STARTING  # a symbol just added is not stale before it could trade
             elif last is None or loop_now - last[1] > stream.watchdog_s:
                 status = STALE
             else:
@@ -236,6 +243,10 @@ class TradeFeed:
 
     def _add_seq(self, symbol: str) -> None:
         gate = self._gate
+        try:
+            self._added[symbol] = asyncio.get_running_loop().time()
+        except RuntimeError:  # built before the loop runs: counted from the first look
+            pass
         self._seqs[symbol] = Sequencer(
             symbol,
             (lambda: gate.resume_ms(symbol)) if gate is not None else (lambda: None),

@@ -99,7 +99,9 @@ class ServiceStatus:
                 last_tick_age_s=None if last_ms is None else max(0.0, (now - last_ms) / 1000),
                 last_error=error or None,
             )
-            if status != "live" and self.exchange_error is None:
+            # A symbol the feed has just started streaming is not a fault (nor a notification).
+            just_added = state is not None and status == "starting"
+            if status != "live" and not just_added and self.exchange_error is None:
                 reasons.append(f"{symbol} feed {status}" + (f": {error}" if error else ""))
         variants = self._states.all()
         reasons += [
@@ -126,6 +128,7 @@ class ServiceStatus:
     async def watch(self) -> None:
         """A /ws `status` whenever health or a variant's state changes; the state gauge."""
         last: tuple[object, ...] | None = None
+        last_variants: tuple[object, ...] | None = None
         failed = False
         while True:
             failure = self._ledger.failure
@@ -138,10 +141,13 @@ class ServiceStatus:
                     self.on_ledger_back()
             failed = failure is not None
             report = self.health()
-            now = (report.status, tuple(report.reasons), tuple(report.variants))
-            if now != last:
+            feeds = tuple((symbol, f.status) for symbol, f in report.symbols.items())
+            now = (report.status, tuple(report.reasons), feeds)
+            if now != last or tuple(report.variants) != last_variants:
                 last = now
-                self.publish(report)
+                self.publish(report)  # a feed's status too: the page shows each one
+            if tuple(report.variants) != last_variants:
+                last_variants = tuple(report.variants)
                 for variant in report.variants:
                     log.log(
                         logging.INFO if variant.state is State.ACTIVE else logging.WARNING,

@@ -3,8 +3,8 @@
 It imports nothing from the service's packages: it is an independent reference.
 """
 
-from simulator.config import FaultConfig, SimulatorConfig
+from simulator.config import KNOWN_SYMBOLS, FaultConfig, SimulatorConfig
 from simulator.orders import RestoredOrder
 from simulator.server import Simulator
 
-__all__ = ["FaultConfig", "RestoredOrder", "Simulator", "SimulatorConfig"]
+__all__ = ["KNOWN_SYMBOLS", "FaultConfig", "RestoredOrder", "Simulator", "SimulatorConfig"]

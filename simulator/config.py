@@ -88,6 +88,9 @@ _KNOWN: dict[str, tuple[str, str, str, str]] = {
 }
 
 
+KNOWN_SYMBOLS: tuple[str, ...] = tuple(_KNOWN)  # listed by `--simulate`, ready to add
+
+
 def split_symbol(symbol: str) -> tuple[str, str]:
     """BTCUSDT -> (BTC, USDT); raises ValueError when no known quote asset ends the name."""
     if not symbol.isalnum() or symbol.upper() != symbol:

@@ -302,7 +302,7 @@ async def _exchange(
             (settings.binance_stream_url),
         )
         return
-    from simulator import SimulatorConfig
+    from simulator import KNOWN_SYMBOLS, SimulatorConfig
     from wiring.sim_memory import exchange_memory
 
     key, secret = secrets.token_hex(16), secrets.token_hex(32)
@@ -313,7 +313,9 @@ async def _exchange(
     config = SimulatorConfig(
         seed=1 if args.seed is None else args.seed,
         speed=1.0 if args.speed is None else args.speed,
-        symbols=tuple(settings.symbols),
+        # The service's symbols, and the simulator's other known ones listed to add at run time
+        # (POST /symbols), as the testnet lists far more than a service streams.
+        symbols=tuple(dict.fromkeys([*settings.symbols, *KNOWN_SYMBOLS])),
         api_key=key,
         api_secret=secret,
         start_ms=start_ms,

@@ -46,6 +46,7 @@ const state = {
   token: sessionStorage.getItem(TOKEN_KEY) || "",
   ws: null,
   wsOpen: false,
+  removing: new Set(), // symbols being removed (DELETE /symbols/… under way)
   everConnected: false,
   attempt: 0,
   reconnectAt: 0,
@@ -531,7 +532,7 @@ const chart = {
    */
   async loadLines() {
     const sym = state.selected;
-    if (!sym || !this.api) return;
+    if (!sym || !this.api || state.removing.has(sym)) return;
     const wanted = this.lineVariants();
     const got = await Promise.all(wanted.map((v) => api(`/strategy/indicators?symbol=${
       encodeURIComponent(sym)}&variant=${encodeURIComponent(v.name)}&limit=5000`).catch(() => null)));
@@ -1163,6 +1164,7 @@ async function removeSymbol(sym, btn) {
   if (!window.confirm(`Stop following ${sym}?`)) return;
   btn.disabled = true;
   const path = `/symbols/${encodeURIComponent(sym)}`;
+  state.removing.add(sym); // nothing more is asked about it meanwhile (it would be a 404)
   try {
     try {
       await api(path, { method: "DELETE" });
@@ -1181,6 +1183,8 @@ async function removeSymbol(sym, btn) {
   } catch (err) {
     toast(`Remove ${sym} failed: ${err.message}`, "error");
     btn.disabled = false;
+  } finally {
+    state.removing.delete(sym);
   }
 }
 

@@ -160,6 +160,7 @@ export function feedStatus(wsOpen, health, nowMs, staleAfterMs = 10_000) {
   const states = feeds.map((f) => String(f.status ?? f).toLowerCase());
   if (states.some((s) => s === "reconnecting" || s === "backfilling")) return "reconnecting";
   if (states.some((s) => s === "stale")) return "stale";
+  if (states.some((s) => s === "starting")) return "starting";
   if (health.last_event_ms && nowMs - health.last_event_ms > staleAfterMs) return "stale";
   return "live";
 }
