@@ -1,26 +1,34 @@
-"""One self-contained HTML file: inline SVG charts, no scripts, no external files.
+"""`main.py backtest --html FILE`: one self-contained page, readable on a phone.
 
-Per symbol: the close price (down-sampled to at most ~1,600 min/max points so a year stays
-light) with every entry (▲) and exit (▼) of each variant, then the variants' equity curves as
-a percentage of their capital. A summary table on top.
+A summary table on top (rounded for people), then per symbol: the close price (down-sampled to
+at most ~1,600 min/max points so a year stays light) with each variant's entries (▲) and exits
+(▼, black for a stop-loss) grouped per time bucket with their count, and the variants' equity
+as a percentage of their capital, A solid and B dashed so that identical curves both show.
+Interactive charts in the dashboard's library (backtest/chart_page.py): zoom, pan, hover.
 """
 
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from backtest.chart_page import CSS, Line, bucket_ms, chart, line_style, scripts, trade_markers
 from backtest.metrics import PriceSeries, RoundTrip, equity_curve
 
-WIDTH, PRICE_H, EQUITY_H, PAD = 1300, 380, 260, 56
 MAX_POINTS = 800  # buckets; each gives its min and max
-COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 
-
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
+STYLE = """
+body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1300px;padding:12px;color:#222}
+h1{font-size:1.3em}h2{font-size:1.1em;margin-top:1.4em}
+.scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}
+table{border-collapse:collapse;font-variant-numeric:tabular-nums}
+th,td{padding:3px 8px;border-bottom:1px solid #e3e3e3;text-align:right;white-space:nowrap}
+th:first-child,td:first-child,th:nth-child(2),td:nth-child(2){text-align:left}
+.note{color:#666;font-size:.9em}
+"""
 
 
 def _downsample(times: Sequence[int], values: Sequence[float]) -> list[tuple[int, float]]:
@@ -39,102 +47,62 @@ def _downsample(times: Sequence[int], values: Sequence[float]) -> list[tuple[int
     return out
 
 
-class _Frame:
-    """Maps (time ms, value) to SVG coordinates inside a padded box."""
-
-    def __init__(self, t0: int, t1: int, v0: float, v1: float, height: int) -> None:
-        self.t0, self.t1 = t0, max(t1, t0 + 1)
-        margin = (v1 - v0) * 0.05 or abs(v1) * 0.01 or 1.0
-        self.v0, self.v1 = v0 - margin, v1 + margin
-        self.height = height
-
-    def x(self, t: int) -> float:
-        return PAD + (t - self.t0) / (self.t1 - self.t0) * (WIDTH - 2 * PAD)
-
-    def y(self, v: float) -> float:
-        return 12 + (self.v1 - v) / (self.v1 - self.v0) * (self.height - 40)
-
-    def axes(self, label: str, fmt: str) -> str:
-        parts = [
-            f'<rect x="{PAD}" y="12" width="{WIDTH - 2 * PAD}" height="{self.height - 40}" '
-            'fill="#fcfcfc" stroke="#ccc"/>'
-        ]
-        for k in range(5):
-            v = self.v0 + (self.v1 - self.v0) * k / 4
-            y = self.y(v)
-            parts.append(
-                f'<line x1="{PAD}" x2="{WIDTH - PAD}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/>'
-                f'<text x="{PAD - 4}" y="{y + 4:.1f}" text-anchor="end">{v:{fmt}}</text>'
-            )
-        for k in range(5):
-            t = self.t0 + (self.t1 - self.t0) * k // 4
-            anchor = "start" if k == 0 else "end" if k == 4 else "middle"
-            parts.append(
-                f'<text x="{self.x(t):.1f}" y="{self.height - 12}" text-anchor="{anchor}">'
-                f"{_iso(t)}</text>"
-            )
-        parts.append(f'<text x="{PAD}" y="10" font-weight="bold">{html.escape(label)}</text>')
-        return "".join(parts)
+def price_digits(price: float) -> int:
+    """Decimals that show a price's moves: 2 from 1 up, more below (ETHBTC 0.04612)."""
+    if price <= 0 or price >= 1:
+        return 2
+    return min(8, 2 - math.floor(math.log10(price)) + 1)
 
 
-def _polyline(frame: _Frame, points: Sequence[tuple[int, float]], color: str) -> str:
-    coords = " ".join(f"{frame.x(t):.1f},{frame.y(v):.1f}" for t, v in points)
-    return f'<polyline fill="none" stroke="{color}" stroke-width="1.2" points="{coords}"/>'
+def money(value: object) -> str:
+    """A money figure for people: 2 decimals from 1 up, 8 significant below (fees in BTC)."""
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return html.escape(str(value))
+    if not amount.is_finite():
+        return "n/a"
+    if amount == 0 or abs(amount) >= 1:
+        return f"{amount:,.2f}"
+    return f"{amount:.8f}".rstrip("0")
 
 
-def _markers(frame: _Frame, trades: list[RoundTrip], color: str, variant: str) -> str:
-    parts: list[str] = []
+def _events(trades: Sequence[RoundTrip], variant: str) -> list[tuple[int, str, str]]:
+    out: list[tuple[int, str, str]] = []
     for t in trades:
-        x, y = frame.x(t.entry_time), frame.y(float(t.entry_price))
-        parts.append(
-            f'<path d="M{x:.1f},{y + 1:.1f} l-5,9 h10 z" fill="{color}">'
-            f"<title>{variant} entry {_iso(t.entry_time)} @ {t.entry_price}</title></path>"
-        )
-        x, y = frame.x(t.exit_time), frame.y(float(t.exit_price))
-        fill = "#000" if t.exit_reason == "stop_loss" else "white"
-        parts.append(
-            f'<path d="M{x:.1f},{y - 1:.1f} l-5,-9 h10 z" fill="{fill}" stroke="{color}" '
-            f'stroke-width="1.5"><title>{variant} exit ({t.exit_reason}) {_iso(t.exit_time)} '
-            f"@ {t.exit_price}, P&amp;L {t.pnl}</title></path>"
-        )
-    return "".join(parts)
+        out.append((t.entry_time, "entry", variant))
+        out.append((t.exit_time, "stop" if t.exit_reason == "stop_loss" else "exit", variant))
+    return out
 
 
 def _symbol_charts(
-    symbol: str, prices: PriceSeries, by_variant: dict[str, list[RoundTrip]], capital: float
+    index: int,
+    symbol: str,
+    prices: PriceSeries,
+    by_variant: dict[str, list[RoundTrip]],
+    capital: float,
 ) -> str:
     if not prices.closes:
         return f"<h2>{html.escape(symbol)}</h2><p>no candles</p>"
     times, closes = prices.close_times, prices.closes
-    points = _downsample(times, closes)
-    frame = _Frame(prices.first_open_time, times[-1], min(closes), max(closes), PRICE_H)
-    body = [frame.axes(f"{symbol} close", ",.2f"), _polyline(frame, points, "#555")]
-    legend: list[str] = []
-    curves: list[tuple[str, str, list[tuple[int, float]]]] = []
-    for index, (variant, trades) in enumerate(by_variant.items()):
-        color = COLORS[index % len(COLORS)]
-        body.append(_markers(frame, trades, color, variant))
+    span = bucket_ms(prices.first_open_time, times[-1])
+    markers: list[dict[str, Any]] = []
+    curves: list[Line] = []
+    for n, (variant, trades) in enumerate(by_variant.items()):
+        color, dashed, width = line_style(n)
+        markers += trade_markers(_events(trades, variant), span, color)
         _, curve = equity_curve(trades, prices, capital)
         pct = [(e / capital - 1.0) * 100.0 for e in curve]
-        curves.append((variant, color, _downsample(times, pct)))
-        legend.append(f'<span style="color:{color}">■ {html.escape(variant)}</span>')
-    low = min((v for _, _, pts in curves for _, v in pts), default=0.0)
-    high = max((v for _, _, pts in curves for _, v in pts), default=0.0)
-    eq = _Frame(prices.first_open_time, times[-1], min(low, 0.0), max(high, 0.0), EQUITY_H)
-    eq_body = [eq.axes("equity, % of capital", ".2f")]
-    zero = eq.y(0.0)
-    eq_body.append(
-        f'<line x1="{PAD}" x2="{WIDTH - PAD}" y1="{zero:.1f}" y2="{zero:.1f}" stroke="#999"/>'
-    )
-    eq_body.extend(_polyline(eq, pts, color) for _, color, pts in curves)
-    svg = (
-        '<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-size="11">{b}</svg>'
-    )
+        curves.append(Line(variant, _downsample(times, pct), color, dashed, width))
+    markers.sort(key=lambda m: (m["time"], m["text"]))
+    price = Line(f"{symbol} close", _downsample(times, closes), "#555", width=1, markers=markers)
     return (
-        f"<h2>{html.escape(symbol)}</h2><p>{' '.join(legend)} &nbsp; ▲ entry, ▽ exit on a "
-        "signal, ▼ stop-loss or end of data</p>"
-        + svg.format(w=WIDTH, h=PRICE_H, b="".join(body))
-        + svg.format(w=WIDTH, h=EQUITY_H, b="".join(eq_body))
+        f"<h2>{html.escape(symbol)}</h2>"
+        + chart(f"price-{index}", [price], digits=price_digits(closes[-1]), height=360)
+        + '<p class="note">▲ entries, ▼ exits (black: stop-loss), per variant, grouped per '
+        f"{span // 60_000} min with their count.</p>"
+        + "<h3>Equity, % of capital</h3>"
+        + chart(f"equity-{index}", curves, percent=True, height=260)
     )
 
 
@@ -149,12 +117,12 @@ def _table(summaries: dict[str, dict[str, dict[str, Any]]]) -> str:
         for symbol, s in per_symbol.items():
             rows.append(
                 f"<tr><td>{html.escape(variant)}</td><td>{html.escape(symbol)}</td>"
-                f"<td>{s['trades']}</td><td>{s['win_rate']:.1%}</td><td>{s['pnl']}</td>"
+                f"<td>{s['trades']}</td><td>{s['win_rate']:.1%}</td><td>{money(s['pnl'])}</td>"
                 f"<td>{s['total_return']:.2%}</td><td>{_pct(s['annualised_return'])}</td>"
                 f"<td>{s['max_drawdown']:.2%}</td><td>{s['sharpe']:.2f}</td>"
-                f"<td>{s['exposure']:.1%}</td><td>{s['fees_paid']}</td></tr>"
+                f"<td>{s['exposure']:.1%}</td><td>{money(s['fees_paid'])}</td></tr>"
             )
-    return f"<table>{head}{''.join(rows)}</table>"
+    return f'<div class="scroll"><table>{head}{"".join(rows)}</table></div>'
 
 
 def render_html(
@@ -166,19 +134,15 @@ def render_html(
 ) -> str:
     """The whole report. `trades[variant][symbol]`, `summaries[variant][symbol]`."""
     sections = []
-    for symbol, series in prices.items():
+    for index, (symbol, series) in enumerate(prices.items()):
         by_variant = {v: per.get(symbol, []) for v, per in trades.items()}
-        sections.append(_symbol_charts(symbol, series, by_variant, capital))
-    style = (
-        "body{font-family:sans-serif;margin:16px;color:#222}"
-        "table{border-collapse:collapse;margin:8px 0}"
-        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
-        "svg{display:block;margin:4px 0}"
-    )
+        sections.append(_symbol_charts(index, symbol, series, by_variant, capital))
     return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{style}</style></head><body><h1>{html.escape(title)}</h1>"
-        f"{_table(summaries)}{''.join(sections)}</body></html>"
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title><style>{STYLE}{CSS}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1>{_table(summaries)}{''.join(sections)}"
+        f"{scripts()}</body></html>\n"
     )
 
 

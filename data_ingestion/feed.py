@@ -13,6 +13,7 @@ silent stream, which symbols REST knows newer trades of (`missed_trades`, `behin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -243,10 +244,9 @@ class TradeFeed:
 
     def _add_seq(self, symbol: str) -> None:
         gate = self._gate
-        try:
+        # Built before the loop runs: counted from the first look at the states instead.
+        with contextlib.suppress(RuntimeError):
             self._added[symbol] = asyncio.get_running_loop().time()
-        except RuntimeError:  # built before the loop runs: counted from the first look
-            pass
         self._seqs[symbol] = Sequencer(
             symbol,
             (lambda: gate.resume_ms(symbol)) if gate is not None else (lambda: None),

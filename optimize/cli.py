@@ -250,7 +250,7 @@ def _search(
         best = windows[-1].winner if windows else None
         doc["best"] = None if best is None else best.to_json()  # the newest window's
         interrupted = runner.interrupted
-    curves: list[tuple[str, tuple[float, ...]]] = []
+    curves: list[tuple[str, tuple[int, ...], tuple[float, ...]]] = []
     if args.html and best is not None and not interrupted:
         curves = runner.compare(best, candles)
     runner.keep_report({k: v for k, v in doc.items() if k != "trials"})
@@ -378,11 +378,14 @@ class _Runner:
         ((_, results),) = self.pool.finished([future])
         return results[0]
 
-    def compare(self, best: Any, candles: Sequence[Candle]) -> list[tuple[str, tuple[float, ...]]]:
+    def compare(
+        self, best: Any, candles: Sequence[Candle]
+    ) -> list[tuple[str, tuple[int, ...], tuple[float, ...]]]:
         """Equity curves over all `candles` of the best setting and of the live variants that
-        run this strategy at this interval (the report's chart), the best's first."""
+        run this strategy at this interval (the report's chart), the best's first: (label,
+        close times, equity at those closes)."""
         from optimize.params import STOP_LOSS, Setting
-        from optimize.trials import make_task
+        from optimize.trials import make_task, thin
 
         labels = {0: f"best: trial {best.number}"}
         trials = [(0, Setting.of(best.params))]
@@ -399,7 +402,8 @@ class _Runner:
                          trials, self.plan.fill)  # fmt: skip
         self.pool.use(candles)
         ((_, results),) = self.pool.finished([self.pool.submit(task)])
-        return [(labels[r.number], r.curve) for r in results]
+        times = thin([c.close_time for c in candles])  # the closes the curves were thinned at
+        return [(labels[r.number], tuple(int(t) for t in times), r.curve) for r in results]
 
     def everything(self) -> Any:
         from optimize.search import Outcome

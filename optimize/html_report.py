@@ -1,9 +1,10 @@
-"""`main.py optimize --html FILE`: one self-contained page (no script, no external file).
+"""`main.py optimize --html FILE`: one self-contained page.
 
 A heatmap of the first two searched parameters (each cell the best score over the others),
 the best trials, the Pareto front (nsga2), the walk-forward table, and the equity of the best
-setting against the live variants' settings on the same candles. Figures are rounded for
-people; tables scroll sideways on a phone, charts scale to the width.
+setting against the live variants' settings on the same candles, interactive in the dashboard's
+chart library (backtest/chart_page.py). Figures are rounded for people; tables scroll sideways
+on a phone, charts scale to the width.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from backtest.chart_page import CSS, Line, chart, line_style, scripts
 from optimize.scoring import WORST, score
 
-COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 TOP = 15
 STYLE = """
 body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:12px;color:#222}
@@ -26,8 +27,7 @@ table{border-collapse:collapse;font-variant-numeric:tabular-nums}
 th,td{padding:3px 8px;border-bottom:1px solid #e3e3e3;text-align:right;white-space:nowrap}
 th:first-child,td:first-child{text-align:left}
 .heat td{border:1px solid #fff;text-align:center;min-width:3.2em}
-.note{color:#666;font-size:.9em}svg{width:100%;height:auto;display:block}
-.legend span{display:inline-block;margin-right:1em}
+.note{color:#666;font-size:.9em}
 """
 
 
@@ -127,48 +127,26 @@ def _walk_forward(doc: dict[str, Any]) -> str:
     )
 
 
-def _equity(curves: Sequence[tuple[str, Sequence[float]]], capital: float) -> str:
-    drawn = [(label, values) for label, values in curves if values]
+def _equity(curves: Sequence[tuple[str, Sequence[int], Sequence[float]]], capital: float) -> str:
+    drawn = [(label, times, values) for label, times, values in curves if values]
     if not drawn:
         return ""
-    width, height, pad = 1000, 320, 70
-    pct = [[(v / capital - 1) * 100 for v in values] for _, values in drawn]
-    low = min(min(p) for p in pct)
-    high = max(max(p) for p in pct)
-    span = (high - low) or 1.0
-    parts = [f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="equity">',
-             f'<rect x="{pad}" y="10" width="{width - 2 * pad}" height="{height - 40}" '
-             'fill="#fcfcfc" stroke="#ccc"/>']  # fmt: skip
-    for tick in (low, (low + high) / 2, high):
-        y = 10 + (high - tick) / span * (height - 40)
-        parts.append(f'<text x="4" y="{y + 4:.1f}" font-size="20">{tick:.1f}%</text>')
-    legend = []
-    for n, ((label, _), series) in enumerate(zip(drawn, pct, strict=True)):
-        color = COLORS[n % len(COLORS)]
-        # The best solid and wide; the others thinner and dashed, so that lines that coincide
-        # (variants whose stop never fired) still show both.
-        dash = f' stroke-dasharray="{8 + 6 * n} {4 + 2 * n}"' if n else ""
-        wide = max(1.5, 4.5 - 1.5 * n)
-        last = max(1, len(series) - 1)
-        points = " ".join(
-            f"{pad + i / last * (width - 2 * pad):.1f},{10 + (high - v) / span * (height - 40):.1f}"
-            for i, v in enumerate(series)
-        )
-        parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="{wide}"{dash} '
-                     f'points="{points}"/>')  # fmt: skip
-        legend.append(f'<span style="color:{color}">━ {_e(label)} ({series[-1]:+.2f} %)</span>')
-    parts.append("</svg>")
-    return (
-        "<h2>Equity, % of capital</h2>" + "".join(parts)
-        + f'<p class="legend">{"".join(legend)}</p>'
-    )  # fmt: skip
+    lines = []
+    for n, (label, times, values) in enumerate(drawn):
+        color, dashed, width = line_style(n)  # the best solid and wide, the others dashed
+        pct = [(v / capital - 1) * 100 for v in values]
+        lines.append(Line(f"{label} ({pct[-1]:+.2f} %)", list(zip(times, pct, strict=True)),
+                          color, dashed, width))  # fmt: skip
+    return "<h2>Equity, % of capital</h2>" + chart("equity", lines, percent=True)
 
 
 def render(
-    doc: dict[str, Any], curves: Sequence[tuple[str, Sequence[float]]], capital: float
+    doc: dict[str, Any],
+    curves: Sequence[tuple[str, Sequence[int], Sequence[float]]],
+    capital: float,
 ) -> str:
     """The page for the optimisation `doc` (optimize.report.document) and equity `curves`
-    (label, equity at evenly spaced closes), the best setting's first."""
+    (label, close times, equity at those closes), the best setting's first."""
     objective = doc["objective"]
     ranked = sorted(
         (t for t in doc["trials"]),
@@ -199,10 +177,10 @@ def render(
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_e(title)}</title><style>{STYLE}</style></head><body>"
+        f"<title>{_e(title)}</title><style>{STYLE}{CSS}</style></head><body>"
         f"<h1>{_e(title)}</h1>{intro}"
         f"{_equity(curves, capital)}"
         f"<h2>Heatmap</h2>{_heatmap(doc)}"
         f"<h2>Best {min(TOP, len(ranked))} trials</h2>{_trials_table(ranked[:TOP], doc)}"
-        f"{pareto}{_walk_forward(doc)}</body></html>\n"
+        f"{pareto}{_walk_forward(doc)}{scripts() if curves else ''}</body></html>\n"
     )

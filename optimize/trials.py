@@ -15,7 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from aggregation.models import Candle, CandleSource
 from backtest.fill_model import MEASURED, FillModel
@@ -144,9 +144,10 @@ def run_batch(candle_set: CandleSet, task: Task) -> list[TrialResult]:
 
 
 CURVE_POINTS = 300
+T = TypeVar("T")
 
 
-def thin(curve: list[float], points: int = CURVE_POINTS) -> tuple[float, ...]:
+def thin(curve: Sequence[T], points: int = CURVE_POINTS) -> tuple[T, ...]:
     """`points` evenly spaced values of `curve`, its last one included (all of a short one)."""
     n = len(curve)
     if n <= points:

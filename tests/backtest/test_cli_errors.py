@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -92,4 +93,7 @@ def test_good_run_writes_reports(tmp_path: Path, binance_data: Path) -> None:
     assert "summary" in report["variants"]["B"]["BTCUSDT"]
     assert "B        BTCUSDT" in proc.stdout
     page = (tmp_path / "r.html").read_text()
-    assert "<svg" in page and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
+    assert '<meta name="viewport"' in page and 'data-chart="price-0"' in page
+    assert "<script src=" not in page  # the chart library is inlined: nothing is fetched
+    table = page[page.index("<table>") : page.index("</table>")]
+    assert not re.search(r"\d\.\d{3,}", table), table  # money and ratios rounded for people

@@ -225,7 +225,12 @@ def test_close_all_of_a_paused_variant_says_so_and_the_button_works_again(
     page.wait_for_selector("[data-testid='resume-B']")
     page.evaluate(CLEAR_TOASTS)
     asked: list[str] = []
-    page.on("dialog", lambda d: (asked.append(d.message), d.accept()))
+
+    def answer(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", answer)
     for _ in range(2):  # twice: the button is enabled again after the first, with no other redraw
         with page.expect_response(lambda r: r.url.endswith("/variants/B/close-all")) as info:
             page.click("[data-testid='close-all-B']", timeout=3000)
