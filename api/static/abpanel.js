@@ -5,6 +5,22 @@ import * as L from "./logic.js";
 
 const STRATEGY_EVERY_MS = 5000;
 const CURVES_EVERY_MS = 2000;
+const EQUITY_PAGE = 10_000; // points per GET /performance/equity page
+const EQUITY_PAGES = 5; // pages read back from the newest: the whole run up to 50,000 marks
+/** The equity chart's range buttons: [key, label, hours (null: the whole run)]. */
+const RANGES = [["6h", "6 h", 6], ["24h", "24 h", 24], ["7d", "7 d", 168], ["all", "All", null]];
+
+/** The visible range [from, to] in chart seconds for a range key over rows' [first, last]. */
+export function rangeWindow(key, first, last) {
+  const hours = RANGES.find(([k]) => k === key)?.[2] ?? null;
+  if (hours === null || !Number.isFinite(first) || !Number.isFinite(last)) return null;
+  return { from: Math.max(first, last - hours * 3600), to: last };
+}
+
+/** A variant's line: the first solid and wide, the others dashed, so overlapping lines show. */
+export function lineLook(index) {
+  return index === 0 ? { lineWidth: 3, lineStyle: 0 } : { lineWidth: 2, lineStyle: 2 };
+}
 
 /** "1h 05m", "3m 20s", "42s" from seconds; "—" when unknown. */
 export function holdText(seconds) {
@@ -62,7 +78,7 @@ export function createAbPanel(ctx) {
   const root = document.getElementById("ab-panel");
   const panel = {
     perf: null, chart: null, series: {}, curvesAt: 0, curvesQueued: false, busy: new Set(),
-    heads: "",
+    heads: "", range: "all", fitted: false, span: [NaN, NaN],
   };
   root.hidden = false;
   root.innerHTML = `
@@ -74,6 +90,9 @@ export function createAbPanel(ctx) {
     </article>
     <article class="card ab-card" id="ab-equity">
       <div class="card-head"><h2>Equity</h2><span class="ab-legend" id="ab-legend"></span></div>
+      <div class="range-tabs" id="equity-range" role="group" aria-label="equity range">
+        ${RANGES.map(([key, label]) => `<button type="button" class="ghost" data-range="${key}"
+          aria-pressed="${key === "all"}">${label}</button>`).join("")}</div>
       <div id="equity-chart" class="equity-chart" aria-label="equity curves"></div>
     </article>`;
 
@@ -196,21 +215,56 @@ export function createAbPanel(ctx) {
     initChart();
     if (!panel.chart) return;
     const LC = window.LightweightCharts;
-    for (const v of variants()) {
-      let data;
-      try {
-        data = await api(`/performance/equity?variant=${encodeURIComponent(v.name)}`);
-      } catch { continue; }
+    let first = Infinity, last = -Infinity;
+    for (const [index, v] of variants().entries()) {
+      let points;
+      try { points = await wholeCurve(v.name); } catch { continue; }
       let series = panel.series[v.name];
       if (!series) {
         series = panel.series[v.name] = panel.chart.addSeries(LC.LineSeries, {
-          color: state.colours[v.name] ?? "#fff", lineWidth: 2, title: v.name,
+          color: state.colours[v.name] ?? "#fff", title: v.name, ...lineLook(index),
           priceFormat: { type: "price", precision: 2, minMove: 0.01 },
         });
       }
-      series.setData(equityRows(data.points));
+      const rows = equityRows(points);
+      series.setData(rows);
+      if (rows.length) {
+        first = Math.min(first, rows[0].time);
+        last = Math.max(last, rows.at(-1).time);
+      }
     }
+    panel.span = [first, last];
     root.dataset.curves = String(Object.keys(panel.series).length);
+    if (!panel.fitted && Number.isFinite(first)) { // the whole run at first, then the user's
+      panel.fitted = true;
+      showRange(panel.range);
+    }
+  }
+
+  /** The variant's marks over the whole run (newest pages first, at most EQUITY_PAGES). */
+  async function wholeCurve(name) {
+    const pages = [];
+    let cursor = null;
+    for (let n = 0; n < EQUITY_PAGES; n++) {
+      const query = `variant=${encodeURIComponent(name)}&limit=${EQUITY_PAGE}${
+        cursor === null ? "" : `&cursor=${cursor}`}`;
+      const { data, next } = await ctx.apiPage(`/performance/equity?${query}`);
+      pages.unshift(data.points ?? []);
+      cursor = next;
+      if (cursor === null) break;
+    }
+    return pages.flat();
+  }
+
+  function showRange(key) {
+    panel.range = key;
+    for (const b of root.querySelectorAll("#equity-range button")) {
+      b.setAttribute("aria-pressed", String(b.dataset.range === key));
+    }
+    if (!panel.chart) return;
+    const window_ = rangeWindow(key, ...panel.span);
+    if (window_) panel.chart.timeScale().setVisibleRange(window_);
+    else panel.chart.timeScale().fitContent();
   }
 
   /** Equity curves again, at most every CURVES_EVERY_MS. */
@@ -262,6 +316,8 @@ export function createAbPanel(ctx) {
   root.addEventListener("click", (e) => {
     const btn = e.target.closest("button[data-act]");
     if (btn) act(btn.dataset.act, btn.dataset.variant);
+    const range = e.target.closest("button[data-range]");
+    if (range) showRange(range.dataset.range);
   });
   setInterval(() => { api("/strategy").then((s) => { state.strategy = s; render(); }).catch(() => {}); },
     STRATEGY_EVERY_MS);
@@ -280,5 +336,7 @@ export function createAbPanel(ctx) {
     },
     /** Health changed (a /ws status): states and reasons. */
     status() { renderHeads(); },
+    /** The equity chart and its series by variant (read by the browser tests). */
+    get equity() { return { chart: panel.chart, series: panel.series, span: panel.span }; },
   };
 }

@@ -67,6 +67,20 @@ function saveSettings() {
 
 // ---------------------------------------------------------------- REST
 
+/** A page of a paged GET: its rows and the cursor of the page before it (X-Next-Cursor). */
+async function apiPage(path) {
+  const resp = await fetch(path, { headers: { Accept: "application/json" } });
+  let data = null;
+  try { data = await resp.json(); } catch { data = null; }
+  if (!resp.ok) {
+    const err = new Error(detailText(data?.detail) || `${resp.status} ${resp.statusText}`);
+    err.status = resp.status;
+    throw err;
+  }
+  const next = resp.headers.get("X-Next-Cursor");
+  return { data, next: next === null ? null : Number(next) };
+}
+
 async function api(path, { method = "GET", body } = {}) {
   const headers = { Accept: "application/json" };
   // Every change is sent as JSON (bodiless ones too): the service refuses other content types.
@@ -1207,7 +1221,7 @@ async function main() {
   await chartReady;
   chart.reset();
   state.ab = createAbPanel({
-    api, state, toast, esc, onChange: () => loadSnapshot().catch(() => {}),
+    api, apiPage, state, toast, esc, onChange: () => loadSnapshot().catch(() => {}),
   });
   await state.ab.refresh();
   connect();

@@ -294,3 +294,38 @@ def test_the_panel_on_a_phone(browser: Any, service: Service) -> None:
     page.locator("[data-testid='resume-B']").tap()
     page.wait_for_selector("[data-testid='state-B'][data-state='active']")
     page.context.close()
+
+
+def test_the_equity_chart_shows_the_whole_run_and_tells_a_from_b(
+    browser: Any, service: Service
+) -> None:
+    # More marks than a phone-wide chart shows at the library's default bar spacing (~50).
+    wait_until(
+        lambda: len(service.get("/performance/equity?variant=A&limit=10000")["points"]) >= 90,
+        timeout=120,
+        what="90 equity marks of A",
+    )
+    page = open_page(browser, service, 390, 844, is_mobile=True, has_touch=True)
+    problems = Problems()
+    problems.watch(page)
+    page.goto(service.url + "/")
+    wait_ready(page)
+    page.wait_for_selector("#ab-panel[data-curves='2']")
+    page.locator("#equity-chart").scroll_into_view_if_needed()
+    shown = page.evaluate(
+        """() => { const e = window.dashboard.ab.equity;
+        const a = e.series.A; const range = e.chart.timeScale().getVisibleLogicalRange();
+        return { from: range.from, to: range.to, points: a.data().length,
+                 looks: ["A", "B"].map((n) => [e.series[n].options().lineStyle,
+                                               e.series[n].options().lineWidth]) }; }"""
+    )
+    assert shown["points"] >= 90, shown
+    assert shown["from"] <= 0.5 and shown["to"] >= shown["points"] - 1.5, shown  # all of it
+    assert shown["looks"] == [[0, 3], [2, 2]], shown  # A solid and wide, B dashed
+    page.click("#equity-range button[data-range='6h']")
+    assert page.get_attribute("#equity-range button[data-range='6h']", "aria-pressed") == "true"
+    assert page.get_attribute("#equity-range button[data-range='all']", "aria-pressed") == "false"
+    width = page.evaluate("document.scrollingElement.scrollWidth")
+    assert width <= 390, f"the page scrolls sideways: {width} px"
+    page.context.close()
+    assert not problems.items, problems.items

@@ -60,3 +60,21 @@ def test_close_all_asks_true_to_the_pause_and_answers_in_words() -> None:
         "Variant B: closed BTCUSDT, ETHUSDT",
         "Variant A: closed BTCUSDT; refused ETHUSDT: below min notional",
     ]
+
+
+def test_range_windows_end_at_the_newest_mark_and_start_no_earlier_than_the_first() -> None:
+    h = 3600
+    out = run_js(
+        f"return [P.rangeWindow('6h', 0, {48 * h}), P.rangeWindow('24h', {40 * h}, {48 * h}),"
+        f" P.rangeWindow('all', 0, {48 * h}), P.rangeWindow('6h', NaN, 5),"
+        " P.lineLook(0), P.lineLook(1), P.lineLook(2)];"
+    )
+    assert out == [
+        {"from": 42 * h, "to": 48 * h},
+        {"from": 40 * h, "to": 48 * h},  # less than a day of run: all of it
+        None,  # the whole run: fitted
+        None,
+        {"lineWidth": 3, "lineStyle": 0},
+        {"lineWidth": 2, "lineStyle": 2},
+        {"lineWidth": 2, "lineStyle": 2},
+    ]
