@@ -522,11 +522,15 @@ const chart = {
           L.fmt(point.value, dg)}</b></span>`);
       }
     }
-    for (const t of L.fillsInBar(state.trades, state.selected, this.minutes(), time * 1000)) {
-      const price = L.tradePrice(t);
-      parts.push(`<span class="ro-fill" style="--vc:${state.colours[t.variant] ?? "#fff"}">${
-        String(t.side).toUpperCase() === "BUY" ? "▲" : "▼"} ${esc(t.variant)} ${esc(t.side)} ${
-        esc(L.tradeQty(t))} @ <b>${L.fmt(price, L.priceDigits(price))}</b></span>`);
+    const fills = L.fillsInBar(state.trades, state.selected, this.minutes(), time * 1000);
+    for (const line of L.fillLines(fills)) { // a busy bar: one line per variant and side
+      const t = line.fill;
+      const what = t
+        ? `${esc(L.tradeQty(t))} @ <b>${L.fmt(L.tradePrice(t), L.priceDigits(L.tradePrice(t)))}</b>`
+        : `<b>×${line.count}</b>`;
+      parts.push(`<span class="ro-fill" style="--vc:${state.colours[line.variant] ?? "#fff"}">${
+        String(line.side).toUpperCase() === "BUY" ? "▲" : "▼"} ${esc(line.variant)} ${
+        esc(line.side)} ${what}</span>`);
     }
     el.innerHTML = parts.join("");
     el.hidden = false;

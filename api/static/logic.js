@@ -102,22 +102,47 @@ export function tradeQty(t) { return num(t.executed_qty ?? t.quantity ?? t.qty);
  * SELL above, in the variant's colour. Sorted by time, as the chart requires.
  */
 export function tradeMarkers(trades, symbol, minutes, colours) {
+  // One marker per bar, variant and side, with the count when several fills share it: a 1h
+  // bar of a busy run holds ~20 fills, which as separate arrows hid the bars.
   const span = minutes * MINUTE_MS;
-  return trades
-    .filter((t) => t.symbol === symbol)
-    .map((t) => {
-      const ms = tradeTime(t);
-      const buy = String(t.side).toUpperCase() === "BUY";
-      return {
-        time: Math.floor(ms / span) * span / 1000,
-        position: buy ? "belowBar" : "aboveBar",
-        shape: buy ? "arrowUp" : "arrowDown",
-        color: colours[t.variant] ?? "#888",
-        text: String(t.variant),
-      };
-    })
-    .filter((m) => Number.isFinite(m.time))
-    .sort((a, b) => a.time - b.time);
+  const groups = new Map();
+  for (const t of trades) {
+    if (t.symbol !== symbol) continue;
+    const ms = tradeTime(t);
+    if (!Number.isFinite(ms)) continue;
+    const time = Math.floor(ms / span) * span / 1000;
+    const buy = String(t.side).toUpperCase() === "BUY";
+    const key = `${time}|${t.variant}|${buy}`;
+    const g = groups.get(key);
+    if (g) g.count += 1;
+    else groups.set(key, { time, variant: String(t.variant), buy, count: 1 });
+  }
+  return [...groups.values()]
+    .sort((a, b) => a.time - b.time || (a.variant < b.variant ? -1 : a.variant > b.variant ? 1 : 0)
+      || Number(b.buy) - Number(a.buy))
+    .map((g) => ({
+      time: g.time,
+      position: g.buy ? "belowBar" : "aboveBar",
+      shape: g.buy ? "arrowUp" : "arrowDown",
+      color: colours[g.variant] ?? "#888",
+      text: g.count > 1 ? `${g.variant} ×${g.count}` : g.variant,
+    }));
+}
+
+/**
+ * The readout's fills of a bar: each fill while there are at most `most`, else one line per
+ * variant and side with the count and the quantity added up as text by the caller.
+ */
+export function fillLines(fills, most = 2) {
+  if (fills.length <= most) return fills.map((t) => ({ variant: t.variant, side: t.side, count: 1, fill: t }));
+  const groups = new Map();
+  for (const t of fills) {
+    const key = `${t.variant}|${t.side}`;
+    const g = groups.get(key);
+    if (g) g.count += 1;
+    else groups.set(key, { variant: t.variant, side: t.side, count: 1, fill: null });
+  }
+  return [...groups.values()];
 }
 
 /** Signals filtered by symbol, variant and action ("" means any). */

@@ -486,3 +486,37 @@ def test_interval_selector_reads_the_services_candles(browser, service):
             checked += 1
         assert checked >= 2, (view, len(bars), len(served))
     page.context.close()
+
+
+def test_the_1h_view_groups_fills_per_bar_and_the_readout_stays_one_line(browser, service):
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    for variant in ("A", "A", "A", "B", "B"):  # five fills inside the current hour
+        body = {"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.0002", "variant": variant}
+        r = httpx.post(service.url + "/orders", json=body, headers=auth, timeout=10)
+        assert r.status_code == 200, r.text
+    page = open_page(browser, service, 1440, 900)
+    problems = Problems()
+    problems.watch(page)
+    page.goto(service.url + "/")
+    wait_ready(page)
+    page.click("#view-tabs button[data-view='1h']")
+    page.wait_for_function(
+        "() => window.dashboard.chart.candles.data().every((b) => b.time % 3600 === 0)"
+    )
+    markers = page.evaluate("window.dashboard.chart.markers.markers()")
+    keys = [(m["time"], m["text"].split(" ")[0], m["shape"]) for m in markers]
+    assert len(keys) == len(set(keys)), markers  # one marker per bar, variant and side
+    fills = service.get("/trades?symbol=BTCUSDT&limit=1000")
+    assert len(markers) < len(fills)
+    assert any(re.fullmatch(r"[AB] ×\d+", m["text"]) for m in markers), markers
+    # The newest bar's readout (it holds the five fills): one line over the chart.
+    page.wait_for_selector("#chart-readout:not([hidden])")
+    height = page.evaluate(
+        "document.getElementById('chart-readout').getBoundingClientRect().height"
+    )
+    line = page.evaluate(
+        "parseFloat(getComputedStyle(document.getElementById('chart-readout')).lineHeight) || 18"
+    )
+    assert height <= line * 1.6, (height, line, page.inner_text("#chart-readout"))
+    page.context.close()
+    assert not problems.items, problems.items

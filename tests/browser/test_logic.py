@@ -156,6 +156,31 @@ def test_trade_markers_are_sorted_coloured_and_on_the_bar_start():
     ]
 
 
+def test_markers_of_a_busy_bar_are_one_per_variant_and_side_with_a_count():
+    fills = [
+        {"variant": v, "symbol": "BTCUSDT", "side": side, "fill_time": 3_600_000 + i * 60_000}
+        for i, (v, side) in enumerate(
+            [("A", "BUY"), ("A", "SELL"), ("A", "BUY"), ("B", "BUY"), ("A", "SELL"), ("A", "BUY")]
+        )
+    ] + [{"variant": "A", "symbol": "BTCUSDT", "side": "BUY", "fill_time": 7_200_000}]
+    got = run_js(
+        "return [L.tradeMarkers(data, 'BTCUSDT', 60, {A: 'blue', B: 'pink'}).map("
+        "(m) => [m.time, m.shape, m.text]), L.fillLines(data.slice(0, 2)).map((l) => l.count),"
+        " L.fillLines(data.slice(0, 6)).map((l) => [l.variant, l.side, l.count, l.fill])];",
+        fills,
+    )
+    assert got == [
+        [
+            [3600, "arrowUp", "A ×3"],
+            [3600, "arrowDown", "A ×2"],
+            [3600, "arrowUp", "B"],
+            [7200, "arrowUp", "A"],
+        ],
+        [1, 1],  # two fills: each its own line (with quantity and price)
+        [["A", "BUY", 3, None], ["A", "SELL", 2, None], ["B", "BUY", 1, None]],
+    ]
+
+
 def test_signal_filters_and_order_validation():
     signals = [
         {"symbol": "BTCUSDT", "variant": "A", "side": "BUY"},
