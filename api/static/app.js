@@ -726,7 +726,10 @@ function renderKpis() {
   const now = state.health?.now_ms ?? Date.now();
   $("kpi-prices").innerHTML = state.symbols.map((sym) => {
     const candles = state.candles[sym] ?? [];
-    const c = L.change24h(candles, state.prices[sym], state.open[sym]?.time ?? now);
+    // The market's newest time the page knows (health's now_ms is up to 5 s old: at speed
+    // 60, five market minutes, which made a full day read "since start").
+    const newest = Math.max(state.open[sym]?.time ?? 0, (candles.at(-1)?.time ?? 0) + 60_000, now);
+    const c = L.change24h(candles, state.prices[sym], newest);
     const digits = L.priceDigits(c.last);
     return `<article class="card kpi price${sym === state.selected ? " selected" : ""}"
         data-symbol="${esc(sym)}" data-testid="price-${esc(sym)}">

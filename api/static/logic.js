@@ -85,7 +85,8 @@ export function change24h(candles, lastPrice, nowMs) {
   const from = nowMs - 24 * 60 * MINUTE_MS;
   const first = candles.find((c) => c.time >= from) ?? candles[candles.length - 1];
   const last = Number.isFinite(lastPrice) ? lastPrice : candles[candles.length - 1].close;
-  const since = candles[0].time <= from ? "24h" : "start";
+  // The first candle of a full day's window starts within a minute after `from`.
+  const since = candles[0].time <= from + MINUTE_MS ? "24h" : "start";
   const change = last - first.open;
   return { last, change, pct: first.open ? (change / first.open) * 100 : NaN, since };
 }
@@ -195,8 +196,9 @@ export function validateOrder({ symbol, side, quantity, variant }, symbols, vari
   if (!symbols.includes(symbol)) return `unknown symbol ${symbol}`;
   if (side !== "BUY" && side !== "SELL") return "side must be BUY or SELL";
   if (!variants.includes(variant)) return `unknown variant ${variant}`;
-  if (!/^\d+(\.\d+)?$/.test(String(quantity).trim())) return "quantity must be a decimal number";
-  if (!(Number(quantity) > 0)) return "quantity must be positive";
+  const text = String(quantity).trim();
+  if (!/^[-+]?\d+(\.\d+)?$/.test(text)) return "quantity must be a decimal number";
+  if (!(Number(text) > 0)) return "quantity must be positive";
   return null;
 }
 

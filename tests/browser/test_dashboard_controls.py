@@ -520,3 +520,18 @@ def test_the_1h_view_groups_fills_per_bar_and_the_readout_stays_one_line(browser
     assert height <= line * 1.6, (height, line, page.inner_text("#chart-readout"))
     page.context.close()
     assert not problems.items, problems.items
+
+
+def test_a_negative_quantity_is_told_as_not_positive_and_nothing_is_sent(browser, service):
+    page = open_page(browser, service, 390, 844, is_mobile=True, has_touch=True)
+    page.goto(service.url + "/")
+    wait_ready(page)
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if r.url.endswith("/orders") else None)
+    page.select_option("#order-symbol", "BTCUSDT")
+    page.fill("#order-qty", "-1")
+    page.click("#order-submit")
+    page.wait_for_selector("#order-error:not(:empty)")
+    assert page.inner_text("#order-error") == "quantity must be positive"
+    assert sent == []
+    page.context.close()

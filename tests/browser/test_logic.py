@@ -124,16 +124,20 @@ def test_change_24h_uses_the_first_candle_within_24_hours():
     now = 10 * day
     candles = [
         {"time": now - day - 60_000, "open": 50, "close": 50},
-        {"time": now - day + 60_000, "open": 100, "close": 101},
+        {"time": now - day + 120_000, "open": 100, "close": 101},
         {"time": now - 60_000, "open": 108, "close": 110},
     ]
+    full = [{"time": now - day + 60_000, "open": 100, "close": 101}, candles[2]]
     got = run_js(
-        "return [L.change24h(data.c, 110, data.now), L.change24h(data.c.slice(1), NaN, data.now)];",
-        {"c": candles, "now": now},
+        "return [L.change24h(data.c, 110, data.now), L.change24h(data.c.slice(1), NaN, data.now),"
+        " L.change24h(data.full, 110, data.now)];",
+        {"c": candles, "now": now, "full": full},
     )
     assert got == [
         {"last": 110, "change": 10, "pct": 10, "since": "24h"},
-        {"last": 110, "change": 10, "pct": 10, "since": "start"},
+        {"last": 110, "change": 10, "pct": 10, "since": "start"},  # two minutes short of a day
+        # The 1,440 newest closed minutes: a whole day, whatever second of the minute it is.
+        {"last": 110, "change": 10, "pct": 10, "since": "24h"},
     ]
 
 
@@ -208,7 +212,7 @@ def test_signal_filters_and_order_validation():
         2,
         ["ETHUSDT"],
         None,
-        "quantity must be a decimal number",
+        "quantity must be positive",  # -1 is a number, just not a quantity
         "quantity must be positive",
         "quantity must be a decimal number",
         "unknown variant C",
