@@ -17,12 +17,14 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 VENDOR_DIR = STATIC_DIR / "vendor"
 CHART_LIBRARY = "lightweight-charts.standalone.production.js"
 
-# URL name -> (file, media type). The page's own files plus the vendored chart library.
+# URL name -> (file, media type): the page's own modules (listed once, at import: api/static
+# and api/static/views), its style and icon, and the vendored chart library.
 _FILES: dict[str, tuple[Path, str]] = {
-    "app.js": (STATIC_DIR / "app.js", "text/javascript"),
-    "logic.js": (STATIC_DIR / "logic.js", "text/javascript"),
-    "abpanel.js": (STATIC_DIR / "abpanel.js", "text/javascript"),
-    "viewfeed.js": (STATIC_DIR / "viewfeed.js", "text/javascript"),
+    **{
+        path.relative_to(STATIC_DIR).as_posix(): (path, "text/javascript")
+        for folder in (STATIC_DIR, STATIC_DIR / "views")
+        for path in sorted(folder.glob("*.js"))
+    },
     "style.css": (STATIC_DIR / "style.css", "text/css"),
     "favicon.svg": (STATIC_DIR / "favicon.svg", "image/svg+xml"),
     f"vendor/{CHART_LIBRARY}": (VENDOR_DIR / CHART_LIBRARY, "text/javascript"),

@@ -126,6 +126,7 @@ export function createAbPanel(ctx) {
           ${paused
             ? `<button type="button" data-act="resume" data-variant="${esc(v.name)}" data-testid="resume-${esc(v.name)}"${busy}>Resume</button>`
             : `<button type="button" class="ghost" data-act="pause" data-variant="${esc(v.name)}" data-testid="pause-${esc(v.name)}"${busy}>Pause</button>`}
+          <button type="button" class="ghost" data-act="edit" data-variant="${esc(v.name)}" data-testid="edit-${esc(v.name)}">Edit</button>
           <button type="button" class="danger" data-act="close-all" data-variant="${esc(v.name)}" data-testid="close-all-${esc(v.name)}"${busy}>Close all</button>
         </div>
       </div>`;
@@ -315,7 +316,8 @@ export function createAbPanel(ctx) {
 
   root.addEventListener("click", (e) => {
     const btn = e.target.closest("button[data-act]");
-    if (btn) act(btn.dataset.act, btn.dataset.variant);
+    if (btn?.dataset.act === "edit") ctx.editVariant?.(btn.dataset.variant);
+    else if (btn) act(btn.dataset.act, btn.dataset.variant);
     const range = e.target.closest("button[data-range]");
     if (range) showRange(range.dataset.range);
   });

@@ -3,6 +3,7 @@
 import * as L from "./logic.js";
 import { createAbPanel } from "./abpanel.js";
 import { ViewFeed } from "./viewfeed.js";
+import { createVariantEditor } from "./views/variantedit.js";
 
 const LOCAL_CHART = "/static/vendor/lightweight-charts.standalone.production.js";
 const CDN_CHART =
@@ -100,6 +101,7 @@ async function api(path, { method = "GET", body } = {}) {
   if (!resp.ok) {
     const err = new Error(detailText(data?.detail) || `${resp.status} ${resp.statusText}`);
     err.status = resp.status;
+    err.detail = data?.detail;
     throw err;
   }
   return data;
@@ -1227,8 +1229,12 @@ async function main() {
   }
   await chartReady;
   chart.reset();
+  const editor = createVariantEditor({
+    api, toast, esc, onSaved: () => { state.ab?.refresh(); loadSnapshot().catch(() => {}); },
+  });
   state.ab = createAbPanel({
     api, apiPage, state, toast, esc, onChange: () => loadSnapshot().catch(() => {}),
+    editVariant: (name) => editor.open(name).catch((e) => toast(`Edit ${name}: ${e.message}`, "error")),
   });
   await state.ab.refresh();
   connect();

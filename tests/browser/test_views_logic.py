@@ -1,0 +1,76 @@
+"""The pure helpers of the page's view modules (api/static/views/*.js), run by node on
+hand-worked cases."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+NODE = shutil.which("node")
+VIEWS = Path(__file__).resolve().parents[2] / "api" / "static" / "views"
+pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
+
+
+def run_js(module: str, body: str, data: object = None) -> object:
+    script = (
+        f"import * as M from {json.dumps((VIEWS / module).as_uri())};\n"
+        f"const data = {json.dumps(data)};\n"
+        f"process.stdout.write(JSON.stringify((() => {{ {body} }})()));\n"
+    )
+    assert NODE is not None
+    done = subprocess.run(
+        [NODE, "--input-type=module", "-e", script],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_percent_becomes_an_exact_fraction() -> None:
+    cases = ["12.5", "15", "0.5", "100", "7.25", ".5", "abc", "", "1e3"]
+    out = run_js("variantedit.js", "return data.map(M.percentToFraction);", cases)
+    assert out == ["0.125", "0.15", "0.005", "1", "0.0725", "0.005", "abc", "", "1e3"]
+
+
+def test_the_patch_holds_only_what_changed() -> None:
+    variant = {"name": "A", "stop_loss": "0.15", "parameters": {"ema_period": 5, "sma_period": 10}}
+    out = run_js(
+        "variantedit.js",
+        "const v = data; return ["
+        " M.patchBody(v, {stop_loss_pct: '15', ema_period: '5', sma_period: '10'}),"
+        " M.patchBody(v, {stop_loss_pct: '12.5', ema_period: '5', sma_period: '10'}),"
+        " M.patchBody(v, {stop_loss_pct: '15', ema_period: '4', sma_period: ' 10 '}),"
+        " M.patchBody(v, {stop_loss_pct: '', ema_period: 'x', sma_period: ''})];",
+        variant,
+    )
+    assert out == [
+        None,
+        {"stop_loss": "0.125"},
+        {"parameters": {"ema_period": 4}},
+        {"parameters": {"ema_period": "x"}},  # sent as typed: the service says why not
+    ]
+
+
+def test_refusals_land_at_the_field_they_name() -> None:
+    fields = ["stop_loss", "ema_period", "sma_period"]
+    out = run_js(
+        "variantedit.js",
+        "return [M.fieldErrors([{loc: ['body', 'stop_loss'], msg: 'less than 1'}], data),"
+        " M.fieldErrors('ema_sma: ema_period must be shorter than sma_period', data),"
+        " M.fieldErrors('sma_period: 0 is below 1', data),"
+        " M.fieldErrors('sma_period must be longer than ema_period', data),"
+        " M.fieldErrors('the exchange is down', data)];",
+        fields,
+    )
+    assert out == [
+        [{"field": "stop_loss", "text": "less than 1"}],
+        # Both are named: the one the sentence names first.
+        [{"field": "ema_period", "text": "ema_sma: ema_period must be shorter than sma_period"}],
+        [{"field": "sma_period", "text": "sma_period: 0 is below 1"}],
+        [{"field": "sma_period", "text": "sma_period must be longer than ema_period"}],
+        [{"field": None, "text": "the exchange is down"}],
+    ]
