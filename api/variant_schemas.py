@@ -66,6 +66,25 @@ class EquityPointOut(BaseModel):
     equity: DecimalStr
 
 
+class PeriodPnlOut(BaseModel):
+    """A variant's realized P&L in one UTC period (execution.periods defines it)."""
+
+    variant: str
+    start_ms: int = Field(description="the period's first millisecond, UTC")
+    label: str = Field(description="2026-12-07 (day), 2026-W49 (ISO week), 2026-12 (month)")
+    realized_pnl: DecimalStr = Field(
+        description="the realized P&L of the fills in the period (SELLs at average cost, fees"
+        " included)"
+    )
+    fills: int
+
+
+class PeriodsOut(BaseModel):
+    period: Literal["day", "week", "month"]
+    start_ms: int = Field(description="fills since: the start of GET /performance")
+    periods: list[PeriodPnlOut] = Field(description="oldest first, then by variant")
+
+
 class EquityCurveOut(BaseModel):
     variant: str
     capital: DecimalStr

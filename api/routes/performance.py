@@ -1,4 +1,5 @@
-"""GET /performance and GET /performance/equity: live figures per variant and symbol."""
+"""GET /performance, /performance/periods and /performance/equity: live figures per variant and
+symbol, realized P&L per calendar period, the equity curve."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ from api.variant_schemas import (
     EquityCurveOut,
     EquityPointOut,
     PerformanceOut,
+    PeriodPnlOut,
+    PeriodsOut,
     performance_out,
 )
 from execution.ledger import Filters
+from execution.periods import Period, period_pnl
 
 router = APIRouter(prefix="/performance", tags=["performance"])
 _Q = Decimal("1e-8")
@@ -28,6 +32,37 @@ async def performance(service: ServiceDep) -> PerformanceOut:
     drawdown, stops hit, exposure and average hold, per variant and per symbol, from the
     journal's fills since the last exchange reset."""
     return performance_out(service.performance.report())
+
+
+@router.get("/periods", response_model=PeriodsOut, responses=errors(422))
+async def periods(
+    service: ServiceDep,
+    period: Annotated[Period, Query(description="day, week (ISO, from Monday) or month, UTC")],
+) -> PeriodsOut:
+    """Each variant's realized P&L per UTC day, week or month, from the ledger's fills since
+    the start of GET /performance (so the periods of a variant add up to its realized P&L
+    there)."""
+    start = service.performance.report().start_ms
+    fills: list[tuple[str, int, Decimal | None]] = []
+    cursor: int | None = None
+    while True:  # the ledger's pages, newest first; the sums do not depend on the order
+        page = await service.ledger.fills_page(Filters(None, None, start, None), 10_000, cursor)
+        fills += [(r.variant, r.fill_time_ms or r.time_ms, r.realized_pnl) for r in page.rows]
+        if page.next is None:
+            break
+        cursor = page.next
+    rows = period_pnl(fills, period)
+    out = [
+        PeriodPnlOut(
+            variant=r.variant,
+            start_ms=r.start_ms,
+            label=r.label,
+            realized_pnl=plain(r.realized_pnl.quantize(_Q)),
+            fills=r.fills,
+        )
+        for r in rows
+    ]
+    return PeriodsOut(period=period, start_ms=start, periods=out)
 
 
 @router.get("/equity", response_model=EquityCurveOut, responses=errors(404, 422))

@@ -9,6 +9,7 @@ import contextlib
 import json
 from collections import defaultdict
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,11 @@ async def test_performance_is_the_exchanges_fills_and_a_shock_fires_only_bs_stop
             lambda: not service.positions.get("B", "BTCUSDT").is_open, what="B's stop"
         )
         perf = (await http.get("/performance")).json()
+        periods = {
+            period: (await http.get("/performance/periods", params={"period": period})).json()
+            for period in ("day", "week", "month")
+        }
+        bad_period = await http.get("/performance/periods", params={"period": "year"})
         curve_a = (await http.get("/performance/equity", params={"variant": "A"})).json()
         missing = await http.get("/performance/equity", params={"variant": "Z"})
         orders = await exchange_orders(service)
@@ -172,6 +178,22 @@ async def test_performance_is_the_exchanges_fills_and_a_shock_fires_only_bs_stop
     assert curve_a["capital"] == "1000" and len(points) >= 5  # A's 5 fills, and candles
     assert [p["time_ms"] for p in points] == sorted(p["time_ms"] for p in points)
     assert missing.status_code == 404 and "not one of" in missing.json()["detail"]
+    # P&L per period: each variant's periods add up to its realized P&L, and each day's is the
+    # exchange's SELLs of that UTC day (recomputed from the exchange's orders alone).
+    for period, doc in periods.items():
+        assert doc["period"] == period and doc["start_ms"] == perf["start_ms"]
+        for variant, want in (("A", want_a), ("B", want_b)):
+            rows = [r for r in doc["periods"] if r["variant"] == variant]
+            total = sum((Decimal(r["realized_pnl"]) for r in rows), Decimal(0))
+            assert abs(total - want["realized"]) <= Decimal("1e-8") * max(1, len(rows))
+            assert sum(r["fills"] for r in rows) == sum(
+                o["clientOrderId"].startswith(f"{variant}-") for o in orders
+            )
+    days = {r["label"] for r in periods["day"]["periods"]}
+    assert days == {
+        datetime.fromtimestamp(o["updateTime"] / 1000, UTC).strftime("%Y-%m-%d") for o in orders
+    }
+    assert bad_period.status_code == 422
 
 
 async def test_pause_resume_close_all_and_patch_through_rest_and_a_restart(

@@ -372,7 +372,8 @@ def test_edit_a_variant_from_the_page_with_the_services_errors_at_the_field(
     after = next(v for v in service.get("/variants") if v["name"] == "A")
     assert after["stop_loss"] == "0.125" and after["parameters"] == before["parameters"]
     page.wait_for_function(
-        "() => document.querySelector(\"[data-variant='A'] .ab-stop\").textContent === 'stop 12.5 %'"
+        "() => document.querySelector(\"[data-variant='A'] .ab-stop\").textContent"
+        " === 'stop 12.5 %'"
     )
     assert any(x.get("type") == "control" for x in service.journal_lines()[-5:])
     r = httpx.patch(
