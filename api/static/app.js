@@ -3,6 +3,8 @@
 import * as L from "./logic.js";
 import { createAbPanel } from "./abpanel.js";
 import { ViewFeed } from "./viewfeed.js";
+import { labelCells } from "./views/dom.js";
+import { createResults } from "./views/results.js";
 import { createVariantEditor } from "./views/variantedit.js";
 
 const LOCAL_CHART = "/static/vendor/lightweight-charts.standalone.production.js";
@@ -13,6 +15,7 @@ const LINE_COLOURS = ["#fbbf24", "#a78bfa", "#34d399", "#f472b6", "#60a5fa", "#f
 const TOKEN_KEY = "apiToken";
 const SETTINGS_KEY = "dashboard.settings";
 const HEALTH_EVERY_MS = 5000;
+const RESULTS_EVERY_MS = 2000;
 const MAX_ROWS = 200;
 const FILL_TOAST_MS = 4500; // a fill toast's life from its first fill; later fills join it
 const FILL_QUIET_MS = 15000; // then no fill toast for this long (the trades table has them)
@@ -211,7 +214,16 @@ function setVariants(variants) {
   const names = variants.map((v) => v.name);
   fillSelect($("order-variant"), names);
   fillSelect($("f-variant"), names, "all variants");
+  state.results?.variants(names);
   chart.loadLines().catch(() => {});  // a new stop-loss or parameters: new lines
+}
+
+/** The results card again after fills, at most every RESULTS_EVERY_MS. */
+let resultsQueued = false;
+function queueResults() {
+  if (resultsQueued || !state.results) return;
+  resultsQueued = true;
+  setTimeout(() => { resultsQueued = false; state.results.refresh(); }, RESULTS_EVERY_MS);
 }
 
 let filtersRestored = false;
@@ -408,6 +420,7 @@ function handle(msg) {
     }
     case "trade":
       upsertBy(state.trades, d, tradeKey);
+      queueResults();
       fillToast(`${d.variant} ${d.side} ${L.tradeQty(d)} ${d.symbol} @ ${
         L.fmt(L.tradePrice(d), L.priceDigits(L.tradePrice(d)))}${
         d.reason === "stop_loss" ? " (stop-loss)" : ""}`);
@@ -827,11 +840,6 @@ function setRows(tableId, emptyId, rows) {
 }
 
 /** Each cell names its column (`data-label`): on a phone the rows are cards of labelled cells. */
-function labelCells(table, rows) {
-  const heads = [...table.tHead.rows[0].cells].map((th) => th.dataset.label ?? th.textContent.trim());
-  for (const tr of rows) [...tr.cells].forEach((td, i) => { td.dataset.label = heads[i] ?? ""; });
-}
-
 /**
  * Rows keyed by variant/symbol and updated cell by cell: prices move every second, and a row
  * rebuilt under the pointer would swallow a click on its Close button.
@@ -1237,6 +1245,9 @@ async function main() {
     editVariant: (name) => editor.open(name).catch((e) => toast(`Edit ${name}: ${e.message}`, "error")),
   });
   await state.ab.refresh();
+  state.results = createResults({ api, apiPage, esc, state, toast });
+  state.results.variants(state.variants.map((v) => v.name));
+  state.results.load();
   connect();
   setInterval(refreshHealth, HEALTH_EVERY_MS);
   setInterval(() => markDirty("kpi"), 1000);

@@ -74,3 +74,39 @@ def test_refusals_land_at_the_field_they_name() -> None:
         [{"field": "sma_period", "text": "sma_period must be longer than ema_period"}],
         [{"field": None, "text": "the exchange is down"}],
     ]
+
+
+def test_round_trips_export_as_rfc4180_csv_with_the_servers_fields() -> None:
+    rows = [
+        {"variant": "A", "symbol": "BTCUSDT", "pnl": "-1.5", "exit_reason": 'stop, "hard"'},
+        {"variant": "B", "symbol": "ETHUSDT", "pnl": "2", "exit_reason": "signal"},
+    ]
+    text = run_js("results.js", "return M.tripsCsv(data);", rows)
+    assert isinstance(text, str)
+    lines = text.split("\r\n")
+    assert lines[0].startswith("variant,symbol,entry_time_iso,entry_price,")
+    assert lines[1].startswith("A,BTCUSDT,,,,,,,-1.5,,,")
+    assert lines[1].endswith(',"stop, ""hard""",,')
+    assert lines[2].startswith("B,ETHUSDT,") and lines[3] == ""
+
+
+def test_periods_become_rows_newest_first_with_the_largest_move_as_scale() -> None:
+    doc = {
+        "periods": [
+            {"variant": "A", "start_ms": 0, "label": "d0", "realized_pnl": "-3.5", "fills": 2},
+            {"variant": "B", "start_ms": 0, "label": "d0", "realized_pnl": "1", "fills": 1},
+            {"variant": "A", "start_ms": 86400000, "label": "d1", "realized_pnl": "2", "fills": 4},
+        ]
+    }
+    out = run_js("results.js", "return M.periodTable(data);", doc)
+    assert out == {
+        "rows": [
+            {"label": "d1", "start": 86400000, "cells": {"A": {"pnl": "2", "fills": 4}}},
+            {
+                "label": "d0",
+                "start": 0,
+                "cells": {"A": {"pnl": "-3.5", "fills": 2}, "B": {"pnl": "1", "fills": 1}},
+            },
+        ],
+        "most": 3.5,
+    }

@@ -1,0 +1,124 @@
+"""The results card in Chromium against the real service, at 1440 px and 390 px: the round
+trips (paged, exported as CSV), realized P&L per day / week / month and per-symbol figures,
+each cell the server's value (checked against GET /trades/round-trips, /performance/periods
+and /performance), with no console error and no sideways scroll."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.browser.support import CHROMIUM, TOKEN, Problems, Service, open_page, shot, wait_ready
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"
+    ),
+]
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def round_trips(service: Service, count: int) -> None:
+    """`count` quick round trips of A and B in turn: a market BUY, then Close at market."""
+    for i in range(count):
+        variant = "AB"[i % 2]
+        body = {"symbol": "ETHUSDT", "side": "BUY", "quantity": "0.01", "variant": variant}
+        r = httpx.post(service.url + "/orders", json=body, headers=AUTH, timeout=10)
+        assert r.status_code == 200, r.text
+        r = httpx.post(f"{service.url}/positions/{variant}/ETHUSDT/close", headers=AUTH, timeout=10)
+        assert r.status_code in (200, 409), r.text  # 409: the strategy sold it first
+
+
+def all_trips(service: Service) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        query = "/trades/round-trips?limit=1000" + (f"&cursor={cursor}" if cursor else "")
+        response = httpx.get(service.url + query, timeout=10)
+        rows = response.json() + rows
+        cursor = response.headers.get("X-Next-Cursor")
+        if cursor is None:
+            return rows
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_round_trips_page_and_export_the_servers_rows(
+    browser: Any, service: Service, width: int
+) -> None:
+    if len(all_trips(service)) < 27:
+        round_trips(service, 27)  # more than a page (25)
+    page = open_page(browser, service, width, 900, accept_downloads=True)
+    problems = Problems()
+    problems.watch(page)
+    page.goto(service.url + "/")
+    wait_ready(page)
+    page.locator("#results").scroll_into_view_if_needed()
+    page.wait_for_selector("#results[data-trips='25']")
+    newest = httpx.get(service.url + "/trades/round-trips?limit=25", timeout=10).json()[::-1]
+    cells = page.locator("#trips-table tbody tr").first.locator("td").all_inner_texts()
+    first = newest[0]
+    assert cells[0] == first["variant"] and cells[1] == first["symbol"]
+    assert Decimal(cells[8].replace("+", "")) == Decimal(first["pnl"]).quantize(Decimal("0.01"))
+    assert cells[11] == first["exit_reason"]
+    page.click("#trips-older")
+    page.wait_for_function("() => document.getElementById('trips-page').textContent === 'page 2'")
+    assert page.is_enabled("#trips-newer")
+    with page.expect_download() as info:
+        page.click("#trips-csv")
+    text = info.value.path().read_text()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    served = all_trips(service)
+    assert len(rows) == len(served) >= 27
+    assert [(r["exit_order_id"], r["pnl"]) for r in rows] == [
+        (t["exit_order_id"], t["pnl"]) for t in served
+    ]
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= width
+    shot(page, f"results-trips-{width}.png")
+    page.context.close()
+    assert problems.items == []
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_pnl_per_period_and_per_symbol_are_the_servers(
+    browser: Any, service: Service, width: int
+) -> None:
+    if not all_trips(service):
+        round_trips(service, 2)
+    page = open_page(browser, service, width, 900)
+    problems = Problems()
+    problems.watch(page)
+    page.goto(service.url + "/")
+    wait_ready(page)
+    page.locator("#results").scroll_into_view_if_needed()
+    for period in ("day", "week", "month"):
+        page.click("#results-tabs [data-tab='periods']")
+        page.select_option("#periods-kind", period)
+        doc = httpx.get(f"{service.url}/performance/periods?period={period}", timeout=10).json()
+        newest = max(r["start_ms"] for r in doc["periods"])
+        for row in (r for r in doc["periods"] if r["start_ms"] == newest):
+            cell = page.locator(f"[data-testid='period-{row['label']}-{row['variant']}']")
+            page.wait_for_function(
+                "([sel, v]) => { const el = document.querySelector(sel);"
+                " return el && Number(el.textContent.replace('+', '')) === v; }",
+                arg=[
+                    f"[data-testid='period-{row['label']}-{row['variant']}']",
+                    float(Decimal(row["realized_pnl"]).quantize(Decimal("0.01"))),
+                ],
+                timeout=10_000,
+            )  # fills meanwhile change it; it settles on the server's figure
+            assert cell.count() == 1
+    page.click("#results-tabs [data-tab='symbols']")
+    perf = httpx.get(service.url + "/performance", timeout=10).json()
+    expected = sum(len(v["symbols"]) for v in perf["variants"])
+    page.wait_for_selector(f"#results[data-symbols='{expected}']")
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= width
+    shot(page, f"results-periods-{width}.png")
+    page.context.close()
+    assert problems.items == []
