@@ -25,6 +25,7 @@ from api.ws_ops import ClientOp, reply_to, subscription
 from core.hub import (
     ERROR,
     EVENT_KINDS,
+    LOG,
     ORDER,
     PERFORMANCE,
     POSITION,
@@ -148,6 +149,9 @@ def snapshot_data(service: Service, cache: CandleJsonCache, sub: Subscriber) -> 
         "signals": [signal_data(s) for s in service.signals.query(limit=50)],
         "health": health_data(service.health()),
         "performance": performance_out(service.performance.report()).model_dump(),
+        # The newest WARNING and ERROR lines, for a client that gave the token (null: none is
+        # configured, so none is sent: set API_TOKEN to see them here).
+        "logs": list(service.log_feed.lines) if LOG in sub.kinds else None,
     }
 
 
@@ -251,6 +255,8 @@ async def serve(
     settings = service.settings
     await send({"type": "websocket.accept"})
     sub = service.hub.subscribe(maxsize=settings.ws_client_queue)
+    if settings.api_token is not None:  # the guard checked it: the service's log lines too
+        sub.kinds |= {LOG}
     conn = WsClient(receive, send, service, sub, frames)
     service.metrics.ws_clients.inc()
     tasks: list[asyncio.Task[Any]] = []

@@ -23,6 +23,9 @@ POSITION = "position"
 STATUS = "status"
 ERROR = "error"
 PERFORMANCE = "performance"
+# The service's WARNING and ERROR lines (service.log_feed): not a channel a client can ask for;
+# /ws adds it for clients that gave the API token.
+LOG = "log"
 EVENT_KINDS = frozenset(
     {CANDLE, CANDLE_UPDATE, TICK, SIGNAL, ORDER, TRADE, POSITION, STATUS, ERROR, PERFORMANCE}
 )

@@ -33,6 +33,8 @@ from service.components import Components, EventRecorder, apply_rules
 from service.controls import VariantControls
 from service.errors import ConflictError, NotFoundError
 from service.health import HealthReport
+from service.log_feed import LogFeed
+from service.logs import Scrubber, secrets_of
 from service.performance import LivePerformance
 from service.status import ServiceStatus
 from strategy.models import SignalRaised
@@ -114,6 +116,8 @@ class Service:
             self.executor.accounts, hub=self.hub, clock=clock, lot=self.executor.lot,
         )  # fmt: skip
         self.executor.add_fill_listener(self.performance.on_fill)
+        # WARNING and ERROR lines for the dashboard's log view (sent to token holders only).
+        self.log_feed = LogFeed(self.hub, clock, Scrubber(secrets_of(settings)))
         self.status.register_metric_sources(
             self.aggregator, None if self.executor.stops is None else self.executor.stops.counts
         )
@@ -122,6 +126,7 @@ class Service:
 
     async def start(self) -> None:
         self.status.mark_started()
+        self.log_feed.install()
         if self.mode == "paper":
             log.warning(
                 "PAPER MODE: no BINANCE_API_KEY/BINANCE_API_SECRET set; market data comes from %s,"
@@ -190,6 +195,7 @@ class Service:
         if self.recorder is not None:
             await _quietly(self.recorder.stop(), "recorder")
         await _quietly(self.client.close_connection(), "exchange client")
+        self.log_feed.remove()
 
     async def _connect(self) -> None:
         """exchangeInfo, server time and warm-up, retried with capped jittered backoff; then

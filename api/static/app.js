@@ -4,6 +4,7 @@ import * as L from "./logic.js";
 import { createAbPanel } from "./abpanel.js";
 import { ViewFeed } from "./viewfeed.js";
 import { labelCells } from "./views/dom.js";
+import { createLogView } from "./views/logview.js";
 import { createResults } from "./views/results.js";
 import { createVariantEditor } from "./views/variantedit.js";
 
@@ -444,6 +445,9 @@ function handle(msg) {
     case "error":
       toast(`Error: ${detailText(d?.detail ?? d?.message ?? d)}`, "error");
       break;
+    case "log":
+      state.logs?.line(d);
+      break;
     default:
       break;
   }
@@ -467,6 +471,7 @@ function applySnapshot(d) {
     state.performance = d.performance;
     state.ab?.performance(d.performance);
   }
+  state.logs?.snapshot(d.logs);
   markDirty("all");
 }
 
@@ -1246,6 +1251,7 @@ async function main() {
   });
   await state.ab.refresh();
   state.results = createResults({ api, apiPage, esc, state, toast });
+  state.logs = createLogView({ esc, state });
   state.results.variants(state.variants.map((v) => v.name));
   state.results.load();
   connect();

@@ -8,6 +8,7 @@ import asyncio
 import base64
 import gc
 import json
+import logging
 import os
 import socket
 from collections.abc import AsyncIterator
@@ -228,3 +229,44 @@ async def test_an_odd_order_record_is_sent_as_published_and_nothing_breaks(
         assert odd["data"] == {"type": "filled", "quantity": "x"}
         service.hub.publish(Event(SIGNAL, {"n": 1}, "BTCUSDT"))
         assert (await recv_type(ws, "signal"))["seq"] == odd["seq"] + 1
+
+
+async def test_log_lines_go_only_to_clients_that_gave_the_token(tmp_path: Path) -> None:
+    secret = "sk-" + "9f" * 16
+    cfg = support.settings(
+        tmp_path, api_token=TOKEN, binance_api_key=secret, binance_api_secret="s" * 64
+    )
+    service = quiet_service(cfg)
+    async with support.live_server(service) as address:
+        url = f"ws://{address}/ws?token={TOKEN}"
+        async with connect(url) as ws:
+            snap = await recv(ws)
+            assert isinstance(snap["data"]["logs"], list)
+            # A WARNING anywhere in the service (here one that holds the API key): a `log`
+            # event, scrubbed like the log file.
+            logging.getLogger("execution.test").warning("refused with key %s, retrying", secret)
+            msg = await recv_type(ws, "log")
+            line = msg["data"]
+            assert line["level"] == "WARNING" and line["logger"] == "execution.test"
+            assert "refused with key" in line["message"] and secret not in json.dumps(msg)
+            logging.getLogger("execution.test").info("an INFO line is not sent")
+        async with connect(url) as ws:  # a page that connects later gets the newest lines
+            snap = await recv(ws)
+            assert any("refused with key" in x["message"] for x in snap["data"]["logs"])
+            assert not any("INFO line" in x["message"] for x in snap["data"]["logs"])
+            await ws.send(json.dumps({"op": "unsubscribe", "channels": ["log"]}))
+            reply = await recv_type(ws, "error")
+            assert "channels.0" in reply["data"]["detail"]  # not a channel a client picks
+            assert "'log'" not in reply["data"]["detail"]
+    # Without API_TOKEN nobody has a token: no log line goes to any page.
+    open_service = quiet_service(support.settings(tmp_path / "open"))
+    async with (
+        support.live_server(open_service) as address,
+        connect(f"ws://{address}/ws") as ws,
+    ):
+        snap = await recv(ws)
+        assert snap["data"]["logs"] is None
+        assert "log" not in snap["data"]["subscription"]["channels"]
+        logging.getLogger("execution.test").warning("not for an open page")
+        with pytest.raises(TimeoutError):
+            await recv_type(ws, "log", timeout=1.5)

@@ -122,3 +122,26 @@ def test_pnl_per_period_and_per_symbol_are_the_servers(
     shot(page, f"results-periods-{width}.png")
     page.context.close()
     assert problems.items == []
+
+
+def test_the_log_view_shows_the_services_warnings_as_they_happen(
+    browser: Any, service: Service
+) -> None:
+    page = open_page(browser, service, 390, 844, is_mobile=True, has_touch=True)
+    problems = Problems()
+    problems.watch(page)
+    page.goto(service.url + "/")
+    wait_ready(page)
+    page.wait_for_selector("#logs[data-lines]")
+    r = httpx.post(service.url + "/variants/B/pause", json={}, headers=AUTH, timeout=10)
+    assert r.status_code == 200, r.text
+    try:
+        line = page.locator("#log-lines li", has_text="variant B is paused")
+        line.first.wait_for(timeout=10_000)
+        assert "WARNING" in line.first.inner_text()
+        assert TOKEN not in page.inner_text("#logs")
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
+    finally:
+        httpx.post(service.url + "/variants/B/resume", json={}, headers=AUTH, timeout=10)
+    page.context.close()
+    assert problems.items == []

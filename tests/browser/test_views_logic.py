@@ -110,3 +110,22 @@ def test_periods_become_rows_newest_first_with_the_largest_move_as_scale() -> No
         ],
         "most": 3.5,
     }
+
+
+def test_log_lines_merge_newest_first_once_each() -> None:
+    old = [
+        {"time_ms": 2, "logger": "a", "message": "two"},
+        {"time_ms": 1, "logger": "a", "message": "one"},
+    ]
+    added = [
+        {"time_ms": 2, "logger": "a", "message": "two"},  # seen (a snapshot after events)
+        {"time_ms": 3, "logger": "b", "message": "three"},
+    ]
+    out = run_js(
+        "logview.js", "return M.mergeLines(data.old, data.added, 3);", {"old": old, "added": added}
+    )
+    assert isinstance(out, list) and [x["message"] for x in out] == ["three", "two", "one"]
+    capped = run_js(
+        "logview.js", "return M.mergeLines(data.old, data.added, 2);", {"old": old, "added": added}
+    )
+    assert isinstance(capped, list) and [x["message"] for x in capped] == ["three", "two"]
