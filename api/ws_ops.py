@@ -28,6 +28,7 @@ Channel = Literal[
     "status",
     "error",
     "performance",
+    "notice",
 ]
 Symbol = Annotated[str, StringConstraints(min_length=1, max_length=20)]
 Interval = Annotated[str, StringConstraints(min_length=1, max_length=8)]

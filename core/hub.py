@@ -23,11 +23,24 @@ POSITION = "position"
 STATUS = "status"
 ERROR = "error"
 PERFORMANCE = "performance"
+NOTICE = "notice"  # a notification's event for the page's toasts (service.notices)
 # The service's WARNING and ERROR lines (service.log_feed): not a channel a client can ask for;
 # /ws adds it for clients that gave the API token.
 LOG = "log"
 EVENT_KINDS = frozenset(
-    {CANDLE, CANDLE_UPDATE, TICK, SIGNAL, ORDER, TRADE, POSITION, STATUS, ERROR, PERFORMANCE}
+    {
+        CANDLE,
+        CANDLE_UPDATE,
+        TICK,
+        SIGNAL,
+        ORDER,
+        TRADE,
+        POSITION,
+        STATUS,
+        ERROR,
+        PERFORMANCE,
+        NOTICE,
+    }
 )
 
 

@@ -82,6 +82,9 @@ class Ledger(Protocol):
 
     async def start(self) -> None: ...
 
+    def on_committed(self, listener: Callable[[list[tuple[int, Entry]]], None]) -> None:
+        """`listener` gets each batch of entries once committed (from the writer's thread)."""
+
     async def stop(self) -> None: ...
 
     async def append(self, record: Entry) -> None: ...

@@ -21,6 +21,7 @@ from aggregation.warmup import warm_up_from_rest
 from config import Settings
 from core.clock import MINUTE_MS, Clock
 from core.errors import FatalError
+from core.events import parse_levels
 from core.tasks import TaskOwner
 from execution.codec import SignalNote
 from execution.exchange_check import check_account
@@ -34,6 +35,7 @@ from service.controls import VariantControls
 from service.errors import ConflictError, NotFoundError
 from service.health import HealthReport
 from service.log_feed import LogFeed
+from service.notices import NoticeFeed
 from service.logs import Scrubber, secrets_of
 from service.performance import LivePerformance
 from service.status import ServiceStatus
@@ -116,6 +118,9 @@ class Service:
             self.executor.accounts, hub=self.hub, clock=clock, lot=self.executor.lot,
         )  # fmt: skip
         self.executor.add_fill_listener(self.performance.on_fill)
+        # The page's toasts: the notifications' events of each committed ledger entry.
+        self.notices = NoticeFeed(self.hub, parse_levels(settings.notify_events))
+        self.ledger.on_committed(self.notices.committed)
         # WARNING and ERROR lines for the dashboard's log view (sent to token holders only).
         self.log_feed = LogFeed(self.hub, clock, Scrubber(secrets_of(settings)))
         self.status.register_metric_sources(
@@ -127,6 +132,7 @@ class Service:
     async def start(self) -> None:
         self.status.mark_started()
         self.log_feed.install()
+        self.notices.attach()
         if self.mode == "paper":
             log.warning(
                 "PAPER MODE: no BINANCE_API_KEY/BINANCE_API_SECRET set; market data comes from %s,"
@@ -196,6 +202,7 @@ class Service:
             await _quietly(self.recorder.stop(), "recorder")
         await _quietly(self.client.close_connection(), "exchange client")
         self.log_feed.remove()
+        self.notices.detach()
 
     async def _connect(self) -> None:
         """exchangeInfo, server time and warm-up, retried with capped jittered backoff; then

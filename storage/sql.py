@@ -109,8 +109,9 @@ class SqlLedger:
         self._seq = 0
         self._writer = Writer(db, outbox)
         self._commit: GroupCommit[tuple[int, Entry]] = GroupCommit(
-            self._writer, "ledger-writer", after=self._writer.project
+            self._writer, "ledger-writer", after=self._after_commit
         )
+        self._committed: list[Callable[[list[tuple[int, Entry]]], None]] = []
         self._every = checkpoint_every
         self._make_state: Callable[[], TradingState] | None = None
         self._checkpoint_seq = 0
@@ -119,6 +120,19 @@ class SqlLedger:
     @property
     def name(self) -> str:
         return self.db.name
+
+    def on_committed(self, listener: Callable[[list[tuple[int, Entry]]], None]) -> None:
+        """Call `listener` with each batch of entries once it is committed: in the writer's
+        thread, after the order has gone on (it must not block; it hands over and returns)."""
+        self._committed.append(listener)
+
+    def _after_commit(self, numbered: list[tuple[int, Entry]]) -> None:
+        self._writer.project(numbered)
+        for listener in self._committed:
+            try:
+                listener(numbered)
+            except Exception as exc:  # a listener's fault is its own, never the ledger's
+                log.warning("a listener of committed entries failed: %r", exc)
 
     @property
     def failure(self) -> str | None:

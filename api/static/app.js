@@ -405,27 +405,15 @@ function handle(msg) {
     case "signal":
       state.signals.push(d);
       if (state.signals.length > 2000) state.signals.splice(0, 1000);
-      if (d.reason === "stop_loss") {
-        toast(`Stop-loss ${d.variant} ${d.symbol} at ${L.fmt(d.price, L.priceDigits(d.price))}`, "stop");
-      }
       markDirty("signals", "variants");
       break;
-    case "order": {
-      const status = String(d.type ?? d.status ?? "").toLowerCase();
-      if (status === "rejected" || status === "abandoned") {
-        toast(`Order ${status}: ${d.variant ?? ""} ${d.side ?? ""} ${d.quantity ?? ""} ${
-          d.symbol ?? ""} — ${d.error ?? d.code ?? d.reason ?? ""}`, "reject",
-        rejectKey(d.variant, d.symbol, d.side));
-      }
-      break;
-    }
     case "trade":
       upsertBy(state.trades, d, tradeKey);
       queueResults();
-      fillToast(`${d.variant} ${d.side} ${L.tradeQty(d)} ${d.symbol} @ ${
-        L.fmt(L.tradePrice(d), L.priceDigits(L.tradePrice(d)))}${
-        d.reason === "stop_loss" ? " (stop-loss)" : ""}`);
       markDirty("trades", "chart-markers", "kpi");
+      break;
+    case "notice":
+      noticeToast(d);
       break;
     case "position":
       upsertBy(state.positions, d, positionKey);
@@ -958,6 +946,18 @@ const recentKeys = new Map(); // dedupe key -> time shown
 
 const rejectKey = (variant, symbol, side) => `reject:${variant}:${symbol}:${side}`;
 
+/** Orders this page sent in the last ASKED_MS: their fills are always answered with a toast. */
+const ASKED_MS = 15_000;
+const asked = new Map(); // variant:symbol:side -> until (ms)
+function asking(variant, symbol, side) { asked.set(`${variant}:${symbol}:${side}`, Date.now() + ASKED_MS); }
+function askedHere(d) {
+  const key = `${d.variant}:${d.symbol}:${d.side}`;
+  const until = asked.get(key);
+  if (until === undefined) return false;
+  asked.delete(key);
+  return until >= Date.now();
+}
+
 function toastCap() { return window.innerWidth <= 640 ? 2 : 3; }
 
 function toast(text, kind = "info", key = null) {
@@ -986,12 +986,26 @@ function expire(el, ms) {
 }
 
 /**
+ * A notification's event (the /ws `notice`: what webhooks and Telegram get, in the same words):
+ * fills share the fill toast, a rejection is said once (the form's reply may have said it).
+ */
+function noticeToast(n) {
+  const d = n.data ?? {};
+  if (n.type === "fill") fillToast(n.text, d.reason === "stop_loss", askedHere(d));
+  else if (n.type === "rejected") toast(n.text, "reject", rejectKey(d.variant, d.symbol, d.side));
+  else if (n.type === "reset") toast(n.text, "error");
+  else toast(n.text, "info");
+}
+
+/**
  * A fill: a new toast, or one more line in the fill toast still showing. A fill toast lives
  * FILL_TOAST_MS from its first fill whatever follows (steady trading never keeps one up), and
- * fills in the FILL_QUIET_MS after it raise none: the trades table lists them all.
+ * the strategy's fills in the FILL_QUIET_MS after it raise none (the trades table lists them
+ * all); a person's own order (reason manual) and a stop-loss exit are always said.
  */
 let fillQuietUntil = 0;
-function fillToast(line) {
+function fillToast(line, stop = false, asked = false) {
+  if (stop) { toast(line, "stop"); return; } // a stop-loss exit: its own toast, never grouped
   const last = $("toasts").querySelector(".toast.fill");
   if (last && last.fills) {
     last.fills.push(line);
@@ -1001,8 +1015,8 @@ function fillToast(line) {
     placeToasts();
     return;
   }
-  if (Date.now() < fillQuietUntil) return;
-  const el = toast(`Filled: ${line}`, "fill");
+  if (Date.now() < fillQuietUntil && !asked) return; // a person's own order is always answered
+  const el = toast(line, "fill");
   el.fills = [line];
   expire(el, FILL_TOAST_MS);
   fillQuietUntil = Date.now() + FILL_TOAST_MS + FILL_QUIET_MS;
@@ -1121,6 +1135,7 @@ function wireControls() {
     if (!btn) return;
     const { variant, symbol } = btn.dataset;
     btn.disabled = true;
+    asking(variant, symbol, "SELL");
     try {
       const out = await api(`/positions/${encodeURIComponent(variant)}/${encodeURIComponent(symbol)}/close`,
         { method: "POST" });
@@ -1145,6 +1160,7 @@ function wireControls() {
     $("order-status").textContent = "";
     if (problem) return;
     $("order-submit").disabled = true;
+    asking(order.variant, order.symbol, order.side);
     try {
       const out = await api("/orders", { method: "POST", body: order });
       // The fill itself is announced by the live `trade` event; the form says what was sent.

@@ -140,10 +140,9 @@ export function fillLines(fills, most = 2) {
   for (const t of fills) {
     const key = `${t.variant}|${t.side}`;
     const g = groups.get(key);
-    if (g) g.count += 1;
-    else groups.set(key, { variant: t.variant, side: t.side, count: 1, fill: null });
+    if (g) { g.count += 1; g.fill = null; } else groups.set(key, { variant: t.variant, side: t.side, count: 1, fill: t });
   }
-  return [...groups.values()];
+  return [...groups.values()]; // a group of one keeps its fill (quantity and price shown)
 }
 
 /** Signals filtered by symbol, variant and action ("" means any). */

@@ -206,7 +206,7 @@ def test_variant_cards_signals_trades_and_close_button(browser, service):
     a_btc = next(p for p in positions if p["variant"] == "A" and p["symbol"] == "BTCUSDT")
     if not a_btc["is_open"]:  # unless the strategy bought again since
         page.wait_for_selector("#positions-table tbody tr[data-key='A/BTCUSDT']", state="detached")
-    page.wait_for_selector(".toast.fill:has-text('SELL')")  # the close's fill, announced live
+    page.wait_for_selector(".toast.fill:has-text('A sold')")  # the close's fill, announced live
     page.evaluate("window.scrollTo(0, 0)")
     shot(page, "dashboard-1440.png")
     assert problems.items == []

@@ -170,7 +170,7 @@ def test_markers_of_a_busy_bar_are_one_per_variant_and_side_with_a_count():
     got = run_js(
         "return [L.tradeMarkers(data, 'BTCUSDT', 60, {A: 'blue', B: 'pink'}).map("
         "(m) => [m.time, m.shape, m.text]), L.fillLines(data.slice(0, 2)).map((l) => l.count),"
-        " L.fillLines(data.slice(0, 6)).map((l) => [l.variant, l.side, l.count, l.fill])];",
+        " L.fillLines(data.slice(0, 6)).map((l) => [l.variant, l.side, l.count, l.fill?.side])];",
         fills,
     )
     assert got == [
@@ -181,7 +181,7 @@ def test_markers_of_a_busy_bar_are_one_per_variant_and_side_with_a_count():
             [7200, "arrowUp", "A"],
         ],
         [1, 1],  # two fills: each its own line (with quantity and price)
-        [["A", "BUY", 3, None], ["A", "SELL", 2, None], ["B", "BUY", 1, None]],
+        [["A", "BUY", 3, None], ["A", "SELL", 2, None], ["B", "BUY", 1, "BUY"]],  # one: its fill
     ]
 
 

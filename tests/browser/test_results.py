@@ -6,6 +6,7 @@ and /performance), with no console error and no sideways scroll."""
 from __future__ import annotations
 
 import csv
+import json
 import io
 from decimal import Decimal
 from typing import Any
@@ -141,6 +142,39 @@ def test_the_log_view_shows_the_services_warnings_as_they_happen(
         assert "WARNING" in line.first.inner_text()
         assert TOKEN not in page.inner_text("#logs")
         assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
+    finally:
+        httpx.post(service.url + "/variants/B/resume", json={}, headers=AUTH, timeout=10)
+    page.context.close()
+    assert problems.items == []
+
+
+def test_toasts_are_the_notifications_events_in_their_words(browser: Any, service: Service) -> None:
+    page = open_page(browser, service, 1440, 900)
+    problems = Problems()
+    problems.watch(page)
+    notices: list[dict[str, Any]] = []
+
+    def watch(ws: Any) -> None:
+        def frame(payload: Any) -> None:
+            message = json.loads(payload)
+            if message.get("type") == "notice":
+                notices.append(message["data"])
+
+        ws.on("framereceived", frame)
+
+    page.on("websocket", watch)
+    page.goto(service.url + "/")
+    wait_ready(page)
+    r = httpx.post(
+        service.url + "/variants/B/pause", json={"reason": "toast check"}, headers=AUTH, timeout=10
+    )
+    assert r.status_code == 200, r.text
+    try:
+        page.wait_for_selector(".toast:has-text('variant B pause')")
+        said = [n for n in notices if n["type"] == "variant" and n["data"]["variant"] == "B"]
+        assert said and said[-1]["id"].startswith("variant-")  # the outbox's event id
+        assert said[-1]["text"] == "variant B pause: toast check"  # Telegram's words
+        assert page.locator(".toast", has_text=said[-1]["text"]).count() == 1
     finally:
         httpx.post(service.url + "/variants/B/resume", json={}, headers=AUTH, timeout=10)
     page.context.close()
