@@ -35,8 +35,8 @@ from service.controls import VariantControls
 from service.errors import ConflictError, NotFoundError
 from service.health import HealthReport
 from service.log_feed import LogFeed
-from service.notices import NoticeFeed
 from service.logs import Scrubber, secrets_of
+from service.notices import NoticeFeed
 from service.performance import LivePerformance
 from service.status import ServiceStatus
 from strategy.models import SignalRaised

@@ -6,8 +6,8 @@ and /performance), with no console error and no sideways scroll."""
 from __future__ import annotations
 
 import csv
-import json
 import io
+import json
 from decimal import Decimal
 from typing import Any
 
