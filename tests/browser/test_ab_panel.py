@@ -301,9 +301,9 @@ def test_the_equity_chart_shows_the_whole_run_and_tells_a_from_b(
 ) -> None:
     # More marks than a phone-wide chart shows at the library's default bar spacing (~50).
     wait_until(
-        lambda: len(service.get("/performance/equity?variant=A&limit=10000")["points"]) >= 90,
+        lambda: len(service.get("/performance/equity?variant=A&limit=10000")["points"]) >= 75,
         timeout=120,
-        what="90 equity marks of A",
+        what="75 equity marks of A",
     )
     page = open_page(browser, service, 390, 844, is_mobile=True, has_touch=True)
     problems = Problems()
@@ -319,7 +319,7 @@ def test_the_equity_chart_shows_the_whole_run_and_tells_a_from_b(
                  looks: ["A", "B"].map((n) => [e.series[n].options().lineStyle,
                                                e.series[n].options().lineWidth]) }; }"""
     )
-    assert shown["points"] >= 90, shown
+    assert shown["points"] >= 60, shown  # one row per second: marks of a second are one
     assert shown["from"] <= 0.5 and shown["to"] >= shown["points"] - 1.5, shown  # all of it
     assert shown["looks"] == [[0, 3], [2, 2]], shown  # A solid and wide, B dashed
     page.click("#equity-range button[data-range='6h']")
