@@ -168,13 +168,20 @@ class Service:
         if notifier is not None:
             notifier.on_expired = self._notification_expired
             self._tasks.spawn(notifier.run(), "notifier")
-            if notifier.policy is not None:
-                from core.events import parse_daily
-                from service.notable import Notables
+        from core.events import parse_daily
+        from service.notable import Notables
 
-                daily_at = parse_daily(self.settings.notify_daily_utc)
-                notables = Notables(self, notifier.db, notifier.policy, self.clock, daily_at)
-                self._tasks.spawn(notables.run(), "notables")
+        # Health, halts and the daily summary: to the outbox when a channel is configured, and
+        # always to the page's toasts.
+        daily_at = parse_daily(self.settings.notify_daily_utc)
+        notables = Notables(
+            self,
+            None if notifier is None else notifier.db,
+            None if notifier is None else notifier.policy,
+            self.clock,
+            daily_at,
+        )
+        self._tasks.spawn(notables.run(), "notables")
 
     def _notification_expired(self, channel: str, total: int) -> None:
         """An event expired undelivered: counted in /metrics, named in /health's notices."""

@@ -1,6 +1,8 @@
-"""Events no ledger entry causes, written to the outbox by a task of their own: health
-degraded and recovered, and the daily summary per variant at NOTIFY_DAILY_UTC (on the
-service's clock, so a simulated day has its summary too).
+"""Events no ledger entry causes, written to the outbox by a task of their own (when a channel
+is configured) and shown as the page's toasts (/ws `notice`): health degraded and recovered, a
+variant halted (by its risk limits or the service) and back, and the daily summary per variant
+at NOTIFY_DAILY_UTC (on the service's clock, so a simulated day has its summary too). A pause
+or resume by a person is a ledger entry (a `control`): its event comes from the ledger.
 
 Health speaks only of changes between `ok` and `degraded` once the service has been `ok`
 (the start, with its feeds connecting, is not news), with the reasons. The daily summary's
@@ -15,6 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from core.clock import Clock
+from execution.variant_state import VariantState
 from storage import outbox
 from storage.database import Database
 from storage.outbox import Event, OutboxPolicy
@@ -35,9 +38,37 @@ def next_boundary(now_ms: int, at_minute: int) -> int:
     return moment if moment >= now_ms else moment + DAY_MS
 
 
+def halt_events(
+    before: dict[str, tuple[str, str | None]], now: list[VariantState], now_ms: int
+) -> list[Event]:
+    """A `variant` event for each variant that became halted or stopped being halted since
+    `before` (variant -> (state, reason)); `before` is updated. A variant seen the first time
+    is not news (the start)."""
+    events: list[Event] = []
+    for v in now:
+        state, reason = v.state.value, v.reason
+        was = before.get(v.variant)
+        before[v.variant] = (state, reason)
+        if was is None or (was[0] == "halted") == (state == "halted"):
+            continue
+        action = "halted" if state == "halted" else "resumed"
+        why = reason if state == "halted" else f"no longer halted ({was[1]})"
+        events.append(Event(
+            f"variant-{v.variant}-{action}-{now_ms}", "variant", now_ms,
+            {"variant": v.variant, "action": action, "reason": why, "stop_loss": None,
+             "parameters": {}},
+        ))  # fmt: skip
+    return events
+
+
 class Notables:
     def __init__(
-        self, service: Service, db: Database, policy: OutboxPolicy, clock: Clock, daily_at: int
+        self,
+        service: Service,
+        db: Database | None,
+        policy: OutboxPolicy | None,
+        clock: Clock,
+        daily_at: int,
     ) -> None:
         self._service = service
         self._db = db
@@ -49,10 +80,12 @@ class Notables:
         last: str | None = None
         seen_ok = False
         due = next_boundary(self._clock.now_ms(), self._daily_at)
+        states: dict[str, tuple[str, str | None]] = {}
         while True:
             events: list[Event] = []
             report = self._service.health()
             now = self._clock.now_ms()
+            events += halt_events(states, list(report.variants), now)
             if report.status != last and seen_ok:
                 data = {"status": report.status, "reasons": list(report.reasons)}
                 events.append(Event(f"health-{now}", "health", now, data))
@@ -62,7 +95,9 @@ class Notables:
                 events.append(self.daily(due))
                 due = next_boundary(now + 1, self._daily_at)
             if events:
-                rows = self._policy.event_rows(events)
+                self._service.notices.events(events)  # the page's toasts
+            rows = self._policy.event_rows(events) if events and self._policy is not None else []
+            if rows and self._db is not None:
                 try:
                     await asyncio.to_thread(self._add, rows)
                 except Exception as exc:  # the database is lost: /health says so already
@@ -70,6 +105,7 @@ class Notables:
             await asyncio.sleep(CHECK_S)
 
     def _add(self, rows: list[dict[str, Any]]) -> None:
+        assert self._db is not None
         with self._db.engine.connect() as conn:
             outbox.add(conn, rows)
 

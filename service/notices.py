@@ -16,13 +16,19 @@ from typing import Any
 from core.hub import NOTICE, Event, Hub
 from execution.codec import Entry
 from service.notifier import text_of
+from storage.outbox import Event as OutboxEvent
 from storage.outbox import events_of
 
 
 def notice_data(seq: int, entry: Entry, levels: dict[str, str]) -> list[dict[str, Any]]:
     """The notices entry `seq` causes: the notification's body plus its `text`."""
+    return notices_of(events_of(seq, entry), levels)
+
+
+def notices_of(events: list[OutboxEvent], levels: dict[str, str]) -> list[dict[str, Any]]:
+    """Each event's notification body plus its `text`, unless its kind is off."""
     out = []
-    for event in events_of(seq, entry):
+    for event in events:
         level = levels.get(event.kind, "on")
         if level == "off":
             continue
@@ -53,6 +59,10 @@ class NoticeFeed:
         notices = [n for seq, entry in numbered for n in notice_data(seq, entry, self._levels)]
         if notices:
             loop.call_soon_threadsafe(self._publish, notices)
+
+    def events(self, events: list[OutboxEvent]) -> None:
+        """Events no entry causes (service.notable), from the loop: published at once."""
+        self._publish(notices_of(events, self._levels))
 
     def _publish(self, notices: list[dict[str, Any]]) -> None:
         for data in notices:
