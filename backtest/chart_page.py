@@ -24,12 +24,25 @@ CDN = "https://unpkg.com/lightweight-charts@5.2.1/dist/lightweight-charts.standa
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 MAX_MARKER_BARS = 300  # markers are grouped into at most this many time buckets per chart
 
-CSS = """
+# The reports' page: readable at 390 px, tables scroll sideways, figures in tabular digits.
+PAGE_CSS = """
+body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1300px;padding:12px;color:#222}
+h1{font-size:1.3em}h2{font-size:1.1em;margin-top:1.4em}
+.scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}
+table{border-collapse:collapse;font-variant-numeric:tabular-nums}
+th,td{padding:3px 8px;border-bottom:1px solid #e3e3e3;text-align:right;white-space:nowrap}
+th:first-child,td:first-child{text-align:left}
+.note{color:#666;font-size:.9em}
+"""
+CSS = (
+    PAGE_CSS
+    + """
 .lwc-wrap{margin:6px 0 18px}.lwc{width:100%;height:var(--h,320px)}
 .lwc-readout{font:12px/1.4 ui-monospace,monospace;min-height:1.4em;color:#333;
   white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .lwc-legend span{display:inline-block;margin-right:1em}
 """
+)
 
 
 @dataclass

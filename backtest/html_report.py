@@ -20,15 +20,7 @@ from backtest.metrics import PriceSeries, RoundTrip, equity_curve
 
 MAX_POINTS = 800  # buckets; each gives its min and max
 
-STYLE = """
-body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1300px;padding:12px;color:#222}
-h1{font-size:1.3em}h2{font-size:1.1em;margin-top:1.4em}
-.scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}
-table{border-collapse:collapse;font-variant-numeric:tabular-nums}
-th,td{padding:3px 8px;border-bottom:1px solid #e3e3e3;text-align:right;white-space:nowrap}
-th:first-child,td:first-child,th:nth-child(2),td:nth-child(2){text-align:left}
-.note{color:#666;font-size:.9em}
-"""
+STYLE = "th:nth-child(2),td:nth-child(2){text-align:left}"
 
 
 def _downsample(times: Sequence[int], values: Sequence[float]) -> list[tuple[int, float]]:

@@ -19,16 +19,7 @@ from backtest.chart_page import CSS, Line, chart, line_style, scripts
 from optimize.scoring import WORST, score
 
 TOP = 15
-STYLE = """
-body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:12px;color:#222}
-h1{font-size:1.3em}h2{font-size:1.1em;margin-top:1.6em}
-.scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}
-table{border-collapse:collapse;font-variant-numeric:tabular-nums}
-th,td{padding:3px 8px;border-bottom:1px solid #e3e3e3;text-align:right;white-space:nowrap}
-th:first-child,td:first-child{text-align:left}
-.heat td{border:1px solid #fff;text-align:center;min-width:3.2em}
-.note{color:#666;font-size:.9em}
-"""
+STYLE = ".heat td{border:1px solid #fff;text-align:center;min-width:3.2em}"
 
 
 def _e(value: object) -> str:

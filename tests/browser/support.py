@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 from dataclasses import dataclass, field
@@ -104,3 +105,35 @@ def buy_through_form(page: Any, variant: str, symbol: str) -> dict[str, Any]:
     assert order_info.value.status == 200, order_info.value.text()
     result: dict[str, Any] = order_info.value.json()
     return result
+
+
+NODE = shutil.which("node")
+
+
+def run_module(module: Path, body: str, data: object = None) -> object:
+    """`body` run by node with the page's ES module `module` imported as `M` and `data` bound;
+    what it returns, through JSON."""
+    script = (
+        f"import * as M from {json.dumps(module.as_uri())};\n"
+        f"const data = {json.dumps(data)};\n"
+        f"process.stdout.write(JSON.stringify((() => {{ {body} }})()));\n"
+    )
+    assert NODE is not None
+    done = subprocess.run(
+        [NODE, "--input-type=module", "-e", script],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def open_ready(browser: Any, service: Service, width: int, height: int) -> tuple[Any, Problems]:
+    """A page of the service at `width` (a phone below 500 px), ready, with its problems
+    watched."""
+    phone = width < 500
+    page = open_page(browser, service, width, height, is_mobile=phone, has_touch=phone)
+    problems = Problems()
+    problems.watch(page)
+    page.goto(service.url + "/")
+    wait_ready(page)
+    return page, problems

@@ -28,6 +28,7 @@ from tests.browser.support import (
     Service,
     free_port,
     open_page,
+    open_ready,
     shot,
     wait_ready,
 )
@@ -305,11 +306,7 @@ def test_the_equity_chart_shows_the_whole_run_and_tells_a_from_b(
         timeout=120,
         what="75 equity marks of A",
     )
-    page = open_page(browser, service, 390, 844, is_mobile=True, has_touch=True)
-    problems = Problems()
-    problems.watch(page)
-    page.goto(service.url + "/")
-    wait_ready(page)
+    page, problems = open_ready(browser, service, 390, 844)
     page.wait_for_selector("#ab-panel[data-curves='2']")
     page.locator("#equity-chart").scroll_into_view_if_needed()
     shown = page.evaluate(
@@ -334,11 +331,7 @@ def test_the_equity_chart_shows_the_whole_run_and_tells_a_from_b(
 def test_edit_a_variant_from_the_page_with_the_services_errors_at_the_field(
     browser: Any, service: Service
 ) -> None:
-    page = open_page(browser, service, 390, 844, is_mobile=True, has_touch=True)
-    problems = Problems()
-    problems.watch(page)
-    page.goto(service.url + "/")
-    wait_ready(page)
+    page, problems = open_ready(browser, service, 390, 844)
     before = next(v for v in service.get("/variants") if v["name"] == "A")
     params = list(before["parameters"])
     page.click("[data-testid='edit-A']")

@@ -14,7 +14,16 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.support import CHROMIUM, TOKEN, Problems, Service, open_page, shot, wait_ready
+from tests.browser.support import (
+    CHROMIUM,
+    TOKEN,
+    Problems,
+    Service,
+    open_page,
+    open_ready,
+    shot,
+    wait_ready,
+)
 
 pytestmark = [
     pytest.mark.browser,
@@ -129,11 +138,7 @@ def test_pnl_per_period_and_per_symbol_are_the_servers(
 def test_the_log_view_shows_the_services_warnings_as_they_happen(
     browser: Any, service: Service
 ) -> None:
-    page = open_page(browser, service, 390, 844, is_mobile=True, has_touch=True)
-    problems = Problems()
-    problems.watch(page)
-    page.goto(service.url + "/")
-    wait_ready(page)
+    page, problems = open_ready(browser, service, 390, 844)
     page.wait_for_selector("#logs[data-lines]")
     r = httpx.post(service.url + "/variants/B/pause", json={}, headers=AUTH, timeout=10)
     assert r.status_code == 200, r.text

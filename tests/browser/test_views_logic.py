@@ -3,31 +3,18 @@ hand-worked cases."""
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-NODE = shutil.which("node")
+from tests.browser.support import NODE, run_module
+
 VIEWS = Path(__file__).resolve().parents[2] / "api" / "static" / "views"
 pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
 
 
 def run_js(module: str, body: str, data: object = None) -> object:
-    script = (
-        f"import * as M from {json.dumps((VIEWS / module).as_uri())};\n"
-        f"const data = {json.dumps(data)};\n"
-        f"process.stdout.write(JSON.stringify((() => {{ {body} }})()));\n"
-    )
-    assert NODE is not None
-    done = subprocess.run(
-        [NODE, "--input-type=module", "-e", script],
-        capture_output=True, text=True, timeout=30, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return run_module(VIEWS / module, body, data)
 
 
 def test_percent_becomes_an_exact_fraction() -> None:
