@@ -10,6 +10,8 @@ does, so the two cannot share one namespace:
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,13 +21,17 @@ from sqlalchemy.engine import URL
 from storage.url import masked, sqlite_path
 
 SCHEMA = "optuna"
+SQLITE_BUSY_S = 30.0
 
 
 def storage_url(ledger: URL) -> tuple[URL, dict[str, Any]]:
     """(the studies' URL, SQLAlchemy engine options) for the ledger at `ledger`."""
     path = sqlite_path(ledger)
     if path is not None:
-        return ledger.set(database=str(path.with_suffix(".optuna.db"))), {}
+        # A writer waits up to 30 s for a reader (GET /optimizations, a second machine's
+        # poll) rather than failing the trial with "database is locked".
+        url = ledger.set(database=str(path.with_suffix(".optuna.db")))
+        return url, {"connect_args": {"timeout": SQLITE_BUSY_S}}
     return ledger, {"connect_args": {"options": f"-csearch_path={SCHEMA}"}}
 
 
@@ -39,6 +45,9 @@ def open_storage(ledger: URL) -> Any:
     path = sqlite_path(url)
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # WAL (kept in the file): readers never block the optimiser's writes, nor it theirs.
+        with contextlib.closing(sqlite3.connect(path, timeout=SQLITE_BUSY_S)) as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
     else:
         engine = create_engine(url)
         try:
