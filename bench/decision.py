@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import random
 import statistics
@@ -173,27 +174,34 @@ async def bench_paper(
     return handed, full
 
 
-async def bench_hanging_webhook(n: int, rules: Any, tmp: Path) -> None:
-    """The paper path with notifications on, to a webhook receiver on loopback that never
-    answers (each request waits for the notifier's timeout): the outbox rows are written in
-    the entries' transaction and the notifier runs in the same event loop, as in the service.
-    Compared with the same run without a channel, in this process."""
+async def bench_hanging_webhook(n: int, rules: Any, tmp: Path, hang_s: float) -> None:
+    """The paper path with notifications on, to a webhook receiver on loopback that hangs for
+    `hang_s` seconds (each request waits for the notifier's timeout): the outbox rows are
+    written in the entries' transaction and the notifier runs in the same event loop, as in
+    the service. Compared with the same path without a channel, run before and after the
+    hang in this process. Then the receiver answers, and every event written while it hung
+    must arrive."""
     from aiohttp import web
 
     from config import load_settings
     from core.events import parse_levels
     from service.notifier import Notifier
+    from storage import outbox
     from storage.outbox import OutboxPolicy
 
-    async def hang(request: web.Request) -> web.Response:
-        await asyncio.sleep(3600)
+    released = asyncio.Event()
+    arrived: set[str] = set()
+
+    async def hook(request: web.Request) -> web.Response:
+        await released.wait()  # hangs until released; the notifier gives up first
+        arrived.add(request.headers["webhook-id"])
         return web.Response(status=204)
 
     app = web.Application()
-    app.router.add_post("/hook", hang)
+    app.router.add_post("/hook", hook)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", 0, shutdown_timeout=0.1)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     url = f"http://127.0.0.1:{port}/hook"
@@ -203,18 +211,50 @@ async def bench_hanging_webhook(n: int, rules: Any, tmp: Path) -> None:
         return int(time.time() * 1000)
 
     await bench_paper(max(20, n // 5), rules, tmp, label="warm-up (not compared)")
-    base_handed, _ = await bench_paper(n, rules, tmp, label="paper, no notifications")
+    began = time.monotonic()
+    base_handed, _ = await bench_paper(n, rules, tmp, label="paper, no notifications (before)")
+    rounds = max(1, math.ceil(hang_s / (time.monotonic() - began)))  # to last about hang_s
     policy = OutboxPolicy((url,), parse_levels(""), wall)
-    ledger = SqlLedger(Database.open(f"sqlite:///{tmp / 'notify.db'}", exchange=None),
-                       owns_db=True, outbox=policy)  # fmt: skip
-    notifier = Notifier(ledger.db, settings, wall)
+    db = Database.open(f"sqlite:///{tmp / 'notify.db'}", exchange=None)
+    ledger = SqlLedger(db, owns_db=False, outbox=policy)
+    notifier = Notifier(db, settings, wall)
     task = asyncio.create_task(notifier.run())
     try:
-        handed, _ = await bench_paper(n, rules, tmp, label="paper, webhook hanging", ledger=ledger)
+        began = time.monotonic()
+        handed, _ = await bench_paper(n * rounds, rules, tmp, label="paper, webhook hanging",
+                                      ledger=ledger)  # fmt: skip
+        await asyncio.sleep(max(0.0, hang_s - (time.monotonic() - began)))  # a faster machine
+        hung_s = time.monotonic() - began
+        after, _ = await bench_paper(n, rules, tmp, label="paper, no notifications (after)")
+        base_handed.extend(after)
+        with db.engine.connect() as conn:
+            written = outbox.counts(conn)
+        released.set()
+        freed = time.monotonic()
+        expected = sum(written.values())
+
+        def settled() -> dict[str, int]:
+            with db.engine.connect() as conn:
+                return outbox.counts(conn)
+
+        for _ in range(3000):  # at most 10 minutes: the notifier's backoff is 5 minutes at most
+            now = await asyncio.to_thread(settled)
+            if now[outbox.DELIVERED] + now[outbox.EXPIRED] == expected:
+                break
+            await asyncio.sleep(0.2)
+        late_s = time.monotonic() - freed
     finally:
+        released.set()
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await runner.cleanup()
+        db.close()
+    sys.stdout.write(
+        f"  the webhook hung {hung_s:.0f} s; {written[outbox.PENDING]} of {expected} events"
+        f" waiting, {written[outbox.DELIVERED]} delivered, {written[outbox.EXPIRED]} expired\n"
+        f"  after it answered again, in {late_s:.1f} s: {now[outbox.DELIVERED]} of {expected}"
+        f" delivered ({len(arrived)} distinct ids received), {now[outbox.EXPIRED]} expired\n"
+    )
     for q in (50, 99):
         ratio = pct(handed, q) / pct(base_handed, q)
         sys.stdout.write(f"  hanging webhook / none, candle -> broker p{q}: x{ratio:.2f}\n")
@@ -253,14 +293,14 @@ async def bench_simulator(n: int, tmp: Path) -> None:
     report("simulator: candle -> outcome journaled (with HTTP)", full)
 
 
-async def main(n: int, burst: int, notify: bool = False) -> None:
+async def main(n: int, burst: int, notify: bool = False, hang_s: float = 60.0) -> None:
     info = ROOT / "tests" / "data" / "binance" / "testnet-btcusdt-2026-06-15" / "symbol_info.json"
     import json
 
     rules = parse_symbol_rules(json.loads(info.read_text()))
     with tempfile.TemporaryDirectory() as d:
         if notify:
-            await bench_hanging_webhook(n, rules, Path(d))
+            await bench_hanging_webhook(n, rules, Path(d), hang_s)
             return
         await bench_paper(n, rules, Path(d))
         if burst > len(VARIANTS):
@@ -276,8 +316,10 @@ if __name__ == "__main__":
     parser.add_argument("--burst", type=int, default=16, help="variants deciding at once")
     parser.add_argument("--notify", action="store_true",
                         help="only: the paper path with and without a hanging webhook")  # fmt: skip
+    parser.add_argument("--hang", type=float, default=60.0, metavar="S",
+                        help="with --notify: how long the webhook hangs")  # fmt: skip
     args = parser.parse_args()
     sys.stdout.write(f"load average {os.getloadavg()[0]:.2f}\n")
     if not args.notify:
         strategy_throughput()
-    asyncio.run(main(args.n, args.burst, args.notify))
+    asyncio.run(main(args.n, args.burst, args.notify, args.hang))
