@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     # A JSON-lines journal imported into an empty ledger at the first start (then kept as is).
     journal_path: Path = Path("data/trades.jsonl")
+    # Backtests and optimisations started from the dashboard: one folder per job (the candles
+    # it ran on, its reports, job.json). With --simulate: data/simulated-research.
+    research_dir: Path = Path("data/research")
 
     # HTTP API (docs/security.md: what each of these protects).
     api_host: str = "127.0.0.1"

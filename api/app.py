@@ -34,8 +34,10 @@ from api.routes import (
     trades,
     variants,
 )
+from api.routes import research as research_routes
 from execution.ledger import LedgerUnavailableError
 from optimize.studies import StudyReader
+from research.jobs import ResearchJobs
 from service.container import Service
 
 log = logging.getLogger(__name__)
@@ -72,17 +74,24 @@ def server_gc() -> Iterator[None]:
         gc.unfreeze()
 
 
-def create_app(service: Service, studies: StudyReader | None = None) -> FastAPI:
+def create_app(
+    service: Service, studies: StudyReader | None = None, research: ResearchJobs | None = None
+) -> FastAPI:
     """An app serving `service`; entering its lifespan starts the service, leaving stops it.
-    `studies`: where GET /optimizations reads the optimiser's runs (none: an empty list)."""
+    `studies`: where GET /optimizations reads the optimiser's runs (none: an empty list).
+    `research`: the jobs the page starts (none: /research answers 503)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await service.start()
+        if research is not None:
+            await research.load()
         try:
             with server_gc():
                 yield
         finally:
+            if research is not None:
+                await research.close()
             await service.stop()
 
     app = FastAPI(
@@ -94,6 +103,7 @@ def create_app(service: Service, studies: StudyReader | None = None) -> FastAPI:
     app.state.service = service
     app.state.settings = service.settings
     app.state.studies = studies
+    app.state.research = research
     app.state.candle_cache = CandleJsonCache(service.settings.candle_history + 10)
     app.state.frames = ws.FrameParts()  # this app's /ws frame cache (shared by its clients)
     app.state.symbols_lock = asyncio.Lock()  # one change of the symbol set at a time
@@ -102,7 +112,7 @@ def create_app(service: Service, studies: StudyReader | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, http_error)
     for module in (
         health, symbols, candles, ticks, signals, positions, orders, trades, strategy,
-        performance, variants, optimizations,
+        performance, variants, optimizations, research_routes,
     ):  # fmt: skip
         app.include_router(module.router)
     app.include_router(metrics.router)

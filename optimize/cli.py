@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import itertools
+import json
 import logging
 import sys
 import time
@@ -75,6 +76,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, help="write the trials and the best here")
     parser.add_argument("--html", type=Path, help="write a self-contained report page here")
     parser.add_argument("--variant", default="A", help="the live variant the printed call sets")
+    parser.add_argument(
+        "--progress-lines",
+        action="store_true",
+        help="also print each finished trial as a JSON line on stdout, for a program that"
+        ' watches the run: {"progress": {"search", "done", "total", "best"}}',
+    )
 
 
 def load_candles(paths: Sequence[Path], symbol: str | None) -> list[Candle]:
@@ -218,6 +225,7 @@ def _search(
     name = args.study or default_name(datetime.now(UTC))
     pool = started()
     runner = _Runner(plan, settings, pool, storage, name)
+    runner.progress_lines = args.progress_lines
     if bounds is None:
         outcome = runner.search(candles, "trials")
         best = outcome.best(plan)
@@ -331,6 +339,7 @@ class _Runner:
         self.outcomes: list[Any] = []
         self.studies: list[Any] = []
         self.interrupted = False
+        self.progress_lines = False
 
     def search(self, candles: Sequence[Candle], label: str, suffix: str = "") -> Any:
         from optimize.search import Search, make_study
@@ -338,15 +347,24 @@ class _Runner:
         study = make_study(self.plan, self.storage, self.study + suffix)
         self.studies.append(study)
         search = Search(self.plan, self.settings, self.pool, study)
-        with progress_bar(search.planned(), label) as bar:
+        total = search.planned()
+        done = itertools.count(1)
+        with progress_bar(total, label) as bar:
 
             def on_trial(result: Any, best: Any) -> None:
                 bar.update(1)
+                n = next(done)
+                shown = None
                 if best is not None:
-                    bar.set_postfix_str(
+                    shown = (
                         f"best #{best.number} {self.plan.objective}"
                         f" {_figure(best.metrics, self.plan.objective)}"
                     )
+                    bar.set_postfix_str(shown)
+                if self.progress_lines:
+                    line = {"search": label, "done": n, "total": total, "best": shown}
+                    sys.stdout.write(json.dumps({"progress": line}) + "\n")
+                    sys.stdout.flush()
 
             search.on_trial = on_trial
             outcome = search.run(candles)

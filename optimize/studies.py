@@ -64,7 +64,7 @@ def describe(ledger: URL) -> str:
     """Where the studies are, as a log may say it (no password)."""
     url, options = storage_url(ledger)
     shown = url.set(drivername=url.get_backend_name())  # as the user writes it
-    return masked(shown) + (f" (schema {SCHEMA})" if options else "")
+    return masked(shown) + ("" if sqlite_path(url) is not None else f" (schema {SCHEMA})")
 
 
 def default_name(now: datetime) -> str:

@@ -25,6 +25,7 @@ SERVICE_PACKAGES = {
     "service",
     "backtest",
     "optimize",
+    "research",
     "api",
     "wiring",
 }
@@ -41,6 +42,7 @@ LAYERS = [
     {"recording"},
     {"service", "backtest"},
     {"optimize"},
+    {"research"},
     {"api"},
     {"wiring"},
     {"main", "bench"},

@@ -32,9 +32,12 @@ from core.remote_clock import ClockUnavailableError, RemoteClock
 from core.tasks import TaskOwner
 from optimize.studies import StudyReader
 from recording.recorder import Recorder
+from research.jobs import ResearchJobs
+from research.plans import MAX_CANDLES
 from service.logs import configure_logging
 from storage.database import Database
 from storage.entries import each_entry, last_time_ms
+from storage.queries import recent_candles
 from storage.sql import SqlLedger
 from wiring.clocked_client import ClockedClient
 from wiring.compose import build_service, outbox_policy
@@ -46,6 +49,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("service")
 
 SIMULATED_JOURNAL = Path("data/simulated.jsonl")
+SIMULATED_RESEARCH = Path("data/simulated-research")
 SHUTDOWN_GRACE_S = 1
 WS_MAX_FRAME = 64 * 1024  # a client's /ws message larger than this closes it (1009) unread
 
@@ -168,6 +172,8 @@ def run(args: argparse.Namespace) -> int:
     if args.simulate and args.journal is None and "journal_path" not in settings.model_fields_set:
         # A simulated exchange is not the testnet: its trades get a journal of their own.
         settings = settings.model_copy(update={"journal_path": SIMULATED_JOURNAL})
+    if args.simulate and "research_dir" not in settings.model_fields_set:
+        settings = settings.model_copy(update={"research_dir": SIMULATED_RESEARCH})
     configure_logging(settings)
     try:
         db = open_ledger(settings, args)
@@ -246,7 +252,7 @@ async def serve(
             speed=clock.speed if isinstance(clock, RemoteClock) else (args.speed or 1.0),
             ledger=ledger,
         )
-        app = create_app(service, StudyReader(db.url))
+        app = create_app(service, StudyReader(db.url), research_jobs(settings, service, db))
         config = uvicorn.Config(
             app,
             host=settings.api_host,
@@ -268,6 +274,20 @@ async def serve(
         log.info("API on http://%s:%d (docs: /docs)", settings.api_host, port)
         await server.serve(sockets=[sock])
         return 0 if server.started else 1
+
+
+def research_jobs(settings: Settings, service: Any, db: Database) -> ResearchJobs:
+    """The dashboard's backtests and optimisations: on the ledger's stored candles, with the
+    variants as they run now; the optimiser's studies beside this ledger."""
+    url = db.url.set(drivername=db.url.get_backend_name())  # as a person writes it
+    return ResearchJobs(
+        settings.research_dir,
+        settings,
+        stored=lambda symbol: recent_candles(db, symbol, MAX_CANDLES),
+        variants=service.controls.variants,
+        wall=lambda: int(time.time() * 1000),
+        database_url=url.render_as_string(hide_password=False),
+    )
 
 
 def _recorder(path: Path | None) -> Recorder | None:

@@ -10,6 +10,7 @@ import { createPriceChart } from "./views/pricechart.js";
 import * as Toasts from "./views/toasts.js";
 import { createLogView } from "./views/logview.js";
 import { createResults } from "./views/results.js";
+import { createResearch } from "./views/research.js";
 import { createVariantEditor } from "./views/variantedit.js";
 
 const LOCAL_CHART = "/static/vendor/lightweight-charts.standalone.production.js";
@@ -153,6 +154,7 @@ function setSymbols(symbols) {
         type="button" class="sym-remove" data-remove="${esc(s)}" title="stop following ${esc(s)}"
         aria-label="remove ${esc(s)}">×</button></span>`).join("");
   markTabs();
+  state.research?.changed();
 }
 
 function setVariants(variants) {
@@ -162,6 +164,7 @@ function setVariants(variants) {
   fillSelect($("order-variant"), names);
   fillSelect($("f-variant"), names, "all variants");
   state.results?.variants(names);
+  state.research?.changed();
   chart.loadLines().catch(() => {});  // a new stop-loss or parameters: new lines
 }
 
@@ -557,6 +560,11 @@ async function main() {
   state.logs = createLogView({ esc, state });
   state.results.variants(state.variants.map((v) => v.name));
   state.results.load();
+  state.research = createResearch({
+    api, esc, toast, symbols: () => state.symbols, variants: () => state.variants,
+    onApplied: () => { state.ab?.refresh(); loadSnapshot().catch(() => {}); },
+  });
+  state.research.load();
   connect();
   setInterval(refreshHealth, HEALTH_EVERY_MS);
   setInterval(() => markDirty("kpi"), 1000);
