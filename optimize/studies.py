@@ -62,7 +62,7 @@ def open_storage(ledger: URL) -> Any:
 
 def describe(ledger: URL) -> str:
     """Where the studies are, as a log may say it (no password)."""
-    url, options = storage_url(ledger)
+    url, _ = storage_url(ledger)
     shown = url.set(drivername=url.get_backend_name())  # as the user writes it
     return masked(shown) + ("" if sqlite_path(url) is not None else f" (schema {SCHEMA})")
 

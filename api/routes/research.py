@@ -178,8 +178,16 @@ async def stop_job(request: Request, job_id: int = JobId) -> JobOut:
     return _out(job)
 
 
+_PAGE = {
+    200: {
+        "description": "the report page",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
+}
+
+
 @router.get(
-    "/jobs/{job_id}/report", response_class=HTMLResponse, responses=errors(404, 422, 503)
+    "/jobs/{job_id}/report", response_model=None, responses={**_PAGE, **errors(404, 422, 503)}
 )  # fmt: skip
 async def report(request: Request, job_id: int = JobId) -> HTMLResponse:
     """The job's self-contained HTML report."""

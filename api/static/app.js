@@ -492,6 +492,9 @@ function wireControls() {
   $("tz-btn").addEventListener("click", () => setZone(state.tz === "utc" ? "local" : "utc"));
   window.addEventListener("scroll", placeToasts, { passive: true });
   window.addEventListener("resize", placeToasts);
+  // A card that grows or shrinks (results, research, logs) moves the controls below it.
+  new ResizeObserver(() => { if ($("toasts").lastElementChild) placeToasts(); })
+    .observe(document.querySelector("main"));
   $("kpi-prices").addEventListener("click", (e) => {
     const sym = e.target.closest("[data-symbol]")?.dataset.symbol;
     if (sym) selectSymbol(sym);

@@ -37,6 +37,7 @@ def running_service(tmp_path: Path, token: str | None) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BINANCE_", "API_"))}
     if token is not None:
         env["API_TOKEN"] = token
+    env["RESEARCH_DIR"] = str(tmp_path / "research")  # the jobs schemathesis starts
     cmd = [sys.executable, "main.py", "--simulate", "--speed", "60", "--port", str(port)]
     (tmp_path / "empty.env").write_text("")  # no settings file of the developer's
     cmd += ["--journal", str(tmp_path / "journal.jsonl"), "--env-file", str(tmp_path / "empty.env")]

@@ -26,6 +26,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         "JOURNAL_PATH": str(tmp / "trades.jsonl"),
         "DATABASE_URL": beside(tmp / "trades.jsonl"),
         "API_TOKEN": TOKEN,
+        "RESEARCH_DIR": str(tmp / "research"),
         "LOG_LEVEL": "WARNING",
     }
     log = tmp / "service.log"

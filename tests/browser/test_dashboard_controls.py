@@ -18,10 +18,12 @@ import pytest
 
 from tests.browser.support import (
     CHROMIUM,
+    COVERED,
     TOKEN,
     Problems,
     buy_through_form,
     open_page,
+    settle,
     shot,
     wait_ready,
 )
@@ -33,39 +35,6 @@ pytestmark = [
         not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"
     ),
 ]
-
-# Every visible toast against every visible control below the sticky header: the overlapping
-# pairs (empty when nothing is covered).
-COVERED = """() => {
-    const shown = (el) => el.getClientRects().length > 0 &&
-        el.checkVisibility({ visibilityProperty: true, opacityProperty: true });
-    const header = document.getElementById("topbar").getBoundingClientRect().bottom;
-    const banner = document.getElementById("banner");
-    const top = banner.hidden ? header : Math.max(header, banner.getBoundingClientRect().bottom);
-    const inView = (r) => r.width > 0 && r.height > 0 && r.bottom > top && r.top < innerHeight
-        && r.right > 0 && r.left < innerWidth;
-    const toasts = [...document.querySelectorAll(".toast")].filter(shown)
-        .map((t) => [t.textContent.slice(0, 40), t.getBoundingClientRect()]);
-    const controls = [...document.querySelectorAll(
-        "button, select, input, textarea, a[href], [role='tab']")]
-        .filter((c) => !c.closest(".toast") && shown(c))
-        .map((c) => [c.id || c.textContent.trim().slice(0, 20) || c.tagName,
-                     c.getBoundingClientRect()])
-        .filter(([, r]) => inView(r));
-    const out = [];
-    for (const [tn, t] of toasts) for (const [cn, c] of controls) {
-        if (t.left < c.right && c.left < t.right && t.top < c.bottom && c.top < t.bottom) {
-            out.push(`${tn} covers ${cn}`);
-        }
-    }
-    return { toasts: toasts.length, controls: controls.length, covered: out };
-}"""
-
-SETTLE = "() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))"
-
-
-def settle(page: Any) -> None:
-    page.evaluate(SETTLE)
 
 
 def reject_through_form(page: Any) -> str:

@@ -116,3 +116,62 @@ def test_log_lines_merge_newest_first_once_each() -> None:
         "logview.js", "return M.mergeLines(data.old, data.added, 2);", {"old": old, "added": added}
     )
     assert isinstance(capped, list) and [x["message"] for x in capped] == ["three", "two"]
+
+
+def test_research_offers_values_around_the_current_ones() -> None:
+    out = run_js(
+        "research.js",
+        "return [M.suggestion(5), M.suggestion(1), M.suggestion(2.5), M.suggestion('0.15', true),"
+        " M.suggestion('0.03', true), M.suggestion('0.97', true), M.suggestion('x')];",
+    )
+    assert out == ["3,5,7", "1,3", "2.5", "0.1,0.15,0.2", "0.01,0.03,0.08", "0.92,0.97", "x"]
+
+
+def test_research_params_and_the_apply_body_are_what_the_routes_take() -> None:
+    out = run_js(
+        "research.js",
+        "return [M.paramsOf({ema_period: ' 3, 5 ', sma_period: '', stop_loss: '0.1:0.2:0.05'},"
+        " ['ema_period', 'sma_period', 'stop_loss']),"
+        " M.applyBody({params: {ema_period: 5, sma_period: 15, stop_loss: '0.15'}}),"
+        " M.applyBody({params: {stop_loss: '0.1'}}), M.applyBody(null)];",
+    )
+    assert out == [
+        ["ema_period=3,5", "stop_loss=0.1:0.2:0.05"],
+        {"stop_loss": "0.15", "parameters": {"ema_period": 5, "sma_period": 15}},
+        {"stop_loss": "0.1"},
+        {},
+    ]
+
+
+def test_research_results_are_the_summarys_figures_as_sent() -> None:
+    backtest = {
+        "kind": "backtest", "state": "done",
+        "summary": {"metrics": {
+            "A": {"return_pct": "-0.45", "trades": 15}, "B": {"return_pct": "1.20", "trades": 9},
+            "all": {"return_pct": "0.37", "trades": 24}}},
+    }  # fmt: skip
+    optimize = {
+        "kind": "optimize", "state": "stopped",
+        "summary": {"trials": 12, "interrupted": True, "best": {
+            "number": 8, "params": {"ema_period": 5, "sma_period": 15, "stop_loss": "0.15"},
+            "metrics": {"return_pct": "-0.21", "max_drawdown_pct": "0.51", "trades": 13}}},
+    }  # fmt: skip
+    failed = {"kind": "backtest", "state": "failed", "error": "no stored candles of X yet"}
+    running = {"kind": "optimize", "state": "running", "progress": {
+        "search": "window 2", "done": 3, "total": 40, "best": "best #1 return 0.10%"}}  # fmt: skip
+    out = run_js(
+        "research.js",
+        "return [...data.slice(0, 3).map(M.resultText), M.progressText(data[3]),"
+        " M.progressText({kind: 'backtest', state: 'running', candles: 200}),"
+        " M.progressText({kind: 'optimize', state: 'exporting'})];",
+        [backtest, optimize, failed, running],
+    )
+    assert out == [
+        "A -0.45 % (15 trades) · B 1.20 % (9 trades)",
+        "best #8 of 12: ema_period=5 sma_period=15 stop 15 % · return -0.21 % · drawdown 0.51 %"
+        " · 13 trades (stopped early)",
+        "no stored candles of X yet",
+        "window 2: 3 / 40 trials · best #1 return 0.10%",
+        "replaying 200 candles…",
+        "reading the stored candles…",
+    ]

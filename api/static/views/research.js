@@ -41,8 +41,12 @@ export function applyBody(best) {
   return body;
 }
 
-const settingText = (params) => Object.entries(params ?? {})
-  .map(([k, v]) => (k === "stop_loss" ? `stop ${Number(v) * 100} %` : `${k}=${v}`)).join(" ");
+/** "0.15" -> "15" (a fraction as a percentage, without float noise). */
+export const percentText = (fraction) => (Number(fraction) * 100).toFixed(6).replace(/\.?0+$/, "");
+
+/** A setting as people read it: "ema_period=5 sma_period=15 stop 12.5 %". */
+export const settingText = (params) => Object.entries(params ?? {})
+  .map(([k, v]) => (k === "stop_loss" ? `stop ${percentText(v)} %` : `${k}=${v}`)).join(" ");
 
 /** One line of what a finished job found, from its summary. */
 export function resultText(job) {
