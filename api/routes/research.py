@@ -178,7 +178,7 @@ async def stop_job(request: Request, job_id: int = JobId) -> JobOut:
     return _out(job)
 
 
-_PAGE = {
+_PAGE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "the report page",
         "content": {"text/html": {"schema": {"type": "string"}}},
