@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.ledgers import lines_beside
 
@@ -171,3 +172,13 @@ SETTLE = "() => new Promise((r) => requestAnimationFrame(() => requestAnimationF
 
 def settle(page: Any) -> None:
     page.evaluate(SETTLE)
+
+
+# The marks of a module of Chromium tests (the skip never happens in CI: .ci/run installs it).
+BROWSER_TESTS = [
+    pytest.mark.browser,
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"
+    ),
+]

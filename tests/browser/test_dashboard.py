@@ -11,11 +11,10 @@ import json
 import time
 from typing import Any
 
-import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.support import (
-    CHROMIUM,
+    BROWSER_TESTS,
     ROOT,
     TOKEN,
     Problems,
@@ -25,13 +24,7 @@ from tests.browser.support import (
     wait_ready,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"
-    ),
-]
+pytestmark = BROWSER_TESTS
 
 
 TOAST_TEXTS = """() => {

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.browser.support import (
-    CHROMIUM,
+    BROWSER_TESTS,
     COVERED,
     TOKEN,
     Problems,
@@ -28,13 +28,7 @@ from tests.browser.support import (
     wait_ready,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"
-    ),
-]
+pytestmark = BROWSER_TESTS
 
 
 def reject_through_form(page: Any) -> str:

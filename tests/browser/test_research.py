@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.browser.support import (
-    CHROMIUM,
+    BROWSER_TESTS,
     COVERED,
     TOKEN,
     Service,
@@ -25,13 +25,7 @@ from tests.browser.support import (
     shot,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"
-    ),
-]
+pytestmark = BROWSER_TESTS
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ACTIVE = ("exporting", "running")
 
