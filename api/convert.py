@@ -22,6 +22,7 @@ from api.schemas import (
 from api.serialize import iso_ms, plain
 from execution.accounts import VariantMoney
 from execution.models import OrderRecord, OrderStatus, Position
+from execution.numbers import pct_text
 from execution.performance import RoundTrip
 
 _MONEY = Decimal("1e-10")  # finer than any quote precision; sums stay exact to 1e-9
@@ -153,7 +154,7 @@ def round_trip_out(variant: str, symbol: str, t: RoundTrip) -> RoundTripOut:
         entry_price=plain(t.entry_price), exit_time_ms=t.exit_time,
         exit_time_iso=iso_ms(t.exit_time), exit_price=plain(t.exit_price),
         duration_s=t.hold_ms / 1000, quantity=plain(t.quantity), pnl=_money(t.pnl),
-        pnl_pct=plain(t.pnl_pct.quantize(Decimal("0.01"))), fees=_money(t.fees),
+        pnl_pct=pct_text(t.pnl_pct), fees=_money(t.fees),
         exit_reason=t.exit_reason, entry_order_id=t.entry_order_id,
         exit_order_id=t.exit_order_id,
     )  # fmt: skip

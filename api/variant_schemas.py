@@ -3,7 +3,6 @@ and the functions that build them from the service's objects."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -13,10 +12,8 @@ from api.convert import money_out
 from api.schemas import DecimalStr, Fraction, NumberIn, VariantMoneyOut
 from api.serialize import iso_ms, plain
 from core.variants import VariantSettings
+from execution.numbers import pct_text, quote_text
 from service.performance import Figures, PerformanceReport
-
-_Q = Decimal("1e-8")
-_CENT = Decimal("0.01")
 
 
 class FiguresOut(BaseModel):
@@ -158,18 +155,14 @@ class CloseAllOut(BaseModel):
     refused: dict[str, str] = Field(description="symbol -> why its exit was refused")
 
 
-def _q(value: Decimal) -> str:
-    return plain(value.quantize(_Q))
-
-
 def figures_out(f: Figures) -> FiguresOut:
     s = f.stats
     return FiguresOut(
         round_trips=s.round_trips, wins=s.wins, win_rate=round(s.win_rate, 4),
-        realized_pnl=_q(f.realized_pnl), unrealized_pnl=_q(f.unrealized_pnl),
-        pnl=_q(f.realized_pnl + f.unrealized_pnl), fees=_q(f.fees),
-        return_pct=plain(f.return_pct.quantize(_CENT)),
-        max_drawdown_pct=plain(f.max_drawdown_pct.quantize(_CENT)), stops_hit=s.stops_hit,
+        realized_pnl=quote_text(f.realized_pnl), unrealized_pnl=quote_text(f.unrealized_pnl),
+        pnl=quote_text(f.realized_pnl + f.unrealized_pnl), fees=quote_text(f.fees),
+        return_pct=pct_text(f.return_pct),
+        max_drawdown_pct=pct_text(f.max_drawdown_pct), stops_hit=s.stops_hit,
         exposure=round(s.exposure, 4),
         avg_hold_s=None if s.avg_hold_ms is None else s.avg_hold_ms / 1000,
         open_positions=f.open_positions,
@@ -185,8 +178,8 @@ def performance_out(report: PerformanceReport) -> PerformanceOut:
         variants=[
             VariantPerformanceOut(
                 variant=v.variant,
-                capital=_q(v.capital),
-                equity=_q(v.equity),
+                capital=quote_text(v.capital),
+                equity=quote_text(v.equity),
                 totals=figures_out(v.figures),
                 symbols={s: figures_out(f) for s, f in sorted(v.symbols.items())},
             )

@@ -27,12 +27,11 @@ from decimal import Decimal
 from typing import Any
 
 from execution.models import OrderRecord, Position
+from execution.numbers import pct_text, quote_text
 from execution.positions import PositionBook
 
 _ZERO = Decimal(0)
 _HUNDRED = Decimal(100)
-_QUOTE_PLACES = Decimal("1e-8")  # how money is shown: quote to 8 places, percent to 2
-_PCT_PLACES = Decimal("0.01")
 MAX_POINTS = 2000  # of each variant's equity curve; when full, every other point is dropped
 
 
@@ -55,23 +54,15 @@ class VariantMoney:
     def shown(self) -> dict[str, str]:
         """The figures as every surface shows them (REST, /ws, the backtest report): quote
         to 8 places, percentages to 2, plain notation."""
-        q, pct = _QUOTE_PLACES, _PCT_PLACES
+        q, pct = quote_text, pct_text
         return {
-            "capital": _plain(self.capital.quantize(q)), "cash": _plain(self.cash.quantize(q)),
-            "holdings": _plain(self.holdings.quantize(q)),
-            "equity": _plain(self.equity.quantize(q)),
-            "realized_pnl": _plain(self.realized_pnl.quantize(q)),
-            "unrealized_pnl": _plain(self.unrealized_pnl.quantize(q)),
-            "pnl": _plain((self.realized_pnl + self.unrealized_pnl).quantize(q)),
-            "fees": _plain(self.fees.quantize(q)),
-            "return_pct": _plain(self.return_pct.quantize(pct)),
-            "drawdown_pct": _plain(self.drawdown_pct.quantize(pct)),
-            "max_drawdown_pct": _plain(self.max_drawdown_pct.quantize(pct)),
+            "capital": q(self.capital), "cash": q(self.cash), "holdings": q(self.holdings),
+            "equity": q(self.equity), "realized_pnl": q(self.realized_pnl),
+            "unrealized_pnl": q(self.unrealized_pnl),
+            "pnl": q(self.realized_pnl + self.unrealized_pnl), "fees": q(self.fees),
+            "return_pct": pct(self.return_pct), "drawdown_pct": pct(self.drawdown_pct),
+            "max_drawdown_pct": pct(self.max_drawdown_pct),
         }  # fmt: skip
-
-
-def _plain(value: Decimal) -> str:
-    return format(value, "f")
 
 
 @dataclass(slots=True)

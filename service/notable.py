@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from core.clock import Clock
+from execution.numbers import pct_text, quote_text
 from execution.variant_state import VariantState
 from storage import outbox
 from storage.database import Database
@@ -120,13 +122,13 @@ class Notables:
         for v in report.variants:
             f = v.figures
             day_pnl = risk.daily.pnl.get((v.variant, day), 0)
-            variants.append({
-                "variant": v.variant, "equity": format(v.equity, "f"),
-                "pnl": format(f.realized_pnl + f.unrealized_pnl, "f"),
-                "return_pct": format(f.return_pct, "f"),
-                "max_drawdown_pct": format(f.max_drawdown_pct, "f"),
+            variants.append({  # as GET /performance shows them
+                "variant": v.variant, "equity": quote_text(v.equity),
+                "pnl": quote_text(f.realized_pnl + f.unrealized_pnl),
+                "return_pct": pct_text(f.return_pct),
+                "max_drawdown_pct": pct_text(f.max_drawdown_pct),
                 "trades": f.stats.round_trips, "win_rate": f.stats.win_rate,
-                "fees": format(f.fees, "f"),
-                "day_realized_pnl": format(day_pnl, "f"),
+                "fees": quote_text(f.fees),
+                "day_realized_pnl": quote_text(Decimal(day_pnl)),
             })  # fmt: skip
         return Event(f"daily-{date}", "daily", at_ms, {"date": date, "variants": variants})

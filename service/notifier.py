@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,6 +31,7 @@ import aiohttp
 import orjson
 
 from config import Settings
+from execution.numbers import plain, quote_text
 from storage import outbox
 from storage.database import Database
 from storage.outbox import OutboxPolicy
@@ -69,12 +71,17 @@ def describe(channel: str) -> str:
     return f"webhook {parts.scheme}://{parts.hostname}"
 
 
+def _amount(text: str) -> str:
+    """A quote amount for a person: as shown everywhere (8 places), without trailing zeros."""
+    return plain(Decimal(quote_text(Decimal(text))).normalize())
+
+
 def text_of(body: dict[str, Any]) -> str:
     """An event as a person reads it (Telegram)."""
     d, kind = body["data"], body["type"]
     if kind == "fill":
         what = "bought" if d["entry"] else "sold"
-        pnl = f", P&L {d['pnl']}" if d.get("pnl") not in (None, "") else ""
+        pnl = f", P&L {_amount(d['pnl'])}" if d.get("pnl") not in (None, "") else ""
         return (f"{d['variant']} {what} {d['quantity']} {d['symbol']} at {d['price']}"
                 f" ({d['reason']}{pnl})")  # fmt: skip
     if kind == "rejected":
@@ -97,9 +104,9 @@ def text_of(body: dict[str, Any]) -> str:
     if kind == "daily":
         lines = [f"daily summary {d['date']} (since start; day = realized today)"]
         lines += [
-            f"{v['variant']}: P&L {v['pnl']}, return {v['return_pct']} %, max DD"
+            f"{v['variant']}: P&L {_amount(v['pnl'])}, return {v['return_pct']} %, max DD"
             f" {v['max_drawdown_pct']} %, {v['trades']} trades, win {v['win_rate']:.0%},"
-            f" fees {v['fees']}, day {v['day_realized_pnl']}"
+            f" fees {_amount(v['fees'])}, day {_amount(v['day_realized_pnl'])}"
             for v in d["variants"]
         ]
         return "\n".join(lines)

@@ -20,10 +20,10 @@ from api.variant_schemas import (
     performance_out,
 )
 from execution.ledger import Filters
+from execution.numbers import quote_text
 from execution.periods import Period, period_pnl
 
 router = APIRouter(prefix="/performance", tags=["performance"])
-_Q = Decimal("1e-8")
 
 
 @router.get("", response_model=PerformanceOut)
@@ -57,7 +57,7 @@ async def periods(
             variant=r.variant,
             start_ms=r.start_ms,
             label=r.label,
-            realized_pnl=plain(r.realized_pnl.quantize(_Q)),
+            realized_pnl=quote_text(r.realized_pnl),
             fills=r.fills,
         )
         for r in rows
@@ -106,5 +106,5 @@ async def equity(
     return EquityCurveOut(
         variant=variant,
         capital=plain(service.performance.capital),
-        points=[EquityPointOut(time_ms=t, equity=plain(e.quantize(_Q))) for t, e in points],
+        points=[EquityPointOut(time_ms=t, equity=quote_text(e)) for t, e in points],
     )

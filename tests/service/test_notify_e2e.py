@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -179,6 +180,11 @@ async def test_webhooks_survive_a_hanging_receiver_and_a_sigkill(tmp_path: Path)
     (daily,) = [e for e in kinds if e["type"] == "daily"]
     assert daily["id"] == f"daily-{daily['data']['date']}"
     assert {v["variant"] for v in daily["data"]["variants"]} == {"A", "B"}
+    for v in daily["data"]["variants"]:  # as GET /performance shows them
+        assert re.fullmatch(r"-?\d+\.\d{2}", v["return_pct"]), v
+        assert re.fullmatch(r"-?\d+\.\d{2}", v["max_drawdown_pct"]), v
+        for name in ("pnl", "fees", "equity", "day_realized_pnl"):
+            assert re.fullmatch(r"-?\d+\.\d{8}", v[name]), (name, v)
 
 
 async def _hung(receiver: Receiver) -> bool:

@@ -79,4 +79,17 @@ def test_what_a_person_and_a_log_read() -> None:
                   realized_pnl=Decimal("-1.5"))  # fmt: skip
     (event,) = events_of(1, fill)
     assert text_of(event.body()) == "A sold 0.001 BTCUSDT at 65000 (stop_loss, P&L -1.5)"
+    # Amounts read as every surface shows them (8 places), percentages as sent (2 places).
+    fill = _order(OrderStatus.FILLED, executed_qty=Decimal("0.001"), avg_price=Decimal("65000"),
+                  realized_pnl=Decimal("-19.1271724500000000000000"))  # fmt: skip
+    (event,) = events_of(2, fill)
+    assert text_of(event.body()).endswith("(stop_loss, P&L -19.12717245)")
+    daily = {"type": "daily", "data": {"date": "2026-12-07", "variants": [{
+        "variant": "B", "pnl": "-19.12717245", "return_pct": "-1.91", "max_drawdown_pct": "2.39",
+        "trades": 176, "win_rate": 0.35, "fees": "16.92442176", "day_realized_pnl": "-14.50000000",
+    }]}}  # fmt: skip
+    assert text_of(daily).split("\n")[1] == (
+        "B: P&L -19.12717245, return -1.91 %, max DD 2.39 %, 176 trades, win 35%,"
+        " fees 16.92442176, day -14.5"
+    )
     assert describe("https://hooks.example/abc?key=SECRET") == "webhook https://hooks.example"
