@@ -41,6 +41,7 @@ def position_out(
     last_price: Decimal | None,
     stop: OrderRecord | None = None,
     mark_price: Decimal | None = None,
+    stop_price: Decimal | None = None,
 ) -> PositionOut:
     """A position; its unrealized P&L at `mark_price` (execution.accounts: the newest fill or
     closed candle), the price every money figure of the service is marked at."""
@@ -65,6 +66,7 @@ def position_out(
         updated_ms=position.updated_ms,
         updated_iso=iso_ms(position.updated_ms),
         stop_order=None if stop is None else stop_order_out(stop),
+        stop_price=_opt(stop_price if position.held_qty > 0 else None),
     )
 
 

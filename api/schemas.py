@@ -289,6 +289,11 @@ class PositionOut(BaseModel):
     stop_order: StopOrderOut | None = Field(
         default=None, description="the stop resting on the exchange (STOP_MODE=exchange)"
     )
+    stop_price: DecimalStr | None = Field(
+        default=None,
+        description="where the stop-loss sells: the resting stop order's price, else the level"
+        " the service checks (entry × (1 − stop_loss)); null when flat",
+    )
 
 
 class TradeOut(BaseModel):

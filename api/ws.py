@@ -53,10 +53,15 @@ PriceOf = Callable[[str], Decimal | None]
 
 
 StopOf = Callable[[str, str], OrderRecord | None]
+StopPriceOf = Callable[[str, str], Decimal | None]
 
 
 def wire_data(
-    event: Event, last_price: PriceOf, stop_of: StopOf | None = None, mark_of: PriceOf | None = None
+    event: Event,
+    last_price: PriceOf,
+    stop_of: StopOf | None = None,
+    mark_of: PriceOf | None = None,
+    stop_price_of: StopPriceOf | None = None,
 ) -> Any:
     """An event's data as the API shows it: `order`/`trade` as a /trades row plus `status`,
     `position` as a /positions row (the executor publishes its journal dicts)."""
@@ -67,7 +72,8 @@ def wire_data(
         if event.kind == POSITION and isinstance(data, Position):
             stop = None if stop_of is None else stop_of(data.variant, data.symbol)
             mark = None if mark_of is None else mark_of(data.symbol)
-            return position_out(data, last_price(data.symbol), stop, mark).model_dump()
+            level = None if stop_price_of is None else stop_price_of(data.variant, data.symbol)
+            return position_out(data, last_price(data.symbol), stop, mark, level).model_dump()
         if event.kind == PERFORMANCE and isinstance(data, PerformanceReport):
             return performance_out(data).model_dump()
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
@@ -82,12 +88,13 @@ def encode_data(
     last_price: PriceOf,
     stop_of: StopOf | None = None,
     mark_of: PriceOf | None = None,
+    stop_price_of: StopPriceOf | None = None,
 ) -> bytes:
     """The event's data as JSON, encoded once and kept on the event for every other client."""
     if event.encoded is None:
         if not event.ts_ms:
             event.ts_ms = now_ms
-        event.encoded = orjson.dumps(wire_data(event, last_price, stop_of, mark_of))
+        event.encoded = orjson.dumps(wire_data(event, last_price, stop_of, mark_of, stop_price_of))
     return event.encoded
 
 
@@ -143,6 +150,7 @@ def snapshot_data(service: Service, cache: CandleJsonCache, sub: Subscriber) -> 
                 service.tick_store.last_price(p.symbol),
                 service.stop_of(p.variant, p.symbol),
                 service.mark_price(p.symbol),
+                service.stop_price(p.variant, p.symbol),
             ).model_dump()
             for p in service.positions.all()
         ],
@@ -184,6 +192,7 @@ class WsClient:
             service.tick_store.last_price,
             service.stop_of,
             service.mark_price,
+            service.stop_price,
         )
 
     def reply(self, kind: str, data: Any) -> None:

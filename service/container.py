@@ -452,6 +452,14 @@ class Service:
         stops = self.executor.stops
         return None if stops is None else stops.live(variant, symbol)
 
+    def stop_price(self, variant: str, symbol: str) -> Decimal | None:
+        """Where this position's stop-loss sells: the resting stop order's price on the
+        exchange, else the level the service checks every trade against; None when flat."""
+        resting = self.stop_of(variant, symbol)
+        if resting is not None and resting.stop_price is not None:
+            return resting.stop_price
+        return self.engine.stop_level(variant, symbol)
+
 
 def with_stored(stored: list[Candle], rest: list[Candle]) -> tuple[list[Candle], int]:
     """The ledger's closed candles, then the REST klines after them: the chart's history as it

@@ -26,7 +26,8 @@ def _all(service: Service, symbol: str | None = None) -> list[PositionOut]:
         for variant in _variants(service):
             stop = service.stop_of(variant, s)
             position = service.positions.get(variant, s)
-            out.append(position_out(position, price, stop, service.mark_price(s)))
+            out.append(position_out(position, price, stop, service.mark_price(s),
+                                    service.stop_price(variant, s)))  # fmt: skip
     return out
 
 

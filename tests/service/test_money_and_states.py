@@ -204,3 +204,26 @@ async def test_a_new_stop_loss_replaces_the_stop_resting_on_the_exchange(
     assert new["clientOrderId"] != old["clientOrderId"]  # a new order, never a reused id
     assert row["stop_order"]["client_order_id"] == new["clientOrderId"]
     assert Decimal(row["stop_order"]["stop_price"]) == Decimal(new["stopPrice"])
+    # The price the page shows as the stop: the one resting on the exchange.
+    assert Decimal(row["stop_price"]) == Decimal(new["stopPrice"])
+
+
+async def test_the_stop_price_shown_is_the_level_the_service_checks(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    service = support.simulated_service(sim, support.settings(tmp_path, stop_mode="service"))
+    async with running(service) as http:
+        order = {"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.001", "variant": "B"}
+        bought = (await http.post("/orders", json=order)).json()
+        rows = {(p["variant"], p["symbol"]): p for p in (await http.get("/positions")).json()}
+        assert (await http.patch("/variants/B", json={"stop_loss": "0.2"})).status_code == 200
+        await service.executor.wait_idle()
+        moved = next(p for p in (await http.get("/positions")).json()
+                     if (p["variant"], p["symbol"]) == ("B", "BTCUSDT"))  # fmt: skip
+    held = rows[("B", "BTCUSDT")]
+    assert held["stop_order"] is None  # nothing rests on the exchange: the service checks it
+    entry = Decimal(held["entry_price"])
+    assert entry == Decimal(bought["avg_price"])
+    assert Decimal(held["stop_price"]) == entry * Decimal("0.90")  # B's 10 %
+    assert Decimal(moved["stop_price"]) == entry * Decimal("0.80")  # its new 20 %
+    assert rows[("A", "BTCUSDT")]["stop_price"] is None  # A holds nothing
