@@ -74,7 +74,7 @@ const cls = (n) => (n > 0 ? "up" : n < 0 ? "down" : "");
  * what a control changed).
  */
 export function createAbPanel(ctx) {
-  const { api, state, toast, esc } = ctx;
+  const { api, state, store, toast, esc } = ctx;
   const root = document.getElementById("ab-panel");
   const panel = {
     perf: null, chart: null, series: {}, curvesAt: 0, curvesQueued: false, busy: new Set(),
@@ -212,7 +212,7 @@ export function createAbPanel(ctx) {
     panel.curvesQueued = false;
     panel.curvesAt = Date.now();
     // Money from /strategy too, with the curves: the figures side by side are of one moment.
-    try { state.strategy = await api("/strategy"); render(); } catch { /* banner says why */ }
+    try { store.strategy(await api("/strategy")); render(); } catch { /* banner says why */ }
     initChart();
     if (!panel.chart) return;
     const LC = window.LightweightCharts;
@@ -279,7 +279,7 @@ export function createAbPanel(ctx) {
   async function refresh() {
     try {
       const [strategy, perf] = await Promise.all([api("/strategy"), api("/performance")]);
-      state.strategy = strategy;
+      store.strategy(strategy);
       panel.perf = perf;
     } catch { /* the page's banner says why */ }
     render();
@@ -321,7 +321,7 @@ export function createAbPanel(ctx) {
     const range = e.target.closest("button[data-range]");
     if (range) showRange(range.dataset.range);
   });
-  setInterval(() => { api("/strategy").then((s) => { state.strategy = s; render(); }).catch(() => {}); },
+  setInterval(() => { api("/strategy").then((s) => { store.strategy(s); render(); }).catch(() => {}); },
     STRATEGY_EVERY_MS);
 
   return {

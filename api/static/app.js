@@ -4,20 +4,19 @@ import * as L from "./logic.js";
 import { createAbPanel } from "./abpanel.js";
 import { ViewFeed } from "./viewfeed.js";
 import { api, apiPage, askToken, detailText, listOf, token } from "./transport.js";
+import { createStore, positionKey } from "./store.js";
+import { createLive } from "./live.js";
+import { keepSettings, loadSettings, restoreFilters } from "./settings.js";
 import { createPanels } from "./views/panels.js";
 import { createTradingControls } from "./views/trading.js";
-import { createPriceChart } from "./views/pricechart.js";
+import { createPriceChart, loadChartLibrary } from "./views/pricechart.js";
 import * as Toasts from "./views/toasts.js";
 import { createLogView } from "./views/logview.js";
 import { createResults } from "./views/results.js";
 import { createResearch } from "./views/research.js";
 import { createVariantEditor } from "./views/variantedit.js";
 
-const LOCAL_CHART = "/static/vendor/lightweight-charts.standalone.production.js";
-const CDN_CHART =
-  "https://unpkg.com/lightweight-charts@5.2.1/dist/lightweight-charts.standalone.production.js";
 const VARIANT_COLOURS = ["#38bdf8", "#f472b6", "#a3e635", "#fbbf24", "#c084fc"];
-const SETTINGS_KEY = "dashboard.settings";
 const HEALTH_EVERY_MS = 5000;
 const RESULTS_EVERY_MS = 2000;
 const MAX_ROWS = 200;
@@ -25,29 +24,16 @@ const MAX_ROWS = 200;
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** The page's settings kept in localStorage (never the token: that stays in this tab only). */
-function loadSettings() {
-  try { return JSON.parse(localStorage.getItem(SETTINGS_KEY) ?? "{}") ?? {}; } catch { return {}; }
-}
 const saved = loadSettings();
 
+// The page's own state; the server's (symbols, variants, candles, prices, positions, trades,
+// signals, health, strategy, performance) is added and kept by the store (store.js).
 const state = {
-  symbols: [],
-  variants: [], // [{name, stop_loss, ema_period, sma_period}]
   colours: {},
   selected: saved.symbol ?? null,
   view: L.VIEW_MINUTES[saved.view] ? saved.view : "1m",
   tz: saved.tz === "local" ? "local" : "utc",
-  candles: {}, // symbol -> closed 1m candles (normalised, oldest first)
   serverBars: {}, // "symbol/view" -> the service's closed bars of that interval, or null
-  open: {}, // symbol -> open 1m candle (normalised) or null
-  prices: {}, // symbol -> last price (number)
-  health: null,
-  strategy: null,
-  performance: null, // the newest /performance report (its `total`: the KPI card)
-  positions: [],
-  trades: [],
-  signals: [],
   ws: null,
   wsOpen: false,
   removing: new Set(), // symbols being removed (DELETE /symbols/… under way)
@@ -58,16 +44,11 @@ const state = {
   reloading: null,
   dirty: new Set(),
 };
+const store = createStore(state);
 state.viewFeed = new ViewFeed(state.serverBars); // the selected interval's bars from /ws
 window.dashboard = state; // for the browser tests and for curious people
 
-function saveSettings() {
-  const settings = {
-    symbol: state.selected, view: state.view, tz: state.tz,
-    filters: { symbol: $("f-symbol").value, variant: $("f-variant").value, action: $("f-action").value },
-  };
-  try { localStorage.setItem(SETTINGS_KEY, JSON.stringify(settings)); } catch { /* private mode */ }
-}
+function saveSettings() { keepSettings(state); }
 
 // ---------------------------------------------------------------- REST
 
@@ -79,18 +60,10 @@ async function loadSnapshot() {
       api("/health"), api("/symbols"), api("/strategy"), api("/positions"),
       api(`/trades?limit=${MAX_ROWS}`), api(`/signals?limit=${MAX_ROWS}`),
     ]);
-    state.health = health;
-    state.strategy = strategy;
-    setSymbols(listOf(symbols, "symbols").map((s) => (typeof s === "string" ? s : s.symbol)));
-    for (const s of listOf(symbols, "symbols")) {
-      const p = L.num(s.last_price);
-      if (Number.isFinite(p)) state.prices[s.symbol] = p;
-    }
-    setVariants(strategy.variants ?? []);
+    store.loaded({ health, symbols, strategy, positions, trades, signals });
+    symbolsChanged();
+    variantsChanged();
     applySavedFilters();
-    state.positions = listOf(positions, "positions");
-    state.trades = listOf(trades, "trades");
-    state.signals = listOf(signals, "signals");
     await Promise.all(state.symbols.map(loadCandles));
     await loadViewBars(state.selected, state.view);
     markDirty("all");
@@ -99,10 +72,7 @@ async function loadSnapshot() {
 }
 
 async function loadCandles(symbol) {
-  const data = await api(`/candles/${encodeURIComponent(symbol)}?limit=1440`);
-  state.candles[symbol] = listOf(data, "candles").map(L.normCandle);
-  state.open[symbol] = data.open_candle ? L.normCandle(data.open_candle) : null;
-  updatePrice(symbol);
+  store.candlesRead(symbol, await api(`/candles/${encodeURIComponent(symbol)}?limit=1440`));
   if (symbol === state.selected) chart.reset();
 }
 
@@ -135,16 +105,16 @@ function viewBars(symbol, view) {
 
 async function refreshHealth() {
   try {
-    state.health = await api("/health");
+    store.health(await api("/health"));
     markDirty("kpi");
   } catch { /* the banner / feed card already tell */ }
 }
 
 // ---------------------------------------------------------------- state changes
 
-function setSymbols(symbols) {
-  state.symbols = symbols;
-  for (const s of symbols) state.candles[s] ??= [];
+/** The symbols changed in the store: the selects, the tabs and the selection follow. */
+function symbolsChanged() {
+  const symbols = state.symbols;
   if (!symbols.includes(state.selected)) state.selected = symbols[0] ?? null;
   fillSelect($("order-symbol"), symbols);
   if (state.selected && !state.orderSymbolSet) { $("order-symbol").value = state.selected; state.orderSymbolSet = true; }
@@ -157,8 +127,9 @@ function setSymbols(symbols) {
   state.research?.changed();
 }
 
-function setVariants(variants) {
-  state.variants = variants;
+/** The variants changed in the store: colours, selects and the cards follow. */
+function variantsChanged() {
+  const variants = state.variants;
   variants.forEach((v, i) => { state.colours[v.name] = VARIANT_COLOURS[i % VARIANT_COLOURS.length]; });
   const names = variants.map((v) => v.name);
   fillSelect($("order-variant"), names);
@@ -179,13 +150,8 @@ function queueResults() {
 let filtersRestored = false;
 /** The signal filters saved last time, once their options exist. */
 function applySavedFilters() {
-  if (filtersRestored) return;
+  if (!filtersRestored) restoreFilters(saved);
   filtersRestored = true;
-  const f = saved.filters ?? {};
-  for (const [id, value] of [["f-symbol", f.symbol], ["f-variant", f.variant], ["f-action", f.action]]) {
-    const el = $(id);
-    if (value && [...el.options].some((o) => o.value === value)) el.value = value;
-  }
 }
 
 function fillSelect(el, values, anyLabel) {
@@ -196,37 +162,7 @@ function fillSelect(el, values, anyLabel) {
   if ([...el.options].some((o) => o.value === keep)) el.value = keep;
 }
 
-function updatePrice(symbol) {
-  const open = state.open[symbol];
-  const closed = state.candles[symbol] ?? [];
-  if (open) state.prices[symbol] = open.close;
-  else if (closed.length) state.prices[symbol] = closed[closed.length - 1].close;
-}
-
-function upsertCandle(symbol, candle) {
-  const list = (state.candles[symbol] ??= []);
-  const last = list[list.length - 1];
-  if (!last || candle.time > last.time) list.push(candle);
-  else {
-    const i = list.findIndex((c) => c.time === candle.time);
-    if (i >= 0) list[i] = candle;
-    else return false; // older than what we hold and unknown: a re-read will bring it
-  }
-  if (list.length > 3000) list.splice(0, list.length - 3000);
-  return true;
-}
-
-function upsertBy(list, item, key) {
-  const k = key(item);
-  const i = list.findIndex((x) => key(x) === k);
-  if (i >= 0) list[i] = item;
-  else list.push(item);
-}
-
-const positionKey = (p) => `${p.variant}/${p.symbol}`;
-const tradeKey = (t) =>
-  t.client_order_id ?? t.order_id ?? `${t.variant}/${t.symbol}/${t.time_ms}/${t.side}`;
-const positionQty = (p) => L.num(p.qty ?? p.quantity);
+const positionQty = (p) => L.num(p.qty);
 
 function markDirty(...parts) {
   for (const p of parts) state.dirty.add(p);
@@ -237,78 +173,6 @@ function markDirty(...parts) {
 
 // ---------------------------------------------------------------- WebSocket
 
-function connect() {
-  const ws = new WebSocket(L.wsUrl(window.location, token()));
-  state.ws = ws;
-  state.seq.reset();
-  // Open only once the service speaks: it accepts a refused token before closing with 1008,
-  // so `onopen` alone would announce a connection that is about to be refused.
-  ws.onopen = () => { state.viewFeed.attach(ws, state.view); };
-  ws.onmessage = (ev) => {
-    if (!state.wsOpen) accepted();
-    let msg;
-    try { msg = JSON.parse(ev.data); } catch { return; }
-    const verdict = state.seq.check(msg.seq);
-    if (verdict === "old") return;
-    if (verdict === "gap") {
-      toast("Missed live updates: re-reading the snapshot", "info");
-      loadSnapshot().catch(() => {});
-    }
-    handle(msg);
-  };
-  ws.onclose = (ev) => {
-    if (state.ws !== ws) return;
-    state.wsOpen = false;
-    setConn("closed");
-    markDirty("kpi");
-    if (ev.code === 1008) {
-      const why = token()
-        ? `The service refused this token (${ev.reason || "401"}). Enter the API_TOKEN it runs with.`
-        : "The live feed needs the API token.";
-      askToken(why, Boolean(token())).then(scheduleReconnect);
-      return;
-    }
-    if (state.everConnected && state.attempt === 0) toast("Live connection lost, reconnecting", "error");
-    scheduleReconnect();
-  };
-}
-
-/** The first message of a connection: live (again). */
-function accepted() {
-  const reconnect = state.everConnected;
-  state.wsOpen = true;
-  state.everConnected = true;
-  state.attempt = 0;
-  setConn("open");
-  if (reconnect) {
-    toast("Live connection restored", "info");
-    loadSnapshot().catch((e) => toast(`Reload failed: ${e.message}`, "error"));
-  }
-}
-
-function scheduleReconnect() {
-  const delay = L.backoffMs(state.attempt++);
-  state.reconnectAt = Date.now() + delay;
-  tickCountdown();
-  setTimeout(connect, delay);
-}
-
-/** The banner counts down to the next attempt (every 100 ms while it shows). */
-function tickCountdown() {
-  clearTimeout(state.countdownTimer);
-  if (state.wsOpen) return;
-  $("banner-text").textContent = L.countdownText(state.reconnectAt, Date.now());
-  state.countdownTimer = setTimeout(tickCountdown, 100);
-}
-
-function setConn(s) {
-  const el = $("conn");
-  el.dataset.state = s;
-  el.textContent = s === "open" ? "live" : s === "closed" ? "offline" : "connecting";
-  $("banner").hidden = s !== "closed";
-  placeToasts();
-}
-
 function handle(msg) {
   const d = msg.data;
   switch (msg.type) {
@@ -317,11 +181,9 @@ function handle(msg) {
       break;
     case "candle": {
       if (d.interval && d.interval !== "1m") { viewEvent(d, true); break; }
-      const c = L.normCandle(d);
       const sym = d.symbol;
-      if (state.open[sym] && state.open[sym].time <= c.time) state.open[sym] = null;
-      if (upsertCandle(sym, c)) {
-        updatePrice(sym);
+      if (store.closed(d)) {
+        const c = L.normCandle(d);
         if (sym === state.selected) {
           chart.closed();
           // A bar of the view just closed: read the service's version of it, unless /ws
@@ -337,27 +199,20 @@ function handle(msg) {
     }
     case "candle_update": {
       if (d.interval && d.interval !== "1m") { viewEvent(d, false); break; }
-      const c = L.normCandle(d);
-      const last = state.candles[d.symbol]?.at(-1);
-      if (last && c.time <= last.time) break;
-      state.open[d.symbol] = c;
-      updatePrice(d.symbol);
+      if (!store.live(d)) break;
       if (d.symbol === state.selected) chart.live();
       markDirty("kpi", "positions", "variants");
       break;
     }
-    case "tick": {
-      const p = L.num(d.price);
-      if (Number.isFinite(p)) { state.prices[d.symbol] = p; markDirty("kpi", "positions"); }
+    case "tick":
+      if (store.tick(d)) markDirty("kpi", "positions");
       break;
-    }
     case "signal":
-      state.signals.push(d);
-      if (state.signals.length > 2000) state.signals.splice(0, 1000);
+      store.signal(d);
       markDirty("signals", "variants");
       break;
     case "trade":
-      upsertBy(state.trades, d, tradeKey);
+      store.trade(d);
       queueResults();
       markDirty("trades", "chart-markers", "kpi");
       break;
@@ -365,17 +220,17 @@ function handle(msg) {
       noticeToast(d);
       break;
     case "position":
-      upsertBy(state.positions, d, positionKey);
+      store.position(d);
       markDirty("positions", "variants", "kpi");
       break;
     case "status":
       if (d?.subscription) state.viewFeed.subscribed(d.subscription);
-      if (d && typeof d === "object" && d.symbols) state.health = { ...state.health, ...d };
+      store.status(d);
       markDirty("kpi");
       state.ab?.status();
       break;
     case "performance":
-      state.performance = d;
+      store.performance(d);
       state.ab?.performance(d);
       markDirty("kpi");
       break;
@@ -402,12 +257,8 @@ function applySnapshot(d) {
   if (!d || typeof d !== "object") return;
   if (d.subscription) state.viewFeed.subscribed(d.subscription);
   if (state.everConnected && state.symbols.length === 0) return; // REST load still running
-  if (Array.isArray(d.positions)) state.positions = d.positions;
-  if (d.status && typeof d.status === "object") state.health = d.status;
-  if (d.performance) {
-    state.performance = d.performance;
-    state.ab?.performance(d.performance);
-  }
+  store.snapshot(d);
+  if (d.performance) state.ab?.performance(d.performance);
   state.logs?.snapshot(d.logs);
   markDirty("all");
 }
@@ -417,22 +268,6 @@ function applySnapshot(d) {
 const chart = createPriceChart({ state, api, esc, viewBars });
 const panels = createPanels({ state, esc, maxRows: MAX_ROWS, positionKey, positionQty });
 state.chart = chart; // read by the browser tests (series data)
-
-
-function loadScript(src) {
-  return new Promise((resolve, reject) => {
-    const s = document.createElement("script");
-    s.src = src;
-    s.onload = resolve;
-    s.onerror = () => reject(new Error(`could not load ${src}`));
-    document.head.appendChild(s);
-  });
-}
-
-/** The vendored copy (scripts/install.sh); a public CDN only when it is missing. */
-async function loadChartLibrary() {
-  try { await loadScript(LOCAL_CHART); } catch { await loadScript(CDN_CHART); }
-}
 
 // ---------------------------------------------------------------- rendering
 
@@ -533,8 +368,25 @@ function selectSymbol(sym) {
 state.toast = toast; // the browser tests raise toasts through the page's own code
 
 const trading = createTradingControls({
-  state, toast, asking, rejectKey, markDirty, selectSymbol, maxRows: MAX_ROWS,
+  state, store, toast, asking, rejectKey, markDirty, selectSymbol, maxRows: MAX_ROWS,
   loadSnapshot: () => loadSnapshot(),
+});
+
+const live = createLive(state, {
+  attach: (ws) => state.viewFeed.attach(ws, state.view),
+  message: handle,
+  gap: () => {
+    toast("Missed live updates: re-reading the snapshot", "info");
+    loadSnapshot().catch(() => {});
+  },
+  accepted: (reconnected) => {
+    if (!reconnected) return;
+    toast("Live connection restored", "info");
+    loadSnapshot().catch((e) => toast(`Reload failed: ${e.message}`, "error"));
+  },
+  closed: () => markDirty("kpi"),
+  toast,
+  placeToasts: () => placeToasts(),
 });
 
 async function main() {
@@ -555,7 +407,7 @@ async function main() {
     api, toast, esc, onSaved: () => { state.ab?.refresh(); loadSnapshot().catch(() => {}); },
   });
   state.ab = createAbPanel({
-    api, apiPage, state, toast, esc, onChange: () => loadSnapshot().catch(() => {}),
+    api, apiPage, state, store, toast, esc, onChange: () => loadSnapshot().catch(() => {}),
     editVariant: (name) => editor.open(name).catch((e) => toast(`Edit ${name}: ${e.message}`, "error")),
   });
   await state.ab.refresh();
@@ -568,7 +420,7 @@ async function main() {
     onApplied: () => { state.ab?.refresh(); loadSnapshot().catch(() => {}); },
   });
   state.research.load();
-  connect();
+  live.connect();
   setInterval(refreshHealth, HEALTH_EVERY_MS);
   setInterval(() => markDirty("kpi"), 1000);
   document.body.dataset.ready = "1";

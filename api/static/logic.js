@@ -12,20 +12,13 @@ export function num(value) {
 }
 
 /**
- * A candle from the API (object with open_time/open/high/low/close/volume, or a Binance kline
- * row) as {time (ms), open, high, low, close, volume} numbers.
+ * A candle as the API sends it (CandleOut: open_time, open, high, low, close, volume; REST and
+ * /ws alike) as {time (ms), open, high, low, close, volume} numbers.
  */
 export function normCandle(raw) {
-  if (Array.isArray(raw)) {
-    return {
-      time: Number(raw[0]), open: num(raw[1]), high: num(raw[2]), low: num(raw[3]),
-      close: num(raw[4]), volume: num(raw[5]),
-    };
-  }
-  const time = raw.open_time ?? raw.openTime ?? raw.t ?? raw.time;
   return {
-    time: Number(time), open: num(raw.open ?? raw.o), high: num(raw.high ?? raw.h),
-    low: num(raw.low ?? raw.l), close: num(raw.close ?? raw.c), volume: num(raw.volume ?? raw.v),
+    time: Number(raw.open_time), open: num(raw.open), high: num(raw.high), low: num(raw.low),
+    close: num(raw.close), volume: num(raw.volume),
   };
 }
 
@@ -91,12 +84,11 @@ export function change24h(candles, lastPrice, nowMs) {
   return { last, change, pct: first.open ? (change / first.open) * 100 : NaN, since };
 }
 
-/** A journal trade's (filled order's) time, price and quantity, whatever the record calls them. */
-export function tradeTime(t) {
-  return Number(t.fill_time_ms ?? t.fill_time ?? t.time_ms ?? t.time ?? t.ts);
-}
-export function tradePrice(t) { return num(t.avg_price ?? t.price); }
-export function tradeQty(t) { return num(t.executed_qty ?? t.quantity ?? t.qty); }
+/** A trade's (TradeOut: GET /trades and the /ws `trade`) time, price and quantity: its fill's
+ * time (a fill the exchange did not time is placed at its signal), average price, executed qty. */
+export function tradeTime(t) { return Number(t.fill_time_ms ?? t.signal_time_ms); }
+export function tradePrice(t) { return num(t.price); }
+export function tradeQty(t) { return num(t.executed_qty); }
 
 /**
  * Chart markers for trades (fills) of one symbol in a view of `minutes`: BUY below the bar,
@@ -356,4 +348,11 @@ export function upsertBar(list, bar, max = 1000) {
   else list.splice(i, 0, bar);
   if (list.length > max) list.splice(0, list.length - max);
   return true;
+}
+
+/** A list from a response that is a list or an object holding one under `key`. */
+export function listOf(data, key) {
+  if (Array.isArray(data)) return data;
+  if (data && Array.isArray(data[key])) return data[key];
+  return [];
 }

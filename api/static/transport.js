@@ -1,6 +1,8 @@
 // The page's REST calls and its API token (kept in this tab's sessionStorage only). A change
 // (POST, PATCH, DELETE) carries the token; a 401 asks for it once, then tries again.
 
+export { listOf } from "./logic.js";
+
 const TOKEN_KEY = "apiToken";
 let current = sessionStorage.getItem(TOKEN_KEY) || "";
 const $ = (id) => document.getElementById(id);
@@ -80,12 +82,4 @@ export function askToken(why, refused = false) {
     dialog.showModal();
   });
   return tokenPrompt;
-}
-
-
-/** A list from a response that is a list or an object holding one under `key`. */
-export function listOf(data, key) {
-  if (Array.isArray(data)) return data;
-  if (data && Array.isArray(data[key])) return data[key];
-  return [];
 }

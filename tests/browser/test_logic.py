@@ -74,7 +74,9 @@ def _pandas_bars(rows: list[list[object]], minutes: int) -> pd.DataFrame:
 @pytest.mark.parametrize("minutes", [5, 15])
 def test_aggregate_equals_pandas_resample_of_real_klines(klines, minutes):
     got = run_js(
-        f"return L.aggregate(data.map(L.normCandle), {minutes});",
+        "const api = (r) => ({open_time: r[0], open: r[1], high: r[2], low: r[3], close: r[4],"
+        " volume: r[5]});"  # each kline as the API's CandleOut
+        f" return L.aggregate(data.map((r) => L.normCandle(api(r))), {minutes});",
         klines,
     )
     expected = _pandas_bars(klines, minutes)
@@ -143,9 +145,15 @@ def test_change_24h_uses_the_first_candle_within_24_hours():
 
 def test_trade_markers_are_sorted_coloured_and_on_the_bar_start():
     trades = [
-        {"variant": "B", "symbol": "BTCUSDT", "side": "SELL", "fill_time": 610_000},
-        {"variant": "A", "symbol": "BTCUSDT", "side": "BUY", "time": 370_000},
-        {"variant": "A", "symbol": "ETHUSDT", "side": "BUY", "fill_time": 1_000},
+        {"variant": "B", "symbol": "BTCUSDT", "side": "SELL", "fill_time_ms": 610_000},
+        {
+            "variant": "A",
+            "symbol": "BTCUSDT",
+            "side": "BUY",
+            "fill_time_ms": None,
+            "signal_time_ms": 370_000,
+        },
+        {"variant": "A", "symbol": "ETHUSDT", "side": "BUY", "fill_time_ms": 1_000},
     ]
     got = run_js("return L.tradeMarkers(data, 'BTCUSDT', 5, {A: 'blue', B: 'pink'});", trades)
     assert got == [
@@ -162,11 +170,11 @@ def test_trade_markers_are_sorted_coloured_and_on_the_bar_start():
 
 def test_markers_of_a_busy_bar_are_one_per_variant_and_side_with_a_count():
     fills = [
-        {"variant": v, "symbol": "BTCUSDT", "side": side, "fill_time": 3_600_000 + i * 60_000}
+        {"variant": v, "symbol": "BTCUSDT", "side": side, "fill_time_ms": 3_600_000 + i * 60_000}
         for i, (v, side) in enumerate(
             [("A", "BUY"), ("A", "SELL"), ("A", "BUY"), ("B", "BUY"), ("A", "SELL"), ("A", "BUY")]
         )
-    ] + [{"variant": "A", "symbol": "BTCUSDT", "side": "BUY", "fill_time": 7_200_000}]
+    ] + [{"variant": "A", "symbol": "BTCUSDT", "side": "BUY", "fill_time_ms": 7_200_000}]
     got = run_js(
         "return [L.tradeMarkers(data, 'BTCUSDT', 60, {A: 'blue', B: 'pink'}).map("
         "(m) => [m.time, m.shape, m.text]), L.fillLines(data.slice(0, 2)).map((l) => l.count),"

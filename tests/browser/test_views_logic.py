@@ -175,3 +175,51 @@ def test_research_results_are_the_summarys_figures_as_sent() -> None:
         "replaying 200 candles…",
         "reading the stored candles…",
     ]
+
+
+STORE = VIEWS.parent / "store.js"
+
+
+def test_the_store_keeps_the_servers_state_from_rest_and_ws() -> None:
+    """REST reads, then /ws events in the API's shapes: the store holds exactly what they say."""
+    candle = {"open_time": 60_000, "open": "10", "high": "12", "low": "9", "close": "11",
+              "volume": "2"}  # fmt: skip
+    out = run_module(
+        STORE,
+        "const d = {}; const s = M.createStore(d);"
+        "s.loaded({health: {status: 'ok'}, symbols: [{symbol: 'BTCUSDT', last_price: '10.5'}],"
+        " strategy: {variants: [{name: 'A'}]}, positions: [], trades: [], signals: []});"
+        "const first = d.prices.BTCUSDT;"
+        "s.candlesRead('BTCUSDT', {candles: [data], open_candle: {...data, open_time: 120000,"
+        " close: '11.5'}});"
+        "const afterRead = d.prices.BTCUSDT;"
+        "const older = s.closed({...data, symbol: 'BTCUSDT', open_time: 0});"  # unknown, older
+        "const next = s.closed({...data, symbol: 'BTCUSDT', open_time: 120000, close: '13'});"
+        "const again = s.closed({...data, symbol: 'BTCUSDT', open_time: 120000, close: '14'});"
+        "const stale = s.live({...data, symbol: 'BTCUSDT', open_time: 60000, close: '1'});"
+        "const live = s.live({...data, symbol: 'BTCUSDT', open_time: 180000, close: '15'});"
+        "const badTick = s.tick({symbol: 'BTCUSDT', price: 'x'});"
+        "s.position({variant: 'A', symbol: 'BTCUSDT', qty: '1'});"
+        "s.position({variant: 'A', symbol: 'BTCUSDT', qty: '0'});"
+        "s.trade({client_order_id: 'c1', executed_qty: '1'});"
+        "s.trade({client_order_id: 'c1', executed_qty: '2'});"
+        "for (let i = 0; i < 2001; i++) s.signal({n: i});"
+        "s.status({symbols: {BTCUSDT: {status: 'live'}}});"
+        "s.snapshot({positions: [{variant: 'B', symbol: 'X', qty: '3'}]});"
+        "return {first, afterRead, older, next, again, stale, live, badTick,"
+        " closes: d.candles.BTCUSDT.map((c) => [c.time, c.close]), open: d.open.BTCUSDT.close,"
+        " price: d.prices.BTCUSDT, trades: d.trades, positions: d.positions,"
+        " signals: [d.signals.length, d.signals[0].n], health: d.health,"
+        " variants: d.variants.map((v) => v.name), symbols: d.symbols};",
+        candle,
+    )
+    assert out == {
+        "first": 10.5, "afterRead": 11.5, "older": False, "next": True, "again": True,
+        "stale": False, "live": True, "badTick": False,
+        "closes": [[60_000, 11], [120_000, 14]], "open": 15, "price": 15,
+        "trades": [{"client_order_id": "c1", "executed_qty": "2"}],
+        "positions": [{"variant": "B", "symbol": "X", "qty": "3"}],
+        "signals": [1001, 1000],
+        "health": {"status": "ok", "symbols": {"BTCUSDT": {"status": "live"}}},
+        "variants": ["A"], "symbols": ["BTCUSDT"],
+    }  # fmt: skip

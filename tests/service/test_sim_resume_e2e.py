@@ -225,3 +225,37 @@ async def test_a_killed_simulation_goes_on_and_an_unsent_sell_is_abandoned(
     for pair, was in held.items():
         _sold_as_held(pair, was, first, second)
         assert len([r for r in _fills(second, pair) if r["side"] == "SELL"]) >= 1
+
+
+async def _streamed(http: httpx.AsyncClient, run: Run, count: int) -> list[dict[str, Any]]:
+    """The candles run built from its stream, once there are `count` of them."""
+    for _ in range(600):
+        assert run.proc.poll() is None, run.log.read_text()[-3000:]
+        series = (await http.get(f"{run.base}/candles/BTCUSDT?limit=1000")).json()
+        built = [c for c in series["candles"] if c["source"] != "warmup"]
+        if len(built) >= count:
+            return built
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"fewer than {count} candles streamed")
+
+
+async def test_a_restart_keeps_the_chart_history_and_the_start_of_the_figures(
+    tmp_path: Path,
+) -> None:
+    """Defect 8 of the dashboard issue: after a restart the chart kept 208 of 1,469 candles and
+    the A/B "since" moved forward. Every candle the first run built is served again, unchanged,
+    and the performance figures still count from the first run's start."""
+    journal = tmp_path / "journal.jsonl"
+    async with httpx.AsyncClient() as http:
+        async with _service(tmp_path, journal, "first") as run:
+            built = await _streamed(http, run, 30)
+            since = (await http.get(f"{run.base}/performance")).json()["start_ms"]
+        async with _service(tmp_path, journal, "second") as run:
+            series = (await http.get(f"{run.base}/candles/BTCUSDT?limit=1000")).json()
+            again = {c["open_time"]: c for c in series["candles"]}
+            fields = ("open", "high", "low", "close", "volume", "trades")
+            missing = [c["open_time"] for c in built if c["open_time"] not in again]
+            assert missing == [], f"{len(missing)} of {len(built)} candles lost"
+            for c in built:
+                assert {f: again[c["open_time"]][f] for f in fields} == {f: c[f] for f in fields}
+            assert (await http.get(f"{run.base}/performance")).json()["start_ms"] == since

@@ -94,7 +94,7 @@ export function createPanels({ state, esc, maxRows, positionKey, positionQty }) 
           ? `${esc(sig.side)}${sig.strength ? ` ${esc(sig.strength)}` : ""} · ${timeText(sig.time_ms)} ${L.tzLabel(state.tz)}`
           : "none yet";
         const entry = long ? L.num(pos.entry_price) : NaN;
-        const stop = long ? L.num(pos.stop_price ?? entry * (1 - L.num(v.stop_loss))) : NaN;
+        const stop = long ? L.num(pos.stop_price) : NaN; // the server's: resting stop or its level
         const price = state.prices[sym];
         const pnl = long ? L.num(pos.unrealized_pnl) : NaN;  // the server's, at its mark
         const dg = L.priceDigits(price);
@@ -156,12 +156,11 @@ export function createPanels({ state, esc, maxRows, positionKey, positionQty }) 
       const qty = positionQty(p);
       const entry = L.num(p.entry_price);
       const price = state.prices[p.symbol];
-      const v = state.variants.find((x) => x.name === p.variant);
-      const stop = L.num(p.stop_price ?? (v ? entry * (1 - L.num(v.stop_loss)) : NaN));
+      const stop = L.num(p.stop_price); // the server's: the resting stop or the level it checks
       const pnl = L.num(p.unrealized_pnl);  // the server's, at its mark price
       const dg = L.priceDigits(entry);
       const cells = tr.cells;
-      setCell(cells[2], String(p.qty ?? p.quantity));
+      setCell(cells[2], String(p.qty));
       setCell(cells[3], L.fmt(entry, dg));
       setCell(cells[4], L.fmt(price, dg));
       setCell(cells[5], L.fmt(stop, dg));
@@ -181,10 +180,10 @@ export function createPanels({ state, esc, maxRows, positionKey, positionQty }) 
       const price = L.tradePrice(t);
       const dg = L.priceDigits(price);
       const realized = L.num(t.realized_pnl);
-      const fee = L.num(t.commission ?? t.fee);
+      const fee = L.num(t.commission);
       return `<tr><td>${timeText(L.tradeTime(t))}</td><td>${vtag(t.variant)}</td><td>${esc(t.symbol)}</td>
         <td><span class="pill ${esc(t.side)}">${esc(t.side)}</span></td>
-        <td class="num">${esc(t.executed_qty ?? t.quantity ?? t.qty)}</td><td class="num">${L.fmt(price, dg)}</td>
+        <td class="num">${esc(t.executed_qty)}</td><td class="num">${L.fmt(price, dg)}</td>
         <td class="num">${Number.isFinite(fee) ? `${L.fmt(fee, 6)} ${esc(t.commission_asset ?? "")}` : "—"}</td>
         <td class="num ${signCls(realized)}">${Number.isFinite(realized) ? signed(realized) : "—"}</td>
         <td>${esc(t.reason ?? "")}</td></tr>`;

@@ -222,3 +222,22 @@ export function createPriceChart({ state, api, esc, viewBars }) {
   };
   return chart;
 }
+
+const LOCAL_CHART = "/static/vendor/lightweight-charts.standalone.production.js";
+const CDN_CHART =
+  "https://unpkg.com/lightweight-charts@5.2.1/dist/lightweight-charts.standalone.production.js";
+
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const s = document.createElement("script");
+    s.src = src;
+    s.onload = resolve;
+    s.onerror = () => reject(new Error(`could not load ${src}`));
+    document.head.appendChild(s);
+  });
+}
+
+/** The chart library: the vendored copy (scripts/install.sh); a public CDN only when missing. */
+export async function loadChartLibrary() {
+  try { await loadScript(LOCAL_CHART); } catch { await loadScript(CDN_CHART); }
+}

@@ -2,7 +2,7 @@
 // or dropping a symbol. Each sends one request and shows the service's answer; the fills
 // themselves arrive live (/ws), as toasts and in the tables.
 import * as L from "../logic.js";
-import { api, listOf } from "../transport.js";
+import { api } from "../transport.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -13,7 +13,7 @@ const $ = (id) => document.getElementById(id);
  * selectSymbol(symbol), loadSnapshot(), maxRows.
  */
 export function createTradingControls(ctx) {
-  const { state, toast, asking, rejectKey, markDirty, selectSymbol, loadSnapshot } = ctx;
+  const { state, store, toast, asking, rejectKey, markDirty, selectSymbol, loadSnapshot } = ctx;
   const MAX_ROWS = ctx.maxRows;
 
   $("positions-table").addEventListener("click", async (e) => {
@@ -26,8 +26,8 @@ export function createTradingControls(ctx) {
       const out = await api(`/positions/${encodeURIComponent(variant)}/${encodeURIComponent(symbol)}/close`,
         { method: "POST" });
       if (!state.wsOpen) toast(`Close ${variant} ${symbol}: ${out?.status ?? "sent"}`, "fill");
-      state.positions = listOf(await api("/positions"), "positions");
-      state.trades = listOf(await api(`/trades?limit=${MAX_ROWS}`), "trades");
+      store.positionsRead(await api("/positions"));
+      store.tradesRead(await api(`/trades?limit=${MAX_ROWS}`));
       markDirty("positions", "trades", "variants", "kpi", "chart-markers");
     } catch (err) {
       toast(`Close ${variant} ${symbol} rejected: ${err.message}`, "reject",
@@ -51,7 +51,7 @@ export function createTradingControls(ctx) {
       const out = await api("/orders", { method: "POST", body: order });
       // The fill itself is announced by the live `trade` event; the form says what was sent.
       $("order-status").textContent = `${out?.status ?? "sent"}: ${order.variant} ${order.side} ${
-        L.tradeQty(out)} ${order.symbol} @ ${L.fmt(L.tradePrice(out), L.priceDigits(L.tradePrice(out)))}`;
+        out.executed_qty} ${order.symbol} @ ${L.fmt(out.avg_price, L.priceDigits(L.num(out.avg_price)))}`;
     } catch (err) {
       $("order-error").textContent = err.message;
       // The service also announces the refusal on /ws: the shared key makes it one toast.
