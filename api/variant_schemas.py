@@ -49,7 +49,10 @@ class VariantPerformanceOut(BaseModel):
 class PerformanceOut(BaseModel):
     time_ms: int
     time_iso: str
-    start_ms: int = Field(description="since: the first fill after the last reset, or start")
+    start_ms: int = Field(
+        description="since: the first mark of the equity (a fill or a closed candle) after the"
+        " last reset, the same after a restart; the service's start before any"
+    )
     start_iso: str
     variants: list[VariantPerformanceOut]
     total: VariantMoneyOut = Field(

@@ -304,3 +304,9 @@ class Accounts:
     def curve(self, variant: str) -> list[tuple[int, Decimal]]:
         """(time ms, equity) marks of `variant`, oldest first (KeyError: unknown variant)."""
         return list(self._curves[variant])
+
+    def first_mark_ms(self) -> int | None:
+        """The time of the first mark (a fill or a closed candle) since the last reset: where
+        the figures start. Kept in the trading state, so a restart does not move it."""
+        firsts = [curve[0][0] for curve in self._curves.values() if curve]
+        return min(firsts) if firsts else None

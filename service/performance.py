@@ -56,7 +56,7 @@ class VariantPerformance:
 @dataclass(frozen=True, slots=True)
 class PerformanceReport:
     time_ms: int
-    start_ms: int  # since when: the first fill after the last reset, or the service's start
+    start_ms: int  # since when: the first mark (fill or close) after the last reset, else start
     variants: list[VariantPerformance]
     total: VariantMoney  # every variant together (execution.accounts.Accounts.total)
 
@@ -132,8 +132,8 @@ class LivePerformance:
 
     def report(self) -> PerformanceReport:
         now = self._clock.now_ms()
-        first = self.figures.first_ms
-        start = min(self._started_ms, first) if first is not None else self._started_ms
+        first = self.accounts.first_mark_ms()  # the same after a restart
+        start = first if first is not None else self._started_ms
         open_since = self.figures.book.open_since()
         out: list[VariantPerformance] = []
         for variant in self._variants:

@@ -244,12 +244,17 @@ async def test_a_restart_keeps_the_chart_history_and_the_start_of_the_figures(
 ) -> None:
     """Defect 8 of the dashboard issue: after a restart the chart kept 208 of 1,469 candles and
     the A/B "since" moved forward. Every candle the first run built is served again, unchanged,
-    and the performance figures still count from the first run's start."""
+    and the performance figures still count from the first run's first mark."""
     journal = tmp_path / "journal.jsonl"
     async with httpx.AsyncClient() as http:
         async with _service(tmp_path, journal, "first") as run:
+            await _until_open(run, journal)  # a fill: the figures count from the first one
             built = await _streamed(http, run, 30)
             since = (await http.get(f"{run.base}/performance")).json()["start_ms"]
+            first_fill = min(
+                t["fill_time_ms"] for t in (await http.get(f"{run.base}/trades")).json()
+            )
+            assert since == first_fill
         async with _service(tmp_path, journal, "second") as run:
             series = (await http.get(f"{run.base}/candles/BTCUSDT?limit=1000")).json()
             again = {c["open_time"]: c for c in series["candles"]}
