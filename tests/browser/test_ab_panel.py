@@ -328,10 +328,11 @@ def test_the_equity_chart_shows_the_whole_run_and_tells_a_from_b(
     assert not problems.items, problems.items
 
 
+@pytest.mark.parametrize(("width", "height"), [(1440, 900), (390, 844)])
 def test_edit_a_variant_from_the_page_with_the_services_errors_at_the_field(
-    browser: Any, service: Service
+    browser: Any, service: Service, width: int, height: int
 ) -> None:
-    page, problems = open_ready(browser, service, 390, 844)
+    page, problems = open_ready(browser, service, width, height)
     before = next(v for v in service.get("/variants") if v["name"] == "A")
     params = list(before["parameters"])
     page.click("[data-testid='edit-A']")
@@ -368,6 +369,7 @@ def test_edit_a_variant_from_the_page_with_the_services_errors_at_the_field(
         "() => document.querySelector(\"[data-variant='A'] .ab-stop\").textContent"
         " === 'stop 12.5 %'"
     )
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= width
     controls = [x for x in service.journal_lines() if x.get("type") == "control"]
     assert any(x.get("variant") == "A" and "0.125" in str(x) for x in controls), controls[-3:]
     r = httpx.patch(

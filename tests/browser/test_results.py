@@ -129,19 +129,22 @@ def test_pnl_per_period_and_per_symbol_are_the_servers(
     assert problems.items == []
 
 
+@pytest.mark.parametrize(("width", "height"), [(1440, 900), (390, 844)])
 def test_the_log_view_shows_the_services_warnings_as_they_happen(
-    browser: Any, service: Service
+    browser: Any, service: Service, width: int, height: int
 ) -> None:
-    page, problems = open_ready(browser, service, 390, 844)
+    page, problems = open_ready(browser, service, width, height)
     page.wait_for_selector("#logs[data-lines]")
-    r = httpx.post(service.url + "/variants/B/pause", json={}, headers=AUTH, timeout=10)
+    reason = f"log view at {width} px"  # this run's line, not an earlier one
+    r = httpx.post(service.url + "/variants/B/pause", json={"reason": reason}, headers=AUTH,
+                   timeout=10)  # fmt: skip
     assert r.status_code == 200, r.text
     try:
-        line = page.locator("#log-lines li", has_text="variant B is paused")
+        line = page.locator("#log-lines li", has_text=reason)
         line.first.wait_for(timeout=10_000)
         assert "WARNING" in line.first.inner_text()
         assert TOKEN not in page.inner_text("#logs")
-        assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= width
     finally:
         httpx.post(service.url + "/variants/B/resume", json={}, headers=AUTH, timeout=10)
     page.context.close()
