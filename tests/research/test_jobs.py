@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -172,3 +173,68 @@ async def test_the_services_end_ends_a_running_child_and_its_workers(tmp_path: P
     assert _children(str(job.folder)) == []
     record = json.loads((job.folder / "job.json").read_text())
     assert record["state"] == "stopped"
+
+
+def test_a_service_killed_mid_optimisation_leaves_no_process_behind(tmp_path: Path) -> None:
+    """SIGKILL gives the service no chance to stop its child. The child still ends with it (its
+    next progress line meets the dead service's closed pipe; 3 s here) and its Dask workers
+    with it: nothing keeps running alone. After a restart the job reads `lost`."""
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    from tests.api.support import empty_env, free_port
+    from tests.service.test_e2e import wait_healthy
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BINANCE_", "API_"))}
+    env.update(API_TOKEN="t0ken-" + "x" * 20, RESEARCH_DIR=str(tmp_path / "research"))
+    cmd = [sys.executable, "main.py", "--simulate", "--speed", "600", "--port", str(port),
+           "--database", f"sqlite:///{tmp_path}/ledger.db", "--journal",
+           str(tmp_path / "journal.jsonl"), "--env-file", str(empty_env(tmp_path))]  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    auth = {"Authorization": f"Bearer {env['API_TOKEN']}"}
+
+    def start() -> subprocess.Popen[bytes]:
+        log = (tmp_path / "service.log").open("ab")
+        return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    proc = start()
+    try:
+        asyncio.run(wait_healthy(base, proc, timeout=60))
+        deadline = time.monotonic() + 60
+        while True:  # a few minutes of stored candles (600x: a minute every 0.1 s)
+            series = httpx.get(f"{base}/candles/BTCUSDT?limit=1000", timeout=10).json()
+            if sum(c["source"] != "warmup" for c in series["candles"]) >= 60:
+                break
+            assert time.monotonic() < deadline, "no candles stored"
+            time.sleep(0.5)
+        body = {"symbol": "BTCUSDT", "variant": "A", "sampler": "random", "trials": 2000,
+                "params": ["ema_period=2:9:1", "sma_period=10:60:1"]}  # fmt: skip
+        job = httpx.post(f"{base}/research/optimizations", json=body, headers=auth, timeout=10)
+        assert job.status_code == 202, job.text
+        folder = str(tmp_path / "research")
+        for _ in range(600):
+            progress = httpx.get(f"{base}/research/jobs/1", timeout=10).json()["progress"]
+            if progress is not None:
+                break
+            time.sleep(0.1)
+        assert progress is not None, "the optimisation did not start"
+        (child,) = [p for p in psutil.process_iter(["cmdline"])
+                    if folder in " ".join(p.info["cmdline"] or ())]  # fmt: skip
+        family = [child, *child.children(recursive=True)]  # the optimiser and its workers
+        assert len(family) >= 2, family
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        _, alive = psutil.wait_procs(family, timeout=60)
+        assert alive == [], [(p.pid, p.cmdline()) for p in alive]
+        proc = start()
+        asyncio.run(wait_healthy(base, proc, timeout=60))
+        lost = httpx.get(f"{base}/research/jobs/1", timeout=10).json()
+        assert (lost["state"], lost["error"]) == ("lost", "the service stopped while this job ran")
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(30)
