@@ -274,11 +274,12 @@ class ResearchJobs:
             job.state, job.error = JobState.FAILED, str(exc)
         except OSError as exc:  # an unwritable folder, a python that cannot start
             job.state, job.error = JobState.FAILED, f"{type(exc).__name__}: {exc.strerror or exc}"
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # the service stops: the child was interrupted
             job.state, job.error = JobState.STOPPED, "the service stopped"
             job.finished_ms = self._wall()
             with contextlib.suppress(Exception):
-                await asyncio.shield(self._record(job))
+                await self._read_report(job)  # an optimisation reports its finished trials
+                await self._record(job)
             raise
         finally:
             self._stopping.discard(job.id)

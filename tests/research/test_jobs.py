@@ -173,6 +173,9 @@ async def test_the_services_end_ends_a_running_child_and_its_workers(tmp_path: P
     assert _children(str(job.folder)) == []
     record = json.loads((job.folder / "job.json").read_text())
     assert record["state"] == "stopped"
+    # What it had finished is reported, as after a Stop.
+    assert record["summary"]["interrupted"] is True and record["summary"]["trials"] >= 1
+    assert record["report"] is True
 
 
 def test_a_service_killed_mid_optimisation_leaves_no_process_behind(tmp_path: Path) -> None:
