@@ -11,6 +11,7 @@ import json
 import time
 from typing import Any
 
+import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.support import (
@@ -351,11 +352,12 @@ def test_mobile_390_has_no_horizontal_overflow(browser, service):
     shot(page, "dashboard-390.png", full_page=True)
 
 
-def test_the_page_shows_the_servers_money_figures_and_adds_up_none(browser, service):
+@pytest.mark.parametrize(("width", "height"), [(1440, 900), (390, 844)])
+def test_the_page_shows_the_servers_money_figures_and_adds_up_none(browser, service, width, height):
     """The KPI card's P&L and return, and each open position's P&L, are the server's figures
     (execution.accounts, through /performance and /positions over /ws) as sent, only rounded
     for people: the page computes no money figure of its own."""
-    page = open_page(browser, service, 1440, 900)
+    page = open_page(browser, service, width, height, is_mobile=width < 500)
     page.goto(service.url + "/")
     wait_ready(page)
     # The cells follow the newest report within a frame; wait until they show it.
@@ -398,10 +400,11 @@ def test_the_page_shows_the_servers_money_figures_and_adds_up_none(browser, serv
     page.context.close()
 
 
-def test_indicator_lines_are_the_servers_values(browser, service):
+@pytest.mark.parametrize(("width", "height"), [(1440, 900), (390, 844)])
+def test_indicator_lines_are_the_servers_values(browser, service, width, height):
     """The chart's lines are GET /strategy/indicators as sent: the strategy's own values, the
     page computes none (the same at every time both have; candles close meanwhile)."""
-    page = open_page(browser, service, 1440, 900)
+    page = open_page(browser, service, width, height, is_mobile=width < 500)
     page.goto(service.url + "/")
     wait_ready(page)
     page.wait_for_function("() => window.dashboard.chart.lines.length >= 2")
