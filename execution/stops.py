@@ -201,6 +201,11 @@ class ExchangeStops:
             return
         await self._place(pos, qty, price)
 
+    def price_for(self, pos: Position) -> Decimal | None:
+        """The stop price this position's stop order has, or gets: None when flat."""
+        wanted = self._wanted(pos)
+        return None if wanted is None else wanted[1]
+
     def _wanted(self, pos: Position) -> tuple[Decimal, Decimal] | None:
         if not pos.is_open or pos.entry_price is None:
             return None

@@ -458,7 +458,13 @@ class Service:
         resting = self.stop_of(variant, symbol)
         if resting is not None and resting.stop_price is not None:
             return resting.stop_price
-        return self.engine.stop_level(variant, symbol)
+        position = self.positions.get(variant, symbol)
+        stops = self.executor.stops
+        if stops is not None:  # the order being placed (a fill's event comes first)
+            return stops.price_for(position)
+        if not position.is_open or position.entry_price is None:
+            return None
+        return position.entry_price * (1 - self.engine.stop_loss(variant))
 
 
 def with_stored(stored: list[Candle], rest: list[Candle]) -> tuple[list[Candle], int]:

@@ -285,12 +285,6 @@ class StrategyEngine:
                 return slot.stop_loss
         return next(v.stop_loss for v in self._variants if v.name == variant)
 
-    def stop_level(self, variant: str, symbol: str) -> Decimal | None:
-        """The price at which the engine sells this position on its stop-loss (entry × (1 −
-        stop_loss)); None when nothing is held."""
-        slot = self._slots.get((variant, symbol))
-        return None if slot is None else slot.stop_price
-
     def snapshot(self) -> dict[str, Any]:
         """Parameters, indicator values, readiness and positions as the engine sees them."""
         symbols: dict[str, Any] = {}

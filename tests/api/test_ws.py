@@ -12,9 +12,11 @@ import logging
 import os
 import socket
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from binance import AsyncClient
 from websockets.asyncio.client import ClientConnection, connect
@@ -270,3 +272,40 @@ async def test_log_lines_go_only_to_clients_that_gave_the_token(tmp_path: Path) 
         logging.getLogger("execution.test").warning("not for an open page")
         with pytest.raises(TimeoutError):
             await recv_type(ws, "log", timeout=1.5)
+
+
+@pytest.mark.parametrize("stop_mode", ["exchange", "service"])
+async def test_the_position_event_of_a_fill_carries_its_stop_price(
+    sim: Simulator, tmp_path: Path, stop_mode: str
+) -> None:
+    """The first `position` event after a BUY says where its stop-loss sells, as GET /positions
+    does afterwards: the page draws it as sent and computes none."""
+    service = support.simulated_service(sim, support.settings(tmp_path, stop_mode=stop_mode))
+    async with support.live_server(service) as address:
+        await support.wait_for(lambda: support.is_live(service), what="service live")
+        async with connect(f"ws://{address}/ws") as ws:
+            assert (await recv(ws))["type"] == "snapshot"
+            async with httpx.AsyncClient(base_url=f"http://{address}") as http:
+                order = {"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.001", "variant": "B"}
+                assert (await http.post("/orders", json=order)).status_code == 200
+                async with asyncio.timeout(10):
+                    while True:
+                        event = await recv_type(ws, "position")
+                        d = event["data"]
+                        if (d["variant"], d["symbol"]) == ("B", "BTCUSDT") and d["is_open"]:
+                            break
+                await service.executor.wait_idle()
+                rows = (await http.get("/positions/BTCUSDT")).json()
+    row = next(r for r in rows if r["variant"] == "B")
+    assert d["stop_price"] is not None
+    assert row["stop_price"] == d["stop_price"]
+    entry = Decimal(row["entry_price"])
+    if stop_mode == "service":
+        assert Decimal(d["stop_price"]) == entry * Decimal("0.90")
+    else:  # the order's price on the exchange: the level rounded down to the tick
+        assert Decimal(row["stop_order"]["stop_price"]) == Decimal(d["stop_price"])
+        assert (
+            entry * Decimal("0.90") - Decimal("0.01")
+            < Decimal(d["stop_price"])
+            <= entry * Decimal("0.90")
+        )
