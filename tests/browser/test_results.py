@@ -65,9 +65,20 @@ def test_round_trips_page_and_export_the_servers_rows(
     wait_ready(page)
     page.locator("#results").scroll_into_view_if_needed()
     page.wait_for_selector("#results[data-trips='25']")
-    newest = httpx.get(service.url + "/trades/round-trips?limit=25", timeout=10).json()[::-1]
-    cells = page.locator("#trips-table tbody tr").first.locator("td").all_inner_texts()
-    first = newest[0]
+    # The strategy trades meanwhile (the card re-reads after fills): compare the page's newest
+    # row with the server's newest read at the same moment.
+    for _ in range(20):
+        newest = httpx.get(service.url + "/trades/round-trips?limit=25", timeout=10).json()[::-1]
+        cells = page.locator("#trips-table tbody tr").first.locator("td").all_inner_texts()
+        first = newest[0]
+        if (
+            cells[11] == first["exit_reason"]
+            and cells[8].replace("+", "")
+            == format(Decimal(first["pnl"]).quantize(Decimal("0.01")), "f")
+            and (cells[0], cells[1]) == (first["variant"], first["symbol"])
+        ):
+            break
+        page.wait_for_timeout(500)
     assert cells[0] == first["variant"] and cells[1] == first["symbol"]
     assert Decimal(cells[8].replace("+", "")) == Decimal(first["pnl"]).quantize(Decimal("0.01"))
     assert cells[11] == first["exit_reason"]
