@@ -152,6 +152,7 @@ def test_an_optimisation_is_refused_at_the_field_watched_and_its_best_applied(
         page.click("#research-optimize button[type=submit]")
     assert info.value.status == 422
     error = page.locator("#research-optimize .field-error[data-for='ema_period']")
+    error.wait_for()  # drawn once the page has read the 422 (after the response arrives)
     assert "ema_period must be between 1 and 10000, got 0" in error.inner_text()
     assert page.get_attribute("#research-params input[name='ema_period']", "aria-invalid") == "true"
 
