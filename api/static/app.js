@@ -3,9 +3,10 @@
 import * as L from "./logic.js";
 import { createAbPanel } from "./abpanel.js";
 import { ViewFeed } from "./viewfeed.js";
-import { api, apiPage, askToken, detailText, listOf, token } from "./transport.js";
+import { api, apiPage, askToken, listOf, token } from "./transport.js";
 import { createStore, positionKey } from "./store.js";
 import { createLive } from "./live.js";
+import { createEvents } from "./events.js";
 import { keepSettings, loadSettings, restoreFilters } from "./settings.js";
 import { createPanels } from "./views/panels.js";
 import { createTradingControls } from "./views/trading.js";
@@ -171,98 +172,6 @@ function markDirty(...parts) {
   requestAnimationFrame(render);
 }
 
-// ---------------------------------------------------------------- WebSocket
-
-function handle(msg) {
-  const d = msg.data;
-  switch (msg.type) {
-    case "snapshot":
-      applySnapshot(d);
-      break;
-    case "candle": {
-      if (d.interval && d.interval !== "1m") { viewEvent(d, true); break; }
-      const sym = d.symbol;
-      if (store.closed(d)) {
-        const c = L.normCandle(d);
-        if (sym === state.selected) {
-          chart.closed();
-          // A bar of the view just closed: read the service's version of it, unless /ws
-          // brings it (the view's interval subscribed on this connection).
-          if (state.view !== "1m" && L.closesBar(c.time, chart.minutes())
-              && !state.viewFeed.streams(state.view)) {
-            loadViewBars(sym, state.view).catch(() => {});
-          }
-        }
-        markDirty("kpi", "variants", "positions");
-      }
-      break;
-    }
-    case "candle_update": {
-      if (d.interval && d.interval !== "1m") { viewEvent(d, false); break; }
-      if (!store.live(d)) break;
-      if (d.symbol === state.selected) chart.live();
-      markDirty("kpi", "positions", "variants");
-      break;
-    }
-    case "tick":
-      if (store.tick(d)) markDirty("kpi", "positions");
-      break;
-    case "signal":
-      store.signal(d);
-      markDirty("signals", "variants");
-      break;
-    case "trade":
-      store.trade(d);
-      queueResults();
-      markDirty("trades", "chart-markers", "kpi");
-      break;
-    case "notice":
-      noticeToast(d);
-      break;
-    case "position":
-      store.position(d);
-      markDirty("positions", "variants", "kpi");
-      break;
-    case "status":
-      if (d?.subscription) state.viewFeed.subscribed(d.subscription);
-      store.status(d);
-      markDirty("kpi");
-      state.ab?.status();
-      break;
-    case "performance":
-      store.performance(d);
-      state.ab?.performance(d);
-      markDirty("kpi");
-      break;
-    case "error":
-      toast(`Error: ${detailText(d?.detail ?? d?.message ?? d)}`, "error");
-      break;
-    case "log":
-      state.logs?.line(d);
-      break;
-    default:
-      break;
-  }
-}
-
-/** A candle or open-candle update of a higher interval (the selected view's, from /ws). */
-function viewEvent(d, closed) {
-  if (!state.viewFeed.event(d, closed)) return;
-  if (d.symbol !== state.selected || d.interval !== state.view) return;
-  if (closed) chart.closed();
-  else chart.live();
-}
-
-function applySnapshot(d) {
-  if (!d || typeof d !== "object") return;
-  if (d.subscription) state.viewFeed.subscribed(d.subscription);
-  if (state.everConnected && state.symbols.length === 0) return; // REST load still running
-  store.snapshot(d);
-  if (d.performance) state.ab?.performance(d.performance);
-  state.logs?.snapshot(d.logs);
-  markDirty("all");
-}
-
 // ---------------------------------------------------------------- chart
 
 const chart = createPriceChart({ state, api, esc, viewBars });
@@ -372,9 +281,13 @@ const trading = createTradingControls({
   loadSnapshot: () => loadSnapshot(),
 });
 
+const events = createEvents({
+  state, store, chart, markDirty, loadViewBars, queueResults, toast, noticeToast,
+});
+
 const live = createLive(state, {
   attach: (ws) => state.viewFeed.attach(ws, state.view),
-  message: handle,
+  message: (msg) => events.handle(msg),
   gap: () => {
     toast("Missed live updates: re-reading the snapshot", "info");
     loadSnapshot().catch(() => {});

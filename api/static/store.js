@@ -108,6 +108,13 @@ export function createStore(data) {
     status(d) {
       if (d && typeof d === "object" && d.symbols) data.health = { ...data.health, ...d };
     },
+    /** A variant paused or resumed (POST /variants/{name}/pause|resume): its state and reason
+     * until the next health read. */
+    variantState(name, state, reason) {
+      if (!data.health?.variants) return;
+      data.health = { ...data.health, variants: data.health.variants.map((x) =>
+        (x.variant === name ? { ...x, state, reason } : x)) };
+    },
     strategy(s) { data.strategy = s; },
     performance(p) { data.performance = p; },
     /** The /ws `snapshot`: positions, status and performance as the connection starts. */
