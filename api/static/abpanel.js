@@ -78,7 +78,7 @@ export function createAbPanel(ctx) {
   const root = document.getElementById("ab-panel");
   const panel = {
     perf: null, chart: null, series: {}, curvesAt: 0, curvesQueued: false, busy: new Set(),
-    heads: "", range: "all", fitted: false, span: [NaN, NaN],
+    heads: "", range: "all", span: [NaN, NaN],
   };
   root.hidden = false;
   root.innerHTML = `
@@ -236,10 +236,9 @@ export function createAbPanel(ctx) {
     }
     panel.span = [first, last];
     root.dataset.curves = String(Object.keys(panel.series).length);
-    if (!panel.fitted && Number.isFinite(first)) { // the whole run at first, then the user's
-      panel.fitted = true;
-      showRange(panel.range);
-    }
+    // The chosen range follows the newest marks ("All": the whole run) until the user drags
+    // or zooms the chart; a range button pins it again.
+    if (panel.range && Number.isFinite(first)) showRange(panel.range);
   }
 
   /** The variant's marks over the whole run (newest pages first, at most EQUITY_PAGES). */
@@ -262,7 +261,7 @@ export function createAbPanel(ctx) {
     for (const b of root.querySelectorAll("#equity-range button")) {
       b.setAttribute("aria-pressed", String(b.dataset.range === key));
     }
-    if (!panel.chart) return;
+    if (!panel.chart || key === null) return;
     const window_ = rangeWindow(key, ...panel.span);
     if (window_) panel.chart.timeScale().setVisibleRange(window_);
     else panel.chart.timeScale().fitContent();
@@ -300,10 +299,7 @@ export function createAbPanel(ctx) {
       } else {
         toast(`Variant ${name} ${kind === "pause" ? "paused: no new entries" : "resumed"}`, "info");
       }
-      if (out.state && state.health?.variants) {
-        state.health.variants = state.health.variants.map((x) =>
-          (x.variant === name ? { ...x, state: out.state, reason: out.state_reason } : x));
-      }
+      if (out.state) store.variantState(name, out.state, out.state_reason);
     } catch (err) {
       toast(`${kind} ${name} failed: ${err.message}`, "error");
     } finally {
@@ -321,6 +317,11 @@ export function createAbPanel(ctx) {
     const range = e.target.closest("button[data-range]");
     if (range) showRange(range.dataset.range);
   });
+  // A drag or a zoom of the chart is the user's own range: it no longer follows new marks.
+  const chartBox = document.getElementById("equity-chart");
+  const unpin = () => { if (panel.range !== null) showRange(null); };
+  chartBox.addEventListener("wheel", unpin, { passive: true });
+  chartBox.addEventListener("pointermove", (e) => { if (e.buttons) unpin(); });
   setInterval(() => { api("/strategy").then((s) => { store.strategy(s); render(); }).catch(() => {}); },
     STRATEGY_EVERY_MS);
 

@@ -13,7 +13,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.support import CHROMIUM, ROOT, TOKEN, Service, free_port
+from tests.browser.support import (
+    CHROMIUM,
+    ROOT,
+    TOKEN,
+    Service,
+    check_opened_pages,
+    free_port,
+)
 from tests.ledgers import beside
 
 
@@ -74,3 +81,12 @@ def browser() -> Iterator[Any]:
         )
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(autouse=True)
+def every_page_ends_sound() -> Iterator[None]:
+    """Every page a browser test opens ends with no console error, no failed request it did
+    not ask for, no sideways scroll and no toast over a control (support.check_opened_pages)."""
+    yield
+    found = check_opened_pages()
+    assert not found, "\n".join(found)

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "artifacts"
 TOKEN = "dashboard-test-token-4f1c"
+SIZES = [(1440, 900), (390, 844)]  # every view and control: a desktop and a phone
 BTC_QTY = "0.001"
 
 
@@ -69,14 +70,79 @@ class Problems:
         )
 
 
+@dataclass
+class Opened:
+    """A page a test opened, checked when the test ends (`check_opened_pages`)."""
+
+    page: Any
+    width: int
+    problems: Problems
+    expected: list[str] = field(default_factory=list)
+
+
+_OPENED: list[Opened] = []
+
+
+def watched(page: Any, width: int) -> Problems:
+    """Register `page` (its viewport `width`) for the checks every browser test ends with;
+    its problems so far."""
+    problems = Problems()
+    problems.watch(page)
+    _OPENED.append(Opened(page, width, problems))
+    return problems
+
+
+def problems_of(page: Any) -> Problems:
+    """The problems of a page opened by `open_page` (or registered by `watched`)."""
+    return next(opened.problems for opened in _OPENED if opened.page is page)
+
+
+def expect_problems(page: Any, *fragments: str) -> None:
+    """Problems of `page` the test asks for (a refused request, Chromium's line about it):
+    those containing one of `fragments` do not fail the end-of-test check."""
+    for opened in _OPENED:
+        if opened.page is page:
+            opened.expected.extend(fragments)
+
+
+def check_opened_pages() -> list[str]:
+    """What is wrong with each page the test opened, as it ended: a console error, a page
+    error or a failed request it did not ask for; and, while the page is open, a sideways
+    scroll or a toast over a control. The pages are closed."""
+    found: list[str] = []
+    for opened in _OPENED:
+        page, name = opened.page, f"page at {opened.width} px"
+        if not page.is_closed():
+            used = page.evaluate("document.scrollingElement.scrollWidth")
+            if used > opened.width:
+                found.append(f"{name} scrolls sideways: {used} px")
+            if page.evaluate("() => Boolean(document.getElementById('topbar'))"):
+                settle(page)
+                covered = page.evaluate(COVERED)["covered"]
+                if covered:
+                    found.append(f"{name}: {covered}")
+            page.context.close()
+        found += [
+            f"{name}: {item}"
+            for item in opened.problems.items
+            if not any(fragment in item for fragment in opened.expected)
+        ]
+    _OPENED.clear()
+    return found
+
+
 def open_page(
     browser: Any, service: Service, width: int, height: int, token: bool = True, **options: Any
 ) -> Any:
+    """A page of the service at `width`, checked when the test ends (`check_opened_pages`)."""
+    options.setdefault("is_mobile", width < 500)  # a phone below 500 px
+    options.setdefault("has_touch", width < 500)
     context = browser.new_context(viewport={"width": width, "height": height}, **options)
     if token:  # as if the token had been entered once in this tab
         context.add_init_script(f"sessionStorage.setItem('apiToken', {json.dumps(TOKEN)})")
     page = context.new_page()
     page.set_default_timeout(15_000)
+    watched(page, width)
     return page
 
 
@@ -128,16 +194,13 @@ def run_module(module: Path, body: str, data: object = None) -> object:
     return json.loads(done.stdout)
 
 
-def open_ready(browser: Any, service: Service, width: int, height: int) -> tuple[Any, Problems]:
-    """A page of the service at `width` (a phone below 500 px), ready, with its problems
-    watched."""
-    phone = width < 500
-    page = open_page(browser, service, width, height, is_mobile=phone, has_touch=phone)
-    problems = Problems()
-    problems.watch(page)
+def open_ready(browser: Any, service: Service, width: int, height: int) -> Any:
+    """A page of the service at `width` (a phone below 500 px), ready, checked when the test
+    ends."""
+    page = open_page(browser, service, width, height)
     page.goto(service.url + "/")
     wait_ready(page)
-    return page, problems
+    return page
 
 
 # Every visible toast against every visible control below the sticky header: the overlapping

@@ -23,9 +23,10 @@ import pytest
 
 from tests.browser.support import (
     ROOT,
+    SIZES,
     TOKEN,
-    Problems,
     Service,
+    expect_problems,
     free_port,
     open_page,
     open_ready,
@@ -145,17 +146,14 @@ def number(text: str) -> Decimal:
     return Decimal(text.replace(",", "").replace("%", "").replace("+", "").strip())
 
 
-@pytest.fixture
-def page(browser: Any, service: Service) -> Iterator[Any]:
-    page = open_page(browser, service, 1440, 1000)
-    problems = Problems()
-    problems.watch(page)
+@pytest.fixture(params=SIZES, ids=lambda size: f"{size[0]}px")
+def page(browser: Any, service: Service, request: pytest.FixtureRequest) -> Iterator[Any]:
+    width, height = request.param
+    page = open_page(browser, service, width, height)
     page.goto(service.url + "/")
     wait_ready(page)
     page.wait_for_selector("#ab-panel[data-curves='2']")
     yield page
-    page.context.close()
-    assert not problems.items, problems.items
 
 
 def test_the_panel_shows_both_variants_money_and_performance(page: Any, service: Service) -> None:
@@ -245,6 +243,7 @@ def test_close_all_of_a_paused_variant_says_so_and_the_button_works_again(
     page.wait_for_selector("[data-testid='pause-B']")
 
 
+@pytest.mark.parametrize("page", [SIZES[0]], indirect=True, ids=["1440px"])  # and a phone below
 def test_a_shock_fires_bs_stop_not_as_and_the_panel_shows_it(
     page: Any, service: Service, market: str
 ) -> None:
@@ -267,18 +266,17 @@ def test_a_shock_fires_bs_stop_not_as_and_the_panel_shows_it(
     page.wait_for_timeout(2500)  # the curves' next refresh (every 2 s at most)
     page.evaluate(CLEAR_TOASTS)  # the docs' screenshots show the page, not the last fills
     shot(page, "dashboard.png")
-    phone = open_page(page.context.browser, service, 390, 844, is_mobile=True, has_touch=True)
+    phone = open_page(page.context.browser, service, *SIZES[1])
     phone.goto(service.url + "/")
     wait_ready(phone)
     phone.wait_for_selector("#ab-panel[data-curves='2']")
     phone.wait_for_timeout(1500)
     phone.evaluate(CLEAR_TOASTS)
     shot(phone, "dashboard-390.png", full_page=True)
-    phone.context.close()
 
 
 def test_the_panel_on_a_phone(browser: Any, service: Service) -> None:
-    page = open_page(browser, service, 390, 844, is_mobile=True, has_touch=True)
+    page = open_page(browser, service, *SIZES[1])
     page.goto(service.url + "/")
     wait_ready(page)
     page.wait_for_selector("#ab-panel[data-curves='2']")
@@ -294,11 +292,11 @@ def test_the_panel_on_a_phone(browser: Any, service: Service) -> None:
     page.wait_for_selector("[data-testid='state-B'][data-state='paused']")
     page.locator("[data-testid='resume-B']").tap()
     page.wait_for_selector("[data-testid='state-B'][data-state='active']")
-    page.context.close()
 
 
+@pytest.mark.parametrize(("width", "height"), SIZES)
 def test_the_equity_chart_shows_the_whole_run_and_tells_a_from_b(
-    browser: Any, service: Service
+    browser: Any, service: Service, width: int, height: int
 ) -> None:
     # More marks than a phone-wide chart shows at the library's default bar spacing (~50).
     wait_until(
@@ -306,33 +304,53 @@ def test_the_equity_chart_shows_the_whole_run_and_tells_a_from_b(
         timeout=120,
         what="75 equity marks of A",
     )
-    page, problems = open_ready(browser, service, 390, 844)
+    page = open_ready(browser, service, width, height)
     page.wait_for_selector("#ab-panel[data-curves='2']")
     page.locator("#equity-chart").scroll_into_view_if_needed()
-    shown = page.evaluate(
-        """() => { const e = window.dashboard.ab.equity;
-        const a = e.series.A; const range = e.chart.timeScale().getVisibleLogicalRange();
-        return { from: range.from, to: range.to, points: a.data().length,
-                 looks: ["A", "B"].map((n) => [e.series[n].options().lineStyle,
-                                               e.series[n].options().lineWidth]) }; }"""
-    )
+    shown = page.evaluate(EQUITY_SHOWN)
     assert shown["points"] >= 60, shown  # one row per second: marks of a second are one
-    assert shown["from"] <= 0.5 and shown["to"] >= shown["points"] - 1.5, shown  # all of it
     assert shown["looks"] == [[0, 3], [2, 2]], shown  # A solid and wide, B dashed
+    page.wait_for_function(f"() => ({EQUITY_SHOWN})().all")  # the whole run
+    # New marks come: "All" stays the whole run.
+    page.wait_for_function(f"() => ({EQUITY_SHOWN})().points > {shown['points']}", timeout=60_000)
+    page.wait_for_function(f"() => ({EQUITY_SHOWN})().all")
     page.click("#equity-range button[data-range='6h']")
-    assert page.get_attribute("#equity-range button[data-range='6h']", "aria-pressed") == "true"
-    assert page.get_attribute("#equity-range button[data-range='all']", "aria-pressed") == "false"
-    width = page.evaluate("document.scrollingElement.scrollWidth")
-    assert width <= 390, f"the page scrolls sideways: {width} px"
-    page.context.close()
-    assert not problems.items, problems.items
+    assert pressed(page) == ["6h"]
+    # A drag of the chart is the user's own range: no button pressed; "All" pins it again.
+    box = page.locator("#equity-chart").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5, steps=5)
+    page.mouse.up()
+    assert pressed(page) == []
+    page.click("#equity-range button[data-range='all']")
+    assert pressed(page) == ["all"]
+    page.wait_for_function(f"() => ({EQUITY_SHOWN})().all")
 
 
-@pytest.mark.parametrize(("width", "height"), [(1440, 900), (390, 844)])
+EQUITY_SHOWN = """() => { const e = window.dashboard.ab.equity;
+    const a = e.series.A; const range = e.chart.timeScale().getVisibleLogicalRange();
+    const points = a.data().length;
+    return { from: range.from, to: range.to, points,
+             all: range.from <= 0.5 && range.to >= points - 1.5,
+             looks: ["A", "B"].map((n) => [e.series[n].options().lineStyle,
+                                           e.series[n].options().lineWidth]) }; }"""
+
+
+def pressed(page: Any) -> list[str]:
+    """The equity range buttons pressed."""
+    found: list[str] = page.eval_on_selector_all(
+        "#equity-range button[aria-pressed='true']", "bs => bs.map((b) => b.dataset.range)"
+    )
+    return found
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES)
 def test_edit_a_variant_from_the_page_with_the_services_errors_at_the_field(
     browser: Any, service: Service, width: int, height: int
 ) -> None:
-    page, problems = open_ready(browser, service, width, height)
+    page = open_ready(browser, service, width, height)
     before = next(v for v in service.get("/variants") if v["name"] == "A")
     params = list(before["parameters"])
     page.click("[data-testid='edit-A']")
@@ -376,6 +394,5 @@ def test_edit_a_variant_from_the_page_with_the_services_errors_at_the_field(
         service.url + "/variants/A", json={"stop_loss": "0.15"}, headers=AUTH, timeout=10
     )
     assert r.status_code == 200, r.text
-    page.context.close()
     # The two refusals above were asked for (the browser logs each 422); nothing else failed.
-    assert [p for p in problems.items if "422" not in p] == [], problems.items
+    expect_problems(page, "422")

@@ -17,9 +17,10 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from tests.browser.support import (
     BROWSER_TESTS,
     ROOT,
+    SIZES,
     TOKEN,
-    Problems,
     buy_through_form,
+    expect_problems,
     open_page,
     shot,
     wait_ready,
@@ -36,8 +37,9 @@ TOAST_TEXTS = """() => {
 }"""
 
 
-def test_a_wrong_token_is_told_as_refused_and_forgotten(browser, service):
-    page = open_page(browser, service, 390, 844, token=False)
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_a_wrong_token_is_told_as_refused_and_forgotten(browser, service, width, height):
+    page = open_page(browser, service, width, height, token=False)
     page.add_init_script("sessionStorage.setItem('apiToken', 'not-the-token')")
     page.add_init_script(f"document.addEventListener('DOMContentLoaded', {TOAST_TEXTS})")
     page.goto(service.url + "/")
@@ -53,13 +55,11 @@ def test_a_wrong_token_is_told_as_refused_and_forgotten(browser, service):
     assert not any("restored" in t for t in page.evaluate("window.toastTexts")), page.evaluate(
         "window.toastTexts"
     )
-    page.context.close()
 
 
-def test_token_prompt_then_live_page_without_errors(browser, service):
-    page = open_page(browser, service, 1440, 900, token=False)
-    problems = Problems()
-    problems.watch(page)
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_token_prompt_then_live_page_without_errors(browser, service, width, height):
+    page = open_page(browser, service, width, height, token=False)
     requested: list[str] = []
     page.on("request", lambda r: requested.append(r.url))
     page.on("websocket", lambda ws: requested.append(ws.url))
@@ -75,18 +75,15 @@ def test_token_prompt_then_live_page_without_errors(browser, service):
     assert page.locator("[data-testid='price-BTCUSDT'] .kpi-value").inner_text() != "—"
     assert page.locator("#chart canvas").count() > 0
     page.wait_for_timeout(1500)  # let a few live updates arrive
-    assert problems.items == []
     # Offline-ready: the chart library is the local copy; nothing leaves the machine.
     assert any(u.endswith("/vendor/lightweight-charts.standalone.production.js") for u in requested)
     ws_url = service.url.replace("http://", "ws://")
     assert all(u.startswith((service.url, ws_url)) for u in requested), requested
-    page.context.close()
 
 
-def test_chart_shows_candles_and_a_new_closed_candle_within_3_s(browser, service):
-    page = open_page(browser, service, 1440, 900)
-    problems = Problems()
-    problems.watch(page)
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_chart_shows_candles_and_a_new_closed_candle_within_3_s(browser, service, width, height):
+    page = open_page(browser, service, width, height)
     page.goto(service.url + "/")
     wait_ready(page)
     last = page.evaluate("window.dashboard.candles[window.dashboard.selected].at(-1).time")
@@ -137,14 +134,11 @@ def test_chart_shows_candles_and_a_new_closed_candle_within_3_s(browser, service
     assert checked >= 5
     assert page.evaluate("window.dashboard.chart.lines.length") == 2  # EMA and SMA
     page.click("#view-tabs button[data-view='1m']")
-    assert problems.items == []
-    page.context.close()
 
 
-def test_variant_cards_signals_trades_and_close_button(browser, service):
-    page = open_page(browser, service, 1440, 900)
-    problems = Problems()
-    problems.watch(page)
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_variant_cards_signals_trades_and_close_button(browser, service, width, height):
+    page = open_page(browser, service, width, height)
     page.goto(service.url + "/")
     wait_ready(page)
     assert "15%" in page.locator("[data-testid='stop-A']").inner_text()
@@ -181,7 +175,7 @@ def test_variant_cards_signals_trades_and_close_button(browser, service):
         except PlaywrightTimeout:  # the strategy sold it before the click: the row went away
             continue
         if close_info.value.status == 409:  # the expected refusal, not a page problem
-            problems.items = [p for p in problems.items if "/A/BTCUSDT/close" not in p]
+            expect_problems(page, "/A/BTCUSDT/close")
             continue
         closed = close_info.value.json()
         assert close_info.value.status == 200, closed
@@ -203,8 +197,6 @@ def test_variant_cards_signals_trades_and_close_button(browser, service):
     page.wait_for_selector(".toast.fill:has-text('A sold')")  # the close's fill, announced live
     page.evaluate("window.scrollTo(0, 0)")
     shot(page, "dashboard-1440.png")
-    assert problems.items == []
-    page.context.close()
 
 
 ONLY_VARIANT_ROWS = """(variant) => {
@@ -213,13 +205,12 @@ ONLY_VARIANT_ROWS = """(variant) => {
 }"""
 
 
-def test_the_5m_chart_follows_its_interval_on_the_websocket(browser, service):
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_the_5m_chart_follows_its_interval_on_the_websocket(browser, service, width, height):
     """The 5m view subscribes to 5m on /ws: REST gives its history once, then a closing 5m
     candle and the 5m bar in progress come as `candle` / `candle_update` events and are drawn
     as they are (no REST re-read); another view unsubscribes 5m."""
-    page = open_page(browser, service, 1440, 900)
-    problems = Problems()
-    problems.watch(page)
+    page = open_page(browser, service, width, height)
     sent: list[dict[str, Any]] = []
     received: list[dict[str, Any]] = []
 
@@ -298,12 +289,11 @@ def test_the_5m_chart_follows_its_interval_on_the_websocket(browser, service):
     page.click("#view-tabs button[data-view='1m']")
     page.wait_for_function("() => !window.dashboard.viewFeed.streams('15m')")
     assert sent[-1] == {"op": "unsubscribe", "intervals": ["15m"]}
-    assert problems.items == []
-    page.context.close()
 
 
-def test_websocket_drop_shows_banner_and_recovers(browser, service):
-    page = open_page(browser, service, 1440, 900)
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_websocket_drop_shows_banner_and_recovers(browser, service, width, height):
+    page = open_page(browser, service, width, height)
     page.goto(service.url + "/")
     wait_ready(page)
     reloads: list[str] = []
@@ -320,11 +310,11 @@ def test_websocket_drop_shows_banner_and_recovers(browser, service):
     page.wait_for_function(
         "(t0) => window.dashboard.candles.BTCUSDT.at(-1).time > t0", arg=before, timeout=5000
     )
-    page.context.close()
 
 
-def test_chart_library_falls_back_to_the_cdn_when_no_local_copy(browser, service):
-    page = open_page(browser, service, 1024, 700)
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_chart_library_falls_back_to_the_cdn_when_no_local_copy(browser, service, width, height):
+    page = open_page(browser, service, width, height)
     local = ROOT / "api" / "static" / "vendor" / "lightweight-charts.standalone.production.js"
     cdn_hits: list[str] = []
 
@@ -339,7 +329,7 @@ def test_chart_library_falls_back_to_the_cdn_when_no_local_copy(browser, service
     assert cdn_hits == [
         "https://unpkg.com/lightweight-charts@5.2.1/dist/lightweight-charts.standalone.production.js"
     ]
-    page.context.close()
+    expect_problems(page, "/static/vendor/")  # the missing local copy, as this test asks
 
 
 def test_mobile_390_has_no_horizontal_overflow(browser, service):
@@ -352,12 +342,12 @@ def test_mobile_390_has_no_horizontal_overflow(browser, service):
     shot(page, "dashboard-390.png", full_page=True)
 
 
-@pytest.mark.parametrize(("width", "height"), [(1440, 900), (390, 844)])
+@pytest.mark.parametrize(("width", "height"), SIZES)
 def test_the_page_shows_the_servers_money_figures_and_adds_up_none(browser, service, width, height):
     """The KPI card's P&L and return, and each open position's P&L, are the server's figures
     (execution.accounts, through /performance and /positions over /ws) as sent, only rounded
     for people: the page computes no money figure of its own."""
-    page = open_page(browser, service, width, height, is_mobile=width < 500)
+    page = open_page(browser, service, width, height)
     page.goto(service.url + "/")
     wait_ready(page)
     # The cells follow the newest report within a frame; wait until they show it.
@@ -397,14 +387,13 @@ def test_the_page_shows_the_servers_money_figures_and_adds_up_none(browser, serv
     # The server's total is its own: realized + unrealized of every variant, at its marks.
     perf = service.get("/performance")
     assert set(perf["total"]) >= {"equity", "pnl", "return_pct", "max_drawdown_pct"}
-    page.context.close()
 
 
-@pytest.mark.parametrize(("width", "height"), [(1440, 900), (390, 844)])
+@pytest.mark.parametrize(("width", "height"), SIZES)
 def test_indicator_lines_are_the_servers_values(browser, service, width, height):
     """The chart's lines are GET /strategy/indicators as sent: the strategy's own values, the
     page computes none (the same at every time both have; candles close meanwhile)."""
-    page = open_page(browser, service, width, height, is_mobile=width < 500)
+    page = open_page(browser, service, width, height)
     page.goto(service.url + "/")
     wait_ready(page)
     page.wait_for_function("() => window.dashboard.chart.lines.length >= 2")
@@ -413,7 +402,6 @@ def test_indicator_lines_are_the_servers_values(browser, service, width, height)
             [l.label, l.series.data().map((p) => [p.time * 1000, p.value])]))"""
     )
     symbol = page.evaluate("() => window.dashboard.selected")
-    page.context.close()
     assert set(drawn) >= {"A ema", "A sma"}
     served = service.get(f"/strategy/indicators?symbol={symbol}&variant=A&limit=5000")
     assert served["price_lines"] == ["ema", "sma"] and served["pane_lines"] == []

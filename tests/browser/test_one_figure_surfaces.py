@@ -35,7 +35,7 @@ from backtest.report import build_report
 from backtest.run import BacktestConfig
 from backtest.runner import run_backtest
 from config import load_settings
-from tests.browser.support import ROOT, Problems, free_port, open_page, wait_ready
+from tests.browser.support import ROOT, free_port, open_page, wait_ready
 from tests.ledgers import beside, lines_beside
 from tests.service.test_one_figure import recompute
 
@@ -148,8 +148,6 @@ def surfaces(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator
         performance = httpx.get(url + "/performance").json()
         ws = _run(_ws_performance(url))
         page = open_page(browser, None, 1440, 900, token=False)  # type: ignore[arg-type]
-        problems = Problems()
-        problems.watch(page)
         page.goto(url + "/")
         wait_ready(page)
         page.wait_for_function(
@@ -161,7 +159,6 @@ def surfaces(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator
                 .map((td) => [td.dataset.testid, td.textContent]))"""
         )
         page.context.close()
-        assert not problems.items, problems.items
         after = httpx.get(url + "/strategy").json()  # nothing moved while the page was read
         assert {v["name"]: v["money"] for v in after["variants"]} == strategy
     finally:

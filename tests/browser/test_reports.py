@@ -17,7 +17,11 @@ from typing import Any
 
 import pytest
 
-from tests.browser.support import ARTIFACTS, ROOT, Problems
+from tests.browser.support import (
+    ARTIFACTS,
+    ROOT,
+    watched,
+)
 from tests.conftest import BINANCE_DATA
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -47,19 +51,18 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"backtest": tmp / "backtest.html", "optimize": tmp / "optimize.html"}
 
 
-def _open(browser: Any, path: Path, width: int) -> tuple[Any, Problems]:
+def _open(browser: Any, path: Path, width: int) -> Any:
     context = browser.new_context(
         viewport={"width": width, "height": 900}, is_mobile=width < 500, has_touch=width < 500
     )
     page = context.new_page()
-    problems = Problems()
-    problems.watch(page)
+    watched(page, width)
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     page.goto(path.as_uri())
     page.wait_for_selector("body[data-charts='drawn']", timeout=15_000)
     assert [u for u in requests if not u.startswith("file://")] == []  # nothing fetched
-    return page, problems
+    return page
 
 
 def _hover_readout(page: Any, chart_id: str) -> str:
@@ -78,7 +81,7 @@ def _hover_readout(page: Any, chart_id: str) -> str:
 def test_the_backtest_report_is_interactive_and_readable(
     browser: Any, reports: dict[str, Path], width: int
 ) -> None:
-    page, problems = _open(browser, reports["backtest"], width)
+    page = _open(browser, reports["backtest"], width)
     assert page.locator("#price-0 canvas").count() > 0
     assert page.get_attribute("#equity-0", "data-drawn") == "2"  # A and B
     # A solid, B dashed: told apart even where their curves coincide.
@@ -102,15 +105,13 @@ def test_the_backtest_report_is_interactive_and_readable(
     assert not re.search(r"\d\.\d{3,}", text), text
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"backtest-report-{width}.png"), full_page=True)
-    page.context.close()
-    assert problems.items == []
 
 
 @pytest.mark.parametrize("width", [1440, 390])
 def test_the_optimisation_report_is_interactive_and_readable(
     browser: Any, reports: dict[str, Path], width: int
 ) -> None:
-    page, problems = _open(browser, reports["optimize"], width)
+    page = _open(browser, reports["optimize"], width)
     drawn = page.get_attribute("#equity", "data-drawn")
     assert drawn is not None and int(drawn) >= 2  # the best and the live variants
     readout = _hover_readout(page, "equity")
@@ -119,5 +120,3 @@ def test_the_optimisation_report_is_interactive_and_readable(
     assert width_used <= width, f"the page scrolls sideways: {width_used} px"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"optimize-report-{width}.png"), full_page=True)
-    page.context.close()
-    assert problems.items == []

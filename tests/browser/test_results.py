@@ -16,8 +16,8 @@ import pytest
 
 from tests.browser.support import (
     BROWSER_TESTS,
+    SIZES,
     TOKEN,
-    Problems,
     Service,
     open_page,
     open_ready,
@@ -59,8 +59,6 @@ def test_round_trips_page_and_export_the_servers_rows(
     if len(all_trips(service)) < 27:
         round_trips(service, 27)  # more than a page (25)
     page = open_page(browser, service, width, 900, accept_downloads=True)
-    problems = Problems()
-    problems.watch(page)
     page.goto(service.url + "/")
     wait_ready(page)
     page.locator("#results").scroll_into_view_if_needed()
@@ -97,8 +95,6 @@ def test_round_trips_page_and_export_the_servers_rows(
     ]
     assert page.evaluate("document.scrollingElement.scrollWidth") <= width
     shot(page, f"results-trips-{width}.png")
-    page.context.close()
-    assert problems.items == []
 
 
 @pytest.mark.parametrize("width", [1440, 390])
@@ -108,8 +104,6 @@ def test_pnl_per_period_and_per_symbol_are_the_servers(
     if not all_trips(service):
         round_trips(service, 2)
     page = open_page(browser, service, width, 900)
-    problems = Problems()
-    problems.watch(page)
     page.goto(service.url + "/")
     wait_ready(page)
     page.locator("#results").scroll_into_view_if_needed()
@@ -136,15 +130,13 @@ def test_pnl_per_period_and_per_symbol_are_the_servers(
     page.wait_for_selector(f"#results[data-symbols='{expected}']")
     assert page.evaluate("document.scrollingElement.scrollWidth") <= width
     shot(page, f"results-periods-{width}.png")
-    page.context.close()
-    assert problems.items == []
 
 
-@pytest.mark.parametrize(("width", "height"), [(1440, 900), (390, 844)])
+@pytest.mark.parametrize(("width", "height"), SIZES)
 def test_the_log_view_shows_the_services_warnings_as_they_happen(
     browser: Any, service: Service, width: int, height: int
 ) -> None:
-    page, problems = open_ready(browser, service, width, height)
+    page = open_ready(browser, service, width, height)
     page.wait_for_selector("#logs[data-lines]")
     reason = f"log view at {width} px"  # this run's line, not an earlier one
     r = httpx.post(service.url + "/variants/B/pause", json={"reason": reason}, headers=AUTH,
@@ -158,14 +150,13 @@ def test_the_log_view_shows_the_services_warnings_as_they_happen(
         assert page.evaluate("document.scrollingElement.scrollWidth") <= width
     finally:
         httpx.post(service.url + "/variants/B/resume", json={}, headers=AUTH, timeout=10)
-    page.context.close()
-    assert problems.items == []
 
 
-def test_toasts_are_the_notifications_events_in_their_words(browser: Any, service: Service) -> None:
-    page = open_page(browser, service, 1440, 900)
-    problems = Problems()
-    problems.watch(page)
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_toasts_are_the_notifications_events_in_their_words(
+    browser: Any, service: Service, width: int, height: int
+) -> None:
+    page = open_page(browser, service, width, height)
     notices: list[dict[str, Any]] = []
 
     def watch(ws: Any) -> None:
@@ -191,5 +182,3 @@ def test_toasts_are_the_notifications_events_in_their_words(browser: Any, servic
         assert page.locator(".toast", has_text=said[-1]["text"]).count() == 1
     finally:
         httpx.post(service.url + "/variants/B/resume", json={}, headers=AUTH, timeout=10)
-    page.context.close()
-    assert problems.items == []
