@@ -223,3 +223,26 @@ def test_the_store_keeps_the_servers_state_from_rest_and_ws() -> None:
         "health": {"status": "ok", "symbols": {"BTCUSDT": {"status": "live"}}},
         "variants": ["A"], "symbols": ["BTCUSDT"],
     }  # fmt: skip
+
+
+def test_a_pause_sets_the_variants_state_in_a_new_health_until_the_next_read() -> None:
+    """POST /variants/{name}/pause answers with the state: the store's health shows it (a new
+    object, so a view holding the old one sees it changed), the other variants untouched."""
+    out = run_module(
+        STORE,
+        "const d = {}; const s = M.createStore(d);"
+        "s.variantState('A', 'paused', 'x'); const before = d.health;"  # no health read yet
+        "s.health({status: 'ok', variants: [{variant: 'A', state: 'active', reason: null},"
+        " {variant: 'B', state: 'active', reason: null}]});"
+        "const held = d.health;"
+        "s.variantState('A', 'paused', 'paused by a person');"
+        "return {before, same: held === d.health, variants: d.health.variants,"
+        " old: held.variants[0].state};",
+    )
+    assert out == {
+        "before": None, "same": False, "old": "active",
+        "variants": [
+            {"variant": "A", "state": "paused", "reason": "paused by a person"},
+            {"variant": "B", "state": "active", "reason": None},
+        ],
+    }  # fmt: skip
