@@ -11,10 +11,12 @@ from pathlib import Path
 
 from core.errors import BadInputError
 from core.variants import VariantSettings
+from optimize.params import SAMPLERS as CLI_SAMPLERS
+from optimize.scoring import OBJECTIVES as OBJECTIVES  # the page offers the same
 
 KINDS = ("backtest", "optimize")
-SAMPLERS = ("grid", "random", "tpe")  # nsga2 is two objectives: the CLI's, not the page's
-OBJECTIVES = ("return", "sharpe", "sortino", "calmar", "profit_factor")
+# nsga2 searches two objectives at once (a Pareto front): the CLI's, not the page's.
+SAMPLERS = tuple(sampler for sampler in CLI_SAMPLERS if sampler != "nsga2")
 MAX_TRIALS = 2_000  # a job on the service's machine, beside live trading
 MAX_CANDLES = 2 * 525_600  # the newest two years of stored 1-minute candles
 REPORT_JSON = "report.json"

@@ -24,6 +24,8 @@ from api.serialize import iso_ms
 from research.jobs import Job, JobBusyError, ResearchJobs
 from research.plans import (
     MAX_TRIALS,
+    OBJECTIVES,
+    SAMPLERS,
     BacktestPlan,
     OptimizePlan,
     PlanError,
@@ -53,9 +55,9 @@ class OptimizeIn(BaseModel):
         description="NAME=V1,V2 or NAME=LO:HI:STEP (both ends included), as `main.py optimize"
         " --param`: the strategy's parameters and stop_loss",
     )  # fmt: skip
-    sampler: Literal["grid", "random", "tpe"] = "grid"
+    sampler: str = Field(default="grid", json_schema_extra={"enum": list(SAMPLERS)})
     trials: int | None = Field(default=None, ge=1, le=MAX_TRIALS)
-    objective: Literal["return", "sharpe", "sortino", "calmar", "profit_factor"] = "return"
+    objective: str = Field(default="return", json_schema_extra={"enum": list(OBJECTIVES)})
     min_trades: int = Field(default=0, ge=0, le=1_000_000)
 
 

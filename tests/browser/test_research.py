@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
+from optimize.params import SAMPLERS
+from optimize.scoring import OBJECTIVES
 from tests.browser.support import (
     BROWSER_TESTS,
     COVERED,
@@ -94,6 +96,14 @@ def test_the_routes_need_the_token_run_one_job_at_a_time_and_sandbox_the_report(
     unknown = {"symbol": "BTCUSDT", "variant": "Z", "params": ["ema_period=3,5"]}
     answer = httpx.post(f"{url}/research/optimizations", json=unknown, headers=AUTH, timeout=10)
     assert answer.status_code == 404 and "'Z'" in answer.json()["detail"]
+    # The page's samplers and objectives are the optimiser's (nsga2's two objectives excepted).
+    pareto = {"symbol": "BTCUSDT", "variant": "A", "params": ["ema_period=3,5"], "sampler": "nsga2"}
+    answer = httpx.post(f"{url}/research/optimizations", json=pareto, headers=AUTH, timeout=10)
+    assert answer.status_code == 422 and answer.json()["detail"][0]["loc"] == ["body", "sampler"]
+    schema = httpx.get(f"{url}/openapi.json", timeout=10).json()["components"]["schemas"]
+    fields = schema["OptimizeIn"]["properties"]
+    assert fields["sampler"]["enum"] == [s for s in SAMPLERS if s != "nsga2"]
+    assert fields["objective"]["enum"] == list(OBJECTIVES)
     listed = httpx.get(f"{url}/research/jobs", timeout=10).json()
     assert [j["id"] for j in listed][:2] == [failed["id"], job["id"]]  # newest first
 
