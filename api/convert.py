@@ -22,10 +22,8 @@ from api.schemas import (
 from api.serialize import iso_ms, plain
 from execution.accounts import VariantMoney
 from execution.models import OrderRecord, OrderStatus, Position
-from execution.numbers import pct_text
+from execution.numbers import pct_text, quote_text
 from execution.performance import RoundTrip
-
-_MONEY = Decimal("1e-10")  # finer than any quote precision; sums stay exact to 1e-9
 
 
 def _opt(value: Decimal | None) -> str | None:
@@ -33,7 +31,8 @@ def _opt(value: Decimal | None) -> str | None:
 
 
 def _money(value: Decimal) -> str:
-    return plain(value.quantize(_MONEY))
+    """A quote amount as every surface shows it (execution.numbers)."""
+    return quote_text(value)
 
 
 def position_out(

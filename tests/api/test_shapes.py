@@ -23,6 +23,7 @@ from tests.api.test_ws import recv, recv_type
 
 EIGHT_PLACES = re.compile(r"^\d+\.\d{8}$")
 PLAIN = re.compile(r"^-?\d+(\.\d+)?$")
+QUOTE = re.compile(r"-?\d+\.\d{8}")
 # The strategy's SMA never fills in a test's seconds: no strategy orders, only the test's own.
 NO_SIGNALS = {"sma_period": 5000}
 CANDLE_DECIMALS = ("open", "high", "low", "close", "volume", "quote_volume",
@@ -145,6 +146,10 @@ async def test_decimals_are_plain_and_candles_have_eight_places(
             for p in (await http.get("/positions")).json():
                 assert_plain(p, ("qty", "entry_price", "cost_quote", "realized_pnl", "dust",
                                  "last_price", "unrealized_pnl"))  # fmt: skip
+                # Quote amounts as every surface shows them: 8 places (execution.numbers).
+                for name in ("cost_quote", "realized_pnl", "fees_quote", "spent_quote",
+                             "received_quote", "unrealized_pnl"):  # fmt: skip
+                    assert p[name] is None or QUOTE.fullmatch(p[name]), (name, p[name])
             for t in (await http.get("/trades")).json():
                 assert_plain(t, ("quantity", "executed_qty", "price", "quote_qty", "commission",
                                  "realized_pnl"))  # fmt: skip

@@ -82,7 +82,7 @@ async def test_trades_signals_and_round_trips_page_through_the_ledger(
             buy["client_order_id"],
             sell["client_order_id"],
         )
-        assert Decimal(trip["pnl"]) == Decimal(sell["realized_pnl"]).quantize(Decimal("1e-10"))
+        assert Decimal(trip["pnl"]) == Decimal(sell["realized_pnl"]).quantize(Decimal("1e-8"))
         cost = Decimal(trip["quantity"]) * Decimal(trip["entry_price"])
         pct = (Decimal(sell["realized_pnl"]) / cost * 100).quantize(Decimal("0.01"))
         assert Decimal(trip["pnl_pct"]) == pct
