@@ -35,13 +35,6 @@ const state = {
   view: L.VIEW_MINUTES[saved.view] ? saved.view : "1m",
   tz: saved.tz === "local" ? "local" : "utc",
   serverBars: {}, // "symbol/view" -> the service's closed bars of that interval, or null
-  ws: null,
-  wsOpen: false,
-  removing: new Set(), // symbols being removed (DELETE /symbols/… under way)
-  everConnected: false,
-  attempt: 0,
-  reconnectAt: 0,
-  seq: new L.SeqTracker(),
   reloading: null,
   dirty: new Set(),
 };
@@ -174,8 +167,12 @@ function markDirty(...parts) {
 
 // ---------------------------------------------------------------- chart
 
-const chart = createPriceChart({ state, api, esc, viewBars });
-const panels = createPanels({ state, esc, maxRows: MAX_ROWS, positionKey, positionQty });
+const chart = createPriceChart({
+  state, api, esc, viewBars, removing: (sym) => trading.isRemoving(sym),
+});
+const panels = createPanels({
+  state, esc, maxRows: MAX_ROWS, positionKey, positionQty, live: () => live.isOpen(),
+});
 state.chart = chart; // read by the browser tests (series data)
 
 // ---------------------------------------------------------------- rendering
@@ -278,14 +275,16 @@ state.toast = toast; // the browser tests raise toasts through the page's own co
 
 const trading = createTradingControls({
   state, store, toast, asking, rejectKey, markDirty, selectSymbol, maxRows: MAX_ROWS,
+  live: () => live.isOpen(),
   loadSnapshot: () => loadSnapshot(),
 });
 
 const events = createEvents({
   state, store, chart, markDirty, loadViewBars, queueResults, toast, noticeToast,
+  everConnected: () => live.everConnected(),
 });
 
-const live = createLive(state, {
+const live = createLive({
   attach: (ws) => state.viewFeed.attach(ws, state.view),
   message: (msg) => events.handle(msg),
   gap: () => {
@@ -333,6 +332,7 @@ async function main() {
     onApplied: () => { state.ab?.refresh(); loadSnapshot().catch(() => {}); },
   });
   state.research.load();
+  state.live = live; // the browser tests drop the connection through it
   live.connect();
   setInterval(refreshHealth, HEALTH_EVERY_MS);
   setInterval(() => markDirty("kpi"), 1000);

@@ -5,7 +5,8 @@ import { detailText } from "./transport.js";
 
 /**
  * `ctx`: state (the page's and the store's data), store, chart, markDirty(...parts),
- * loadViewBars(symbol, view), queueResults(), toast(text, kind), noticeToast(data).
+ * loadViewBars(symbol, view), queueResults(), toast(text, kind), noticeToast(data),
+ * everConnected().
  * `state.ab` and `state.logs` are read when a message comes (they start after the first load).
  */
 export function createEvents(ctx) {
@@ -94,7 +95,7 @@ export function createEvents(ctx) {
   function applySnapshot(d) {
     if (!d || typeof d !== "object") return;
     if (d.subscription) state.viewFeed.subscribed(d.subscription);
-    if (state.everConnected && state.symbols.length === 0) return; // REST load still running
+    if (ctx.everConnected() && state.symbols.length === 0) return; // REST load still running
     store.snapshot(d);
     if (d.performance) state.ab?.performance(d.performance);
     state.logs?.snapshot(d.logs);

@@ -1,7 +1,7 @@
 // The live feed: one /ws connection at a time, its messages checked for order (a gap re-reads
 // the snapshot), the reconnect backoff with the banner's countdown, and the token refusal.
-// It keeps the connection's own fields on `conn` (ws, wsOpen, everConnected, attempt,
-// reconnectAt, seq): the page's other modules only read `wsOpen`.
+// The connection's fields (ws, open, everConnected, attempt, reconnectAt, seq) are its own:
+// the page's other modules read them through `isOpen()` and `everConnected()`.
 import * as L from "./logic.js";
 import { askToken, token } from "./transport.js";
 
@@ -12,7 +12,12 @@ const $ = (id) => document.getElementById(id);
  * skipped), accepted(reconnected) (the service spoke: live), closed() (the socket ended),
  * toast(text, kind), placeToasts().
  */
-export function createLive(conn, hooks) {
+export function createLive(hooks) {
+  const conn = {
+    ws: null, wsOpen: false, everConnected: false, attempt: 0, reconnectAt: 0,
+    seq: new L.SeqTracker(),
+  };
+
   function connect() {
     const ws = new WebSocket(L.wsUrl(window.location, token()));
     conn.ws = ws;
@@ -80,5 +85,12 @@ export function createLive(conn, hooks) {
     hooks.placeToasts();
   }
 
-  return { connect };
+  return {
+    connect,
+    isOpen: () => conn.wsOpen,
+    everConnected: () => conn.everConnected,
+    /** For the browser tests: drop the socket as a network fault would, after `attempts`
+     * failed attempts (the next reconnect waits as the backoff says). */
+    drop(attempts = 0) { conn.attempt = attempts; conn.ws?.close(); },
+  };
 }

@@ -299,7 +299,7 @@ def test_websocket_drop_shows_banner_and_recovers(browser, service, width, heigh
     reloads: list[str] = []
     page.on("request", lambda r: reloads.append(r.url) if r.url.endswith("/positions") else None)
     before = page.evaluate("window.dashboard.candles.BTCUSDT.at(-1).time")
-    page.evaluate("window.dashboard.ws.close()")
+    page.evaluate("window.dashboard.live.drop()")
     page.wait_for_selector("#banner", state="visible", timeout=2000)
     assert page.locator("#conn").get_attribute("data-state") == "closed"
     page.wait_for_selector("#banner", state="hidden", timeout=10_000)

@@ -323,7 +323,7 @@ def test_reconnect_banner_counts_down(browser, service, width, height):
     page.goto(service.url + "/")
     wait_ready(page)
     # As after five failed attempts: the next one waits 500 ms × 1.6^5 ≈ 5.2 s (±20 %).
-    page.evaluate("window.dashboard.attempt = 5; window.dashboard.ws.close()")
+    page.evaluate("window.dashboard.live.drop(5)")
     page.wait_for_selector("#banner", state="visible")
     pattern = re.compile(r"^reconnecting in (\d+\.\d) s…$")
     first = pattern.match(page.inner_text("#banner-text"))

@@ -8,10 +8,10 @@ const $ = (id) => document.getElementById(id);
 
 /**
  * The renderers. `ctx`: state (symbols, selected, candles, open, prices, performance, positions,
- * trades, signals, variants, colours, health, wsOpen, tz), esc(text), maxRows, positionKey(p),
+ * trades, signals, variants, colours, health, tz), esc(text), maxRows, positionKey(p),
  * positionQty(p).
  */
-export function createPanels({ state, esc, maxRows, positionKey, positionQty }) {
+export function createPanels({ state, esc, maxRows, positionKey, positionQty, live }) {
   const MAX_ROWS = maxRows;
   function signCls(n) { return n > 0 ? "up" : n < 0 ? "down" : ""; }
   function signed(n, digits = 2) { return `${n > 0 ? "+" : ""}${L.fmt(n, digits)}`; }
@@ -61,7 +61,7 @@ export function createPanels({ state, esc, maxRows, positionKey, positionQty }) 
     $("open-detail").textContent = open.length
       ? open.map((p) => `${p.variant} ${p.symbol}`).join(", ") : "flat";
   
-    const feed = L.feedStatus(state.wsOpen, state.health, now);
+    const feed = L.feedStatus(live(), state.health, now);
     $("feed-status").textContent = feed;
     $("feed-status").dataset.status = feed;
     const mode = state.health?.mode ?? "—";

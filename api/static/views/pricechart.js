@@ -13,9 +13,10 @@ export const volumeRow = (b) => ({
 
 /**
  * The chart. `ctx`: state (the page's selected symbol, view, candles, trades, variants,
- * colours, tz), api(path), esc(text), viewBars(symbol, view).
+ * colours, tz), api(path), esc(text), viewBars(symbol, view), removing(symbol) (being
+ * removed: its lines are not read).
  */
-export function createPriceChart({ state, api, esc, viewBars }) {
+export function createPriceChart({ state, api, esc, viewBars, removing }) {
   const chart = {
     api: null, candles: null, volume: null, lines: [], lineData: [], markers: null, bars: [],
     init() {
@@ -109,7 +110,7 @@ export function createPriceChart({ state, api, esc, viewBars }) {
      */
     async loadLines() {
       const sym = state.selected;
-      if (!sym || !this.api || state.removing.has(sym)) return;
+      if (!sym || !this.api || removing(sym)) return;
       const wanted = this.lineVariants();
       const got = await Promise.all(wanted.map((v) => api(`/strategy/indicators?symbol=${
         encodeURIComponent(sym)}&variant=${encodeURIComponent(v.name)}&limit=5000`).catch(() => null)));

@@ -8,13 +8,14 @@ const $ = (id) => document.getElementById(id);
 
 
 /**
- * Wires the controls. `ctx`: state (symbols, variants, positions, trades, candles, open,
- * removing, wsOpen), toast, asking(variant, symbol, side), rejectKey, markDirty(...parts),
- * selectSymbol(symbol), loadSnapshot(), maxRows.
+ * Wires the controls. `ctx`: state (symbols, variants, positions, trades, candles, open),
+ * toast, asking(variant, symbol, side), rejectKey, markDirty(...parts),
+ * selectSymbol(symbol), loadSnapshot(), maxRows, live() (the /ws connection is open).
  */
 export function createTradingControls(ctx) {
   const { state, store, toast, asking, rejectKey, markDirty, selectSymbol, loadSnapshot } = ctx;
   const MAX_ROWS = ctx.maxRows;
+  const removing = new Set(); // symbols being removed (DELETE /symbols/… under way)
 
   $("positions-table").addEventListener("click", async (e) => {
     const btn = e.target.closest("button.close-btn");
@@ -25,7 +26,7 @@ export function createTradingControls(ctx) {
     try {
       const out = await api(`/positions/${encodeURIComponent(variant)}/${encodeURIComponent(symbol)}/close`,
         { method: "POST" });
-      if (!state.wsOpen) toast(`Close ${variant} ${symbol}: ${out?.status ?? "sent"}`, "fill");
+      if (!ctx.live()) toast(`Close ${variant} ${symbol}: ${out?.status ?? "sent"}`, "fill");
       store.positionsRead(await api("/positions"));
       store.tradesRead(await api(`/trades?limit=${MAX_ROWS}`));
       markDirty("positions", "trades", "variants", "kpi", "chart-markers");
@@ -90,7 +91,7 @@ export function createTradingControls(ctx) {
     if (!window.confirm(`Stop following ${sym}?`)) return;
     btn.disabled = true;
     const path = `/symbols/${encodeURIComponent(sym)}`;
-    state.removing.add(sym); // nothing more is asked about it meanwhile (it would be a 404)
+    removing.add(sym); // nothing more is asked about it meanwhile (it would be a 404)
     try {
       try {
         await api(path, { method: "DELETE" });
@@ -110,9 +111,9 @@ export function createTradingControls(ctx) {
       toast(`Remove ${sym} failed: ${err.message}`, "error");
       btn.disabled = false;
     } finally {
-      state.removing.delete(sym);
+      removing.delete(sym);
     }
   }
 
-  return { addSymbol, removeSymbol };
+  return { addSymbol, removeSymbol, isRemoving: (sym) => removing.has(sym) };
 }
