@@ -53,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_fill_arguments(parser: argparse.ArgumentParser) -> None:
-    """--fill and --slippage (backtest.fill_model), shared with `main.py optimize`."""
+    """--fill, --slippage and --latency (backtest.fill_model), shared with `main.py optimize`."""
     parser.add_argument(
         "--fill",
         choices=("next-open", "close"),
@@ -65,6 +65,12 @@ def add_fill_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="BPS",
         help="each fill moved against the order by this many basis points (default 7.6,"
         " measured against the simulator)",
+    )
+    parser.add_argument(
+        "--latency",
+        metavar="MS",
+        help="trade data: an order fills at the first trade this many milliseconds after the"
+        " decision (docs/backtests.md, Fill model)",
     )
 
 
@@ -127,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
             progress=sys.stderr.isatty(),
             capital=settings.variant_capital,
             hold_at_end=args.hold_at_end,
-            fill=fill_model(args.fill, args.slippage),
+            fill=fill_model(args.fill, args.slippage, args.latency),
         )
         result = asyncio.run(run_backtest(settings, config))
     except (BadInputError, SettingsError) as exc:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from backtest.fill_model import FillModel
 from backtest.html_report import render_html
 from backtest.metrics import PriceSeries, combined_curve, equity_curve, summarize, variant_metrics
 from backtest.run import BacktestResult
@@ -138,9 +139,8 @@ def format_summary(report: dict[str, Any]) -> str:
             )
     intro = (
         f"backtest: {report['candles']} candles, {report['ticks']} ticks, "
-        f"{report['signals']} signals, fee {report['fee_rate']} per side, fills at"
-        f" {'the next open' if report['fill']['next_open'] else 'the signalling close'}"
-        f" + {report['fill']['slippage_bps']} bps\n"
+        f"{report['signals']} signals, fee {report['fee_rate']} per side, "
+        f"{FillModel.from_json(report['fill']).describe()}\n"
     )
     return intro + text_table(rows, left=2) + "\n" + text_table(_variant_rows(report["metrics"]))
 

@@ -5,13 +5,15 @@ Trades (files or recordings) go through `Pipeline.on_tick` exactly as the live f
 them. Candles (kline files) go to `Pipeline.on_candle`; their stops are checked first with
 synthetic trades through `StrategyEngine.on_tick` (see `backtest.candle_mode`). The orders an
 event asks for are decided, filled at the fill-model price and booked (`backtest.orders`)
-before the run reads the next event.
+before the run reads the next event; with `next_open`, an order decided at a candle waits for
+the next candle's open, one decided at a trade for the first trade `latency_ms` on (in flight).
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -151,6 +153,14 @@ def tick_stream(ticks: Iterable[Tick], index: int = 0) -> Iterator[_Event]:
     return _tick_events(iter(ticks), index)
 
 
+def arrived(flying: deque[tuple[int, SignalRaised]], now_ms: int) -> list[SignalRaised]:
+    """The orders in flight that reached the book by `now_ms` (oldest first), taken out."""
+    out: list[SignalRaised] = []
+    while flying and flying[0][0] <= now_ms:
+        out.append(flying.popleft()[1])
+    return out
+
+
 async def run_streams(
     settings: Settings,
     config: BacktestConfig,
@@ -185,6 +195,10 @@ async def run_streams(
             next_open = config.fill.next_open
             # symbol -> the strategy's orders of its last close, filled at its next open
             deferred: dict[str, list[SignalRaised]] = {}
+            # trade data: symbol -> (due ms, order) decided at a trade, filled at the first
+            # trade of that symbol at or after `due` (the decision plus the latency)
+            in_flight: dict[str, deque[tuple[int, SignalRaised]]] = {}
+            latency_ms = config.fill.latency_ms
             ticks = 0
             for time_ms, _i, _s, item in events:
                 if isinstance(item, Tick):
@@ -195,10 +209,17 @@ async def run_streams(
                         continue  # a duplicate (reconnect overlap): the live sequencer drops it
                     last_id[symbol] = trade_id
                     set_time(time_ms)
+                    flying = in_flight.get(symbol)
+                    if flying and flying[0][0] <= time_ms:
+                        orders.run_at(arrived(flying, time_ms), item.price)
                     if not ticks:  # quiet minutes of trade data close on the clock from now
                         pipeline.close_timer.start()
                     ticks += 1
                     on_tick(item)
+                    if next_open and pending:
+                        due = time_ms + latency_ms
+                        for signal in orders.drop_pending():
+                            in_flight.setdefault(signal.symbol, deque()).append((due, signal))
                 else:
                     if windowed and outside(item.open_time):
                         continue
@@ -221,6 +242,6 @@ async def run_streams(
             run.ticks = ticks
             if ticks:  # the last minute of trade data closes on the clock
                 clock.advance(MINUTE_MS + pipeline.aggregator.grace_ms + pipeline.close_lag_ms)
-                if pending:
+                if pending and not next_open:  # next_open: no trade comes after them
                     orders.run_pending()
     return run.result()

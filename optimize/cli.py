@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
 def _check_options(args: argparse.Namespace) -> None:
     from backtest.fill_model import fill_model
 
-    fill_model(args.fill, args.slippage)  # FillModelError names the option
+    fill_model(args.fill, args.slippage, args.latency)  # FillModelError names the option
     if args.interval not in INTERVALS:
         raise OptionError(f"--interval {args.interval!r}: one of {', '.join(INTERVALS)}")
     if args.sampler != "grid" and (args.trials is None or args.trials < 1):
@@ -212,7 +212,7 @@ def _search(
 
     plan = Plan(
         space, args.sampler, args.trials, args.objective, args.min_trades, args.interval,
-        args.seed, fill_model(args.fill, args.slippage),
+        args.seed, fill_model(args.fill, args.slippage, args.latency),
     )  # fmt: skip
     bounds = None
     if args.walk_forward is not None:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from backtest.chart_page import CSS, Line, chart, line_style, scripts
+from backtest.fill_model import FillModel
 from optimize.scoring import WORST, score
 
 TOP = 15
@@ -149,9 +150,8 @@ def render(
     intro = (
         f"<p>{len(doc['trials'])} trials ({_e(doc['sampler'])}, objective {_e(objective)}), "
         f"{doc['skipped']} settings refused by the strategy; {doc['candles']:,} candles "
-        f"{_day(doc['start_ms'])} – {_day(doc['end_ms'])} UTC; fills at "
-        f"{'the next open' if fill['next_open'] else 'the signalling close'} + "
-        f"{_e(fill['slippage_bps'])} bps.</p>"
+        f"{_day(doc['start_ms'])} – {_day(doc['end_ms'])} UTC; "
+        f"{_e(FillModel.from_json(fill).describe())}.</p>"
     )
     if best is not None:
         intro += (

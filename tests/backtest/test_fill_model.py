@@ -13,6 +13,7 @@ from backtest.run import BacktestConfig
 from backtest.runner import run_backtest
 from backtest.sources import identify, load_klines
 from config import load_settings
+from data_ingestion.files import read_trades
 from execution.models import OrderStatus
 from strategy.models import Side, SignalReason
 from tests.conftest import BINANCE_DATA
@@ -38,9 +39,9 @@ def test_price(model: FillModel, side: Side, reference: Decimal, expected: Decim
     ("at", "slippage", "expected"),
     [
         (None, None, MEASURED),
-        ("close", None, FillModel(False, MEASURED.slippage_bps)),
-        ("next-open", "0", FillModel(True, Decimal(0))),
-        ("close", "12.5", FillModel(False, Decimal("12.5"))),
+        ("close", None, FillModel(False, MEASURED.slippage_bps, MEASURED.latency_ms)),
+        ("next-open", "0", FillModel(True, Decimal(0), MEASURED.latency_ms)),
+        ("close", "12.5", FillModel(False, Decimal("12.5"), MEASURED.latency_ms)),
     ],
 )
 def test_options(at: str | None, slippage: str | None, expected: FillModel) -> None:
@@ -59,6 +60,20 @@ def test_options(at: str | None, slippage: str | None, expected: FillModel) -> N
 def test_bad_options(at: str | None, slippage: str | None, words: str) -> None:
     with pytest.raises(FillModelError, match=words.replace("(", r"\(")):
         fill_model(at, slippage)
+
+
+@pytest.mark.parametrize(
+    ("latency", "expected"),
+    [(None, MEASURED.latency_ms), ("0", 0), ("250", 250), ("60000", 60_000)],
+)
+def test_latency_option(latency: str | None, expected: int) -> None:
+    assert fill_model(None, None, latency).latency_ms == expected
+
+
+@pytest.mark.parametrize("latency", ["-1", "1.5", "60001", "x", ""])
+def test_bad_latency_names_the_option(latency: str) -> None:
+    with pytest.raises(FillModelError, match=f"--latency '{latency}': whole milliseconds"):
+        fill_model(None, None, latency)
 
 
 def test_every_fill_follows_the_model_on_real_klines() -> None:
@@ -97,3 +112,57 @@ def test_every_fill_follows_the_model_on_real_klines() -> None:
     assert seen[SignalReason.SIGNAL] > 20 and seen[SignalReason.STOP_LOSS] > 0
     # An order decided at the last candle has no next open: it does not fill.
     assert all(f.ref < candles[-1].open_time for f in fills if f.reason is SignalReason.SIGNAL)
+
+
+TRADES = BINANCE_DATA / "testnet-btcusdt-2026-06-15" / "trades.json"
+
+
+@pytest.mark.parametrize("latency_ms", [0, 5_000, 45_000])
+def test_on_trade_data_each_order_fills_at_the_first_trade_a_latency_after_its_decision(
+    latency_ms: int,
+) -> None:
+    """Real testnet trades: a crossover is decided at the trade that closes its candle (a stop
+    at the trade that crosses it: none in these 15 minutes); each fills at the first later
+    trade at least `latency_ms` after that one, at its price (no slippage here), or not at
+    all when none comes. Recomputed from the trades alone."""
+    settings = load_settings(None, variants="A:0.05:ema_sma(ema_period=2,sma_period=3)")
+    model = FillModel(next_open=True, slippage_bps=Decimal(0), latency_ms=latency_ms)
+    config = BacktestConfig(
+        files=[TRADES], variants=settings.variant_settings, fee_rate=Decimal("0.001"),
+        symbol="BTCUSDT", fill=model,
+    )  # fmt: skip
+    result = asyncio.run(run_backtest(settings, config))
+    trades = sorted(read_trades(TRADES, "BTCUSDT"), key=lambda t: t.trade_id)
+    times = [t.trade_time_ms for t in trades]
+    index_of = {t.trade_id: i for i, t in enumerate(trades)}
+    decided = [  # each order's outcome (its intent, written first, left out)
+        r
+        for r in result.journal
+        if r.reason is not SignalReason.END_OF_DATA and r.status is not OrderStatus.INTENT
+    ]
+    filled = {r.client_order_id: r for r in decided if r.status is OrderStatus.FILLED}
+    expected_fills = 0
+    for signal in result.signals:
+        if not signal.action.startswith(("open", "close")):
+            continue  # nothing to do about it: no order
+        if signal.reason is SignalReason.STOP_LOSS:
+            decider = index_of[signal.ref]  # the trade that crossed the stop
+        else:  # the first trade after the candle closed it
+            decider = next((i for i, t in enumerate(times) if t > signal.time_ms), None)
+        orders = [r for r in decided if r.ref == signal.ref and r.side is signal.side
+                  and r.signal_time_ms == signal.time_ms]  # fmt: skip
+        if decider is None:  # the data's last minute, closed on the clock: no trade after it
+            assert orders == [], orders
+            continue
+        due = times[decider] + latency_ms
+        arrival = next((t for t in trades[decider + 1 :] if t.trade_time_ms >= due), None)
+        if arrival is None:  # no trade reached the book after it: still in flight at the end
+            assert orders == [], orders
+            continue
+        assert len(orders) == 1, (signal, orders)
+        order = orders[0]
+        expected_fills += 1
+        assert order.status is OrderStatus.FILLED, (signal, order)
+        assert (order.avg_price, order.time_ms) == (arrival.price, arrival.trade_time_ms), (
+            signal, order, arrival)  # fmt: skip
+    assert expected_fills == len(filled) > 0
