@@ -63,7 +63,16 @@ class Problems:
             ),
         )
         page.on("pageerror", lambda e: self.items.append(f"page error: {e}"))
-        page.on("requestfailed", lambda r: self.items.append(f"failed: {r.url} {r.failure}"))
+        # A request the page gave up (a reload or a navigation under way): not a failure; an
+        # answer >= 400 is caught below all the same.
+        page.on(
+            "requestfailed",
+            lambda r: (
+                self.items.append(f"failed: {r.url} {r.failure}")
+                if r.failure != "net::ERR_ABORTED"
+                else None
+            ),
+        )
         page.on(
             "response",
             lambda r: self.items.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None,

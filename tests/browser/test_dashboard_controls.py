@@ -286,10 +286,14 @@ def test_hover_readout_shows_ohlc_volume_averages_and_fills(browser, service, wi
         assert x is not None
         page.mouse.move(chart["x"] + x, chart["y"] + chart["height"] * 0.4)
         page.wait_for_timeout(200)
-        if page.evaluate("() => document.getElementById('chart-readout').dataset.time") == str(
-            bar_s
-        ):
+        # The order's answer re-reads the snapshot and the lines: aim again until they are in.
+        shown = page.evaluate(
+            "() => { const r = document.getElementById('chart-readout');"
+            " return [r.dataset.time, r.textContent]; }"
+        )
+        if shown[0] == str(bar_s) and "A ema " in shown[1] and "A sma " in shown[1]:
             break
+        page.mouse.move(chart["x"] + 1, chart["y"] + 1)  # off the bar: the next move is news
     page.wait_for_function(
         "(t) => { const r = document.getElementById('chart-readout');"
         " return r.dataset.hovered === '1' && r.dataset.time === String(t); }",
