@@ -145,6 +145,7 @@ def test_on_trade_data_each_order_fills_at_the_first_trade_a_latency_after_its_d
     for signal in result.signals:
         if not signal.action.startswith(("open", "close")):
             continue  # nothing to do about it: no order
+        decider: int | None
         if signal.reason is SignalReason.STOP_LOSS:
             decider = index_of[signal.ref]  # the trade that crossed the stop
         else:  # the first trade after the candle closed it
