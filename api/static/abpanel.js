@@ -78,7 +78,7 @@ export function createAbPanel(ctx) {
   const root = document.getElementById("ab-panel");
   const panel = {
     perf: null, chart: null, series: {}, curvesAt: 0, curvesQueued: false, busy: new Set(),
-    heads: "", range: "all", span: [NaN, NaN],
+    heads: "", range: "all", span: [NaN, NaN], shown: null,
   };
   root.hidden = false;
   root.innerHTML = `
@@ -265,6 +265,8 @@ export function createAbPanel(ctx) {
     const window_ = rangeWindow(key, ...panel.span);
     if (window_) panel.chart.timeScale().setVisibleRange(window_);
     else panel.chart.timeScale().fitContent();
+    // What the range drew, read once drawn: a later user's drag or zoom differs from it.
+    requestAnimationFrame(() => { panel.shown = panel.chart.timeScale().getVisibleLogicalRange(); });
   }
 
   /** Equity curves again, at most every CURVES_EVERY_MS. */
@@ -317,11 +319,17 @@ export function createAbPanel(ctx) {
     const range = e.target.closest("button[data-range]");
     if (range) showRange(range.dataset.range);
   });
-  // A drag or a zoom of the chart is the user's own range: it no longer follows new marks.
+  // A drag or a zoom that moved the chart is the user's own range: it no longer follows new
+  // marks (a tap, or a touch that scrolled the page, moved nothing and changes nothing).
   const chartBox = document.getElementById("equity-chart");
-  const unpin = () => { if (panel.range !== null) showRange(null); };
-  chartBox.addEventListener("wheel", unpin, { passive: true });
-  chartBox.addEventListener("pointermove", (e) => { if (e.buttons) unpin(); });
+  const unpinIfMoved = () => requestAnimationFrame(() => {
+    const now = panel.chart?.timeScale().getVisibleLogicalRange();
+    const was = panel.shown;
+    if (panel.range === null || !now || !was) return;
+    if (Math.abs(now.from - was.from) > 0.5 || Math.abs(now.to - was.to) > 0.5) showRange(null);
+  });
+  chartBox.addEventListener("wheel", unpinIfMoved, { passive: true });
+  chartBox.addEventListener("pointerup", unpinIfMoved);
   setInterval(() => { api("/strategy").then((s) => { store.strategy(s); render(); }).catch(() => {}); },
     STRATEGY_EVERY_MS);
 

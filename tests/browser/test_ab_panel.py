@@ -30,6 +30,7 @@ from tests.browser.support import (
     free_port,
     open_page,
     open_ready,
+    settle,
     shot,
     wait_ready,
 )
@@ -316,14 +317,20 @@ def test_the_equity_chart_shows_the_whole_run_and_tells_a_from_b(
     page.wait_for_function(f"() => ({EQUITY_SHOWN})().all")
     page.click("#equity-range button[data-range='6h']")
     assert pressed(page) == ["6h"]
-    # A drag of the chart is the user's own range: no button pressed; "All" pins it again.
+    # A tap on the chart moves nothing and keeps the range; a drag is the user's own range:
+    # no button pressed; "All" pins it again.
     box = page.locator("#equity-chart").bounding_box()
     assert box is not None
+    page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    settle(page)
+    assert pressed(page) == ["6h"]
     page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5, steps=5)
     page.mouse.up()
-    assert pressed(page) == []
+    page.wait_for_function(
+        "() => !document.querySelector(\"#equity-range button[aria-pressed='true']\")"
+    )
     page.click("#equity-range button[data-range='all']")
     assert pressed(page) == ["all"]
     page.wait_for_function(f"() => ({EQUITY_SHOWN})().all")
