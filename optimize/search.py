@@ -9,11 +9,13 @@
 A setting the strategy refuses (EMA not shorter than SMA) is told PRUNED and counted as
 skipped; one drawn again is told its first figures without running again. Ctrl-C
 (KeyboardInterrupt) stops the search: the batches still running are cancelled, their trials
-told FAIL, and the finished ones are kept.
+told FAIL, and the finished ones are kept. A Ctrl-C that comes while the study is written
+waits until the write is done (`interrupts_held`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from collections.abc import Callable, Sequence
@@ -25,6 +27,7 @@ from aggregation.models import Candle
 from backtest.fill_model import MEASURED, FillModel
 from config import Settings
 from optimize.cluster import Pool
+from optimize.interrupts import interrupts_held
 from optimize.params import STOP_LOSS, SearchSpace, Setting, Value
 from optimize.scoring import WORST, drawdown, score
 from optimize.trials import TrialResult, make_task
@@ -190,7 +193,8 @@ class Search:
         try:
             while asked < budget or running:
                 while asked < budget and len(running) < workers:
-                    trials, asked = self._ask(batch, budget, asked)
+                    with interrupts_held():
+                        trials, asked = self._ask(batch, budget, asked)
                     if trials:
                         task = make_task(self.base, self.plan.space.strategy.name,
                                          self.plan.interval, trials, self.plan.fill)  # fmt: skip
@@ -199,12 +203,14 @@ class Search:
                     break
                 for future, results in self.pool.finished(list(running)):
                     del running[future]
-                    for result in results:
-                        self._tell(result)
+                    with interrupts_held():
+                        for result in results:
+                            self._tell(result)
         except KeyboardInterrupt:
             self.outcome.interrupted = True
-            self.pool.cancel(list(running))
-            self._fail_running()
+            with contextlib.suppress(KeyboardInterrupt), interrupts_held():  # already stopping
+                self.pool.cancel(list(running))
+                self._fail_running()
         return self.outcome
 
     def _ask(self, size: int, budget: int, asked: int) -> tuple[list[tuple[int, Setting]], int]:
