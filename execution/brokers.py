@@ -11,9 +11,7 @@ import functools
 import logging
 from collections.abc import Callable
 from decimal import ROUND_DOWN, Decimal
-from typing import Any, Protocol
-
-from binance import AsyncClient
+from typing import TYPE_CHECKING, Any, Protocol
 
 from core.clock import Clock, SystemClock
 from execution.errors import (
@@ -32,6 +30,9 @@ from execution.models import BrokerFill, Mode, RestingOrder
 from execution.rules import SymbolRules, parse_exchange_info
 from execution.server_time import ServerTime
 from strategy.models import Side
+
+if TYPE_CHECKING:  # the live broker's client; a backtest starts without python-binance
+    from binance import AsyncClient
 
 log = logging.getLogger(__name__)
 _ZERO = Decimal(0)
