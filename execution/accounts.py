@@ -101,11 +101,13 @@ class Accounts:
         self._meters: dict[tuple[str, str | None], Meter] = {}
         self._curves: dict[str, deque[tuple[int, Decimal]]] = {v: deque() for v in variants}
         self._total = Meter(capital * len(variants))  # every variant's equity added up
-        # Each variant's equity at the current marks, kept as fills and closes mark it: the
-        # total is their sum at every mark, and recomputing every variant's at each of them
-        # costs O(variants²) per candle (an optimiser runs dozens of variants at once).
+        # Each variant's equity at the current marks, kept as fills and closes mark it, and
+        # their sum (the total's equity): a fill changes the filling variant's equity and
+        # the symbol's other holders' by their held quantity × the price change, so nothing
+        # is summed over every variant at a mark (an optimiser runs dozens at once).
         # None: to recompute (after a reset or a restore changed positions wholesale).
         self._now: dict[str, Decimal] | None = None
+        self._sum = _ZERO
         # Told every curve point as it is marked (variant, time ms, equity): a point at the
         # time of the one before replaces it.
         self.on_point: Callable[[str, int, Decimal], None] | None = None
@@ -141,21 +143,23 @@ class Accounts:
         if not fill.filled or not fill.executed_qty:
             return
         price = fill.avg_price or fill.quote_qty / fill.executed_qty
+        before = self._marks.get(fill.symbol)
         self._marks[fill.symbol] = price
         if fill.variant in self._curves:
             # The other holders of the symbol are worth the new price too (in the total).
-            others = [
-                v for v in self._variants
-                if v != fill.variant and self._positions.holds(v, fill.symbol)
-            ]  # fmt: skip
+            others = []
+            for v in self._positions.holders(fill.symbol):
+                if v != fill.variant and v in self._curves:
+                    pos = self._positions.get(v, fill.symbol)
+                    others.append((v, pos.market_value(price) - pos.market_value(before)))
             self._mark(fill.fill_time_ms or fill.time_ms, [fill.variant], others)
 
     def on_close(self, symbol: str, close_time_ms: int, close: Decimal) -> None:
         """A closed 1-minute candle: mark every variant holding `symbol` at its close."""
         self._marks[symbol] = close
-        holders = [v for v in self._variants if self._positions.holds(v, symbol)]
-        if holders:
-            self._mark(close_time_ms + 1, holders)
+        held = self._positions.holders(symbol)
+        if held:
+            self._mark(close_time_ms + 1, [v for v in self._variants if v in held])
 
     def on_reset(self) -> None:
         """The exchange was wiped (positions ended): every variant starts again from capital."""
@@ -165,14 +169,23 @@ class Accounts:
         for curve in self._curves.values():
             curve.clear()
 
-    def _mark(self, time_ms: int, variants: Iterable[str], revalued: Iterable[str] = ()) -> None:
-        """Mark `variants` (meters, curves) and the total; `revalued` are variants whose
-        equity changed with a mark but which are not marked themselves."""
+    def _mark(
+        self,
+        time_ms: int,
+        variants: Iterable[str],
+        revalued: Iterable[tuple[str, Decimal]] = (),
+    ) -> None:
+        """Mark `variants` (meters, curves) and the total; `revalued` are (variant, change)
+        of variants whose equity changed with a new mark but which are not marked themselves."""
         now = self._now
-        if now is None:
+        if now is None:  # every equity at the marks as they are now, the new one included
             now = self._now = {v: self._equity(v) for v in self._variants}
-        for variant in revalued:
-            now[variant] = self._equity(variant)
+            total = sum(now.values(), _ZERO)
+        else:
+            total = self._sum
+            for variant, change in revalued:
+                now[variant] += change
+                total += change
         for variant in variants:
             equity = self.capital
             for pos in self._positions.of_variant(variant):
@@ -180,9 +193,11 @@ class Accounts:
                 equity += pnl
                 self._meter(variant, pos.symbol).mark(self.capital + pnl)
             self._meter(variant, None).mark(equity)
+            total += equity - now[variant]
             now[variant] = equity
             self._add_point(variant, time_ms, equity)
-        self._total.mark(sum(now.values(), _ZERO))
+        self._sum = total
+        self._total.mark(total)
 
     def _equity(self, variant: str) -> Decimal:
         return self.capital + sum(

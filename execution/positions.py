@@ -8,6 +8,7 @@ proceeds. A commission in a third asset (BNB) cannot be valued here: it is logge
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
@@ -32,6 +33,9 @@ class PositionBook:
         self._positions: dict[tuple[str, str], Position] = {}
         self._by_variant: dict[str, dict[str, Position]] = {}  # the same, by variant
         self._flows: dict[str, tuple[Decimal, Decimal]] = {}  # variant -> (spent, received)
+        # symbol -> the variants holding any of it (as a dict: insertion-ordered, O(1) in);
+        # kept as positions change, so a candle close does not ask every variant.
+        self._holders: dict[str, dict[str, None]] = {}
 
     def get(self, variant: str, symbol: str) -> Position:
         return self._positions.get((variant, symbol)) or Position(variant, symbol)
@@ -47,8 +51,20 @@ class PositionBook:
 
     def holds(self, variant: str, symbol: str) -> bool:
         """Whether `variant` holds any of `symbol` (dust included: it is valued at market)."""
-        pos = self._by_variant.get(variant, {}).get(symbol)
-        return pos is not None and pos.held_qty > 0
+        return variant in self._holders.get(symbol, ())
+
+    def holders(self, symbol: str) -> Collection[str]:
+        """The variants that hold any of `symbol` (dust included), in no set order."""
+        return self._holders.get(symbol, {}).keys()
+
+    def _set(self, pos: Position) -> None:
+        self._positions[(pos.variant, pos.symbol)] = pos
+        self._by_variant.setdefault(pos.variant, {})[pos.symbol] = pos
+        holders = self._holders.setdefault(pos.symbol, {})
+        if pos.held_qty > 0:
+            holders[pos.variant] = None
+        else:
+            holders.pop(pos.variant, None)
 
     def flows(self, variant: str) -> tuple[Decimal, Decimal]:
         """Quote spent on BUYs (fees included) and received for SELLs (net of fees) by all
@@ -65,6 +81,7 @@ class PositionBook:
         """Forget a position (the exchange was reset: what it held is gone)."""
         gone = self._positions.pop((variant, symbol), None)
         self._by_variant.get(variant, {}).pop(symbol, None)
+        self._holders.get(symbol, {}).pop(variant, None)
         if gone is not None:
             spent, received = self.flows(variant)
             self._flows[variant] = (spent - gone.spent_quote, received - gone.received_quote)
@@ -86,6 +103,7 @@ class PositionBook:
         self._positions.clear()
         self._by_variant.clear()
         self._flows.clear()
+        self._holders.clear()
         for r in rows:
             entry = r["entry_price"]
             pos = Position(
@@ -95,8 +113,7 @@ class PositionBook:
                 Decimal(r["received_quote"]), Decimal(r["fees_quote"]), int(r["trades"]),
                 int(r["updated_ms"]),
             )  # fmt: skip
-            self._positions[(pos.variant, pos.symbol)] = pos
-            self._by_variant.setdefault(pos.variant, {})[pos.symbol] = pos
+            self._set(pos)
             spent, received = self.flows(pos.variant)
             self._flows[pos.variant] = (spent + pos.spent_quote, received + pos.received_quote)
 
@@ -141,8 +158,7 @@ class PositionBook:
             pos.variant, pos.symbol, on_step(held, step), held, entry, cost,
             pos.realized_pnl + (pnl or _ZERO), spent, got, fees_quote, pos.trades + 1, updated,
         )  # fmt: skip
-        self._positions[(fill.variant, fill.symbol)] = pos
-        self._by_variant.setdefault(fill.variant, {})[fill.symbol] = pos
+        self._set(pos)
         total_spent, total_received = self.flows(fill.variant)
         self._flows[fill.variant] = (
             total_spent + spent - before.spent_quote,

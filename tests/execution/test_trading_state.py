@@ -132,6 +132,27 @@ def test_a_checkpoint_anywhere_then_the_tail_equals_one_fold_of_everything(seed:
         assert resumed.accounts.total() == whole.accounts.total()
 
 
+@pytest.mark.parametrize("seed", [4, 5])
+def test_the_portfolio_drawdown_is_that_of_the_variants_equities_added_up(seed: int) -> None:
+    """The total's peak and drawdown, kept as marks come (a fill revalues the symbol's other
+    holders by the price change alone), equal those of the sum of every variant's equity
+    read afresh from its positions after each entry."""
+    state = new_state()
+    capital = Decimal(2000)  # A's and B's
+    peak, worst = capital, Decimal(0)
+    for seq, entry in enumerate(history(seed, 900), start=1):
+        state.apply(seq, entry)
+        if isinstance(entry, ExchangeReset):
+            peak, worst = capital, Decimal(0)
+        equity = state.accounts.money("A").equity + state.accounts.money("B").equity
+        peak = max(peak, equity)
+        worst = max(worst, (peak - equity) / peak)
+        total = state.accounts.total()
+        assert total.equity == equity
+        assert total.max_drawdown_pct == worst * 100, f"after entry {seq}: {entry}"
+    assert worst > 0  # the history lost something on the way
+
+
 def test_what_the_state_holds_follows_from_the_entries() -> None:
     entries = history(4)
     state = folded(entries)
