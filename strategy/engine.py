@@ -3,7 +3,8 @@
 Candles in are the aggregator's closed 1-minute candles. A variant on a higher interval
 (`@5m` in VARIANTS) sees the candles rolled up from them (aggregation.timeframes): one rollup
 per (symbol, interval) in use, and variants with the same strategy, parameters and interval
-share one strategy instance.
+share one strategy instance. The strategies of one (symbol, interval) share its indicator
+series (strategy.indicators.Series): EMA(5) is computed once per bar however many read it.
 
 Positions: ONE source of truth, the execution layer's position book, built from actual fills.
 The engine does not import execution; the executor tells it what is held by calling
@@ -26,6 +27,7 @@ from core.clock import MINUTE_MS
 from core.variants import VariantSettings
 from data_ingestion.models import Tick
 from strategy.base import Decision, Strategy
+from strategy.indicators import Series
 from strategy.library import build_strategy
 from strategy.models import Side, SignalRaised, SignalReason
 
@@ -86,6 +88,7 @@ class StrategyEngine:
         self._variants = list(variants)
         # Every group of a symbol; the 1-minute ones; the higher intervals' frames.
         self._groups: dict[str, list[_Group]] = {}
+        self._series: dict[str, dict[str, Series]] = {}  # symbol -> interval -> indicators
         self._minute: dict[str, list[_Group]] = {}
         self._frames: dict[str, list[_Frame]] = {}
         self._slots: dict[tuple[str, str], _Slot] = {}
@@ -102,8 +105,10 @@ class StrategyEngine:
         groups: list[_Group] = []
         by_params: dict[str, _Group] = {}
         frames: dict[str, _Frame] = {}
+        streams: dict[str, Series] = {}  # interval -> the indicators its strategies share
         for variant in self._variants:
-            strat = build_strategy(variant.strategy, variant.parameters())
+            series = streams.setdefault(variant.interval, Series())
+            strat = build_strategy(variant.strategy, variant.parameters(), series)
             key = repr((variant.interval, strat.name, sorted(strat.parameters().items())))
             slot = _Slot(variant.name, variant.stop_loss)
             self._slots[(variant.name, symbol)] = slot
@@ -120,12 +125,14 @@ class StrategyEngine:
                     frame = frames[variant.interval] = _Frame(Rollup(symbol, length))
                 frame.groups.append(group)
         self._groups[symbol] = groups
+        self._series[symbol] = streams
         self._minute[symbol] = [g for g in groups if interval_ms(g.interval) == MINUTE_MS]
         self._frames[symbol] = list(frames.values())
         return groups
 
     def remove_symbol(self, symbol: str) -> None:
         self._groups.pop(symbol, None)
+        self._series.pop(symbol, None)
         self._minute.pop(symbol, None)
         self._frames.pop(symbol, None)
         self._open.pop(symbol, None)
@@ -134,6 +141,11 @@ class StrategyEngine:
 
     def symbols(self) -> list[str]:
         return list(self._groups)
+
+    def indicators(self, symbol: str) -> dict[str, list[str]]:
+        """The indicator series computed for `symbol`, per interval (`ema(5)`, …): each
+        once, however many variants' strategies read it."""
+        return {interval: s.names() for interval, s in self._series.get(symbol, {}).items()}
 
     def variants(self) -> list[VariantSettings]:
         return list(self._variants)

@@ -79,3 +79,57 @@ class EMA:
         if self._count < self.period:
             self._count += 1
         return self.value
+
+
+class Stamped:
+    """One indicator of a stream, fed each bar once however many strategies read it: the
+    first `update(x, at)` of bar `at` (its open time) moves it, the others get its value."""
+
+    __slots__ = ("_at", "_indicator", "value")
+
+    def __init__(self, indicator: SMA | EMA) -> None:
+        self._indicator = indicator
+        self._at: int | None = None
+        self.value = math.nan
+
+    @property
+    def period(self) -> int:
+        return self._indicator.period
+
+    @property
+    def ready(self) -> bool:
+        return self._indicator.ready
+
+    def update(self, x: float, at: int) -> float:
+        if at != self._at:
+            self._at = at
+            self.value = self._indicator.update(x)
+        return self.value
+
+
+class Series:
+    """The indicators of one stream of closes (a symbol at an interval), each kind and period
+    made once: strategies given the same Series share them, so several trials of one sweep
+    that use EMA(5) compute it once per bar. A strategy built alone gets a Series of its own.
+    """
+
+    __slots__ = ("_made",)
+
+    def __init__(self) -> None:
+        self._made: dict[tuple[str, int], Stamped] = {}
+
+    def ema(self, period: int) -> Stamped:
+        return self._get("ema", period, EMA)
+
+    def sma(self, period: int) -> Stamped:
+        return self._get("sma", period, SMA)
+
+    def _get(self, kind: str, period: int, make: type[SMA] | type[EMA]) -> Stamped:
+        made = self._made.get((kind, period))
+        if made is None:
+            made = self._made[(kind, period)] = Stamped(make(period))
+        return made
+
+    def names(self) -> list[str]:
+        """What it computes, as `ema(5)`, in the order first asked for."""
+        return [f"{kind}({period})" for kind, period in self._made]

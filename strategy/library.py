@@ -15,6 +15,7 @@ from core.variants import ALIASES, CATALOGUE, StrategyParams, spec_of
 from strategy.base import Strategy
 from strategy.bollinger import BollingerReversion
 from strategy.crossover import Crossover
+from strategy.indicators import Series
 from strategy.macd import MacdCrossover
 from strategy.rsi import RsiReversion
 
@@ -29,10 +30,16 @@ LIBRARY: dict[str, Callable[..., Strategy]] = {
 }
 
 
-def build_strategy(name: str, parameters: Mapping[str, Any]) -> Strategy:
-    """A new instance of strategy `name` (or an alias) with `parameters` by name."""
+def build_strategy(
+    name: str, parameters: Mapping[str, Any], series: Series | None = None
+) -> Strategy:
+    """A new instance of strategy `name` (or an alias) with `parameters` by name; a class
+    that declares `shares_series` takes its indicators from `series` (the stream's, shared
+    with the other strategies on it), the others compute their own."""
     name = ALIASES.get(name, name)
     cls = LIBRARY.get(name)
     if cls is None:
         raise ValueError(f"unknown strategy {name!r}; known: {', '.join(LIBRARY)}")
+    if series is not None and getattr(cls, "shares_series", False):
+        return cls(**parameters, series=series)
     return cls(**parameters)
