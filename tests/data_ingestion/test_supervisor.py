@@ -10,6 +10,7 @@ import asyncio
 
 import pytest
 
+from aggregation.models import CandleSource
 from aggregation.warmup import warm_up_from_rest
 from simulator import FaultConfig
 from tests.data_ingestion.harness import config, running
@@ -99,7 +100,16 @@ async def test_symbols_added_and_removed_at_run_time():
         await run.feed.remove_symbol("ETHUSDT")
         removed_at = len(run.ticks)
         assert not run.agg.is_held("ETHUSDT")
-        await asyncio.sleep(1.5)
+
+        def live_minutes(symbol: str) -> int:
+            return sum(1 for c in run.agg.history(symbol) if c.source is not CandleSource.WARMUP)
+
+        # Until both have 4 live minutes (about 1.5 s; longer on a loaded machine).
+        await run.wait_for(
+            lambda: min(live_minutes("BTCUSDT"), live_minutes("BNBUSDT")) >= 4,
+            20.0,
+            "4 live minutes of BTCUSDT and BNBUSDT",
+        )
         states = run.feed.states()
     assert set(states) == {"BTCUSDT", "BNBUSDT"}
     assert not [t for t in run.ticks[removed_at:] if t.symbol == "ETHUSDT"]
