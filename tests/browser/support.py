@@ -214,6 +214,15 @@ def open_ready(browser: Any, service: Service, width: int, height: int) -> Any:
 
 # Every visible toast against every visible control below the sticky header: the overlapping
 # pairs (empty when nothing is covered).
+# Every toast the page adds, in order (`window.toastTexts`): what was shown, even when a newer
+# toast has already pushed it out (a phone keeps 2).
+TOAST_TEXTS = """() => {
+    window.toastTexts = [];
+    new MutationObserver((rs) => rs.forEach((r) => r.addedNodes.forEach(
+        (n) => window.toastTexts.push(n.textContent)))
+    ).observe(document.getElementById("toasts"), { childList: true });
+}"""
+
 COVERED = """() => {
     const shown = (el) => el.getClientRects().length > 0 &&
         el.checkVisibility({ visibilityProperty: true, opacityProperty: true });

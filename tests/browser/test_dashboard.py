@@ -18,6 +18,7 @@ from tests.browser.support import (
     BROWSER_TESTS,
     ROOT,
     SIZES,
+    TOAST_TEXTS,
     TOKEN,
     buy_through_form,
     expect_problems,
@@ -27,14 +28,6 @@ from tests.browser.support import (
 )
 
 pytestmark = BROWSER_TESTS
-
-
-TOAST_TEXTS = """() => {
-    window.toastTexts = [];
-    new MutationObserver((rs) => rs.forEach((r) => r.addedNodes.forEach(
-        (n) => window.toastTexts.push(n.textContent)))
-    ).observe(document.getElementById("toasts"), { childList: true });
-}"""
 
 
 @pytest.mark.parametrize(("width", "height"), SIZES)
