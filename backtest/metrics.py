@@ -15,6 +15,7 @@ without a losing trip), expectancy their mean P&L in quote.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from array import array
@@ -64,23 +65,33 @@ def equity_curve(
 ) -> tuple[float, list[float]]:
     """(capital, equity at each candle close): the variant's capital plus realised P&L plus
     the open position marked at each close (execution.accounts defines the live figures the
-    same way)."""
+    same way). `trades` in exit order, one open at a time (a long-only position).
+
+    Built a trade at a time: the closes before its entry hold the realised equity, the
+    closes it is open for are marked in one pass over their slice, and it is realised at the
+    first close at or after its exit (an optimiser builds one per trial over every close)."""
     if capital <= 0:
         raise ValueError("capital must be positive")
+    times, closes = prices.close_times, prices.closes
+    if len(times) != len(closes):
+        raise ValueError("close times and closes differ in length")
     curve: list[float] = []
     realized = 0.0
-    index = 0
-    count = len(trades)
-    for close_time, close in zip(prices.close_times, prices.closes, strict=True):
-        while index < count and trades[index].exit_time <= close_time:
-            realized += float(trades[index].pnl)
-            index += 1
+    done = 0  # closes written
+    for trade in trades:
+        exit_at = bisect.bisect_left(times, trade.exit_time, done)  # first close it is realised
+        entry_at = min(bisect.bisect_left(times, trade.entry_time, done), exit_at)
         equity = capital + realized
-        if index < count and trades[index].entry_time <= close_time:
-            trade = trades[index]
+        curve.extend(itertools.repeat(equity, entry_at - done))
+        if exit_at > entry_at:
+            qty, entry = float(trade.quantity), float(trade.entry_price)
             entry_fee = float(trade.fees) / 2.0
-            equity += float(trade.quantity) * (close - float(trade.entry_price)) - entry_fee
-        curve.append(equity)
+            curve.extend(
+                [equity + (qty * (c - entry) - entry_fee) for c in closes[entry_at:exit_at]]
+            )
+        realized += float(trade.pnl)
+        done = exit_at
+    curve.extend(itertools.repeat(capital + realized, len(closes) - done))
     return capital, curve
 
 

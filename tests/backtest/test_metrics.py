@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
 from array import array
 from decimal import Decimal
 
@@ -39,6 +40,52 @@ def test_equity_curve_marks_open_position_and_books_exits() -> None:
     assert capital == 110.0
     # before entry: capital; open at 1 (minus entry fee 0.5); 90-110; exit booked at 3
     assert curve == [110.0, 109.5, 89.5, 119.0, 119.0]
+
+
+def _curve_close_by_close(
+    trades: list[RoundTrip], prices: PriceSeries, capital: float
+) -> list[float]:
+    """The curve's definition, one close at a time: trades exited at or before a close are
+    realised in it; the next one is marked at the close if it was entered by then."""
+    curve, realized, index = [], 0.0, 0
+    for close_time, close in zip(prices.close_times, prices.closes, strict=True):
+        while index < len(trades) and trades[index].exit_time <= close_time:
+            realized += float(trades[index].pnl)
+            index += 1
+        equity = capital + realized
+        if index < len(trades) and trades[index].entry_time <= close_time:
+            t = trades[index]
+            equity += float(t.quantity) * (close - float(t.entry_price)) - float(t.fees) / 2.0
+        curve.append(equity)
+    return curve
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_equity_curve_is_its_close_by_close_definition(seed: int) -> None:
+    rng = random.Random(seed)
+    closes = [round(100 + rng.uniform(-20, 20), 2) for _ in range(400)]
+    prices = _series(closes)
+
+    def at(minute: int) -> int:  # a time inside the minute, or its close time exactly
+        return T0 + minute * 60_000 + rng.choice([0, 30_000, 59_999])
+
+    trades, minute, t = [], -2, T0 - 120_000  # the first may open before the first close
+    while minute < 420:
+        minute += rng.randint(0, 20)
+        entry = max(t, at(minute))
+        minute += rng.randint(0, 30)
+        exit_ = max(entry, at(minute))
+        price, pnl = Decimal(str(closes[0])), Decimal(rng.randint(-500, 500)) / 100
+        trades.append(
+            RoundTrip(
+                entry_time=entry, entry_price=price, exit_time=exit_, exit_price=price,
+                exit_reason="signal", quantity=Decimal(rng.randint(1, 9)) / 10,
+                fees=Decimal(rng.randint(0, 9)) / 100, pnl=pnl,
+            )
+        )  # fmt: skip
+        t = exit_
+    assert len(trades) > 10 and trades[-1].exit_time > prices.close_times[-1]  # open at the end
+    assert equity_curve(trades, prices, 1000.0)[1] == _curve_close_by_close(trades, prices, 1000.0)
 
 
 def test_summary_figures() -> None:
