@@ -294,15 +294,29 @@ def test_hover_readout_shows_ohlc_volume_averages_and_fills(browser, service, wi
         if shown[0] == str(bar_s) and "A ema " in shown[1] and "A sma " in shown[1]:
             break
         page.mouse.move(chart["x"] + 1, chart["y"] + 1)  # off the bar: the next move is news
-    page.wait_for_function(
-        "(t) => { const r = document.getElementById('chart-readout');"
-        " return r.dataset.hovered === '1' && r.dataset.time === String(t); }",
-        arg=bar_s,
-    )
-    text = page.inner_text("#chart-readout")
-    bar = page.evaluate(
-        "(t) => window.dashboard.chart.candles.data().find((b) => b.time === t)", bar_s
-    )
+    # The readout and the bar read together: a chart redrawn meanwhile (a new bar, the
+    # order's re-read) shows the newest bar, or the bar as it was, until the pointer moves.
+    for _ in range(5):
+        page.wait_for_function(
+            "(t) => { const r = document.getElementById('chart-readout');"
+            " return r.dataset.hovered === '1' && r.dataset.time === String(t); }",
+            arg=bar_s,
+        )
+        snap = page.evaluate(
+            "(t) => { const r = document.getElementById('chart-readout');"
+            " return {hovered: r.dataset.hovered, time: r.dataset.time, text: r.innerText,"
+            " bar: window.dashboard.chart.candles.data().find((b) => b.time === t)}; }",
+            bar_s,
+        )
+        current = snap["bar"] is not None and f"O {snap['bar']['open']:,.2f}" in snap["text"]
+        if snap["hovered"] == "1" and snap["time"] == str(bar_s) and current:
+            break  # (a bar re-read after the readout was drawn is shown at the next move)
+        x = page.evaluate(
+            "(t) => window.dashboard.chart.api.timeScale().timeToCoordinate(t)", bar_s
+        )
+        page.mouse.move(chart["x"] + 1, chart["y"] + 1)
+        page.mouse.move(chart["x"] + x, chart["y"] + chart["height"] * 0.4)
+    text, bar = snap["text"], snap["bar"]
     for key in ("open", "high", "low", "close"):
         assert f"{key[0].upper()} {bar[key]:,.2f}" in text, (key, text)
     assert re.search(r"V \d[\d,]*\.\d{4}", text), text
